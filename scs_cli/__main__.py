@@ -1,0 +1,3 @@
+from scs_cli.cli.app import main
+
+main()

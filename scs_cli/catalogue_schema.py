@@ -1,0 +1,552 @@
+"""Reading a catalogue file: TOML → validated, frozen `Catalogue`, or every problem at once.
+
+Validation walks the document once and collects *every* problem with its key path
+(``indicators.red-light.expires_after``), what is wrong and how to mend it. Unknown keys
+are named with the allowed ones listed. Writing back (`to_document`) gives a TOML
+document that reads back into an equal catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from scs_cli.catalogue import (
+    APPLIES_TO,
+    MODES,
+    PARTICIPATIONS,
+    PERIODS,
+    Catalogue,
+    Category,
+    City,
+    Indicator,
+    Limit,
+    Policy,
+    Reward,
+    Sanction,
+    Scale,
+    Tier,
+)
+from scs_cli.durations import Duration
+from scs_cli.errors import CatalogueError, Problem
+from scs_cli.taxonomy import Taxonomy, default_taxonomy
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indicators",
+            "rewards", "sanctions", "policy")
+CITY_KEYS = ("id", "name", "province")
+CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mode",
+                  "published_indicators")
+SCALE_KEYS = ("base", "min", "max")
+TIER_KEYS = ("name", "min")
+CATEGORY_KEYS = ("name", "max_deduction", "max_award")
+INDICATOR_KEYS = ("name", "category", "behavior", "points", "points_range", "escalation",
+                  "escalation_window", "basis", "source", "reporters", "expires_after", "limit",
+                  "max_deduction", "max_award", "tier_cap", "score_cap", "applies_to",
+                  "published")
+LIMIT_KEYS = ("count", "per")
+REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for")
+SANCTION_KEYS = ("name", "max_tier")
+POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation")
+
+
+class _Checker:
+    """Collects problems while reading typed values out of a TOML table."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, what: str, fix: str = "") -> None:
+        self.problems.append(Problem(self.file, where, what, fix))
+
+    def table(self, value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.add(where, f"must be a table, not {_kind(value)}",
+                     f"write it as [{where}]")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.add(f"{where}.{key}" if where else key, "unknown key",
+                         "allowed keys: " + ", ".join(allowed))
+        return value
+
+    def required(self, table: dict[str, Any], key: str, where: str) -> bool:
+        if key not in table:
+            self.add(_join(where, key), "missing required key", f"add {key} = …")
+            return False
+        return True
+
+    def string(self, table: dict[str, Any], key: str, where: str, *, required: bool = False,
+               pattern: re.Pattern[str] | None = None, choices: tuple[str, ...] = ()
+               ) -> str | None:
+        if key not in table:
+            if required:
+                self.required(table, key, where)
+            return None
+        value = table[key]
+        path = _join(where, key)
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {_kind(value)}", f'write {key} = "…"')
+            return None
+        if choices and value not in choices:
+            self.add(path, f"{value!r} is not allowed", "use one of: " + ", ".join(choices))
+            return None
+        if pattern and not pattern.match(value):
+            self.add(path, f"{value!r} is not a slug",
+                     "use lower-case letters, digits and single hyphens, e.g. \"red-light\"")
+            return None
+        if not value.strip():
+            self.add(path, "must not be empty")
+            return None
+        return value
+
+    def decimal(self, table: dict[str, Any], key: str, where: str, *, required: bool = False,
+                positive: bool = False) -> Decimal | None:
+        if key not in table:
+            if required:
+                self.required(table, key, where)
+            return None
+        return self.number(table[key], _join(where, key), positive=positive)
+
+    def number(self, value: Any, path: str, *, positive: bool = False) -> Decimal | None:
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            self.add(path, f"must be a number, not {_kind(value)}", "write e.g. -50 or 0.5")
+            return None
+        d = Decimal(value)
+        if not d.is_finite():
+            self.add(path, f"{value} is not a finite number")
+            return None
+        if d.normalize().as_tuple().exponent < -2:  # type: ignore[operator]
+            self.add(path, f"{value} has more than 2 decimal places",
+                     "points are exact to the hundredth, e.g. 0.5 or 12.25")
+            return None
+        if positive and d <= 0:
+            self.add(path, f"must be greater than 0, not {value}")
+            return None
+        return d
+
+    def integer(self, table: dict[str, Any], key: str, where: str, *, required: bool = False
+                ) -> int | None:
+        if key not in table:
+            if required:
+                self.required(table, key, where)
+            return None
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.add(_join(where, key), f"must be a positive integer, not {value!r}")
+            return None
+        return value
+
+    def boolean(self, table: dict[str, Any], key: str, where: str) -> bool | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, bool):
+            self.add(_join(where, key), f"must be true or false, not {_kind(value)}")
+            return None
+        return value
+
+    def duration(self, table: dict[str, Any], key: str, where: str) -> Duration | None:
+        if key not in table:
+            return None
+        value = table[key]
+        try:
+            return Duration.parse(value)
+        except ValueError as exc:
+            self.add(_join(where, key), str(exc))
+            return None
+
+    def strings(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.add(_join(where, key), f"must be a list of strings, not {_kind(value)}",
+                     f'write {key} = ["…", "…"]')
+            return None
+        return tuple(value)
+
+    def numbers(self, table: dict[str, Any], key: str, where: str) -> tuple[Decimal, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        path = _join(where, key)
+        if not isinstance(value, list) or not value:
+            self.add(path, f"must be a non-empty list of numbers, not {_kind(value)}")
+            return None
+        out = [self.number(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return None if any(v is None for v in out) else tuple(v for v in out if v is not None)
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, datetime):
+        return "a date-time"
+    if isinstance(value, date):
+        return "a date"
+    return type(value).__name__
+
+
+def load_catalogue(path: str | Path, taxonomy: Taxonomy | None = None) -> Catalogue:
+    """Read and validate a catalogue file; raise `CatalogueError` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogueError([Problem(str(path), "", "no such file",
+                                      "check the path; `scs catalogue list` shows the "
+                                      "bundled catalogues")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError([Problem(str(path), "", f"cannot be read: {exc}")]) from None
+    return parse_catalogue(text, str(path), taxonomy)
+
+
+def parse_catalogue(text: str, file: str = "<catalogue>",
+                    taxonomy: Taxonomy | None = None) -> Catalogue:
+    """Parse catalogue TOML text; raise `CatalogueError` listing every problem."""
+    try:
+        doc = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError([Problem(file, "", f"TOML syntax error: {exc}",
+                                      "fix the syntax at that line")]) from None
+    return build_catalogue(doc, file, taxonomy)
+
+
+def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
+                    taxonomy: Taxonomy | None = None) -> Catalogue:
+    taxonomy = taxonomy or default_taxonomy()
+    c = _Checker(file)
+    c.table(doc, "", TOP_KEYS)
+    if c.required(doc, "schema", "") and (doc["schema"] != 1 or isinstance(doc["schema"], bool)):
+        c.add("schema", f"unsupported schema {doc['schema']!r}", "this version of scs reads "
+              "schema = 1")
+
+    city_t = c.table(doc.get("city", {}), "city", CITY_KEYS) if c.required(doc, "city", "") \
+        else {}
+    city_id = c.string(city_t, "id", "city", required=True, pattern=SLUG)
+    city_name = c.string(city_t, "name", "city", required=True)
+    province = c.string(city_t, "province", "city")
+
+    cat_t = c.table(doc.get("catalogue", {}), "catalogue", CATALOGUE_KEYS) \
+        if c.required(doc, "catalogue", "") else {}
+    version = c.string(cat_t, "version", "catalogue", required=True)
+    effective = cat_t.get("effective_from")
+    if c.required(cat_t, "effective_from", "catalogue") and (
+        not isinstance(effective, date) or isinstance(effective, datetime)
+    ):
+        c.add("catalogue.effective_from", f"must be a TOML date, not {_kind(effective)}",
+              "write effective_from = 2016-01-01 (no quotes)")
+        effective = None
+    mode = c.string(cat_t, "mode", "catalogue", choices=MODES) or "rewards-and-penalties"
+    published_indicators = c.integer(cat_t, "published_indicators", "catalogue")
+
+    scale_t = c.table(doc.get("scale", {}), "scale", SCALE_KEYS) \
+        if c.required(doc, "scale", "") else {}
+    base = c.decimal(scale_t, "base", "scale", required=True)
+    lo = c.decimal(scale_t, "min", "scale")
+    hi = c.decimal(scale_t, "max", "scale")
+    if lo is not None and hi is not None and lo > hi:
+        c.add("scale", f"min {lo} is above max {hi}", "swap them")
+
+    tiers = _tiers(c, doc)
+    tier_names = {t.name for t in tiers}
+
+    def known_tier(value: str | None, where: str) -> str | None:
+        if value is not None and tier_names and value not in tier_names:
+            c.add(where, f"unknown tier {value!r}", "tiers are: " + ", ".join(
+                t.name for t in tiers))
+            return None
+        return value
+
+    categories: dict[str, Category] = {}
+    for cid, raw in _named_tables(c, doc, "categories"):
+        t = c.table(raw, f"categories.{cid}", CATEGORY_KEYS)
+        where = f"categories.{cid}"
+        categories[cid] = Category(
+            cid, c.string(t, "name", where) or cid,
+            c.decimal(t, "max_deduction", where, positive=True),
+            c.decimal(t, "max_award", where, positive=True),
+        )
+
+    indicators: dict[str, Indicator] = {}
+    for iid, raw in _named_tables(c, doc, "indicators"):
+        ind = _indicator(c, iid, raw, categories, taxonomy, known_tier)
+        if ind is not None:
+            indicators[iid] = ind
+
+    rewards: dict[str, Reward] = {}
+    for rid, raw in _named_tables(c, doc, "rewards"):
+        where = f"rewards.{rid}"
+        t = c.table(raw, where, REWARD_KEYS)
+        name = c.string(t, "name", where, required=True)
+        min_tier = known_tier(c.string(t, "min_tier", where, required=True),
+                              f"{where}.min_tier")
+        reward = Reward(rid, name or rid, min_tier or "", c.decimal(t, "min_score", where),
+                        c.duration(t, "clean_for", where))
+        rewards[rid] = reward
+
+    sanctions: dict[str, Sanction] = {}
+    for sid, raw in _named_tables(c, doc, "sanctions"):
+        where = f"sanctions.{sid}"
+        t = c.table(raw, where, SANCTION_KEYS)
+        name = c.string(t, "name", where, required=True)
+        max_tier = known_tier(c.string(t, "max_tier", where, required=True),
+                              f"{where}.max_tier")
+        sanctions[sid] = Sanction(sid, name or sid, max_tier or "")
+        if mode == "rewards-only":
+            c.add(where, "sanctions are not allowed in a rewards-only catalogue",
+                  "scores may be combined with incentives, never with punishments: remove "
+                  "the sanction or set catalogue.mode = \"rewards-and-penalties\"")
+
+    policy = Policy()
+    if "policy" in doc:
+        t = c.table(doc["policy"], "policy", POLICY_KEYS)
+        suspends = c.boolean(t, "objection_suspends", "policy")
+        policy = Policy(
+            objection_suspends=True if suspends is None else suspends,
+            objection_deadline=c.duration(t, "objection_deadline", "policy"),
+            participation=c.string(t, "participation", "policy",  # type: ignore[arg-type]
+                                   choices=PARTICIPATIONS) or "all",
+        )
+
+    if c.problems:
+        raise CatalogueError(c.problems)
+    assert city_id and city_name and version and isinstance(effective, date) and base is not None
+    return Catalogue(
+        city=City(city_id, city_name, province),
+        version=version,
+        effective_from=effective,
+        scale=Scale(base, lo, hi),
+        tiers=tuple(tiers),
+        title=c.string(cat_t, "title", "catalogue"),
+        sources=c.strings(cat_t, "sources", "catalogue") or (),
+        notes=c.string(cat_t, "notes", "catalogue"),
+        mode=mode,  # type: ignore[arg-type]
+        published_indicators=published_indicators,
+        categories=categories,
+        indicators=indicators,
+        rewards=rewards,
+        sanctions=sanctions,
+        policy=policy,
+    )
+
+
+def _named_tables(c: _Checker, doc: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    if key not in doc:
+        return []
+    tables = doc[key]
+    if not isinstance(tables, dict):
+        c.add(key, f"must be a table of tables, not {_kind(tables)}",
+              f"write [{key}.<id>] sections")
+        return []
+    out = []
+    for name, value in tables.items():
+        if not SLUG.match(name):
+            c.add(f"{key}.{name}", f"{name!r} is not a valid id",
+                  "use lower-case letters, digits and single hyphens")
+            continue
+        out.append((name, value))
+    return out
+
+
+def _tiers(c: _Checker, doc: dict[str, Any]) -> list[Tier]:
+    raw = doc.get("tiers")
+    if raw is None:
+        c.add("tiers", "missing required key", "add at least one [[tiers]] with a name")
+        return []
+    if not isinstance(raw, list) or not raw:
+        c.add("tiers", "must be a non-empty array of tables", "write [[tiers]] sections")
+        return []
+    tiers: list[Tier] = []
+    seen: set[str] = set()
+    previous: Decimal | None = None
+    for i, item in enumerate(raw):
+        where = f"tiers[{i}]"
+        t = c.table(item, where, TIER_KEYS)
+        name = c.string(t, "name", where, required=True)
+        last = i == len(raw) - 1
+        minimum = c.decimal(t, "min", where)
+        if not last and "min" not in t:
+            c.add(f"{where}.min", "missing required key",
+                  "every tier but the last needs min; the last catches everything below")
+        if name is not None:
+            if name in seen:
+                c.add(f"{where}.name", f"tier name {name!r} is used twice",
+                      "give every tier its own name")
+            seen.add(name)
+        if minimum is not None:
+            if previous is not None and minimum >= previous:
+                c.add(f"{where}.min", f"{minimum} is not below the previous tier's {previous}",
+                      "list tiers best first with strictly decreasing min")
+            previous = minimum
+        tiers.append(Tier(name or f"#{i}", minimum))
+    return tiers
+
+
+def _indicator(c: _Checker, iid: str, raw: Any, categories: dict[str, Category],
+               taxonomy: Taxonomy, known_tier: Callable[[str | None, str], str | None]
+               ) -> Indicator | None:
+    where = f"indicators.{iid}"
+    before = len(c.problems)
+    t = c.table(raw, where, INDICATOR_KEYS)
+    name = c.string(t, "name", where, required=True)
+    category = c.string(t, "category", where)
+    if category is not None and category not in categories:
+        c.add(f"{where}.category", f"unknown category {category!r}",
+              f"declare [categories.{category}] or use one of: "
+              + (", ".join(categories) or "(no categories declared)"))
+    behavior = c.string(t, "behavior", where)
+    if behavior is not None:
+        problem = taxonomy.problem(behavior)
+        if problem:
+            c.add(f"{where}.behavior", problem[0], problem[1])
+
+    given = [k for k in ("points", "points_range", "escalation") if k in t]
+    if len(given) != 1:
+        c.add(where, "needs exactly one of points, points_range and escalation"
+              + (f", not {' and '.join(given)}" if given else ""),
+              "points = -50, points_range = [-50, -5] or escalation = [-3, -6, -12]")
+    points = c.decimal(t, "points", where)
+    points_range = c.numbers(t, "points_range", where)
+    if points_range is not None:
+        if len(points_range) != 2 or points_range[0] > points_range[1]:
+            c.add(f"{where}.points_range", "must be [low, high] with low <= high",
+                  "e.g. points_range = [-50, -5]")
+            points_range = None
+        elif points_range[0] < 0 < points_range[1]:
+            c.add(f"{where}.points_range", "must not span both signs",
+                  "split it into a reward and a penalty indicator")
+    escalation = c.numbers(t, "escalation", where)
+    window = c.duration(t, "escalation_window", where)
+    if window is not None and "escalation" not in t:
+        c.add(f"{where}.escalation_window", "only applies with escalation",
+              "remove it or use escalation = [...]")
+
+    limit = None
+    if "limit" in t:
+        lt = c.table(t["limit"], f"{where}.limit", LIMIT_KEYS)
+        count = c.integer(lt, "count", f"{where}.limit", required=True)
+        per = c.string(lt, "per", f"{where}.limit", required=True, choices=PERIODS)
+        if count is not None and per is not None:
+            limit = Limit(count, per)  # type: ignore[arg-type]
+
+    tier_cap = known_tier(c.string(t, "tier_cap", where), f"{where}.tier_cap")
+    fields = dict(
+        basis=c.string(t, "basis", where),
+        source=c.string(t, "source", where),
+        reporters=c.strings(t, "reporters", where),
+        expires_after=c.duration(t, "expires_after", where),
+        max_deduction=c.decimal(t, "max_deduction", where, positive=True),
+        max_award=c.decimal(t, "max_award", where, positive=True),
+        score_cap=c.decimal(t, "score_cap", where),
+        applies_to=c.string(t, "applies_to", where, choices=APPLIES_TO) or "self",
+        published=True if (p := c.boolean(t, "published", where)) is None else p,
+    )
+    if len(c.problems) > before:
+        return None
+    return Indicator(
+        id=iid,
+        name=name or iid,
+        points=points,
+        points_range=(points_range[0], points_range[1]) if points_range else None,
+        escalation=escalation,
+        escalation_window=window,
+        category=category,
+        behavior=behavior,
+        limit=limit,
+        tier_cap=tier_cap,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def to_document(cat: Catalogue) -> dict[str, Any]:
+    """The catalogue as a TOML document (for `tomli_w.dumps`); reads back equal."""
+    doc: dict[str, Any] = {"schema": cat.schema}
+    doc["city"] = _clean({"id": cat.city.id, "name": cat.city.name,
+                          "province": cat.city.province})
+    doc["catalogue"] = _clean({
+        "version": cat.version, "effective_from": cat.effective_from, "title": cat.title,
+        "sources": list(cat.sources) or None, "notes": cat.notes, "mode": cat.mode,
+        "published_indicators": cat.published_indicators,
+    })
+    doc["scale"] = _clean({"base": cat.scale.base, "min": cat.scale.min, "max": cat.scale.max})
+    doc["tiers"] = [_clean({"name": t.name, "min": t.min}) for t in cat.tiers]
+    if cat.categories:
+        doc["categories"] = {k: _clean({"name": v.name, "max_deduction": v.max_deduction,
+                                        "max_award": v.max_award})
+                             for k, v in cat.categories.items()}
+    if cat.indicators:
+        doc["indicators"] = {k: _indicator_doc(v) for k, v in cat.indicators.items()}
+    if cat.rewards:
+        doc["rewards"] = {k: _clean({"name": r.name, "min_tier": r.min_tier,
+                                     "min_score": r.min_score,
+                                     "clean_for": _str(r.clean_for)})
+                          for k, r in cat.rewards.items()}
+    if cat.sanctions:
+        doc["sanctions"] = {k: {"name": s.name, "max_tier": s.max_tier}
+                            for k, s in cat.sanctions.items()}
+    p = cat.policy
+    doc["policy"] = _clean({"objection_suspends": p.objection_suspends,
+                            "objection_deadline": _str(p.objection_deadline),
+                            "participation": p.participation})
+    return doc
+
+
+def _indicator_doc(i: Indicator) -> dict[str, Any]:
+    return _clean({
+        "name": i.name, "category": i.category, "behavior": i.behavior, "points": i.points,
+        "points_range": list(i.points_range) if i.points_range else None,
+        "escalation": list(i.escalation) if i.escalation else None,
+        "escalation_window": _str(i.escalation_window), "basis": i.basis, "source": i.source,
+        "reporters": list(i.reporters) if i.reporters is not None else None,
+        "expires_after": _str(i.expires_after),
+        "limit": {"count": i.limit.count, "per": i.limit.per} if i.limit else None,
+        "max_deduction": i.max_deduction, "max_award": i.max_award, "tier_cap": i.tier_cap,
+        "score_cap": i.score_cap, "applies_to": i.applies_to, "published": i.published,
+    })
+
+
+def _str(value: object | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def bundled_catalogue_paths() -> list[Path]:
+    """The city catalogues shipped in ``catalogues/`` (the taxonomy is not one)."""
+    from scs_cli.taxonomy import bundled_dir
+
+    return sorted(p for p in bundled_dir().glob("*.toml") if p.name != "taxonomy.toml")
+
+
+def resolve_catalogue_path(name: str | Path) -> Path:
+    """A path as given, or the name of a bundled catalogue (``rongcheng-2016``)."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    from scs_cli.taxonomy import bundled_dir
+
+    bundled = bundled_dir() / f"{name}.toml"
+    return bundled if bundled.exists() else path
