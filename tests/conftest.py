@@ -1,0 +1,36 @@
+"""Shared fixtures. Module-specific fixtures live in their own test modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scs_cli.cli.app import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CATALOGUES = ROOT / "catalogues"
+
+
+class Invoker:
+    """Runs `scs` in-process and keeps stdout and stderr apart."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str | Path, input: str | None = None):  # type: ignore[no-untyped-def]
+        return self.runner.invoke(app, [str(a) for a in args], input=input,
+                                  catch_exceptions=False)
+
+
+@pytest.fixture
+def scs() -> Invoker:
+    return Invoker()
+
+
+@pytest.fixture
+def tiny_catalogue() -> Path:
+    """A small invented catalogue using every feature of the format."""
+    return EXAMPLES / "tiny.toml"
