@@ -45,7 +45,7 @@ def _register() -> None:
     import importlib
 
     for name in ("catalogue_cmds", "audit_cmds", "ledger_cmds", "objection_cmds",
-                 "score_cmds", "report_cmds", "demo_cmds"):
+                 "score_cmds", "explain_cmds", "report_cmds", "demo_cmds"):
         try:
             module = importlib.import_module(f"scs_cli.cli.{name}")
         except ModuleNotFoundError as exc:  # a command group still being written
