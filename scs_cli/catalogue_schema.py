@@ -56,6 +56,13 @@ SANCTION_KEYS = ("name", "max_tier")
 POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation")
 
 
+class _Absent(dict):  # type: ignore[type-arg]
+    """A table that is missing: its own absence is reported once, not each of its keys."""
+
+
+ABSENT = _Absent()
+
+
 class _Checker:
     """Collects problems while reading typed values out of a TOML table."""
 
@@ -78,6 +85,8 @@ class _Checker:
         return value
 
     def required(self, table: dict[str, Any], key: str, where: str) -> bool:
+        if table is ABSENT:
+            return False
         if key not in table:
             self.add(_join(where, key), "missing required key", f"add {key} = …")
             return False
@@ -241,14 +250,14 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         c.add("schema", f"unsupported schema {doc['schema']!r}", "this version of scs reads "
               "schema = 1")
 
-    city_t = c.table(doc.get("city", {}), "city", CITY_KEYS) if c.required(doc, "city", "") \
-        else {}
+    city_t = c.table(doc["city"], "city", CITY_KEYS) if c.required(doc, "city", "") \
+        else ABSENT
     city_id = c.string(city_t, "id", "city", required=True, pattern=SLUG)
     city_name = c.string(city_t, "name", "city", required=True)
     province = c.string(city_t, "province", "city")
 
-    cat_t = c.table(doc.get("catalogue", {}), "catalogue", CATALOGUE_KEYS) \
-        if c.required(doc, "catalogue", "") else {}
+    cat_t = c.table(doc["catalogue"], "catalogue", CATALOGUE_KEYS) \
+        if c.required(doc, "catalogue", "") else ABSENT
     version = c.string(cat_t, "version", "catalogue", required=True)
     effective = cat_t.get("effective_from")
     if c.required(cat_t, "effective_from", "catalogue") and (
@@ -260,8 +269,8 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
     mode = c.string(cat_t, "mode", "catalogue", choices=MODES) or "rewards-and-penalties"
     published_indicators = c.integer(cat_t, "published_indicators", "catalogue")
 
-    scale_t = c.table(doc.get("scale", {}), "scale", SCALE_KEYS) \
-        if c.required(doc, "scale", "") else {}
+    scale_t = c.table(doc["scale"], "scale", SCALE_KEYS) \
+        if c.required(doc, "scale", "") else ABSENT
     base = c.decimal(scale_t, "base", "scale", required=True)
     lo = c.decimal(scale_t, "min", "scale")
     hi = c.decimal(scale_t, "max", "scale")
