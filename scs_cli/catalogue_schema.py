@@ -543,6 +543,15 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def is_taxonomy_file(path: Path) -> bool:
+    """A behaviour taxonomy (``[domains]``, no ``[city]``) rather than a city catalogue."""
+    try:
+        head = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "domains" in head and "city" not in head
+
+
 def bundled_catalogue_paths() -> list[Path]:
     """The city catalogues shipped in ``catalogues/`` (the taxonomy is not one)."""
     from scs_cli.taxonomy import bundled_dir

@@ -23,14 +23,23 @@ FilesArg = Annotated[list[Path], typer.Argument(help="Catalogue TOML files (or b
 def validate(files: FilesArg) -> None:
     """Check catalogue files against the format; list every problem, one per line.
 
+    A behaviour taxonomy file (such as catalogues/taxonomy.toml) is checked as a taxonomy.
     Exit status 0 when all are valid, 1 otherwise.
     """
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
+    from scs_cli.catalogue_schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
+    from scs_cli.taxonomy import load_taxonomy
 
     problems: list[Problem] = []
     for file in files:
+        path = resolve_catalogue_path(file)
         try:
-            cat = load_catalogue(resolve_catalogue_path(file))
+            if is_taxonomy_file(path):
+                taxonomy = load_taxonomy(path)
+                codes = sum(len(d.behaviours) for d in taxonomy.domains.values())
+                err.print(f"{file}: ok (taxonomy: {len(taxonomy.domains)} domains, "
+                          f"{codes} behaviours)", highlight=False)
+                continue
+            cat = load_catalogue(path)
         except CatalogueError as exc:
             problems.extend(exc.problems)
             continue
