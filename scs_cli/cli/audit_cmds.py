@@ -1,0 +1,246 @@
+"""`scs catalogue compare|diff|lint`: reading published rules across cities and versions.
+
+Added to the `catalogue` group of catalogue_cmds. No command here opens a ledger: only
+published rules cross city lines.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from scs_cli.cli.catalogue_cmds import catalogue_app
+from scs_cli.cli.common import err, out
+
+if TYPE_CHECKING:
+    from scs_cli.taxonomy import Taxonomy
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+FormatOpt = Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")]
+TaxonomyOpt = Annotated[Path | None, typer.Option(
+    "--taxonomy", help="Behaviour taxonomy file (default: the bundled catalogues/taxonomy.toml).",
+    show_default=False)]
+
+
+FilesArg = Annotated[list[Path] | None, typer.Argument(
+    help="Catalogue TOML files or bundled names (such as rongcheng-2016).", show_default=False,
+    metavar="CATALOGUE")]
+BundledOpt = Annotated[bool, typer.Option(
+    "--bundled", help="Add every bundled catalogue (see `scs catalogue list`).")]
+
+
+def _files(files: list[Path] | None, bundled: bool) -> list[Path]:
+    from scs_cli.errors import UsageError
+
+    chosen = list(files or [])
+    if bundled:
+        from scs_cli.catalogue_schema import bundled_catalogue_paths
+
+        chosen += [Path(p.stem) for p in bundled_catalogue_paths()]  # shown by bundled name
+    if not chosen:
+        raise UsageError("no catalogue given", "give catalogue files or bundled names, or "
+                         "--bundled")
+    return chosen
+
+
+def _skipped(files: tuple[str, ...]) -> None:
+    for file in files:
+        err.print(f"{file}: skipped (a behaviour taxonomy, not a catalogue)", highlight=False,
+                  markup=False)
+
+
+def _taxonomy(path: Path | None) -> Taxonomy | None:
+    if path is None:
+        return None
+    from scs_cli.taxonomy import load_taxonomy
+
+    return load_taxonomy(path)
+
+
+def _echo(text: str) -> None:
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
+@catalogue_app.command("compare")
+def compare_cmd(
+    files: FilesArg = None,
+    bundled: BundledOpt = False,
+    fmt: FormatOpt = AuditFormat.table,
+    top: Annotated[int | None, typer.Option(
+        "--top", min=1, help="Show only the N widest disagreements (table and markdown).",
+        show_default=False)] = None,
+    taxonomy: TaxonomyOpt = None,
+) -> None:
+    """Put two or more catalogues side by side: scale, tiers, caps, the behaviours they
+    share (aligned by taxonomy code, widest disagreement first), what only one has, and
+    lint counts. Only published rules are compared, never residents."""
+    from scs_cli.compare import compare_files, comparison_markdown
+    from scs_cli.output import render, to_json
+
+    comp = compare_files(_files(files, bundled), _taxonomy(taxonomy))
+    _skipped(comp.skipped)
+    if fmt is AuditFormat.json:
+        _echo(to_json(comp.as_dict()))
+    elif fmt is AuditFormat.csv:
+        _echo(render(comp.csv_records(), comp.csv_columns(), "csv"))
+    elif fmt is AuditFormat.markdown:
+        _echo(comparison_markdown(comp, max_behaviours=top))
+    else:
+        _compare_table(comp, top)
+
+
+def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+    from rich.text import Text
+
+    from scs_cli.compare import behaviour_rows, only_in_text, overview_rows
+
+    labels = list(comp.labels)
+    t = Table(title="Catalogues side by side", show_lines=True)
+    t.add_column("")
+    for label in labels:
+        t.add_column(label, overflow="fold")
+    for what, cells in overview_rows(comp):
+        t.add_row(what, *map(Text, cells))
+    out.print(t)
+
+    rows = behaviour_rows(comp, sep="\n")
+    shown = rows if top is None else rows[:top]
+    title = "Behaviours scored by more than one catalogue, widest disagreement first"
+    if len(shown) < len(rows):
+        title += f" ({len(shown)} of {len(rows)})"
+    b = Table(title=title, show_lines=True)
+    for col in ("behaviour", "disagreement", *labels):
+        b.add_column(col, overflow="fold")
+    for row in shown:
+        b.add_row(*map(Text, row))
+    out.print(b if rows else "No behaviour is scored by more than one catalogue.",
+              highlight=False)
+
+    o = Table(title="Only in one catalogue")
+    for col in ("catalogue", "count", "behaviours (points)"):
+        o.add_column(col, overflow="fold")
+    for label, items in comp.only_in.items():
+        o.add_row(Text(label), str(len(items)), Text(only_in_text(items)))
+    out.print(o)
+
+
+@catalogue_app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The older version (file or bundled name).")],
+    new: Annotated[Path, typer.Argument(help="The newer version (file or bundled name).")],
+    fmt: FormatOpt = AuditFormat.table,
+    taxonomy: TaxonomyOpt = None,
+) -> None:
+    """List what a new version of one city's catalogue added, removed and changed:
+    indicators (field by field), scale, tiers, categories, rewards, sanctions, policy
+    and mode. Two different cities are refused (use compare)."""
+    from scs_cli.diff import CatalogueDiff, diff_files, diff_markdown
+    from scs_cli.output import render, to_json
+
+    d = diff_files(old, new, _taxonomy(taxonomy))
+    if fmt is AuditFormat.json:
+        _echo(to_json(d.as_dict()))
+    elif fmt is AuditFormat.csv:
+        _echo(render(d.csv_records(), CatalogueDiff.CSV_COLUMNS, "csv"))
+    elif fmt is AuditFormat.markdown:
+        _echo(diff_markdown(d))
+    else:
+        _diff_table(d)
+
+
+def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+    from rich.text import Text
+
+    from scs_cli.diff import field_lines, item_title
+
+    out.print(f"{d.city}: version {d.old_version} (in force from {d.old_effective_from}) → "
+              f"{d.new_version} (in force from {d.new_effective_from})", highlight=False,
+              markup=False)
+    if not d.changes:
+        out.print("No differences.")
+        return
+    t = Table(show_lines=True)
+    for col in ("section", "item", "change", "what"):
+        t.add_column(col, overflow="fold")
+    for item in d.changes:
+        t.add_row(item.section, Text(item_title(item)), item.change,
+                  Text("\n".join(field_lines(item, width=50))))
+    out.print(t)
+
+
+@catalogue_app.command("lint")
+def lint_cmd(
+    files: FilesArg = None,
+    bundled: BundledOpt = False,
+    fmt: FormatOpt = AuditFormat.table,
+    taxonomy: TaxonomyOpt = None,
+) -> None:
+    """Audit catalogues against the criticisms in the literature (prohibited data,
+    retention, scope creep, legal basis, sanctions…); each finding has a stable code.
+
+    Exit status 1 when any finding is an error, else 0. docs/lint.md explains every code.
+    """
+    from scs_cli.lint import lint_files, lint_summary_markdown
+    from scs_cli.output import render, to_json
+
+    report = lint_files(_files(files, bundled), _taxonomy(taxonomy))
+    _skipped(report.skipped)
+    if fmt is AuditFormat.json:
+        _echo(to_json(report.records()))
+    elif fmt is AuditFormat.csv:
+        records = [f.as_dict(lf.file) for lf in report.files for f in lf.findings]
+        _echo(render(records, ["file", "code", "severity", "indicator", "message"], "csv"))
+    elif fmt is AuditFormat.markdown:
+        _echo(lint_summary_markdown(report))
+    else:
+        _lint_table(report)
+    n = len(report.files)
+    err.print(f"{n} catalogue{'' if n == 1 else 's'} linted: {_counts_text(report.counts)}",
+              highlight=False)
+    if report.has_errors:
+        raise typer.Exit(1)
+
+
+def _lint_table(report) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+    from rich.text import Text
+
+    colour = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for lf in report.files:
+        title = f"{lf.file} — {lf.catalogue.city.name} {lf.catalogue.version}: " + \
+            _counts_text(lf.counts)
+        if not lf.findings:
+            out.print(f"{title}: nothing found", highlight=False, markup=False)
+            continue
+        t = Table(title=title, title_justify="left", show_lines=True)
+        t.add_column("finding", no_wrap=True)
+        t.add_column("message", overflow="fold")
+        for f in lf.findings:
+            where = Text(f.title + "\n")
+            where.append(f.severity, style=colour[f.severity])
+            where.append(f"\n{f.indicator or '(catalogue)'}")
+            t.add_row(where, Text(f.message))
+        out.print(t)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    e, w = counts["error"], counts["warning"]
+    return (f"{e} error{'' if e == 1 else 's'}, {w} warning{'' if w == 1 else 's'}, "
+            f"{counts['info']} info")
+
+
+def register(app: typer.Typer) -> None:
+    """Nothing to add: the commands above join the `catalogue` group (an ScsGroup, which
+    maps errors to exit codes) when this module is imported."""
