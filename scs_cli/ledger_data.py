@@ -60,12 +60,12 @@ class LedgerData:
     def for_residents(self, resident_ids: Sequence[str]) -> LedgerData:
         """The same data restricted to some residents (all of their events)."""
         ids = pl.Series(list(resident_ids), dtype=pl.String)
-        events = self.events.filter(pl.col("resident_id").is_in(ids))
+        events = self.events.filter(pl.col("resident_id").is_in(ids.implode()))
         event_ids = events["event_id"]
         return LedgerData(
             events,
-            self.voids.filter(pl.col("event_id").is_in(event_ids)),
-            self.lifts.filter(pl.col("event_id").is_in(event_ids)),
-            self.objections.filter(pl.col("event_id").is_in(event_ids)),
-            self.consents.filter(pl.col("resident_id").is_in(ids)),
+            self.voids.filter(pl.col("event_id").is_in(event_ids.implode())),
+            self.lifts.filter(pl.col("event_id").is_in(event_ids.implode())),
+            self.objections.filter(pl.col("event_id").is_in(event_ids.implode())),
+            self.consents.filter(pl.col("resident_id").is_in(ids.implode())),
         )
