@@ -1,0 +1,302 @@
+"""`scs ledger …`: create a city's ledger, record what happened, and read it back."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from scs_cli.cli.common import (
+    AsOfOpt,
+    FormatOpt,
+    LedgerArg,
+    ScsGroup,
+    err,
+    out,
+    parse_date,
+    progress_enabled,
+)
+from scs_cli.output import Format
+
+ledger_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
+                         help="Create a city's ledger; import events; record consents, "
+                         "voids and lifts; read back what happened and when.")
+
+ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
+                                            show_default=False)]
+EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False)]
+OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in the future.",
+                                    show_default=False)]
+
+
+@contextlib.contextmanager
+def progress_callback() -> Iterator[Any]:
+    """A rich progress bar on stderr when it is a terminal, else no callback at all."""
+    if not progress_enabled():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    tasks: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True) as bar:
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+@ledger_app.command("init")
+def init(
+    ledger: LedgerArg,
+    catalogue: Annotated[Path, typer.Option("--catalogue", help="The city's catalogue "
+                                            "(a TOML file or a bundled name such as "
+                                            "rongcheng-2016).", show_default=False)],
+) -> None:
+    """Create a ledger bound to the catalogue's city, with that catalogue adopted."""
+    from scs_cli.ledger import Ledger
+
+    with Ledger.create(ledger, catalogue) as opened:
+        adopted = opened.adopted()[0]
+        cat = adopted.catalogue
+        err.print(f"created {ledger} for {opened.city_name} ({opened.city_id}); adopted "
+                  f"catalogue version {cat.version} in force from {cat.effective_from} "
+                  f"(sha256 {adopted.sha256[:12]}…)", highlight=False, markup=False)
+
+
+@ledger_app.command("adopt")
+def adopt(
+    ledger: LedgerArg,
+    catalogue: Annotated[Path, typer.Argument(help="Another version of the same city's "
+                                              "catalogue.", show_default=False)],
+) -> None:
+    """Adopt another version of the ledger's city catalogue (another city is refused)."""
+    from scs_cli.ledger import Ledger
+
+    with Ledger.open(ledger) as opened:
+        adopted = opened.adopt(catalogue)
+    cat = adopted.catalogue
+    err.print(f"{ledger}: adopted {cat.city.id} catalogue version {cat.version}, in force "
+              f"from {cat.effective_from} (sha256 {adopted.sha256[:12]}…)",
+              highlight=False, markup=False)
+
+
+@ledger_app.command("import")
+def import_events(
+    ledger: LedgerArg,
+    file: Annotated[Path, typer.Argument(help="Events as CSV (with a header row) or JSON "
+                                         "Lines (.jsonl, .json-lines).", show_default=False)],
+    skip_invalid: Annotated[bool, typer.Option(
+        "--skip-invalid", help="Import the good rows and write the bad ones to the rejects "
+        "file, instead of importing nothing.")] = False,
+    rejects: Annotated[Path | None, typer.Option(
+        "--rejects", help="Where --skip-invalid writes the bad rows, with an error column "
+        "(default: <FILE>.rejects.csv beside the input).", show_default=False)] = None,
+) -> None:
+    """Validate an event file against the catalogue in force on each event's date and
+    record it in one transaction.
+
+    Any bad row: nothing is imported, every problem is listed as FILE:LINE: COLUMN: reason,
+    exit status 1. Rows whose (agency, reference) is already recorded are skipped as
+    duplicates.
+    """
+    from scs_cli.ledger import Ledger
+
+    with Ledger.open(ledger) as opened, progress_callback() as callback:
+        result = opened.import_file(file, skip_invalid=skip_invalid, rejects=rejects,
+                                    progress=callback)
+    ids = (f" (event ids {result.first_event_id}–{result.last_event_id})"
+           if result.imported else "")
+    line = (f"{file}: imported {_n(result.imported, 'event')}{ids} as import "
+            f"{result.import_id}; {_n(result.duplicates, 'duplicate')} skipped; "
+            f"{_n(result.rejected, 'row')} rejected")
+    if result.rejects_file:
+        line += f", written with their errors to {result.rejects_file}"
+    err.print(line, highlight=False, markup=False)
+
+
+@ledger_app.command("consent")
+def consent(
+    ledger: LedgerArg,
+    resident: ResidentArg,
+    on: OnOpt,
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="Record the withdrawal of "
+                                           "consent from that date instead.")] = False,
+) -> None:
+    """Record a resident's consent to be scored from a date (or, with --withdraw, its
+    withdrawal), for catalogues with participation = "consent"."""
+    from scs_cli.ledger import Ledger
+
+    day = parse_date(on, "--on")
+    with Ledger.open(ledger) as opened:
+        number = opened.consent(resident, day, withdraw=withdraw)
+    what = "withdrawal of consent" if withdraw else "consent"
+    err.print(f"{ledger}: recorded {what} of {resident} from {day} (consent row {number})",
+              highlight=False, markup=False)
+
+
+@ledger_app.command("void")
+def void(
+    ledger: LedgerArg,
+    event: EventArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the event was recorded in "
+                                        "error.", show_default=False)],
+) -> None:
+    """Void an event recorded in error: it never counts. Voiding twice is refused."""
+    from scs_cli.ledger import Ledger
+
+    with Ledger.open(ledger) as opened:
+        number = opened.void(event, reason)
+    err.print(f"{ledger}: voided event {event} (void {number})", highlight=False,
+              markup=False)
+
+
+@ledger_app.command("lift")
+def lift(ledger: LedgerArg, event: EventArg, on: OnOpt) -> None:
+    """Lift an event: it stops counting from a date (a debt paid, credit repaired)."""
+    from scs_cli.ledger import Ledger
+
+    day = parse_date(on, "--on")
+    with Ledger.open(ledger) as opened:
+        number = opened.lift(event, day)
+    err.print(f"{ledger}: lifted event {event} from {day} (lift {number})", highlight=False,
+              markup=False)
+
+
+@ledger_app.command("stats")
+def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Residents, events by indicator and year, date range, imports, voids, lifts,
+    consents, objections pending and overdue (as of --as-of, default today)."""
+    from scs_cli.ledger import Ledger, utc_today
+    from scs_cli.output import to_json
+
+    day = parse_date(as_of, "--as-of", utc_today())
+    with Ledger.open(ledger) as opened:
+        result = opened.stats(day)
+    if fmt is not Format.table:
+        out.print(to_json(result, indent=2 if fmt is Format.json else None),
+                  highlight=False, markup=False)
+        return
+    from rich.table import Table
+
+    first = result.first_occurred_on or "—"
+    last = result.last_occurred_on or "—"
+    summary = Table(title=f"{result.city_name} ({result.city_id}) ledger {ledger}",
+                    show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    for label, value in (
+        ("created", result.created),
+        ("catalogue versions", ", ".join(f"{c['version']} (from {c['effective_from']})"
+                                         for c in result.catalogues)),
+        ("residents", f"{result.residents:,}"),
+        ("events", f"{result.events:,}"),
+        ("events occurred", f"{first} to {last}"),
+        ("imports", f"{result.imports:,} ({result.duplicates_skipped:,} duplicates skipped, "
+                    f"{result.rows_rejected:,} rows rejected)"),
+        ("voids", f"{result.voids:,}"),
+        ("lifts", f"{result.lifts:,}"),
+        ("consents / withdrawals", f"{result.consents:,} / {result.withdrawals:,}"),
+        ("objections filed", f"{result.objections:,}"),
+        (f"pending on {result.as_of}", f"{result.objections_pending:,}"),
+        ("overdue", f"{result.objections_overdue:,}"),
+        ("saved runs", f"{result.runs:,}"),
+        ("last row recorded", result.last_recorded_at or "—"),
+    ):
+        summary.add_row(label, str(value))
+    out.print(summary)
+    years = sorted({r["year"] for r in result.events_by_indicator_year})
+    if years:
+        grid = Table(title="Events by indicator and year (of occurrence)")
+        grid.add_column("indicator")
+        for year in years:
+            grid.add_column(str(year), justify="right")
+        grid.add_column("total", justify="right")
+        counts: dict[str, dict[int, int]] = {}
+        for r in result.events_by_indicator_year:
+            counts.setdefault(r["indicator"], {})[r["year"]] = r["events"]
+        for indicator, by_year in counts.items():
+            grid.add_row(indicator, *(f"{by_year.get(y, 0):,}" for y in years),
+                         f"{sum(by_year.values()):,}")
+        out.print(grid)
+
+
+@ledger_app.command("export")
+def export(
+    ledger: LedgerArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .csv, "
+                                         ".parquet, .jsonl or .json.", show_default=False)],
+) -> None:
+    """Export every event with its status columns (voided, lifted_on, objections…)."""
+    from scs_cli.ledger import Ledger
+    from scs_cli.output import format_for_path
+
+    format_for_path(output)  # refuse an unknown suffix before reading anything
+    with Ledger.open(ledger) as opened, progress_callback() as callback:
+        result = opened.export(output, callback)
+    err.print(f"{ledger}: exported {_n(result.events, 'event')} to {output}",
+              highlight=False, markup=False)
+
+
+@ledger_app.command("history")
+def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.table) -> None:
+    """Every row about one resident (events, voids, lifts, objections, decisions,
+    consents) in the order recorded, with recorded_at."""
+    from scs_cli.ledger import Ledger
+
+    with Ledger.open(ledger) as opened:
+        entries = opened.resident_history(resident)
+    records = [{"recorded_at": e.recorded_at, "kind": e.kind, "event_id": e.event_id,
+                "objection_id": e.objection_id, "on": e.on, "details": e.details}
+               for e in entries]
+    if fmt in (Format.json, Format.jsonl):
+        from scs_cli.output import render
+
+        full = [{**r, "fields": e.fields} for r, e in zip(records, entries, strict=True)]
+        out.print(render(full, list(full[0]), fmt.value), end="", highlight=False,
+                  markup=False)
+        return
+    if fmt is Format.csv:
+        from scs_cli.output import render
+
+        out.print(render(records, list(records[0]), "csv"), end="", highlight=False,
+                  markup=False)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Resident {resident} in {ledger}")
+    for column in ("recorded at (UTC)", "what", "event", "objection", "on", "details"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        table.add_row(r["recorded_at"], r["kind"], str(r["event_id"] or ""),
+                      str(r["objection_id"] or ""), str(r["on"] or ""), r["details"])
+    out.print(table)
+
+
+@ledger_app.command("verify")
+def verify(ledger: LedgerArg) -> None:
+    """Check the ledger: SQLite integrity, append-only triggers, recorded_at order, and
+    that the events table and the engine's batches hold the same events."""
+    from scs_cli.ledger import Ledger
+    from scs_cli.ledger_stats import VerifyError
+
+    with Ledger.open(ledger) as opened:
+        result = opened.verify()
+    if not result.ok:
+        raise VerifyError(result)
+    err.print(f"{ledger}: ok ({_n(result.events, 'event')} in {_n(result.batches, 'batch')}"
+              " agree; every table append-only; recorded_at never goes back)",
+              highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")

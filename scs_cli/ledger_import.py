@@ -1,0 +1,682 @@
+"""Reading and validating event files (CSV or JSON Lines) for `scs ledger import`.
+
+The whole file is read into one Polars frame of text columns and every check is a
+vectorized expression over all rows: no Python loop per row on the normal path. Files
+Polars cannot read as a table (ragged CSV rows, bad UTF-8, a line that is not a JSON
+object) are re-read line by line, only to name every bad line exactly.
+
+A problem is reported as ``FILE:LINE: COLUMN: reason (how to mend)``. CSV lines count the
+header as line 1; JSON Lines count from 1. Problems of the file as a whole (an unknown or
+missing column) cannot be skipped; problems of a row can (``--skip-invalid``).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from scs_cli.catalogue import CatalogueHistory, cents
+from scs_cli.errors import Problem, ProblemsError, ScsError, UsageError
+
+COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
+           "points")
+REQUIRED = ("resident_id", "indicator", "occurred_on")
+RESIDENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
+# The engine's copy of the events: what scoring needs, plus `reference` for duplicates.
+BATCH_COLUMNS = ("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
+                 "reference")
+BATCH_ROWS = 1_000_000  # rows per stored Arrow blob, so no blob nears SQLite's size limit
+# Measured: the smallest, and as fast to read as lz4 (docs/ledger.md).
+BATCH_COMPRESSION: Literal["zstd"] = "zstd"
+
+Progress = Callable[[str, int, int], None]
+PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
+FILE_PROBLEM_SCHEMA: dict[str, Any] = {"line": pl.Int64, "column": pl.String,
+                                       "message": pl.String}
+
+
+class BadRowsError(ScsError):
+    """An import refused: one line per problem, then what to do; nothing was imported."""
+
+    def __init__(self, file: str, lines: list[str], bad_rows: int, *,
+                 skip_invalid: bool = True):
+        self.file = file
+        self.problem_lines = lines
+        self.bad_rows = bad_rows
+        rows = f"{bad_rows} bad row{'s' if bad_rows != 1 else ''}" if bad_rows else "bad file"
+        how = ("fix them and import again, or use --skip-invalid to import the good rows "
+               "and write the bad ones to a rejects file") if skip_invalid else (
+               "fix the header and import again")
+        self.summary = f"{file}: {rows}; nothing was imported ({how})"
+        super().__init__("\n".join([*lines, self.summary]))
+
+    def lines(self) -> list[str]:
+        return [*self.problem_lines, self.summary]
+
+
+def _problem_frame(rows: Sequence[tuple[Any, ...]] = (),
+                   schema: dict[str, Any] = PROBLEM_SCHEMA) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=schema, orient="row")
+
+
+@dataclass(frozen=True)
+class RawRows:
+    """An event file read as text: one row per data line, before any check."""
+
+    file: str
+    frame: pl.DataFrame  # text columns as in the file, plus `_row` and `_line` (Int64)
+    columns: tuple[str, ...]  # the file's columns (CSV header; union of JSON keys)
+    file_problems: pl.DataFrame  # line, column, message: the file as a whole is wrong
+    row_problems: pl.DataFrame  # _row, column, message: rows that could not be parsed
+    sha256: str
+    kind: str  # "csv" or "jsonl"
+
+    @property
+    def rows(self) -> int:
+        return self.frame.height
+
+
+def file_kind(path: Path) -> str:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UsageError(f"{path}: cannot tell the event file's format from its suffix "
+                         f"{path.suffix or '(none)'!r}",
+                         "name it .csv (with a header row) or .jsonl / .json-lines")
+    return kind
+
+
+def read_rows(path: str | Path) -> RawRows:
+    """Read an event file; raise one clear line when it cannot be read at all."""
+    path = Path(path)
+    kind = file_kind(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ProblemsError([Problem(str(path), "", "no such file",
+                                     "check the path of the event file")]) from None
+    except IsADirectoryError:
+        raise ProblemsError([Problem(str(path), "", "is a directory, not an event file")]
+                            ) from None
+    except OSError as exc:
+        raise ProblemsError([Problem(str(path), "", f"cannot be read: {exc.strerror}")]
+                            ) from None
+    sha = hashlib.sha256(data).hexdigest()
+    if not data.strip():
+        raise ProblemsError([Problem(str(path), "", "is empty",
+                                     "a CSV file needs at least its header row")])
+    reader = _read_csv if kind == "csv" else _read_jsonl
+    frame, columns, file_problems, row_problems = reader(str(path), data)
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
+                               if c not in ("_row", "_line"))
+    return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
+
+
+def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+    """Add `_line`, drop blank rows, then number the rest (`_row`) and turn "" into null."""
+    frame = records.with_columns(lines.cast(pl.Int64).alias("_line"))
+    values = [c for c in frame.columns if c != "_line"]
+    if values:
+        frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+                                   for c in values)
+        frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in values))
+    return frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
+def _read_csv(file: str, data: bytes
+              ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError,
+            pl.exceptions.ShapeError):
+        return _read_csv_slowly(file, data)
+    header = _csv_header(data)
+    file_problems = _header_problems(header)
+    if len(header) != frame.width:  # a header Polars read differently: take the slow path
+        return _read_csv_slowly(file, data)
+    frame.columns = [f"{name}\x00{i}" if name in header[:i] else name
+                     for i, name in enumerate(header)]
+    frame = frame.select([c for c in frame.columns if "\x00" not in c])
+    physical = data.count(b"\n") + (not data.endswith(b"\n"))
+    if physical != frame.height + 1:  # a quoted value spans lines: count like csv does
+        lines = pl.Series(_csv_record_lines(data))
+        if len(lines) != frame.height:
+            return _read_csv_slowly(file, data)
+    else:
+        lines = pl.int_range(2, frame.height + 2, eager=True)
+    return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
+            _problem_frame())
+
+
+def _csv_header(data: bytes) -> list[str]:
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
+                            newline="")
+    return next(csv.reader(text), [])
+
+
+def _csv_record_lines(data: bytes) -> list[int]:
+    """The line on which each data record starts, as the csv module counts them."""
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
+                            newline="")
+    reader = csv.reader(text)
+    next(reader, None)
+    starts, last = [], reader.line_num
+    for _ in reader:
+        starts.append(last + 1)
+        last = reader.line_num
+    return starts
+
+
+def _header_problems(header: list[str]) -> pl.DataFrame:
+    rows = []
+    for i, name in enumerate(header):
+        if name in header[:i]:
+            rows.append((1, name, "column named twice in the header (keep one)"))
+        elif name not in COLUMNS:
+            rows.append((1, name or "(empty)", "unknown column (allowed columns: "
+                         + ", ".join(COLUMNS) + ")"))
+    for name in REQUIRED:
+        if name not in header:
+            rows.append((1, name, "missing column (the header must name resident_id, "
+                         "indicator and occurred_on)"))
+    return _problem_frame(rows, FILE_PROBLEM_SCHEMA)
+
+
+def _decode_lines(data: bytes) -> tuple[str, list[int]]:
+    """Decode as UTF-8 line by line; lines that are not UTF-8 become empty and are named."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    lines, bad = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append("")
+            bad.append(number)
+    return "\n".join(lines), bad
+
+
+def _read_csv_slowly(file: str, data: bytes
+                     ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    text, bad_lines = _decode_lines(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, [])
+    except csv.Error as exc:
+        return (pl.DataFrame(), [], _problem_frame(
+            [(1, "header", f"cannot be read as CSV: {exc}")], FILE_PROBLEM_SCHEMA),
+            _problem_frame())
+    file_problems = _header_problems(header)
+    unique = list(dict.fromkeys(header))
+    positions = [header.index(name) for name in unique]
+    records: list[list[str | None]] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, str]] = []
+    bad = set(bad_lines)
+    last = reader.line_num
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line = last + 1
+            records.append([None] * len(unique))
+            lines.append(line)
+            problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} "
+                             "(check the quotes on this line)"))
+            last = reader.line_num
+            continue
+        line = last + 1
+        last = reader.line_num
+        if not record and line not in bad:
+            continue  # a blank line
+        records.append([record[p] if p < len(record) else None for p in positions]
+                       if len(record) == len(header) else [None] * len(unique))
+        lines.append(line)
+        if line in bad:
+            problems.append((len(records) - 1, "row",
+                             "is not UTF-8 text (save the file as UTF-8)"))
+        elif len(record) != len(header):
+            problems.append((len(records) - 1, "row",
+                             f"has {len(record)} fields but the header has {len(header)} "
+                             "(quote values that contain commas)"))
+    frame = pl.DataFrame(records, schema={c: pl.String for c in unique}, orient="row")
+    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
+                               ).with_row_index("_row").with_columns(pl.col("_row").cast(
+                                   pl.Int64))
+    frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+                               for c in unique)
+    return frame, unique, file_problems, _problem_frame(problems)
+
+
+_JSON_SCALARS = (pl.String, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32,
+                 pl.UInt16, pl.UInt8, pl.Float64, pl.Float32, pl.Null)
+
+
+def _read_jsonl(file: str, data: bytes
+                ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    blank = data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data
+    if not blank:
+        try:
+            frame = pl.read_ndjson(io.BytesIO(data), infer_schema_length=None)
+        except Exception:  # noqa: BLE001 - any trouble: find the bad lines exactly
+            frame = None
+        if frame is not None and all(t in _JSON_SCALARS for t in frame.dtypes):
+            frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
+            lines = pl.int_range(1, frame.height + 1, eager=True)
+            return (_finish(frame, lines), list(frame.columns), _problem_frame(
+                schema=FILE_PROBLEM_SCHEMA), _problem_frame())
+    return _read_jsonl_slowly(file, data)
+
+
+def _read_jsonl_slowly(file: str, data: bytes
+                       ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    text, bad_lines = _decode_lines(data)
+    bad = set(bad_lines)
+    records: list[dict[str, str | None]] = []
+    lines: list[int] = []
+    problems: list[tuple[int, str, str]] = []
+    columns: dict[str, None] = {}
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip() and number not in bad:
+            continue
+        row: dict[str, str | None] = {}
+        why = ""
+        if number in bad:
+            why = "is not UTF-8 text (save the file as UTF-8)"
+        else:
+            try:
+                value = json.loads(line, parse_float=str, parse_int=str)
+            except ValueError as exc:
+                value, why = None, f"is not valid JSON: {exc.args[0].split(':')[0]}"
+            if value is not None and not isinstance(value, dict):
+                why = "is not a JSON object (write one {\"resident_id\": …} object per line)"
+            elif isinstance(value, dict):
+                for key, cell in value.items():
+                    columns.setdefault(key, None)
+                    if cell is None or isinstance(cell, str):
+                        row[key] = cell
+                    else:
+                        why = why or (f"{key!r} must be text or a number, not "
+                                      f"{type(cell).__name__}")
+        records.append({} if why else row)
+        lines.append(number)
+        if why:
+            problems.append((len(records) - 1, "row", why))
+    names = list(columns)
+    frame = pl.DataFrame([[r.get(c) for c in names] for r in records],
+                         schema={c: pl.String for c in names}, orient="row")
+    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
+                               ).with_row_index("_row").with_columns(pl.col("_row").cast(
+                                   pl.Int64))
+    frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
+                               for c in names)
+    return frame, names, _problem_frame(schema=FILE_PROBLEM_SCHEMA), _problem_frame(problems)
+
+
+# --- validation ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checked:
+    """The rows of one file judged against a ledger's catalogues."""
+
+    raw: RawRows
+    good: pl.DataFrame  # valid rows, typed: see `_typed`
+    problems: pl.DataFrame  # _row, _line, column, message (row problems, in file order)
+    file_problems: pl.DataFrame  # line, column, message
+
+    def lines(self) -> list[str]:
+        """Every problem as ``FILE:LINE: COLUMN: reason (how to mend)``, file order."""
+        file_lines = self.file_problems.select(
+            pl.format("{}:{}: {}: {}", pl.lit(self.raw.file), "line", "column", "message"))
+        row_lines = self.problems.select(
+            pl.format("{}:{}: {}: {}", pl.lit(self.raw.file), "_line", "column", "message"))
+        return file_lines.to_series().to_list() + row_lines.to_series().to_list()
+
+    @property
+    def bad_rows(self) -> int:
+        return self.problems["_row"].n_unique() if self.problems.height else 0
+
+    def rejects(self) -> pl.DataFrame:
+        """The bad rows as they were, with an `error` column naming every problem."""
+        errors = self.problems.group_by("_row", maintain_order=True).agg(
+            pl.format("line {}: {}: {}", "_line", "column", "message").str.join("; ")
+            .alias("error"))
+        columns = [c for c in self.raw.columns if c in self.raw.frame.columns]
+        return (self.raw.frame.join(errors, on="_row", how="inner")
+                .sort("_row").select([*columns, "error"]))
+
+
+def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: date
+               ) -> Checked:
+    """Judge every row by the catalogue version in force on its date."""
+    frame = raw.frame
+    for name in COLUMNS:
+        if name not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(name))
+    missing_columns = set(REQUIRED) - set(raw.columns) if raw.kind == "csv" else set()
+    unparsed = raw.row_problems["_row"]
+    frame = frame.with_columns(pl.col("_row").is_in(unparsed.implode()).alias("_unparsed"))
+
+    date_text = pl.col("occurred_on")
+    frame = frame.with_columns(
+        pl.when(date_text.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        .then(date_text.str.to_date("%Y-%m-%d", strict=False)).alias("_date"))
+    frame = frame.join(_versions_by_date(frame["_date"], history), on="_date", how="left")
+    # Look rules up by small integer keys: joins on integers, not strings, at this size.
+    rules, indicator_codes, agency_codes = _rules(history)
+    frame = frame.with_columns(
+        (pl.col("_v") * 100_000 + pl.col("indicator").replace_strict(
+            indicator_codes, default=None, return_dtype=pl.Int64)).alias("_rule_key"))
+    frame = frame.join(rules, on="_rule_key", how="left")
+    allowed = _reporters(history, indicator_codes, agency_codes)
+    frame = frame.with_columns(
+        (pl.col("_rule_key") * 10_000 + pl.col("agency").replace_strict(
+            agency_codes, default=None, return_dtype=pl.Int64)).alias("_reporter_key"))
+    frame = frame.join(allowed, on="_reporter_key", how="left")
+    given = frame.filter(pl.col("points").is_not_null()).select(
+        "_row", *_points_columns(pl.col("points")))
+    frame = frame.join(given, on="_row", how="left")
+    known = pl.Series(sorted({i for v in history for i in v.indicators}), dtype=pl.String)
+    first = history.versions[0].effective_from if len(history) else None
+
+    checks = _checks(known, first, city_id, today, missing_columns)
+    if raw.kind == "jsonl":  # keys are per line in JSON Lines: an unknown one is a row's
+        for name in raw.columns:
+            if name not in COLUMNS:
+                checks.append((name, pl.col(name).is_not_null(), pl.lit(
+                    "unknown key (allowed keys: " + ", ".join(COLUMNS) + ")")))
+    parts = []
+    for column, condition, message in checks:
+        parts.append(frame.filter(~pl.col("_unparsed") & condition).select(
+            "_row", "_line", pl.lit(column).alias("column"), message.alias("message")))
+    rows_bad = raw.row_problems.join(frame.select("_row", "_line"), on="_row").select(
+        "_row", "_line", "column", "message")
+    order = {c: i for i, c in enumerate(("row", *COLUMNS))}
+    problems = pl.concat([rows_bad, *parts]).with_columns(
+        pl.col("column").replace_strict(order, default=len(order)).alias("_order")
+    ).sort("_row", "_order").drop("_order")
+    problems = _suggest(problems, known)
+    bad = problems["_row"].unique()
+    good = frame.filter(~pl.col("_row").is_in(bad.implode())) if bad.len() else frame
+    return Checked(raw, _typed(good), problems, raw.file_problems)
+
+
+def _versions_by_date(dates: pl.Series, history: CatalogueHistory) -> pl.DataFrame:
+    """Each distinct date with the index of the version in force on it (-1: none)."""
+    distinct = dates.drop_nulls().unique()
+    index = {id(v): i for i, v in enumerate(history.versions)}
+    versions = []
+    for day in distinct.to_list():  # one call per distinct date, not per row
+        in_force = history.in_force(day)
+        versions.append(index[id(in_force)] if in_force is not None else -1)
+    return pl.DataFrame({"_date": distinct, "_v": pl.Series(versions, dtype=pl.Int64)})
+
+
+def _rules(history: CatalogueHistory
+           ) -> tuple[pl.DataFrame, dict[str, int], dict[str, int]]:
+    """One row per (version, indicator) keyed by `_rule_key`, and the integer codes of
+    indicator ids and reporting agencies used to build that key."""
+    indicators = sorted({i for v in history for i in v.indicators})
+    agencies = sorted({a for v in history for i in v.indicators.values()
+                       for a in i.reporters or ()})
+    indicator_codes = {name: n for n, name in enumerate(indicators)}
+    agency_codes = {name: n for n, name in enumerate(agencies)}
+    rows = []
+    for i, version in enumerate(history.versions):
+        for ind in version.indicators.values():
+            low, high = ind.points_range or (None, None)
+            rows.append((i * 100_000 + indicator_codes[ind.id], version.version,
+                         ind.points_range is not None,
+                         None if low is None else cents(low),
+                         None if high is None else cents(high),
+                         None if low is None else _plain(low),
+                         None if high is None else _plain(high),
+                         ", ".join(ind.reporters) if ind.reporters else None))
+    frame = pl.DataFrame(rows, orient="row", schema={
+        "_rule_key": pl.Int64, "_version": pl.String, "_ranged": pl.Boolean,
+        "_low": pl.Int64, "_high": pl.Int64, "_low_text": pl.String, "_high_text": pl.String,
+        "_reporters": pl.String})
+    return frame, indicator_codes, agency_codes
+
+
+def _reporters(history: CatalogueHistory, indicator_codes: dict[str, int],
+               agency_codes: dict[str, int]) -> pl.DataFrame:
+    keys = sorted({(i * 100_000 + indicator_codes[ind.id]) * 10_000 + agency_codes[agency]
+                   for i, version in enumerate(history.versions)
+                   for ind in version.indicators.values() for agency in ind.reporters or ()})
+    return pl.DataFrame({"_reporter_key": pl.Series(keys, dtype=pl.Int64),
+                         "_reporter_ok": pl.Series([True] * len(keys), dtype=pl.Boolean)})
+
+
+def _plain(value: Any) -> str:
+    from scs_cli.output import decimal_text
+
+    return decimal_text(value)
+
+
+NUMBER = r"^([+-]?)(\d{1,13})?(?:\.(\d*))?$"
+
+
+def _points_columns(text: pl.Expr) -> list[pl.Expr]:
+    """Parse points text exactly: `_points_ok`, `_decimals_ok`, `_cents` (Int64 hundredths)."""
+    parts = text.str.extract_groups(NUMBER)
+    sign, whole, frac = (parts.struct.field("1"), parts.struct.field("2"),
+                         parts.struct.field("3"))
+    frac = frac.str.strip_chars_end("0")
+    ok = text.str.contains(NUMBER) & (whole.is_not_null() | (frac.str.len_chars() > 0))
+    magnitude = (whole.fill_null("0").cast(pl.Int64, strict=False) * 100
+                 + frac.fill_null("").str.pad_end(2, "0").str.slice(0, 2)
+                 .replace("", "0").cast(pl.Int64, strict=False))
+    value = pl.when(sign == "-").then(-magnitude).otherwise(magnitude)
+    return [ok.fill_null(False).alias("_points_ok"),
+            (frac.fill_null("").str.len_chars() <= 2).alias("_decimals_ok"),
+            value.alias("_cents")]
+
+
+def _checks(known: pl.Series, first: date | None, city_id: str, today: date,
+            missing_columns: set[str]) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """(column, condition for a problem, message) for every rule of SPEC §3."""
+    col = pl.col
+    has_rule = col("_version").is_not_null()
+    date_ok = col("_date").is_not_null()
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
+    for name, fix in (("resident_id", "every event needs the resident's pseudonymous id"),
+                      ("indicator", "give an indicator id of the adopted catalogue"),
+                      ("occurred_on", "give the date the event happened, YYYY-MM-DD")):
+        if name not in missing_columns:
+            checks.append((name, col(name).is_null(), pl.lit(f"missing value ({fix})")))
+    checks += [
+        ("resident_id", col("resident_id").is_not_null()
+         & ~col("resident_id").str.contains(RESIDENT_ID),
+         pl.format("'{}' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -; no names)",
+                   col("resident_id").str.slice(0, 70))),
+        ("indicator", col("indicator").is_not_null() & ~col("indicator").is_in(
+            known.implode()),
+         pl.format("unknown indicator '{}' (use an indicator id of the adopted catalogue; "
+                   "`scs catalogue show FILE` lists them)", col("indicator"))),
+        ("occurred_on", col("occurred_on").is_not_null() & ~date_ok,
+         pl.format("'{}' is not a date (write YYYY-MM-DD, e.g. 2024-03-31)",
+                   col("occurred_on"))),
+        ("occurred_on", date_ok & (col("_date") > today),
+         pl.format("{} is in the future (today is {} UTC; record events after they happen)",
+                   col("occurred_on"), pl.lit(today.isoformat()))),
+    ]
+    if first is not None:
+        checks.append(("occurred_on", date_ok & (col("_date") <= today) & (col("_v") < 0)
+                       & col("indicator").is_in(known.implode()),
+                       pl.format("no adopted catalogue version is in force on {} (the first "
+                                 "takes effect on {}; check the date or adopt an earlier "
+                                 "version)", col("occurred_on"), pl.lit(first.isoformat()))))
+    checks += [
+        ("indicator", date_ok & (col("_date") <= today) & (col("_v") >= 0) & ~has_rule
+         & col("indicator").is_in(known.implode()),
+         pl.format("indicator '{}' is not in the catalogue version in force on {} (check the "
+                   "date, or adopt a version that defines it)", col("indicator"),
+                   col("occurred_on"))),
+        ("city", col("city").is_not_null() & (col("city") != city_id),
+         pl.format("'{}' is another city; this ledger belongs to '{}' (import each city's "
+                   "events into that city's own ledger)", col("city"), pl.lit(city_id))),
+        ("agency", has_rule & col("_reporters").is_not_null() & col("agency").is_null(),
+         pl.format("missing value (indicator '{}' may only be reported by: {})",
+                   col("indicator"), col("_reporters"))),
+        ("agency", has_rule & col("_reporters").is_not_null() & col("agency").is_not_null()
+         & col("_reporter_ok").is_null(),
+         pl.format("'{}' may not report indicator '{}' (its reporters are: {})",
+                   col("agency"), col("indicator"), col("_reporters"))),
+        ("points", has_rule & ~col("_ranged") & col("points").is_not_null(),
+         pl.format("indicator '{}' has fixed points in version {}; leave points empty",
+                   col("indicator"), col("_version"))),
+        ("points", has_rule & col("_ranged") & col("points").is_null(),
+         pl.format("missing value (indicator '{}' needs points from {} to {})",
+                   col("indicator"), col("_low_text"), col("_high_text"))),
+        ("points", has_rule & col("_ranged") & col("points").is_not_null()
+         & ~col("_points_ok"),
+         pl.format("'{}' is not a number (write e.g. -12.5)", col("points").str.slice(0, 40))),
+        ("points", has_rule & col("_ranged") & col("_points_ok") & ~col("_decimals_ok"),
+         pl.format("{} has more than 2 decimal places (points are exact to the hundredth)",
+                   col("points"))),
+        ("points", has_rule & col("_ranged") & col("_points_ok") & col("_decimals_ok")
+         & ((col("_cents") < col("_low")) | (col("_cents") > col("_high"))),
+         pl.format("{} is outside the range of indicator '{}' (give points from {} to {})",
+                   col("points"), col("indicator"), col("_low_text"), col("_high_text"))),
+    ]
+    return checks
+
+
+def _suggest(problems: pl.DataFrame, known: pl.Series) -> pl.DataFrame:
+    """Add "did you mean" to unknown indicators (one lookup per distinct unknown id)."""
+    unknown = problems.filter(pl.col("message").str.starts_with("unknown indicator '"))
+    if not unknown.height:
+        return problems
+    names = known.to_list()
+    hints = {}
+    for message in unknown["message"].unique().to_list():
+        wrong = message.split("'")[1]
+        close = difflib.get_close_matches(wrong, names, n=1)
+        if close:
+            hints[message] = (f"unknown indicator '{wrong}' (did you mean '{close[0]}'? "
+                              "`scs catalogue show FILE` lists the indicators)")
+    if not hints:
+        return problems
+    return problems.with_columns(pl.col("message").replace(hints))
+
+
+def _typed(good: pl.DataFrame) -> pl.DataFrame:
+    """Valid rows in ledger form: dates as Date, points as hundredths and canonical text."""
+    return good.select(
+        "_row", "_line", "resident_id", "indicator",
+        pl.col("_date").alias("occurred_on"), "agency", "reference", "note",
+        pl.when(pl.col("_ranged")).then(pl.col("_cents")).cast(pl.Int64).alias("points"),
+    ).with_columns(points_text(pl.col("points")).alias("points_text"))
+
+
+def points_text(hundredths: pl.Expr) -> pl.Expr:
+    """Int64 hundredths as the shortest exact decimal text (``-1250`` → ``-12.5``)."""
+    size = hundredths.abs()
+    frac = size % 100
+    tail = (pl.when(frac == 0).then(pl.lit(""))
+            .when(frac % 10 == 0).then(pl.format(".{}", frac // 10))
+            .otherwise(pl.format(".{}", frac.cast(pl.String).str.zfill(2))))
+    return pl.when(hundredths.is_not_null()).then(pl.concat_str(
+        pl.when(hundredths < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // 100).cast(pl.String), tail))
+
+
+def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Rows whose (agency, reference) is already recorded, or repeats an earlier row of
+    the same file, are skipped. Rows lacking either are never duplicates."""
+    keyed = good.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null()
+                        ).select("_row", "agency", "reference")
+    repeats = keyed.filter(~pl.struct("agency", "reference").is_first_distinct())["_row"]
+    if recorded.height:
+        known = recorded.filter(pl.col("agency").is_not_null()
+                                & pl.col("reference").is_not_null())
+        seen = keyed.join(known, on=["agency", "reference"], how="semi")["_row"]
+        repeats = pl.concat([repeats, seen])
+    if not repeats.len():
+        return good, 0
+    kept = good.filter(~pl.col("_row").is_in(repeats.implode()))
+    return kept, good.height - kept.height
+
+
+def write_rejects(checked: Checked, path: Path) -> int:
+    """Write the bad rows, with their `error`, as CSV; return how many."""
+    rejects = checked.rejects()
+    try:
+        rejects.write_csv(path)
+    except OSError as exc:
+        raise ScsError(f"{path}: cannot write the rejects file: {exc.strerror} "
+                       "(choose another place with --rejects FILE)") from None
+    return rejects.height
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def batch_blobs(frame: pl.DataFrame) -> list[tuple[int, int, int, bytes]]:
+    """(first id, last id, rows, Arrow IPC stream) per stored batch of an import."""
+    blobs = []
+    for start in range(0, frame.height, BATCH_ROWS):
+        part = frame.slice(start, BATCH_ROWS).select(BATCH_COLUMNS)
+        data = part.write_ipc_stream(None, compression=BATCH_COMPRESSION)
+        assert data is not None
+        ids = part["event_id"]
+        blobs.append((int(ids[0]), int(ids[-1]), part.height, data.getvalue()))
+    return blobs
+
+
+INSERT_ROWS = 100  # rows per INSERT statement: fewer round trips through the driver
+NULLABLE = ("agency", "reference", "note", "points_text")
+
+
+def insert_events(conn: Any, frame: pl.DataFrame, import_id: int, recorded_at: str,
+                  progress: Progress | None = None) -> None:
+    """Insert the events table's rows of one import (inside the caller's transaction).
+
+    Missing values travel as "" and become NULL in SQL: binding Python's None costs the
+    sqlite3 driver twice as much as a string (measured), and this loop is the import's
+    bottleneck.
+    """
+    columns = ("event_id", "resident_id", "indicator", "occurred_on", *NULLABLE)
+    one = (f"(?,?,?,?,NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),"
+           f"{int(import_id)},'{recorded_at}')")
+    head = ("INSERT INTO events (event_id, resident_id, indicator, occurred_on, agency, "
+            "reference, note, points, import_id, recorded_at) VALUES ")
+    many = head + ",".join([one] * INSERT_ROWS)
+    width = len(columns) * INSERT_ROWS
+    step = 50_000
+    total = frame.height
+
+    def values(start: int) -> list[Any]:
+        part = frame.slice(start, step).select(
+            "event_id", "resident_id", "indicator", pl.col("occurred_on").cast(pl.String),
+            *(pl.col(c).fill_null("") for c in NULLABLE))
+        return list(chain.from_iterable(zip(*(part[c].to_list() for c in columns),
+                                            strict=True)))
+
+    for start in range(0, total, step):
+        flat = values(start)
+        whole = len(flat) - len(flat) % width
+        if whole:
+            conn.executemany(many, (flat[i:i + width] for i in range(0, whole, width)))
+        rest = (len(flat) - whole) // len(columns)
+        if rest:
+            conn.execute(head + ",".join([one] * rest), flat[whole:])
+        if progress:
+            progress("recording", min(start + step, total), total)

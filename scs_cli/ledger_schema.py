@@ -1,0 +1,220 @@
+"""The ledger's SQLite schema: tables, indexes, append-only triggers and their migrations.
+
+A ledger is one SQLite file per city, in WAL mode. Its tables are named for what they hold
+so that a person can read them in the `sqlite3` shell or Datasette. Every row carries
+`recorded_at`, UTC ISO-8601 text with microseconds (``2024-03-31T08:15:02.123456+00:00``),
+which sorts as text in time order, so "as known at T" is ``recorded_at <= T``.
+
+Nothing is ever updated or deleted: triggers refuse UPDATE and DELETE on every table, and
+refuse an INSERT that would replace an existing row (``INSERT OR REPLACE`` deletes first,
+silently, unless recursive triggers are on). Schema changes are an ordered list of
+migrations, each recorded in the `migrations` table once applied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+# Tables in the order a person meets them; all are append-only.
+TABLES = ("migrations", "ledger_info", "catalogues", "imports", "events", "event_batches",
+          "voids", "lifts", "objections", "objection_decisions", "consents", "runs")
+
+# Columns whose value may appear only once: an insert repeating one is refused, not merged.
+# Not on `events`: a trigger run per row would double the cost of importing millions of
+# rows (measured); an event replaced behind scs's back no longer matches its copy in
+# `event_batches`, which `scs ledger verify` reports.
+UNIQUE_KEYS = {
+    "migrations": "name", "catalogues": "catalogue_id", "imports": "import_id",
+    "event_batches": "batch_id", "voids": "event_id",
+    "lifts": "event_id", "objections": "objection_id", "objection_decisions": "objection_id",
+    "consents": "consent_id", "runs": "run_id",
+}
+
+PAGE_SIZE = 16384  # set at creation; 4x fewer pages than the default 4096: faster bulk imports
+
+APPEND_ONLY = ("the ledger is append-only: {table} rows are never changed or deleted; "
+               "record a void, lift or objection with scs instead")
+
+
+def stamp(moment: datetime) -> str:
+    """A timestamp as the ledger stores it: UTC, ISO-8601, microseconds, ``+00:00``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def now_stamp() -> str:
+    return stamp(datetime.now(UTC))
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _append_only(db: Database, table: str) -> None:
+    message = APPEND_ONLY.format(table=table).replace("'", "''")
+    db.execute(f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+               f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    db.execute(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+               f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    key = UNIQUE_KEYS.get(table)
+    if key:
+        db.execute(
+            f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+            f"WHEN NEW.{key} IS NOT NULL AND EXISTS "
+            f"(SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    if table == "ledger_info":  # one city per ledger, bound once
+        db.execute(
+            "CREATE TRIGGER ledger_info_once BEFORE INSERT ON ledger_info "
+            "WHEN EXISTS (SELECT 1 FROM ledger_info) "
+            "BEGIN SELECT RAISE(ABORT, 'a ledger is bound to one city once, at init'); END")
+
+
+def _initial(db: Database) -> None:
+    """Version 1 of the schema."""
+    db.execute("""CREATE TABLE ledger_info (
+        city_id TEXT NOT NULL,
+        city_name TEXT NOT NULL,
+        scs_version TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE catalogues (
+        catalogue_id INTEGER PRIMARY KEY,
+        city_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        effective_from TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        file TEXT NOT NULL,
+        text TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE imports (
+        import_id INTEGER PRIMARY KEY,
+        file TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        imported INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL,
+        rejected INTEGER NOT NULL,
+        first_event_id INTEGER,
+        last_event_id INTEGER,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE events (
+        event_id INTEGER PRIMARY KEY,
+        resident_id TEXT NOT NULL,
+        indicator TEXT NOT NULL,
+        occurred_on TEXT NOT NULL,
+        agency TEXT,
+        reference TEXT,
+        note TEXT,
+        points TEXT,
+        import_id INTEGER NOT NULL REFERENCES imports(import_id),
+        recorded_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX events_resident ON events (resident_id)")
+    # The engine's copy of each import: its scoring columns as an Arrow IPC stream.
+    db.execute("""CREATE TABLE event_batches (
+        batch_id INTEGER PRIMARY KEY,
+        import_id INTEGER NOT NULL REFERENCES imports(import_id),
+        first_event_id INTEGER NOT NULL,
+        last_event_id INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        recorded_at TEXT NOT NULL,
+        data BLOB NOT NULL)""")
+    db.execute("""CREATE TABLE voids (
+        void_id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL UNIQUE REFERENCES events(event_id),
+        reason TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE lifts (
+        lift_id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL UNIQUE REFERENCES events(event_id),
+        lifted_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE objections (
+        objection_id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(event_id),
+        filed_on TEXT NOT NULL,
+        grounds TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX objections_event ON objections (event_id)")
+    db.execute("""CREATE TABLE objection_decisions (
+        decision_id INTEGER PRIMARY KEY,
+        objection_id INTEGER NOT NULL UNIQUE REFERENCES objections(objection_id),
+        outcome TEXT NOT NULL CHECK (outcome IN ('upheld', 'rejected')),
+        decided_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE consents (
+        consent_id INTEGER PRIMARY KEY,
+        resident_id TEXT NOT NULL,
+        on_date TEXT NOT NULL,
+        consent INTEGER NOT NULL CHECK (consent IN (0, 1)),
+        recorded_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX consents_resident ON consents (resident_id)")
+    db.execute("""CREATE TABLE runs (
+        run_id INTEGER PRIMARY KEY,
+        as_of TEXT NOT NULL,
+        known_at TEXT NOT NULL,
+        catalogue_sha256s TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        residents INTEGER NOT NULL,
+        result BLOB NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    for table in TABLES:
+        _append_only(db, table)
+
+
+# The ordered schema history. Append new steps; never edit or reorder an applied one.
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("0001_initial", _initial),
+]
+
+
+def applied_migrations(db: Database) -> list[str]:
+    if "migrations" not in db.table_names():
+        return []
+    return [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY rowid")]
+
+
+def pending_migrations(db: Database) -> list[tuple[str, Callable[[Database], None]]]:
+    done = set(applied_migrations(db))
+    return [(name, step) for name, step in MIGRATIONS if name not in done]
+
+
+def unknown_migrations(db: Database) -> list[str]:
+    """Migrations recorded in the file that this scs does not know (a newer scs wrote it)."""
+    known = {name for name, _ in MIGRATIONS}
+    return [name for name in applied_migrations(db) if name not in known]
+
+
+def migrate(db: Database, recorded_at: str) -> list[str]:
+    """Apply pending migrations inside the caller's transaction; return their names."""
+    if "migrations" not in db.table_names():
+        db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, recorded_at TEXT NOT NULL)")
+    applied = []
+    for name, step in pending_migrations(db):
+        step(db)
+        db.execute("INSERT INTO migrations (name, recorded_at) VALUES (?, ?)",
+                   (name, recorded_at))
+        applied.append(name)
+    return applied
+
+
+def last_recorded_at(conn: sqlite3.Connection) -> str | None:
+    """The latest recorded_at of any row: each table's last row by rowid (recording order)."""
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    parts = [f"SELECT (SELECT recorded_at FROM {t} ORDER BY rowid DESC LIMIT 1) AS r"
+             for t in TABLES if t in names]
+    if not parts:
+        return None
+    row = conn.execute("SELECT max(r) FROM (" + " UNION ALL ".join(parts) + ")").fetchone()
+    return row[0] if row else None
+
+
+def next_stamp(conn: sqlite3.Connection) -> str:
+    """recorded_at for new rows: now, but never earlier than any row already recorded."""
+    now = now_stamp()
+    last = last_recorded_at(conn)
+    return last if last is not None and last > now else now

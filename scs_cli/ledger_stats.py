@@ -1,0 +1,361 @@
+"""Reading a ledger back: statistics, a resident's whole history, export, and verification.
+
+Counts over millions of events come from the Arrow batch blobs (columnar, fast); anything
+about one resident or about the small tables (voids, lifts, objections, consents) is SQL.
+`verify_ledger` proves that the two copies of the events agree, that every table is still
+append-only, and that recorded_at never goes backwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from scs_cli import ledger_import as imp
+from scs_cli import ledger_schema as schema
+from scs_cli.errors import LedgerError, ScsError
+from scs_cli.ledger_data import EVENTS_SCHEMA
+from scs_cli.output import format_for_path
+
+if TYPE_CHECKING:
+    from scs_cli.ledger import Ledger
+
+
+def _batches(ledger: Ledger, columns: list[str]) -> pl.DataFrame:
+    frames = [pl.read_ipc_stream(io.BytesIO(blob), columns=columns) for (blob,) in
+              ledger.conn.execute("SELECT data FROM event_batches ORDER BY batch_id")]
+    if frames:
+        return pl.concat(frames)
+    batch_schema = {**EVENTS_SCHEMA, "reference": pl.String}
+    return pl.DataFrame(schema={c: batch_schema[c] for c in columns})
+
+
+def _day(value: Any) -> date | None:
+    return value if isinstance(value, date) else None
+
+
+def _one(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    return ledger.conn.execute(sql, params).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class LedgerStats:
+    ledger: str
+    city_id: str
+    city_name: str
+    as_of: date
+    created: str
+    catalogues: list[dict[str, Any]]  # version, effective_from, sha256, recorded_at
+    residents: int
+    events: int
+    first_occurred_on: date | None
+    last_occurred_on: date | None
+    events_by_indicator_year: list[dict[str, Any]]  # indicator, year, events
+    imports: int
+    duplicates_skipped: int
+    rows_rejected: int
+    voids: int
+    lifts: int
+    objections: int
+    objections_pending: int
+    objections_overdue: int
+    consents: int
+    withdrawals: int
+    runs: int
+    last_recorded_at: str | None
+
+
+def ledger_stats(ledger: Ledger, as_of: date) -> LedgerStats:
+    with ledger._sql():
+        events = _batches(ledger, ["resident_id", "indicator", "occurred_on"])
+        by_year = (events.group_by("indicator", pl.col("occurred_on").dt.year().alias("year"))
+                   .agg(pl.len().alias("events")).sort("indicator", "year"))
+        conn = ledger.conn
+        catalogues = [dict(zip(("version", "effective_from", "sha256", "recorded_at"), r,
+                               strict=True)) for r in conn.execute(
+            "SELECT version, effective_from, sha256, recorded_at FROM catalogues "
+            "ORDER BY catalogue_id")]
+        imports = conn.execute("SELECT count(*), coalesce(sum(duplicates), 0), "
+                               "coalesce(sum(rejected), 0) FROM imports").fetchone()
+        pending = ledger.objections(as_of)
+        consents = conn.execute("SELECT coalesce(sum(consent), 0), coalesce(sum(1 - consent),"
+                                " 0) FROM consents").fetchone()
+        return LedgerStats(
+            ledger=str(ledger.path), city_id=ledger.city_id, city_name=ledger.city_name,
+            as_of=as_of, created=_one(ledger, "SELECT recorded_at FROM ledger_info"),
+            catalogues=catalogues,
+            residents=events["resident_id"].n_unique() if events.height else 0,
+            events=events.height,
+            first_occurred_on=_day(events["occurred_on"].min()),
+            last_occurred_on=_day(events["occurred_on"].max()),
+            events_by_indicator_year=by_year.to_dicts(),
+            imports=imports[0], duplicates_skipped=imports[1], rows_rejected=imports[2],
+            voids=_one(ledger, "SELECT count(*) FROM voids"),
+            lifts=_one(ledger, "SELECT count(*) FROM lifts"),
+            objections=_one(ledger, "SELECT count(*) FROM objections"),
+            objections_pending=len(pending),
+            objections_overdue=sum(o.overdue for o in pending),
+            consents=consents[0], withdrawals=consents[1],
+            runs=_one(ledger, "SELECT count(*) FROM runs"),
+            last_recorded_at=schema.last_recorded_at(conn),
+        )
+
+
+# --- one resident ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One ledger row about a resident, as recorded."""
+
+    recorded_at: str
+    kind: str  # event, void, lift, objection, decision, consent, withdrawal
+    event_id: int | None
+    objection_id: int | None
+    on: date | None  # the date the row is about (occurred, lifted, filed, decided…)
+    details: str  # the rest, in words
+    fields: dict[str, Any]  # the row's columns as stored
+
+
+KIND_ORDER = {k: i for i, k in enumerate(("event", "void", "lift", "objection", "decision",
+                                          "consent", "withdrawal"))}
+
+
+def resident_history(ledger: Ledger, resident_id: str) -> list[HistoryEntry]:
+    """Every row about one resident, in the order it was recorded (index lookups only)."""
+    entries: list[HistoryEntry] = []
+    conn = ledger.conn
+
+    def rows(sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+        cursor = conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+    with ledger._sql():
+        events = rows("SELECT e.*, i.file AS import_file FROM events e JOIN imports i "
+                      "USING (import_id) WHERE e.resident_id = ? ORDER BY e.event_id",
+                      (resident_id,))
+        for e in events:
+            what = [e["indicator"]]
+            if e["points"] is not None:
+                what.append(f"points {e['points']}")
+            if e["agency"]:
+                what.append(f"reported by {e['agency']}")
+            if e["reference"]:
+                what.append(f"reference {e['reference']}")
+            if e["note"]:
+                what.append(f"note: {e['note']}")
+            what.append(f"import {e['import_id']} ({Path(e['import_file']).name})")
+            entries.append(HistoryEntry(e["recorded_at"], "event", e["event_id"], None,
+                                        date.fromisoformat(e["occurred_on"]),
+                                        ", ".join(what), e))
+        ids = tuple(e["event_id"] for e in events)
+        marks = ",".join("?" * len(ids)) or "NULL"
+        for v in rows(f"SELECT * FROM voids WHERE event_id IN ({marks})", ids):
+            entries.append(HistoryEntry(v["recorded_at"], "void", v["event_id"], None, None,
+                                        f"reason: {v['reason']}", v))
+        for lift in rows(f"SELECT * FROM lifts WHERE event_id IN ({marks})", ids):
+            entries.append(HistoryEntry(lift["recorded_at"], "lift", lift["event_id"], None,
+                                        date.fromisoformat(lift["lifted_on"]),
+                                        f"stops counting from {lift['lifted_on']}", lift))
+        objections = rows(f"SELECT * FROM objections WHERE event_id IN ({marks})", ids)
+        event_of = {}
+        for o in objections:
+            event_of[o["objection_id"]] = o["event_id"]
+            entries.append(HistoryEntry(o["recorded_at"], "objection", o["event_id"],
+                                        o["objection_id"], date.fromisoformat(o["filed_on"]),
+                                        f"grounds: {o['grounds']}", o))
+        oids = tuple(event_of)
+        omarks = ",".join("?" * len(oids)) or "NULL"
+        for d in rows(f"SELECT * FROM objection_decisions WHERE objection_id IN ({omarks})",
+                      oids):
+            entries.append(HistoryEntry(d["recorded_at"], "decision",
+                                        event_of[d["objection_id"]], d["objection_id"],
+                                        date.fromisoformat(d["decided_on"]), d["outcome"], d))
+        for c in rows("SELECT * FROM consents WHERE resident_id = ? ORDER BY consent_id",
+                      (resident_id,)):
+            kind = "consent" if c["consent"] else "withdrawal"
+            entries.append(HistoryEntry(c["recorded_at"], kind, None, None,
+                                        date.fromisoformat(c["on_date"]),
+                                        "consents to be scored" if c["consent"]
+                                        else "withdraws consent", c))
+    if not entries:
+        raise LedgerError(ledger.path, f"no rows about resident {resident_id!r}",
+                          "check the id; resident ids are case-sensitive")
+    return sorted(entries, key=lambda e: (e.recorded_at, KIND_ORDER[e.kind],
+                                          e.event_id or 0, e.objection_id or 0))
+
+
+# --- export ----------------------------------------------------------------------------
+
+EXPORT_SQL = """
+SELECT e.event_id, e.resident_id, e.indicator, e.occurred_on, e.agency, e.reference, e.note,
+       e.points, e.import_id, e.recorded_at,
+       (v.void_id IS NOT NULL OR EXISTS (
+            SELECT 1 FROM objections uo JOIN objection_decisions ud USING (objection_id)
+            WHERE uo.event_id = e.event_id AND ud.outcome = 'upheld')) AS voided,
+       v.reason AS void_reason, v.recorded_at AS voided_at,
+       l.lifted_on, l.recorded_at AS lifted_at,
+       (SELECT count(*) FROM objections c WHERE c.event_id = e.event_id) AS objections,
+       o.objection_id AS last_objection_id, o.filed_on AS objection_filed_on,
+       d.outcome AS objection_outcome, d.decided_on AS objection_decided_on
+FROM events e
+LEFT JOIN voids v ON v.event_id = e.event_id
+LEFT JOIN lifts l ON l.event_id = e.event_id
+LEFT JOIN objections o ON o.objection_id = (
+    SELECT max(objection_id) FROM objections x WHERE x.event_id = e.event_id)
+LEFT JOIN objection_decisions d ON d.objection_id = o.objection_id
+ORDER BY e.event_id
+"""
+EXPORT_SCHEMA: dict[str, Any] = {
+    "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
+    "occurred_on": pl.String, "agency": pl.String, "reference": pl.String, "note": pl.String,
+    "points": pl.String, "import_id": pl.Int64, "recorded_at": pl.String,
+    "voided": pl.Boolean, "void_reason": pl.String, "voided_at": pl.String,
+    "lifted_on": pl.String, "lifted_at": pl.String, "objections": pl.Int64,
+    "last_objection_id": pl.Int64, "objection_filed_on": pl.String,
+    "objection_outcome": pl.String, "objection_decided_on": pl.String,
+}
+DATE_COLUMNS = ("occurred_on", "lifted_on", "objection_filed_on", "objection_decided_on")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    file: str
+    format: str
+    events: int
+
+
+def export_events(ledger: Ledger, path: Path, progress: imp.Progress | None = None
+                  ) -> ExportResult:
+    """Every event with its status columns, in event id order, to CSV/Parquet/JSON(L)."""
+    fmt = format_for_path(path)
+    with ledger._sql():
+        total = _one(ledger, "SELECT count(*) FROM events")
+        cursor = ledger.conn.execute(EXPORT_SQL)
+        frames = []
+        done = 0
+        while True:
+            rows = cursor.fetchmany(100_000)
+            if not rows:
+                break
+            frame = pl.DataFrame(rows, schema=EXPORT_SCHEMA, orient="row")
+            frames.append(frame.with_columns(pl.col(c).str.to_date("%Y-%m-%d")
+                                             for c in DATE_COLUMNS))
+            done += len(rows)
+            if progress:
+                progress("exporting", done, total)
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=EXPORT_SCHEMA).with_columns(
+        pl.col(c).cast(pl.Date) for c in DATE_COLUMNS)
+    try:
+        if fmt == "csv":
+            frame.write_csv(path)
+        elif fmt == "parquet":
+            frame.write_parquet(path)
+        elif fmt == "jsonl":
+            frame.write_ndjson(path)
+        else:
+            frame.write_json(path)
+    except OSError as exc:
+        raise ScsError(f"{path}: cannot be written: {exc.strerror}") from None
+    return ExportResult(str(path), fmt, frame.height)
+
+
+# --- verification ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ledger: str
+    events: int
+    batches: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class VerifyError(ScsError):
+    """A ledger that fails verification: one line per finding."""
+
+    def __init__(self, result: VerifyResult):
+        self.result = result
+        super().__init__("\n".join(result.problems))
+
+    def lines(self) -> list[str]:
+        return [f"{self.result.ledger}: {p}" for p in self.result.problems]
+
+
+def verify_ledger(ledger: Ledger) -> VerifyResult:
+    """Check the ledger's integrity; return every finding (an empty list: all is well)."""
+    problems: list[str] = []
+    conn = ledger.conn
+    with ledger._sql():
+        for (line,) in conn.execute("PRAGMA quick_check"):
+            if line != "ok":
+                problems.append(f"SQLite quick_check: {line}")
+        triggers = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        for table in schema.TABLES:
+            for kind in ("no_update", "no_delete"):
+                if f"{table}_{kind}" not in triggers:
+                    problems.append(f"table {table} lacks its append-only trigger "
+                                    f"{table}_{kind}")
+            backwards = _one(ledger, f"SELECT count(*) FROM (SELECT recorded_at, lag("
+                             f"recorded_at) OVER (ORDER BY rowid) AS prev FROM {table}) "
+                             "WHERE prev > recorded_at")
+            if backwards:
+                problems.append(f"table {table}: recorded_at goes backwards {backwards} "
+                                "time(s) in recording order")
+        for number, sha, text in conn.execute(
+                "SELECT catalogue_id, sha256, text FROM catalogues"):
+            if hashlib.sha256(text.encode()).hexdigest() != sha:
+                problems.append(f"catalogue {number}: its text does not match its sha256")
+        blobs = _batches(ledger, list(imp.BATCH_COLUMNS))
+        batches = _one(ledger, "SELECT count(*) FROM event_batches")
+        stored = _events_table(ledger)
+        if stored.height != blobs.height:
+            problems.append(f"events table has {stored.height} rows but the batches hold "
+                            f"{blobs.height}")
+        elif not stored.equals(blobs.select(stored.columns)):
+            differ = stored.join(blobs, on=stored.columns, how="anti", nulls_equal=True)
+            first = differ["event_id"][0] if differ.height else "?"
+            problems.append(f"events table and batches disagree on {differ.height} event(s), "
+                            f"first {first}")
+        keyed = blobs.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null())
+        repeated = keyed.height - keyed.select("agency", "reference").unique().height
+        if repeated:
+            problems.append(f"{repeated} event(s) repeat an (agency, reference) already "
+                            "recorded")
+        for import_id, imported, low, high, have, lo, hi in conn.execute(
+                "SELECT i.import_id, i.imported, i.first_event_id, i.last_event_id, "
+                "count(e.event_id), min(e.event_id), max(e.event_id) FROM imports i "
+                "LEFT JOIN events e USING (import_id) GROUP BY i.import_id"):
+            if have != imported or (imported and (lo, hi) != (low, high)) or (
+                    imported and hi - lo + 1 != imported):
+                problems.append(f"import {import_id}: records {imported} events "
+                                f"{low}-{high} but the events table has {have} ({lo}-{hi})")
+    return VerifyResult(str(ledger.path), stored.height, batches, problems)
+
+
+def _events_table(ledger: Ledger) -> pl.DataFrame:
+    """The events table's scoring columns, typed like the batches."""
+    cursor = ledger.conn.execute("SELECT event_id, resident_id, indicator, occurred_on, "
+                                 "points, agency, reference FROM events ORDER BY event_id")
+    frames = []
+    text_schema = {"event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
+                   "occurred_on": pl.String, "points": pl.String, "agency": pl.String,
+                   "reference": pl.String}
+    while rows := cursor.fetchmany(200_000):
+        frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
+    parsed = imp._points_columns(pl.col("points"))
+    return frame.with_columns(
+        pl.col("occurred_on").str.to_date("%Y-%m-%d"),
+        pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
+    ).select(list(imp.BATCH_COLUMNS))

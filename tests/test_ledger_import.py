@@ -1,0 +1,216 @@
+"""`scs ledger import`: every bad-row reason, atomicity, --skip-invalid, duplicates, ids."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from scs_cli.ledger import Ledger
+
+BAD_ROWS = Path(__file__).parent / "bad_rows"
+CASES = sorted(p for p in BAD_ROWS.iterdir() if p.suffix in (".csv", ".jsonl"))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path, scs, tiny_catalogue: Path) -> Path:
+    """A ledger with tiny.toml (version 1, 2020-01-01) and tiny-v2.toml (2023-06-01)."""
+    path = tmp_path / "city.db"
+    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
+    assert scs("ledger", "adopt", path, BAD_ROWS / "tiny-v2.toml").exit_code == 0
+    return path
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def snapshot(path: Path) -> tuple[bytes, list[str]]:
+    """The file's bytes and its SQL dump (no scs connection is open when taken)."""
+    data = path.read_bytes()
+    conn = sqlite3.connect(path)
+    try:
+        dump = list(conn.iterdump())
+    finally:
+        conn.close()
+    return data, dump
+
+
+def errors(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return [line.removeprefix("error: ") for line in result.stderr.splitlines()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_rows_are_all_listed_and_nothing_changes(scs, ledger: Path, case: Path) -> None:
+    before = snapshot(ledger)
+    result = scs("ledger", "import", ledger, case)
+    today = datetime.now(UTC).date().isoformat()
+    text = case.with_suffix(".expected").read_text(encoding="utf-8")
+    expected = text.replace("{file}", str(case)).replace("{today}", today).splitlines()
+    assert result.exit_code == 1
+    assert errors(result) == expected
+    assert result.stdout == ""
+    assert snapshot(ledger) == before  # byte for byte, and the same rows
+
+
+def test_good_file_gets_consecutive_ids_in_file_order(scs, ledger: Path, tmp_path: Path):
+    rows = [{"resident_id": f"R{i}", "indicator": "blood-donation",
+             "occurred_on": "2023-01-05", "agency": "hospital", "reference": f"b-{i}"}
+            for i in range(5)]
+    first = write_csv(tmp_path / "a.csv", rows)
+    result = scs("ledger", "import", ledger, first)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == (f"{first}: imported 5 events (event ids 1–5) as import 1; "
+                             "0 duplicates skipped; 0 rows rejected\n")
+    second = write_csv(tmp_path / "b.csv", [{**r, "reference": f"c-{i}"}
+                                            for i, r in enumerate(rows)])
+    assert scs("ledger", "import", ledger, second).exit_code == 0
+    conn = sqlite3.connect(ledger)
+    got = conn.execute("SELECT event_id, resident_id, reference, import_id FROM events "
+                       "ORDER BY event_id").fetchall()
+    assert got == [(i + 1, f"R{i}", f"b-{i}", 1) for i in range(5)] + [
+        (i + 6, f"R{i}", f"c-{i}", 2) for i in range(5)]
+    assert conn.execute("SELECT import_id, rows, imported, first_event_id, last_event_id "
+                        "FROM imports").fetchall() == [(1, 5, 5, 1, 5), (2, 5, 5, 6, 10)]
+
+
+def test_reimport_counts_duplicates_and_adds_nothing(scs, ledger: Path, tmp_path: Path):
+    rows = [
+        {"resident_id": "R1", "indicator": "red-light", "occurred_on": "2023-01-05",
+         "agency": "police", "reference": "p-1"},
+        {"resident_id": "R1", "indicator": "red-light", "occurred_on": "2023-01-05",
+         "agency": "police", "reference": "p-1"},  # repeats the row above in the same file
+        {"resident_id": "R2", "indicator": "red-light", "occurred_on": "2023-02-05",
+         "agency": "police", "reference": "p-2"},
+        {"resident_id": "R3", "indicator": "blood-donation", "occurred_on": "2023-03-05",
+         "agency": "", "reference": "no-agency"},  # no agency: never a duplicate
+    ]
+    path = write_csv(tmp_path / "events.csv", rows)
+    result = scs("ledger", "import", ledger, path)
+    assert "imported 3 events (event ids 1–3) as import 1; 1 duplicate skipped" in result.stderr
+    again = scs("ledger", "import", ledger, path)
+    assert again.exit_code == 0
+    assert again.stderr == (f"{path}: imported 1 event (event ids 4–4) as import 2; "
+                            "3 duplicates skipped; 0 rows rejected\n")
+    conn = sqlite3.connect(ledger)
+    assert conn.execute("SELECT count(*), count(DISTINCT reference) FROM events "
+                        "WHERE agency IS NOT NULL").fetchone() == (2, 2)
+    assert conn.execute("SELECT duplicates FROM imports ORDER BY import_id").fetchall() == [
+        (1,), (3,)]
+
+
+def test_skip_invalid_imports_good_rows_and_writes_rejects(scs, ledger: Path,
+                                                           tmp_path: Path) -> None:
+    source = BAD_ROWS / "points.csv"
+    path = tmp_path / "points.csv"
+    path.write_bytes(source.read_bytes())
+    result = scs("ledger", "import", ledger, path, "--skip-invalid")
+    assert result.exit_code == 0, result.stderr
+    rejects = tmp_path / "points.csv.rejects.csv"
+    assert result.stderr == (f"{path}: imported 1 event (event ids 1–1) as import 1; "
+                             "0 duplicates skipped; 7 rows rejected, written with their "
+                             f"errors to {rejects}\n")
+    with rejects.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["resident_id"] for r in rows] == ["R1", "R2", "R3", "R4", "R5", "R6", "R8"]
+    assert list(rows[0]) == ["resident_id", "indicator", "occurred_on", "agency", "points",
+                             "error"]
+    assert rows[4]["points"] == "-12.345"
+    assert rows[4]["error"] == ("line 6: points: -12.345 has more than 2 decimal places "
+                                "(points are exact to the hundredth)")
+    conn = sqlite3.connect(ledger)
+    assert conn.execute("SELECT resident_id, points FROM events").fetchall() == [
+        ("R7", "-12.5")]
+    assert conn.execute("SELECT rows, imported, rejected FROM imports").fetchone() == (8, 1, 7)
+
+
+def test_skip_invalid_with_a_named_rejects_file(scs, ledger: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "bad.csv"
+    target.parent.mkdir()
+    result = scs("ledger", "import", ledger, BAD_ROWS / "dates.csv", "--skip-invalid",
+                 "--rejects", target)
+    assert result.exit_code == 0
+    assert len(target.read_text(encoding="utf-8").splitlines()) == 5  # header + 4 bad rows
+
+
+def test_skip_invalid_cannot_skip_a_bad_header(scs, ledger: Path) -> None:
+    before = snapshot(ledger)
+    result = scs("ledger", "import", ledger, BAD_ROWS / "unknown_column.csv",
+                 "--skip-invalid")
+    assert result.exit_code == 1
+    assert snapshot(ledger) == before
+
+
+def test_jsonl_points_and_numbers_are_read_exactly(scs, ledger: Path, tmp_path: Path):
+    path = tmp_path / "events.json-lines"
+    lines = [
+        {"resident_id": "R1", "indicator": "other", "occurred_on": "2023-01-05",
+         "agency": "court", "reference": "c-1", "points": -12.5},
+        {"resident_id": 42, "indicator": "other", "occurred_on": "2023-01-06",
+         "agency": "court", "points": "-5"},
+        {"resident_id": "R3", "indicator": "blood-donation", "occurred_on": "2023-01-07",
+         "note": None},
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 0, result.stderr
+    with Ledger.open(ledger) as opened:
+        events = opened.scoring_data().events
+    assert events["resident_id"].to_list() == ["R1", "42", "R3"]
+    assert events["points"].to_list() == [-1250, -500, None]
+
+
+def test_an_unknown_suffix_and_a_missing_file_are_one_line(scs, ledger: Path,
+                                                           tmp_path: Path) -> None:
+    result = scs("ledger", "import", ledger, tmp_path / "events.txt")
+    assert result.exit_code == 1
+    assert errors(result) == [f"{tmp_path / 'events.txt'}: cannot tell the event file's "
+                              "format from its suffix '.txt' (name it .csv (with a header "
+                              "row) or .jsonl / .json-lines)"]
+    result = scs("ledger", "import", ledger, tmp_path / "nope.csv")
+    assert result.exit_code == 1
+    assert errors(result) == [f"{tmp_path / 'nope.csv'}: no such file (check the path of the "
+                              "event file)"]
+
+
+def test_header_only_file_imports_nothing_and_says_so(scs, ledger: Path, tmp_path: Path):
+    path = tmp_path / "empty.csv"
+    path.write_text("resident_id,indicator,occurred_on\n", encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 0
+    assert result.stderr == (f"{path}: imported 0 events as import 1; 0 duplicates "
+                             "skipped; 0 rows rejected\n")
+
+
+def test_blank_lines_and_crlf_are_fine(scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "windows.csv"
+    path.write_bytes(b"\xef\xbb\xbfresident_id,indicator,occurred_on\r\n"
+                     b"R1,red-light,2023-01-05\r\n\r\nR2,red-lite,2023-01-05\r\n\r\n")
+    result = scs("ledger", "import", ledger, path)
+    assert errors(result)[0] == (f"{path}:4: indicator: unknown indicator 'red-lite' (did "
+                                 "you mean 'red-light'? `scs catalogue show FILE` lists the "
+                                 "indicators)")
+
+
+def test_rows_are_judged_by_the_version_in_force_on_their_date(scs, ledger: Path,
+                                                                tmp_path: Path) -> None:
+    # `dog` exists only in version 1 (until 2023-05-31): fine before, refused after.
+    path = write_csv(tmp_path / "dog.csv", [
+        {"resident_id": "R1", "indicator": "dog", "occurred_on": "2023-05-31"}])
+    assert scs("ledger", "import", ledger, path).exit_code == 0
+
+
+def test_a_ledger_of_another_city_refuses_a_whole_file(scs, tmp_path: Path) -> None:
+    path = tmp_path / "rc.db"
+    assert scs("ledger", "init", path, "--catalogue", "rongcheng-2016").exit_code == 0
+    result = scs("ledger", "import", path, BAD_ROWS / "another_city.csv")
+    assert result.exit_code == 1
+    assert "'exampleton' is another city; this ledger belongs to 'rongcheng'" in result.stderr
