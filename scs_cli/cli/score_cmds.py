@@ -1,0 +1,262 @@
+"""`scs score`, `scs eligible` and `scs runs list|verify`: scores, rewards, saved runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from scs_cli.cli.common import (
+    AsOfOpt,
+    KnownAtOpt,
+    LedgerArg,
+    ScsGroup,
+    err,
+    out,
+    parse_date,
+    parse_timestamp,
+    progress_enabled,
+)
+
+if TYPE_CHECKING:
+    from scs_cli.engine_batch import Comparison, ScoreRun
+
+
+class ScoreFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+OutputOpt = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write the rows to this file; the format follows the suffix "
+    "(.csv, .json, .jsonl, .parquet).", show_default=False)]
+
+runs_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
+                       help="List and verify saved score runs.")
+
+
+@contextmanager
+def _spinner() -> Iterator[Callable[[str], None] | None]:
+    """A spinner on stderr naming the current step, only when stderr is a terminal."""
+    if not progress_enabled():
+        yield None
+        return
+    with err.status("starting") as status:
+        yield lambda what: status.update(what)
+
+
+def score(
+    ledger: LedgerArg,
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="table: a summary for "
+                                             "people; csv, json, jsonl: one row per resident "
+                                             "(with --baseline: the residents who change "
+                                             "tier).")] = ScoreFormat.table,
+    output: OutputOpt = None,
+    save: Annotated[bool, typer.Option("--save", help="Record the run in the ledger (as-of, "
+                                       "known-at, catalogue hashes, digest); prints its id "
+                                       "on stderr.")] = False,
+    catalogue: Annotated[Path | None, typer.Option(
+        "--catalogue", help="What-if: score with this catalogue (not adopted) instead of the "
+        "adopted versions; it judges every event.", show_default=False)] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="Compare with this catalogue of the same city: tier transitions "
+        "from the baseline to the current rules.", show_default=False)] = None,
+) -> None:
+    """Score every resident of a ledger at a date (docs/scoring.md).
+
+    Rows recorded after --known-at are not seen, so a past run can be reproduced exactly.
+    csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
+    decimals, reward ids ';'-separated).
+    """
+    from scs_cli.engine_batch import score_ledger
+    from scs_cli.output import format_for_path
+
+    day = parse_date(as_of, "--as-of")
+    stamp = parse_timestamp(known_at, "--known-at")
+    if output is not None:
+        format_for_path(output)  # refuse a bad suffix before the work
+    with _spinner() as tick:
+        run = score_ledger(ledger, day, stamp, catalogue=catalogue, baseline=baseline,
+                           save=save, progress=tick)
+    frame = _rows(run)
+    if output is not None:
+        from scs_cli.engine_formats import write
+
+        kind = write(frame, output, _points(run))
+        err.print(f"wrote {frame.height:,} rows to {output} ({kind})", highlight=False)
+    if fmt is ScoreFormat.table:
+        _table(run)
+    elif output is None:
+        from scs_cli.engine_formats import render
+
+        typer.echo(render(frame, fmt.value, _points(run)), nl=False)
+    if run.run_id is not None:
+        err.print(f"saved run {run.run_id}", highlight=False)
+
+
+def eligible(
+    ledger: LedgerArg,
+    reward: Annotated[str, typer.Argument(help="A reward id of the catalogue in force on "
+                                          "the as-of date.", show_default=False)],
+    as_of: AsOfOpt = None,
+    known_at: KnownAtOpt = None,
+    fmt: Annotated[DataFormat, typer.Option("--format", "-f", help="Output format.")
+                   ] = DataFormat.csv,
+    output: OutputOpt = None,
+) -> None:
+    """The residents a reward applies to: resident_id, score, tier (sorted by id)."""
+    from scs_cli.engine_batch import eligible as find
+    from scs_cli.output import format_for_path
+
+    if output is not None:
+        format_for_path(output)
+    with _spinner() as tick:
+        found = find(ledger, reward, parse_date(as_of, "--as-of"),
+                     parse_timestamp(known_at, "--known-at"), tick)
+    if output is not None:
+        from scs_cli.engine_formats import write
+
+        write(found.residents, output)
+    else:
+        from scs_cli.engine_formats import render
+
+        typer.echo(render(found.residents, fmt.value), nl=False)
+    err.print(f"{found.residents.height:,} of {found.scored:,} residents eligible for "
+              f"{found.reward.id} ({found.reward.name}) on {found.as_of}", highlight=False,
+              markup=False)
+
+
+@runs_app.command("list")
+def list_runs(
+    ledger: LedgerArg,
+    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")
+                   ] = ScoreFormat.table,
+) -> None:
+    """List the saved score runs: id, as-of, known-at, residents, digest, catalogues."""
+    from scs_cli.output import render, to_json
+    from scs_cli.runs import list_runs as read
+
+    rows: list[dict[str, Any]] = [
+        {"run_id": r.run_id, "as_of": r.as_of, "known_at": r.known_at.isoformat(),
+         "residents": r.residents, "digest": r.digest,
+         "catalogue_sha256s": list(r.catalogue_sha256s), "recorded_at": r.recorded_at}
+        for r in read(ledger)]
+    if fmt is ScoreFormat.json:
+        typer.echo(to_json(rows))
+    elif fmt is not ScoreFormat.table:
+        typer.echo(render(rows, list(rows[0]) if rows else ["run_id"], fmt.value), nl=False)
+    elif not rows:
+        err.print(f"{ledger}: no saved runs (`scs score {ledger} --save` saves one)",
+                  highlight=False)
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"Saved runs of {ledger}")
+        for col in ("run", "as-of", "known-at (UTC)", "residents", "digest", "catalogues"):
+            table.add_column(col, no_wrap=col != "catalogues")
+        for r in rows:
+            table.add_row(str(r["run_id"]), str(r["as_of"]), r["known_at"][:19].replace(
+                "T", " "), f"{r['residents']:,}", r["digest"][:12],
+                ", ".join(s[:8] for s in r["catalogue_sha256s"]))
+        out.print(table)
+
+
+@runs_app.command("verify")
+def verify(
+    ledger: LedgerArg,
+    run: Annotated[int, typer.Argument(help="The run id (`scs runs list`).",
+                                       show_default=False)],
+) -> None:
+    """Recompute a saved run with its as-of, known-at and adopted catalogues.
+
+    Exit status 0 and "unchanged" when the digest is the same; 1 with what differs.
+    """
+    from scs_cli.runs import RunChangedError, verify_run
+
+    with _spinner() as tick:
+        checked = verify_run(ledger, run, tick)
+    if not checked.unchanged:
+        raise RunChangedError(str(ledger), checked)
+    r = checked.run
+    out.print(f"run {r.run_id} unchanged: as-of {r.as_of}, known-at {r.known_at.isoformat()}, "
+              f"{r.residents:,} residents, digest {r.digest}", highlight=False, markup=False)
+
+
+def _rows(run: ScoreRun) -> Any:
+    """The rows csv/json/--output carry: every resident, or the movers of a comparison."""
+    from scs_cli.engine_formats import result_frame
+
+    if run.comparison is not None:
+        return run.comparison.movers
+    return result_frame(run.result.residents)
+
+
+def _points(run: ScoreRun) -> tuple[str, ...]:
+    return ("baseline_score", "score") if run.comparison is not None else ("score",)
+
+
+def _table(run: ScoreRun) -> None:
+    from rich.table import Table
+
+    from scs_cli.output import decimal_text
+
+    s = run.summary
+    out.print(f"{run.city}: {s.residents:,} residents scored on {run.as_of} "
+              f"(ledger rows known at {run.known_at.isoformat(timespec='seconds')})",
+              highlight=False, markup=False)
+    out.print(f"Rules: {run.rules}; scheme {run.result.scheme.label}", highlight=False,
+              markup=False)
+    tiers = Table(title="Tiers")
+    for col, justify in (("tier", "left"), ("residents", "right"), ("share", "right")):
+        tiers.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, count in s.tiers:
+        tiers.add_row(name, f"{count:,}", f"{s.share(count):.1%}")
+    out.print(tiers)
+    if s.quantiles:
+        out.print("Scores: " + ", ".join(f"{k} {decimal_text(v)}" for k, v in s.quantiles),
+                  highlight=False, markup=False)
+    if s.rewards or s.sanctions:
+        table = Table(title="Rewards and sanctions")
+        for col, justify in (("kind", "left"), ("id", "left"), ("name", "left"),
+                             ("residents", "right"), ("share", "right")):
+            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for kind, items in (("reward", s.rewards), ("sanction", s.sanctions)):
+            for rid, name, count in items:
+                table.add_row(kind, rid, name, f"{count:,}", f"{s.share(count):.1%}")
+        out.print(table)
+    if run.comparison is not None:
+        _transitions(run.comparison)
+
+
+def _transitions(c: Comparison) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Tier transitions: rows {c.baseline} (baseline), columns current")
+    table.add_column("baseline \\ current")
+    for name in c.columns:
+        table.add_column(name, justify="right")
+    for name, counts in zip(c.rows, c.matrix, strict=True):
+        table.add_row(name, *(f"{n:,}" for n in counts))
+    out.print(table)
+    out.print(f"Moving up: {c.up:,}; moving down: {c.down:,}; same tier: {c.unmoved:,}",
+              highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("score")(score)
+    app.command("eligible")(eligible)
+    app.add_typer(runs_app, name="runs")

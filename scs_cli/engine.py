@@ -1,0 +1,338 @@
+"""The scoring kernel: SPEC §4's nine steps as a pure function over Polars frames.
+
+``score(data, history, as_of)`` reads `LedgerData` (already cut at known-at by the ledger)
+and the adopted catalogue versions, and returns a `ScoreResult`: one row per resident,
+one per event (with the points it counted and why) and one per cap adjustment, so that
+``score = base + Σ points + Σ adjustments`` can be shown line by line by `explain`.
+
+How it stays fast and exact:
+- points are Int64 hundredths, never floats;
+- rule attributes are gathered from a dense table by (version, indicator) number, and
+  calendar arithmetic is looked up per calendar day (`engine_rules`);
+- only the events whose indicator has a limit or an escalation in some version need an
+  order; they alone are sorted, by (resident, indicator, occurred_on, event id), and
+  limits and escalation are running counts over that order (escalation windows by one
+  search over window ends, which never decrease within a resident's indicator);
+- residents are grouped by a 64-bit hash of their id, checked against a second hash.
+Nothing loops per event or per resident, and every step works within one resident, so
+any partition of residents gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from scs_cli.catalogue import Catalogue, CatalogueHistory
+from scs_cli.engine_rules import (
+    KIND_ESCALATION,
+    KIND_RANGE,
+    DayTable,
+    RuleBook,
+    day_number,
+    period_key,
+)
+from scs_cli.engine_sort import order_events
+from scs_cli.errors import ScsError
+from scs_cli.ledger_data import LedgerData
+
+STATUSES = ("voided", "future", "suspended", "over-limit", "lifted", "expired", "capped",
+            "counted")
+
+RESIDENTS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "score": pl.Int64, "tier": pl.String,
+    "rewards": pl.List(pl.String), "sanctions": pl.List(pl.String),
+}
+EVENTS_SCHEMA: dict[str, Any] = {
+    "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
+    "occurred_on": pl.Date, "version": pl.String, "nominal": pl.Int64, "points": pl.Int64,
+    "status": pl.String, "stops_on": pl.Date, "capped_by": pl.String,
+}
+ADJUSTMENTS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
+}
+_SHIFT = 2**32  # packs (group number, day offset) into one sortable Int64
+
+
+class NoSchemeError(ScsError):
+    """No adopted catalogue version is in force on the as-of date."""
+
+    def __init__(self, as_of: date, first: date | None, source: str | None = None):
+        self.as_of = as_of
+        self.first = first
+        self.source = source
+        super().__init__(
+            (f"{source}: " if source else "") + f"no catalogue version is in force on {as_of}"
+            + (f" (the first adopted version takes effect on {first}; score at that date "
+               "or later)" if first else " (no catalogue is adopted; adopt one first)"))
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores at one as-of date, with every event's part in them (docs/architecture.md)."""
+
+    as_of: date
+    scheme: Catalogue
+    residents: pl.DataFrame
+    events: pl.DataFrame
+    adjustments: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything about a ledger and its rules that does not depend on the as-of date.
+
+    ``frame`` holds the events sorted by (resident, indicator, occurred_on, event id), with
+    residents numbered (``rix``, see `engine_sort`), so per-resident totals are sums over
+    consecutive rows.
+    """
+
+    history: CatalogueHistory
+    book: RuleBook
+    table: DayTable
+    frame: pl.DataFrame
+    residents: pl.DataFrame      # rix, resident_id: every resident with an event
+    lexical: pl.Series           # rix of the residents in resident-id order
+    events: pl.DataFrame         # the ledger's events frame (strings for the detail)
+    objections: pl.DataFrame     # objections not upheld: event_id, filed, decided (day numbers)
+    consents: pl.DataFrame
+
+
+def score(data: LedgerData, history: CatalogueHistory, as_of: date,
+          detail: bool = True) -> ScoreResult:
+    """Score every resident of ``data`` at ``as_of`` under ``history`` (SPEC §4).
+
+    With ``detail=False`` the ``events`` and ``adjustments`` frames are left empty (the
+    batch needs only the residents; the arithmetic is the same).
+    """
+    return evaluate(prepare(data, history), as_of, detail)
+
+
+def score_series(data: LedgerData, history: CatalogueHistory,
+                 dates: Sequence[date]) -> dict[date, pl.DataFrame]:
+    """(resident_id, score, tier) at each date; the sort and rule lookups are done once."""
+    prepared = prepare(data, history)
+    return {d: evaluate(prepared, d, detail=False).residents.select(
+        "resident_id", "score", "tier") for d in dates}
+
+
+def scheme_at(history: CatalogueHistory, as_of: date, source: str | None = None) -> Catalogue:
+    """The version in force on the as-of date: tiers, scale, totals, rewards, policy.
+
+    ``source`` (a ledger path) starts the error line when there is none."""
+    scheme = history.in_force(as_of)
+    if scheme is None:
+        raise NoSchemeError(as_of, history.versions[0].effective_from if len(history) else None,
+                            source)
+    return scheme
+
+
+def is_in(expr: pl.Expr, values: pl.Series) -> pl.Expr:
+    """Membership in a Series of the same type (the unambiguous Polars 2 spelling)."""
+    return expr.is_in(values.implode())
+
+
+# --- as-of independent preparation ---------------------------------------------------------
+
+def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
+    """Sort the events once and attach their rule numbers and calendar ends."""
+    book = RuleBook.build(history)
+    events = data.events
+    if not events["event_id"].is_sorted():  # ties in the sort below keep event-id order
+        events = events.sort("event_id")
+    n_ind = max(len(book.indicators), 1)
+    if events.height:
+        first = day_number(events["occurred_on"].min())  # type: ignore[arg-type]
+        last = day_number(events["occurred_on"].max())  # type: ignore[arg-type]
+    else:
+        first = last = 0
+    table = DayTable(first, last)
+
+    code = (pl.col("indicator").cast(pl.Enum(book.indicators), strict=False).to_physical()
+            .cast(pl.Int32).fill_null(-1) if book.indicators else pl.lit(-1, dtype=pl.Int32))
+    # one chunk per column: gathers from chunked columns (one per import) are slower
+    columns = events.select("event_id", "points", ic=code,
+                            day=pl.col("occurred_on").cast(pl.Int32)).rechunk()
+    order = order_events(events["resident_id"], columns["ic"], columns["day"], first,
+                         len(book.indicators))
+    frame = pl.DataFrame({
+        "row": order.row, "rix": order.rix, "ic": order.ic, "day": order.day,
+        "event_id": columns["event_id"].gather(order.row),
+        "points": columns["points"].gather(order.row),
+    })
+    residents = order.residents
+
+    rules = book.rules
+    version = pl.lit(-1, dtype=pl.Int32)
+    for start in book.starts:
+        version = version + (pl.col("day") >= start).cast(pl.Int32)
+    upheld = data.objections.filter(pl.col("outcome") == "upheld")["event_id"]
+    voided_ids = pl.concat([data.voids["event_id"], upheld]).unique()
+    lift = data.lifts.group_by("event_id").agg(lift_day=pl.col("lifted_on").min().cast(
+        pl.Int32))
+    ends = table.ends(book.durations)
+    new_res = (pl.col("rix") != pl.col("rix").shift()).fill_null(True)
+    frame = frame.with_columns(
+        v=version,
+        new_res=new_res,
+        new_grp=(new_res | (pl.col("ic") != pl.col("ic").shift())).fill_null(True),
+    ).with_columns(
+        rkey=pl.when((pl.col("v") >= 0) & (pl.col("ic") >= 0)).then(
+            pl.col("v") * n_ind + pl.col("ic")),
+    ).with_columns(
+        defined=pl.lit(rules["defined"]).gather(pl.col("rkey")).fill_null(False),
+        kind=pl.lit(rules["kind"]).gather(pl.col("rkey")),
+        lift_day=_lookup(pl.col("event_id"), lift["event_id"], lift["lift_day"], pl.Int32),
+        exp_day=pl.lit(ends).gather(pl.lit(rules["expires"]).gather(pl.col("rkey"))
+                                    * table.span + pl.col("day") - first)
+        if len(ends) else pl.lit(None, dtype=pl.Int32),
+    ).with_columns(
+        voided=is_in(pl.col("event_id"), voided_ids) | ~pl.col("defined"),
+    )
+    if book.uses("window") or book.uses("lim_per"):  # limits and escalation need groups
+        frame = frame.with_columns(grp=pl.col("new_grp").cast(pl.Int64).cum_sum())
+    for window in book.uses("window"):  # where each occurrence's escalation window ends
+        frame = frame.with_columns(
+            pl.lit(table.end(book.durations[window])).gather(pl.col("day") - first)
+            .alias(f"wend_{window}"))
+    for period in book.uses("lim_per"):
+        frame = frame.with_columns(period_key(pl.col("day"), period, table)
+                                   .alias(f"pkey_{period}"))
+
+    objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
+        "event_id", filed=pl.col("filed_on").cast(pl.Int32),
+        decided=pl.col("decided_on").cast(pl.Int32))
+    return Prepared(history, book, table, frame, residents, order.lexical, events,
+                    objections, data.consents)
+
+
+def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.Expr:
+    """A value per row from a small (key → value) table; null where the key is absent."""
+    if keys.len() == 0:
+        return pl.lit(None, dtype=dtype)
+    return key.replace_strict(keys, values, default=None, return_dtype=dtype)
+
+
+# --- as-of dependent evaluation: steps 1–5 -------------------------------------------------
+
+def evaluate(prep: Prepared, as_of: date, detail: bool = True) -> ScoreResult:
+    """Steps 1–9 at one as-of date over prepared events."""
+    from scs_cli.engine_totals import totals
+
+    scheme = scheme_at(prep.history, as_of)
+    a = day_number(as_of)
+    frame, residents = prep.frame, prep.residents
+    extra: list[str] = []  # scored residents who have no event (consent participation)
+    if scheme.policy.participation == "consent":
+        scored = _consenting(prep.consents, as_of)
+        residents = residents.join(scored, on="resident_id", how="semi", maintain_order="left")
+        frame = frame.filter(is_in(pl.col("rix"), residents["rix"]))
+        extra = scored.join(prep.residents, on="resident_id", how="anti")[
+            "resident_id"].to_list()
+
+    # Step 2: standing events (voids and undefined rules were marked by `prepare`).
+    suspended = pl.lit(False)
+    if scheme.policy.objection_suspends and prep.objections.height:
+        pending = prep.objections.filter(
+            (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
+        suspended = is_in(pl.col("event_id"), pending["event_id"])
+    frame = _standing(frame, [pl.col("day") > a, suspended])
+    frame = _judged(_in_order(frame, prep), prep, a)
+    return totals(prep, scheme, as_of, frame, residents, extra, detail)
+
+
+def _standing(frame: pl.DataFrame, flags: list[pl.Expr]) -> pl.DataFrame:
+    future, suspended = flags
+    return frame.with_columns(future=future, suspended=suspended).with_columns(
+        standing=~(pl.col("voided") | pl.col("future") | pl.col("suspended")))
+
+
+def _in_order(frame: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
+    """Steps 3–4 on the sorted events: over-limit flags and escalation values."""
+    book, rules = prep.book, prep.book.rules
+    over = pl.lit(False)
+    periods = book.uses("lim_per")
+    if periods:
+        frame = frame.with_columns(
+            lim_count=pl.lit(rules["lim_count"]).gather(pl.col("rkey")),
+            lim_per=pl.lit(rules["lim_per"]).gather(pl.col("rkey")),
+            _cs=pl.col("standing").cast(pl.Int32).cum_sum(),
+        )
+        for period in periods:
+            # Rank among standing events of the same resident, indicator and period:
+            # standing events so far minus those before the period's first row.
+            key = pl.col(f"pkey_{period}")
+            run_start = pl.col("new_grp") | (key != key.shift()).fill_null(True)
+            before = pl.when(run_start).then(
+                pl.col("_cs") - pl.col("standing").cast(pl.Int32)).forward_fill()
+            over = over | (pl.col("standing") & (pl.col("lim_per") == period)
+                           & (pl.col("_cs") - before > pl.col("lim_count"))).fill_null(False)
+    frame = frame.with_columns(over=over).with_columns(
+        ref=pl.col("standing") & ~pl.col("over"))
+    if not (rules["kind"] == KIND_ESCALATION).any():
+        return frame
+
+    # Escalation: n = 1 + earlier standing, non-over-limit occurrences (inside the window).
+    # Occurrences of one indicator id count together across versions, so every event of an
+    # indicator that escalates in some version is an occurrence, whatever its own rule.
+    escalating = [book.codes[i] for i in book.indicators if any(
+        i in v.indicators and v.indicators[i].escalation for v in book.versions)]
+    occ = (pl.col("ref") & pl.col("ic").is_in(escalating)).cast(pl.Int64)
+    frame = frame.with_columns(_occ=occ).with_columns(
+        _cr=pl.col("_occ").cum_sum() - pl.col("_occ")).with_columns(
+        _n=pl.col("_cr") - pl.when(pl.col("new_grp")).then(pl.col("_cr")).forward_fill() + 1,
+        _w=pl.lit(rules["window"]).gather(pl.col("rkey")),
+    )
+    windows = book.uses("window")
+    if windows:
+        query = frame.select(pl.col("grp") * _SHIFT + (pl.col("day") - prep.table.first)
+                             ).to_series()
+        for w in windows:
+            # Window ends of earlier occurrences never decrease within a group, so those
+            # still inside (end after this event's date) are a suffix: one search finds it.
+            ends = frame.filter(pl.col("_occ") == 1).select(
+                pl.col("grp") * _SHIFT + (pl.col(f"wend_{w}") - prep.table.first)).to_series()
+            passed = ends.search_sorted(query, side="right").cast(pl.Int64)
+            frame = frame.with_columns(_n=pl.when(pl.col("_w") == w).then(
+                pl.col("_cr") - passed + 1).otherwise(pl.col("_n")))
+    escalates = pl.col("kind") == KIND_ESCALATION
+    step = pl.when(escalates).then(
+        pl.col("rkey").cast(pl.Int64) * book.max_steps
+        + pl.min_horizontal(pl.col("_n"), pl.lit(rules["esc_len"]).gather(pl.col("rkey"))) - 1)
+    return frame.with_columns(esc=pl.lit(book.escalation_steps).gather(step))
+
+
+def _judged(frame: pl.DataFrame, prep: Prepared, a: int) -> pl.DataFrame:
+    """Nominal points (steps 3–4) and counting (step 5) of each event."""
+    rules = prep.book.rules
+    rule_pts = pl.lit(rules["pts"]).gather(pl.col("rkey"))
+    # A points_range event carries its own points, kept inside the range of its rule
+    # (with none, the rule's mildest end stands in).
+    ranged = pl.coalesce(pl.col("points").clip(pl.lit(rules["lo"]).gather(pl.col("rkey")),
+                                               pl.lit(rules["hi"]).gather(pl.col("rkey"))),
+                         rule_pts)
+    points = pl.when(pl.col("kind") == KIND_RANGE).then(ranged).otherwise(rule_pts)
+    if "esc" in frame.columns:
+        points = pl.when(pl.col("kind") == KIND_ESCALATION).then(pl.col("esc")).otherwise(
+            points)
+    return frame.with_columns(
+        nominal=pl.when(pl.col("defined") & ~pl.col("over")).then(points).otherwise(0)
+        .cast(pl.Int64),
+        lifted=(pl.col("lift_day") <= a).fill_null(False),
+        expired=(pl.col("exp_day") <= a).fill_null(False),
+    ).with_columns(
+        counting=pl.col("ref") & ~pl.col("lifted") & ~pl.col("expired"),
+    ).with_columns(
+        pts=pl.when(pl.col("counting")).then(pl.col("nominal")).otherwise(0),
+    )
+
+
+def _consenting(consents: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Residents whose latest consent row dated on or before as-of is a consent."""
+    latest = (consents.filter(pl.col("on") <= as_of).sort("on", "seq")
+              .group_by("resident_id").agg(pl.col("consent").last()))
+    return latest.filter(pl.col("consent")).select("resident_id")

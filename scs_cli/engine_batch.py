@@ -1,0 +1,228 @@
+"""Scoring a whole ledger: what `scs score` and `scs eligible` do, as library calls.
+
+Reads the ledger at known-at, chooses the rules (the adopted versions, or a what-if
+catalogue), runs the kernel, and returns a result object with a summary a person reads;
+optionally compares with a baseline catalogue and saves the run. No printing here: the
+CLI renders what these functions return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from scs_cli.catalogue import Catalogue, CatalogueHistory, Reward, from_cents
+from scs_cli.engine import ScoreResult, scheme_at, score
+from scs_cli.errors import LedgerError, ScsError, UsageError
+from scs_cli.ledger_data import LedgerData
+
+Progress = Callable[[str], None]
+QUANTILES = (("min", 0.0), ("10%", 0.1), ("25%", 0.25), ("median", 0.5), ("75%", 0.75),
+             ("90%", 0.9), ("max", 1.0))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `scs score --format table` shows: counts, shares and quantiles."""
+
+    residents: int
+    tiers: tuple[tuple[str, int], ...]              # every tier of the scheme, best first
+    quantiles: tuple[tuple[str, Decimal], ...]      # score at min, 10%, 25%, median, …
+    rewards: tuple[tuple[str, str, int], ...]       # id, name, residents granted
+    sanctions: tuple[tuple[str, str, int], ...]     # id, name, residents it applies to
+
+    def share(self, count: int) -> float:
+        return count / self.residents if self.residents else 0.0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A baseline catalogue against the current rules, on the same ledger and date."""
+
+    baseline: str                                   # the baseline catalogue's label
+    rows: tuple[str, ...]                           # baseline tiers, best first
+    columns: tuple[str, ...]                        # current tiers, best first
+    matrix: tuple[tuple[int, ...], ...]             # residents per (baseline, current) tier
+    up: int
+    down: int
+    unmoved: int
+    movers: pl.DataFrame  # resident_id, baseline_score, baseline_tier, score, tier
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """The outcome of `score_ledger`."""
+
+    ledger: str
+    city: str
+    as_of: date
+    known_at: datetime
+    rules: str                                      # what judged the events, for people
+    catalogue_sha256s: tuple[str, ...]              # adopted versions seen at known-at
+    result: ScoreResult
+    summary: Summary
+    comparison: Comparison | None = None
+    run_id: int | None = None
+    what_if: bool = False
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """The residents a reward applies to (resident_id, score, tier)."""
+
+    reward: Reward
+    scheme: Catalogue
+    as_of: date
+    known_at: datetime
+    residents: pl.DataFrame
+    scored: int
+
+
+def what_if_history(catalogue: Catalogue) -> CatalogueHistory:
+    """A catalogue that is not adopted judges every event and is the scheme on any date."""
+    return CatalogueHistory([replace(catalogue, effective_from=date.min)])
+
+
+def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None, *,
+                 catalogue: str | Path | None = None, baseline: str | Path | None = None,
+                 save: bool = False, progress: Progress | None = None) -> ScoreRun:
+    """Score every resident of a ledger (SPEC §4); optionally compare, or save the run."""
+    from scs_cli import runs
+    from scs_cli.ledger import Ledger
+
+    if save and catalogue is not None:
+        raise UsageError("--save records runs under the adopted catalogues; a what-if "
+                         "(--catalogue) cannot be saved", "drop --save or --catalogue")
+    tick = progress or (lambda what: None)
+    known_at = known_at or datetime.now(UTC)  # the actual timestamp, so a run can be redone
+    with Ledger.open(path) as ledger:
+        tick(f"reading {path}")
+        adopted = ledger.adopted(known_at)
+        if not adopted:
+            raise LedgerError(path, f"no catalogue was adopted by {known_at.isoformat()}",
+                              "score with a later --known-at")
+        what_if = _foreign_check(path, ledger.city_id, catalogue)
+        base = _foreign_check(path, ledger.city_id, baseline)
+        history = what_if_history(what_if) if what_if else ledger.history(known_at)
+        scheme_at(history, as_of, str(path))  # fail before reading events
+        data = ledger.scoring_data(known_at)
+        city = ledger.city_name or ledger.city_id
+        tick(f"scoring {data.events.height:,} events at {as_of}")
+        result = score(data, history, as_of, detail=False)
+        shas = tuple(a.sha256 for a in adopted)
+        run_id = None
+        if save:
+            tick("saving the run")
+            run_id = runs.save_run(ledger, result.residents, as_of, known_at, list(shas))
+    comparison = None
+    if base is not None:
+        tick(f"scoring with the baseline {base.label}")
+        comparison = compare(data, what_if_history(base), result, as_of)
+    rules = (f"what-if {what_if.label} ({catalogue})" if what_if else
+             "adopted " + ", ".join(f"{v.version} (from {v.effective_from})"
+                                    for v in history.versions))
+    return ScoreRun(str(path), city, as_of, known_at, rules, shas, result,
+                    summarize(result), comparison, run_id, what_if is not None)
+
+
+def eligible(path: str | Path, reward_id: str, as_of: date, known_at: datetime | None = None,
+             progress: Progress | None = None) -> Eligibility:
+    """The residents a reward of the scheme in force on as-of applies to."""
+    from scs_cli.ledger import Ledger
+
+    tick = progress or (lambda what: None)
+    known_at = known_at or datetime.now(UTC)
+    with Ledger.open(path) as ledger:
+        tick(f"reading {path}")
+        history = ledger.history(known_at)
+        scheme = scheme_at(history, as_of, str(path))
+        if reward_id not in scheme.rewards:
+            known = ", ".join(sorted(scheme.rewards)) or "none"
+            raise ScsError(f"{path}: no reward {reward_id!r} in catalogue {scheme.label} "
+                           f"in force on {as_of} (its rewards: {known})")
+        data = ledger.scoring_data(known_at)
+    tick(f"scoring {data.events.height:,} events at {as_of}")
+    result = score(data, history, as_of, detail=False)
+    chosen = result.residents.filter(pl.col("rewards").list.contains(reward_id)).select(
+        "resident_id", "score", "tier")
+    return Eligibility(scheme.rewards[reward_id], scheme, as_of, known_at, chosen,
+                       result.residents.height)
+
+
+def summarize(result: ScoreResult) -> Summary:
+    """Counts per tier, score quantiles (actual scores, never interpolated), rewards."""
+    res, scheme = result.residents, result.scheme
+    counts = dict(res.group_by("tier").len().iter_rows()) if res.height else {}
+    quantiles: tuple[tuple[str, Decimal], ...] = ()
+    if res.height:
+        ordered = res["score"].sort()
+        quantiles = tuple((name, from_cents(int(ordered[round(q * (res.height - 1))])))
+                          for name, q in QUANTILES)
+    granted = _list_counts(res, "rewards")
+    applied = _list_counts(res, "sanctions")
+    return Summary(
+        res.height,
+        tuple((t, int(counts.get(t, 0))) for t in scheme.tier_names),
+        quantiles,
+        tuple((r.id, r.name, granted.get(r.id, 0)) for r in
+              sorted(scheme.rewards.values(), key=lambda r: r.id)),
+        tuple((s.id, s.name, applied.get(s.id, 0)) for s in
+              sorted(scheme.sanctions.values(), key=lambda s: s.id)),
+    )
+
+
+def compare(data: LedgerData, baseline: CatalogueHistory, current: ScoreResult,
+            as_of: date) -> Comparison:
+    """Tier transitions from the baseline catalogue's scores to the current ones."""
+    base = score(data, baseline, as_of, detail=False)
+    old_scheme, new_scheme = base.scheme, current.scheme
+    both = base.residents.select("resident_id", baseline_score="score",
+                                 baseline_tier="tier").join(
+        current.residents.select("resident_id", "score", "tier"), on="resident_id",
+        how="full", coalesce=True).sort("resident_id")
+    rows, columns = old_scheme.tier_names, new_scheme.tier_names
+    counts = {(a, b): n for a, b, n in both.group_by("baseline_tier", "tier").len().iter_rows()}
+    matrix = tuple(tuple(int(counts.get((a, b), 0)) for b in columns) for a in rows)
+    # Direction: compare the tiers' lower bounds (the last tier's is -infinity), so that
+    # catalogues with different tier names can still be compared.
+    def low(scheme: Catalogue, name: str) -> tuple[int, Decimal]:
+        bound = scheme.tiers[scheme.tier_rank(name)].min
+        return (0, Decimal(0)) if bound is None else (1, bound)
+
+    up = down = 0
+    for (a, b), n in counts.items():
+        if a is None or b is None or a == b:
+            continue
+        old, new = low(old_scheme, a), low(new_scheme, b)
+        up += n if new > old else 0
+        down += n if new < old else 0
+    movers = both.filter(pl.col("baseline_tier").ne_missing(pl.col("tier")))
+    return Comparison(old_scheme.label, rows, columns, matrix, up, down,
+                      both.height - movers.height, movers)
+
+
+def _list_counts(res: pl.DataFrame, column: str) -> dict[str, int]:
+    if res.height == 0:
+        return {}
+    flat = res.select(pl.col(column).explode().drop_nulls())
+    return {k: int(v) for k, v in flat.group_by(column).len().iter_rows()}
+
+
+def _foreign_check(ledger: str | Path, city_id: str, path: str | Path | None
+                   ) -> Catalogue | None:
+    """Load a what-if or baseline catalogue; refuse another city's, in one line."""
+    if path is None:
+        return None
+    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
+
+    catalogue = load_catalogue(resolve_catalogue_path(path))
+    if catalogue.city.id != city_id:
+        raise LedgerError(ledger, f"{path} is a catalogue of city {catalogue.city.id!r}, but "
+                          f"this ledger belongs to {city_id!r}", "a ledger is only ever "
+                          "scored with its own city's catalogue")
+    return catalogue
