@@ -1,0 +1,156 @@
+"""`scs explain LEDGER RESIDENT`: every point of one resident's score, with its rule and reason."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from scs_cli.cli.common import AsOfOpt, KnownAtOpt, LedgerArg, out, parse_date, parse_timestamp
+
+if TYPE_CHECKING:
+    from scs_cli.explain import Explanation
+
+
+class ExplainFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
+                                            show_default=False)]
+ExplainFormatOpt = Annotated[ExplainFormat, typer.Option(
+    "--format", "-f", help="table (for people) or json (SPEC §4 explain object).")]
+
+
+def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
+                known_at: KnownAtOpt = None,
+                fmt: ExplainFormatOpt = ExplainFormat.table) -> None:
+    """Explain one resident's score and tier: every event with its status, points, rule and
+    reason; the caps; the main reasons the score is not higher; each reward and sanction;
+    and what the score will be when each negative event stops counting."""
+    from scs_cli.explain import explain_ledger
+    from scs_cli.output import to_json
+
+    day = parse_date(as_of, "--as-of")
+    ts = parse_timestamp(known_at, "--known-at")
+    result = explain_ledger(ledger, resident, day, ts)
+    if fmt is ExplainFormat.json:
+        typer.echo(to_json(result.to_record()))
+        return
+    _render(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("explain")(explain_cmd)
+
+
+def _render(x: Explanation) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from scs_cli.output import decimal_text
+
+    def num(v: object) -> str:
+        return "—" if v is None else decimal_text(v)  # type: ignore[arg-type]
+
+    def signed(v: object) -> str:
+        text = num(v)
+        return "+" + text if v is not None and v > 0 else text  # type: ignore[operator]
+
+    def plain(text: str, style: str = "") -> None:
+        out.print(Text(text, style=style), soft_wrap=False)  # wrap at the terminal's width
+
+    plain(f"Resident {x.resident_id} — {x.city} catalogue {x.version}, as of {x.as_of}"
+          + (f", as known at {x.known_at.isoformat()}" if x.known_at else ""), "bold")
+    if x.scored:
+        plain(f"Score {num(x.score)}, tier {x.tier}", "bold")
+        why = Table.grid(padding=(0, 1))
+        why.add_column(no_wrap=True)
+        why.add_column(overflow="fold", ratio=1)
+        why.add_row("  score:", x.score_reason)
+        why.add_row("  tier:", x.tier_reason)
+        out.print(why)
+    else:
+        plain(x.score_reason, "bold")
+
+    if x.scored:
+        out.print()
+        if x.reasons:
+            plain("Main reasons the score is not higher (largest cost first)", "bold")
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(justify="right", no_wrap=True)
+            grid.add_column(justify="right", no_wrap=True)
+            grid.add_column(overflow="fold", ratio=1)
+            for i, f in enumerate(x.reasons, 1):
+                grid.add_row(f"  {i}.", f"-{num(f.cost)}", f.text)
+            out.print(grid)
+        else:
+            plain("Nothing takes points off this score.", "bold")
+
+    def table(title: str) -> Table:
+        out.print()
+        return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=True,
+                     show_edge=False, padding=(0, 1, 0, 0), title_style="bold")
+
+    events = table("Events (oldest first)")
+    events.add_column("event", justify="right", no_wrap=True)
+    events.add_column("occurred", no_wrap=True)
+    events.add_column("indicator", overflow="fold", max_width=22)
+    events.add_column("nominal", justify="right", no_wrap=True)
+    events.add_column("points", justify="right", no_wrap=True)
+    events.add_column("status", no_wrap=True)
+    events.add_column("reason", overflow="fold", ratio=1, min_width=24)
+    for e in x.events:
+        events.add_row(str(e.event_id), e.occurred_on.isoformat(), e.indicator,
+                       signed(e.nominal_points), signed(e.points), e.status, e.reason)
+    out.print(events)
+
+    # Each rule once, with the version that judged its events: its legal basis and source.
+    rules = table("Rules that judged these events")
+    rules.add_column("indicator", overflow="fold", max_width=22)
+    rules.add_column("version", no_wrap=True)
+    rules.add_column("basis", overflow="fold", ratio=1)
+    rules.add_column("source", overflow="fold", ratio=1)
+    seen = dict.fromkeys((e.indicator, e.version, e.basis, e.source) for e in x.events)
+    for indicator, version, basis, source in seen:
+        rules.add_row(indicator, version or "no rule in force",
+                      basis or Text("none given", style="bold"), source or "—")
+    out.print(rules)
+
+    if x.adjustments:
+        adj = table("Caps and adjustments")
+        adj.add_column("scope", no_wrap=True)
+        adj.add_column("key", overflow="fold")
+        adj.add_column("points", justify="right", no_wrap=True)
+        adj.add_column("why", overflow="fold", ratio=1)
+        for a in x.adjustments:
+            adj.add_row(a.scope, a.key or "", signed(a.amount), a.reason)
+        out.print(adj)
+
+    if x.rewards or x.sanctions:
+        sch = table("Rewards and sanctions")
+        sch.add_column("kind", no_wrap=True)
+        sch.add_column("id", overflow="fold", max_width=24)
+        sch.add_column("applies", no_wrap=True)
+        sch.add_column("why", overflow="fold", ratio=1)
+        for kind, items in (("reward", x.rewards), ("sanction", x.sanctions)):
+            for r in items:
+                sch.add_row(kind, r.id, "yes" if r.applies else "no", r.reason)
+        out.print(sch)
+
+    if x.projection:
+        proj = table("If nothing else happens")
+        proj.add_column("from", no_wrap=True)
+        proj.add_column("score", justify="right", no_wrap=True)
+        proj.add_column("tier", no_wrap=True)
+        proj.add_column("because", overflow="fold", ratio=1)
+        for p in x.projection:
+            proj.add_row(p.date.isoformat(), num(p.score), p.tier or "—", p.reason)
+        out.print(proj)
+    elif x.scored:
+        out.print()
+        plain("If nothing else happens, the score stays as it is: no counting negative event "
+              "is due to stop counting.")
