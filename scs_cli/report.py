@@ -1,0 +1,228 @@
+"""Batch reports for local credit offices: `write_reports(ledgers, as_of, output)`.
+
+For each city ledger: read it once at known-at, prepare the engine once, score at the
+as-of date (with every event's detail) and at the twelve month ends before it (scores
+only), compute the figures (`report_figures`), draw the charts (`report_charts`) and write
+``DIR/<city-id>/index.html``, ``report.md``, ``report.json`` and one ``.svg`` per chart;
+then ``DIR/index.html`` (and ``index.json``) putting the cities side by side. Cities are
+never pooled: each is scored on its own ledger with its own catalogue.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from scs_cli import __version__
+from scs_cli.errors import LedgerError, UsageError
+
+# progress(what, done, total): the CLI plugs a progress bar into it
+Progress = Callable[[str, int, int], None]
+STEPS_PER_CITY = 15  # read, score on the as-of date, 12 month ends, write the files
+
+
+@dataclass(frozen=True)
+class CityReport:
+    city_id: str
+    city_name: str
+    ledger: Path
+    directory: Path
+    files: tuple[Path, ...]
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    output: Path
+    as_of: date
+    known_at: datetime
+    public: bool
+    cities: tuple[CityReport, ...]
+    files: tuple[Path, ...]        # every file written, city files first, the index last
+
+
+def _check_cities(ledgers: Sequence[Path], as_of: date,
+                  known_at: datetime) -> list[tuple[Path, str]]:
+    """Each ledger's city id. Two ledgers of one city, or one with no catalogue in force
+    on the as-of date, are refused before anything is scored or written."""
+    from scs_cli.ledger import Ledger
+
+    seen: dict[str, Path] = {}
+    cities = []
+    for path in ledgers:
+        with Ledger.open(path) as ledger:
+            city = ledger.city_id
+            history = ledger.history(known_at)
+        if history.in_force(as_of) is None:
+            first = history.versions[0].effective_from if len(history) else None
+            raise LedgerError(path, f"no catalogue version is in force on {as_of}",
+                              f"the first adopted version takes effect on {first}; report "
+                              "on that date or later" if first
+                              else "no catalogue was adopted by the known-at time")
+        if city in seen:
+            if path.resolve() == seen[city].resolve():
+                raise LedgerError(path, "is named twice", "name each ledger once")
+            raise LedgerError(path, f"belongs to city {city!r}, like {seen[city]}; a report "
+                              "covers each city once", "give one ledger per city")
+        seen[city] = path
+        cities.append((path, city))
+    return cities
+
+
+def recorded_ranges(ledger: Any, known_at: datetime) -> Any:
+    """When each event was recorded, as (first_event_id, last_event_id, recorded_at) ranges.
+
+    Events are recorded by import, and each import's events have consecutive ids, so the
+    small `event_batches` table answers it without touching the events themselves.
+    """
+    import polars as pl
+
+    from scs_cli.ledger_schema import stamp
+
+    rows = ledger.conn.execute(
+        "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
+        "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
+    frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,
+                                       "recorded_at": pl.String}, orient="row")
+    return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))
+
+
+def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
+    """The saved run to compare with: the latest one scored before as-of (a run saved for
+    the report's own date would compare the month with itself) and recorded by known-at."""
+    from scs_cli.ledger_schema import stamp
+
+    cut = stamp(known_at)
+    runs = [r for r in ledger.runs() if r.as_of < as_of and r.recorded_at <= cut]
+    return max(runs, key=lambda r: (r.as_of, r.run_id)) if runs else None
+
+
+def read_city(path: Path, as_of: date, known_at: datetime,
+              tick: Callable[[str], None] | None = None) -> Any:
+    """Read one ledger once and score it at as-of and at the twelve month ends before.
+
+    Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
+    each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scs_cli.engine import evaluate, prepare, scheme_at
+    from scs_cli.ledger import Ledger
+    from scs_cli.report_figures import AdoptedVersion, CityInput, SavedRun, counted, month_ends
+
+    step = tick or (lambda what: None)
+    with Ledger.open(path) as ledger:
+        adopted = ledger.adopted(known_at)
+        history = ledger.history(known_at)
+        data = ledger.scoring_data(known_at)
+        recorded = recorded_ranges(ledger, known_at)
+        last = None
+        run = last_run_before(ledger, as_of, known_at)
+        if run is not None:
+            last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
+                            tiers=run.result().select("resident_id", "tier"))
+    step("read")
+    scheme = scheme_at(history, as_of)
+    # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
+    prepared = prepare(data, history)
+    now = evaluate(prepared, as_of)
+    # sum the per-event rows now, so that their frame is freed before the month ends run
+    summary = counted(now.events, history)
+    residents = now.residents
+    del now
+    step("scored on the as-of date")
+
+    def month(day: date) -> Any:
+        frame = residents if day == as_of else evaluate(prepared, day, detail=False).residents
+        step(f"scored on {day}")
+        return frame.select("resident_id", "score", "tier")
+
+    # month ends before the first adopted version are not scored
+    days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
+    for _ in range(12 - len(days)):
+        step("month end before the first version")
+    # two dates at a time: one scoring leaves a core idle through its sequential steps;
+    # the engine is a pure function of immutable frames, so threads share `prepared`
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        monthly = dict(zip(days, pool.map(month, days), strict=True))
+    versions = tuple(AdoptedVersion(a.catalogue.version, a.catalogue.effective_from, a.sha256)
+                     for a in sorted(adopted, key=lambda a: a.catalogue.effective_from))
+    return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
+                     known_at=known_at, data=data, residents=residents, events=None,
+                     summary=summary, monthly=monthly, last_run=last, recorded=recorded)
+
+
+def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
+    """Figures → charts → files, for one city."""
+    from scs_cli.report_charts import city_charts
+    from scs_cli.report_figures import city_figures
+    from scs_cli.report_render import city_html, city_json, city_markdown
+
+    doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
+    charts = city_charts(doc)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, svg in charts.items():
+        files.append(_write(directory / f"{name}.svg", svg))
+    files.append(_write(directory / "index.html", city_html(doc, charts)))
+    files.append(_write(directory / "report.md",
+                        city_markdown(doc, {n: f"{n}.svg" for n in charts})))
+    files.append(_write(directory / "report.json", city_json(doc)))
+    return CityReport(doc["city"]["id"], doc["city"]["name"], Path(), directory,
+                      tuple(files), doc)
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path, *,
+                  public: bool = False, known_at: datetime | None = None,
+                  progress: Progress | None = None) -> ReportResult:
+    """Write the batch report of every ledger (one city each) and the index page."""
+    from scs_cli.report_charts import cities_chart
+    from scs_cli.report_render import index_html, index_json
+
+    if not ledgers:
+        raise UsageError("no ledger given", "name at least one ledger file")
+    paths = [Path(p) for p in ledgers]
+    known_at = (known_at or datetime.now(UTC)).astimezone(UTC)
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"{output}: exists and is not a directory",
+                         "give --output a directory (it is created if missing)")
+    cities = _check_cities(paths, as_of, known_at)
+    total = len(cities) * STEPS_PER_CITY + 1
+    step = 0
+    lock = threading.Lock()  # month ends are scored two at a time
+
+    def tick(what: str) -> None:
+        nonlocal step
+        with lock:
+            step += 1
+            if progress:
+                progress(what, step, total)
+
+    reports = []
+    for path, city in cities:
+        if progress:
+            progress(f"{city}: reading", step, total)
+        def city_tick(what: str, city: str = city) -> None:
+            tick(f"{city}: {what}")
+
+        inp = read_city(path, as_of, known_at, city_tick)
+        report = write_city(inp, output / city, public)
+        reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
+                                  report.files, report.figures))
+        tick(f"{city}: written")
+    docs = [r.figures for r in reports]
+    index = [_write(output / "index.html", index_html(docs, cities_chart(docs))),
+             _write(output / "index.json", index_json(docs))]
+    tick("index written")
+    files = tuple(f for r in reports for f in r.files) + tuple(index)
+    return ReportResult(output, as_of, known_at, public, tuple(reports), files)

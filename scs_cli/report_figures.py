@@ -1,0 +1,603 @@
+"""The numbers of a batch report, as one JSON-ready document per city.
+
+`city_figures` turns what the ledger and the engine produced (frames, never per-resident
+Python loops) into plain dicts and lists: the same document is written as `report.json`
+and rendered as HTML, Markdown and charts, so the three always show the same figures.
+
+Resident ids never leave this module: every figure is a count, a sum or a share.
+With ``public`` every count below `SMALL` is hidden (``null``), and so is, in any group of
+counts whose total the report also shows, at least one more cell, so that a hidden count
+cannot be worked out by subtraction (see `protect`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from scs_cli.catalogue import Catalogue, CatalogueHistory, Reward, from_cents
+from scs_cli.ledger_data import LedgerData
+
+SMALL = 5                  # published reports hide every count below this
+FORMAT_VERSION = 1
+COUNTING = ("counted", "capped")
+LATE_DAYS = 365            # an event recorded more than a year after it occurred
+BURST_FACTOR = 10          # a day with more than 10× the agency's median daily count
+HEAVY_QUANTILE = 0.999     # residents above the 99.9th percentile of events per resident…
+HEAVY_MIN_EVENTS = 50      # …and with more than 50 events
+MAX_BURSTS = 20
+NO_AGENCY = "(no agency)"
+NOT_IN_RUN = "(not in saved run)"
+NOT_SCORED = "(not scored now)"
+
+Mark = bool | str          # False, "<5" (below the threshold) or "complement"
+
+
+@dataclass(frozen=True)
+class AdoptedVersion:
+    """One adopted catalogue version as the headline lists it."""
+
+    version: str
+    effective_from: date
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """The last saved score run: when it scored, and each resident's tier then."""
+
+    as_of: date
+    tiers: pl.DataFrame            # resident_id String, tier String
+    run_id: int | None = None
+    known_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CityInput:
+    """Everything one city's report is computed from (the ledger is read once for it)."""
+
+    scheme: Catalogue                      # the version in force on as_of
+    history: CatalogueHistory
+    adopted: tuple[AdoptedVersion, ...]
+    as_of: date
+    known_at: datetime
+    data: LedgerData                       # as the ledger gave it to the engine
+    residents: pl.DataFrame                # engine: resident_id, score, tier, rewards, sanctions
+    events: pl.DataFrame | None            # engine: indicator, version, points, status, …
+    monthly: dict[date, pl.DataFrame]      # month end → resident_id, score, tier
+    last_run: SavedRun | None = None
+    # when events were recorded: first_event_id, last_event_id, recorded_at (UTC Datetime)
+    recorded: pl.DataFrame | None = None
+    # `events` already summed by `counted` (so the per-event frame can be freed early)
+    summary: Counted | None = None
+
+
+# --- suppression -------------------------------------------------------------------------
+
+def protect(counts: Sequence[int], groups: Iterable[Sequence[int]] | None = None,
+            threshold: int = SMALL) -> list[Mark]:
+    """Which cells of a table of counts to hide: ``False``, ``"<5"`` or ``"complement"``.
+
+    ``groups`` lists the index sets whose totals the report shows (default: all cells are
+    one group). A group with exactly one hidden cell would give that cell away by
+    subtraction, so its smallest shown cell is hidden too, until no group has exactly one.
+    """
+    marks: list[Mark] = ["<5" if c < threshold else False for c in counts]
+    group_list = [list(g) for g in groups] if groups is not None else [list(range(len(counts)))]
+    changed = True
+    while changed:
+        changed = False
+        for group in group_list:
+            hidden = [i for i in group if marks[i]]
+            shown = [i for i in group if not marks[i]]
+            if len(hidden) == 1 and shown:
+                marks[min(shown, key=lambda i: (counts[i], i))] = "complement"
+                changed = True
+    return marks
+
+
+def _hide(row: dict[str, Any], mark: Mark, fields: Sequence[str]) -> dict[str, Any]:
+    if mark:
+        row.update({f: None for f in fields})
+    row["suppressed"] = mark
+    return row
+
+
+def _count(value: int, public: bool) -> tuple[int | None, Mark]:
+    """A lone count (no group): hidden when small in a public report."""
+    if public and value < SMALL:
+        return None, "<5"
+    return value, False
+
+
+# --- small helpers -----------------------------------------------------------------------
+
+def _points(hundredths: int | None) -> float | int | None:
+    """Hundredths as a JSON number (exact for two decimals)."""
+    if hundredths is None:
+        return None
+    d = from_cents(int(hundredths))
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _num(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _share(part: int | None, whole: int) -> float | None:
+    return None if part is None or not whole else round(part / whole, 4)
+
+
+def month_ends(as_of: date, months: int = 12) -> list[date]:
+    """The last ``months`` month ends on or before ``as_of``, oldest first."""
+    ends: list[date] = []
+    year, month = as_of.year, as_of.month
+    first_next = date(year + (month == 12), month % 12 + 1, 1)
+    end = date.fromordinal(first_next.toordinal() - 1)
+    if end > as_of:  # as_of is inside its month: start from the previous month's end
+        end = date.fromordinal(date(year, month, 1).toordinal() - 1)
+    while len(ends) < months:
+        ends.append(end)
+        end = date.fromordinal(date(end.year, end.month, 1).toordinal() - 1)
+    return sorted(ends)
+
+
+def _tier_counts(frame: pl.DataFrame) -> dict[str, int]:
+    if frame.is_empty():
+        return {}
+    grouped = frame.group_by("tier").agg(pl.len().alias("n"))
+    return dict(zip(grouped["tier"].to_list(), grouped["n"].to_list(), strict=True))
+
+
+# --- the sections ------------------------------------------------------------------------
+
+def headline(inp: CityInput, public: bool, got: Counted | None = None) -> dict[str, Any]:
+    got = got or _summary(inp)
+    scheme = inp.scheme
+    residents = inp.residents.height
+    recorded = inp.data.events.select((pl.col("occurred_on") <= inp.as_of).sum()).item()
+    by_version = dict(got.per_rule.group_by("version").agg(pl.col("events").sum())
+                      .iter_rows())
+    base = int(scheme.scale.base * 100)
+    mean = inp.residents.select(pl.col("score").cast(pl.Float64).mean()).item() \
+        if residents else None
+    res_n, res_mark = _count(residents, public)
+    rec_n, rec_mark = _count(int(recorded or 0), public)
+    cnt_n, cnt_mark = _count(got.total, public)
+    adopted = []
+    for v in inp.adopted:
+        n, mark = _count(int(by_version.get(v.version, 0)), public)
+        adopted.append({"version": v.version, "effective_from": v.effective_from,
+                        "sha256": v.sha256, "events_counted": n, "suppressed": mark})
+    mean_ok = mean is not None and res_n is not None
+    return {
+        "scheme": {"version": scheme.version, "effective_from": scheme.effective_from,
+                   "title": scheme.title, "mode": scheme.mode,
+                   "participation": scheme.policy.participation},
+        "adopted": adopted,
+        "base": _num(scheme.scale.base),
+        "residents_scored": res_n,
+        "events_recorded": rec_n,
+        "events_counted": cnt_n,
+        "mean_score": round(mean / 100, 2) if mean is not None and mean_ok else None,
+        "mean_relative_to_base": (round((mean - base) / 100, 2)
+                                  if mean is not None and mean_ok else None),
+        "suppressed": res_mark or rec_mark or cnt_mark,
+    }
+
+
+def tiers(scheme: Catalogue, frame: pl.DataFrame, public: bool) -> list[dict[str, Any]]:
+    """Residents per tier of ``scheme``, best first, with shares of all scored."""
+    counts = _tier_counts(frame)
+    total = frame.height
+    names = list(scheme.tier_names) + sorted(set(counts) - set(scheme.tier_names))
+    values = [counts.get(n, 0) for n in names]
+    marks = protect(values) if public else [False] * len(values)
+    rows = []
+    for name, n, mark in zip(names, values, marks, strict=True):
+        low, high = scheme.tier_band(name) if name in scheme.tier_names else (None, None)
+        rows.append(_hide({"tier": name, "min": _num(low), "below": _num(high),
+                           "residents": n, "share": _share(n, total)}, mark,
+                          ("residents", "share")))
+    return rows
+
+
+def bin_edges(scheme: Catalogue) -> tuple[int, int, int]:
+    """(low, width, bins) in hundredths: fixed by the catalogue, never by the data, so
+    the outermost bins do not reveal the lowest or highest score of anyone."""
+    marks = [int(t.min * 100) for t in scheme.tiers if t.min is not None]
+    marks.append(int(scheme.scale.base * 100))
+    lo, hi = min(marks), max(marks)
+    span = max(hi - lo, 10_000)
+    lo, hi = lo - span // 4, hi + span // 4
+    for width in (100, 200, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000,
+                  100_000, 1_000_000):
+        if (hi - lo) / width <= 30:
+            break
+    lo = (lo // width) * width
+    bins = -(-(hi - lo) // width)
+    return lo, width, bins
+
+
+def distribution(scheme: Catalogue, frame: pl.DataFrame, public: bool) -> dict[str, Any]:
+    """Residents per score bin; one open bin below and one above the fixed range."""
+    lo, width, bins = bin_edges(scheme)
+    if frame.height:
+        idx = ((frame["score"] - lo) // width).clip(-1, bins)
+        got = dict(idx.value_counts().iter_rows())
+    else:
+        got = {}
+    values = [int(got.get(i, 0)) for i in range(-1, bins + 1)]
+    marks = protect(values) if public else [False] * len(values)
+    rows = []
+    for i, (n, mark) in enumerate(zip(values, marks, strict=True), start=-1):
+        start = None if i == -1 else _points(lo + i * width)
+        end = None if i == bins else _points(lo + (i + 1) * width)
+        rows.append(_hide({"from": start, "below": end, "residents": n}, mark, ("residents",)))
+    return {"bin_width": _points(width), "bins": rows,
+            "tier_bands": [{"tier": t.name, "min": _num(t.min)} for t in scheme.tiers]}
+
+
+def monthly(inp: CityInput, public: bool) -> list[dict[str, Any]]:
+    months = []
+    for day in sorted(inp.monthly):
+        frame = inp.monthly[day]
+        scheme = inp.history.in_force(day)
+        n, mark = _count(frame.height, public)
+        rows = tiers(scheme, frame, public) if scheme is not None else []
+        months.append({"date": day, "version": scheme.version if scheme else None,
+                       "residents": n, "suppressed": mark,
+                       "tiers": [{k: r[k] for k in ("tier", "residents", "share", "suppressed")}
+                                 for r in rows]})
+    return months
+
+
+def _definitions(history: CatalogueHistory) -> pl.DataFrame:
+    """(version, indicator) → category, for joining to the engine's events."""
+    rows = [{"version": c.version, "indicator": i.id, "category": i.category}
+            for c in history for i in c.indicators.values()]
+    return pl.DataFrame(rows, schema={"version": pl.String, "indicator": pl.String,
+                                      "category": pl.String}, orient="row")
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The counting events on the as-of date, summed once for every section that needs it."""
+
+    per_rule: pl.DataFrame               # indicator, version, category, events, points
+    residents: dict[str, int]            # indicator → residents with a counting event
+    category_residents: dict[str | None, int]
+    total: int
+
+
+def counted(events: pl.DataFrame, history: CatalogueHistory) -> Counted:
+    """Sum the engine's per-event rows (millions) into small tables in a few passes.
+
+    Residents are counted by a 64-bit hash of their id: distinct-counting integers is
+    several times faster than strings, and a collision among even millions of ids is
+    vanishingly unlikely (it could only make a count one lower).
+    """
+    rows = events.lazy().filter(pl.col("status").is_in(COUNTING)).select(
+        "indicator", "version", "points", who=pl.col("resident_id").hash())
+    defs = _definitions(history)
+    # the category belongs to the rule of each event's version; when every version agrees
+    # (the usual case) a lookup by indicator is enough and much cheaper than a join
+    by_ind = defs.unique(["indicator", "category"])
+    if by_ind["indicator"].is_unique().all():
+        cats = rows.select("who", category=pl.col("indicator").replace_strict(
+            by_ind["indicator"], by_ind["category"], default=None, return_dtype=pl.String))
+    else:
+        cats = rows.join(defs.lazy(), on=["version", "indicator"], how="left")
+    # one pass of the lazy engine over the rows for the three tables
+    per_rule, residents, cat_res = (frame for frame in pl.collect_all([
+        rows.group_by("indicator", "version").agg(events=pl.len(),
+                                                   points=pl.col("points").sum()),
+        rows.group_by("indicator").agg(pl.col("who").n_unique()),
+        cats.group_by("category").agg(pl.col("who").n_unique()),
+    ]))
+    per_rule = per_rule.join(defs, on=["version", "indicator"], how="left")
+    total = int(per_rule["events"].sum())
+    return Counted(per_rule, {k: int(v) for k, v in residents.iter_rows()},
+                   {k: int(v) for k, v in cat_res.iter_rows()}, total)
+
+
+def _summary(inp: CityInput) -> Counted:
+    if inp.summary is not None:
+        return inp.summary
+    if inp.events is None:
+        raise ValueError("CityInput needs the engine's events or their summary")
+    return counted(inp.events, inp.history)
+
+
+def indicators(inp: CityInput, public: bool, got: Counted | None = None) -> dict[str, Any]:
+    """Counting events, residents and points (before caps) per indicator and category."""
+    got = got or _summary(inp)
+    per = {r[0]: r[1:] for r in got.per_rule.group_by("indicator").agg(
+        pl.col("events").sum(), pl.col("points").sum()).iter_rows()}
+    names: dict[str, tuple[str, str | None]] = {}
+    for cat in inp.history:  # the latest definition names it
+        for ind in cat.indicators.values():
+            names[ind.id] = (ind.name, ind.category)
+    ids = sorted(set(inp.scheme.indicators) | set(per),
+                 key=lambda i: (-(per[i][0] if i in per else 0), i))
+    rows: list[dict[str, Any]] = []
+    for iid in ids:
+        events, points = per.get(iid, (0, 0))
+        name, category = names.get(iid, (iid, None))
+        rows.append({"indicator": iid, "name": name, "category": category,
+                     "events": int(events), "residents": got.residents.get(iid, 0),
+                     "points": _points(points)})
+    marks = (protect([min(r["events"], r["residents"]) for r in rows]) if public
+             else [False] * len(rows))
+    rows = [_hide(r, m, ("events", "residents", "points")) for r, m in zip(rows, marks,
+                                                                             strict=True)]
+    per_cat = {r[0]: r[1:] for r in got.per_rule.group_by("category").agg(
+        pl.col("events").sum(), pl.col("points").sum()).iter_rows()}
+    cat_ids: list[str | None] = list(inp.scheme.categories)
+    cat_ids += sorted(c for c in per_cat if c not in cat_ids and c is not None)
+    if None in per_cat or any(i.category is None for i in inp.scheme.indicators.values()):
+        cat_ids.append(None)
+    cats: list[dict[str, Any]] = []
+    for cid in cat_ids:
+        events, points = per_cat.get(cid, (0, 0))
+        cat_def = inp.scheme.categories.get(cid) if cid else None
+        cats.append({"category": cid, "name": cat_def.name if cat_def else
+                     (cid or "uncategorised"), "events": int(events),
+                     "residents": got.category_residents.get(cid, 0),
+                     "points": _points(points)})
+    marks = (protect([min(r["events"], r["residents"]) for r in cats]) if public
+             else [False] * len(cats))
+    cats = [_hide(r, m, ("events", "residents", "points")) for r, m in zip(cats, marks,
+                                                                             strict=True)]
+    return {"indicators": rows, "categories": cats}
+
+
+def rewards_and_sanctions(inp: CityInput, public: bool) -> dict[str, list[dict[str, Any]]]:
+    """Residents granted each reward / under each sanction, by tier (eligible tiers only)."""
+    scheme = inp.scheme
+    out: dict[str, list[dict[str, Any]]] = {}
+    for kind, column, items in (("rewards", "rewards", scheme.rewards),
+                                ("sanctions", "sanctions", scheme.sanctions)):
+        exploded = inp.residents.select("tier", column).explode(column).drop_nulls(column)
+        got = {(r[0], r[1]): int(r[2]) for r in exploded.group_by(column, "tier").agg(
+            pl.len()).iter_rows()}
+        rows = []
+        for item in items.values():
+            if isinstance(item, Reward):
+                limit = scheme.tier_rank(item.min_tier)
+                eligible = [t for t in scheme.tier_names if scheme.tier_rank(t) <= limit]
+                condition = f"tier {item.min_tier} or better"
+            else:
+                limit = scheme.tier_rank(item.max_tier)
+                eligible = [t for t in scheme.tier_names if scheme.tier_rank(t) >= limit]
+                condition = f"tier {item.max_tier} or worse"
+            values = [got.get((item.id, t), 0) for t in eligible]
+            total = sum(values)
+            # the total is shown as well: it is one more cell of the group
+            marks = (protect([*values, total], [list(range(len(values) + 1))])
+                     if public else [False] * (len(values) + 1))
+            by_tier = [_hide({"tier": t, "residents": n}, m, ("residents",))
+                       for t, n, m in zip(eligible, values, marks, strict=False)]
+            rows.append(_hide({"id": item.id, "name": item.name,
+                               "condition": condition,
+                               "residents": total, "by_tier": by_tier}, marks[-1],
+                              ("residents",)))
+        out[kind] = rows
+    return out
+
+
+def transitions(inp: CityInput, public: bool) -> dict[str, Any]:
+    """Residents by tier in the last saved run (rows) and now (columns)."""
+    run = inp.last_run
+    if run is None:
+        return {"saved_run": None, "from": [], "to": [], "cells": []}
+    now = inp.residents.select("resident_id", pl.col("tier").alias("to"))
+    then = run.tiers.select("resident_id", pl.col("tier").alias("from"))
+    joined = then.join(now, on="resident_id", how="full", coalesce=True).with_columns(
+        pl.col("from").fill_null(NOT_IN_RUN), pl.col("to").fill_null(NOT_SCORED))
+    got = {(r[0], r[1]): int(r[2]) for r in joined.group_by("from", "to").agg(
+        pl.len()).iter_rows()}
+    prev_scheme = inp.history.in_force(run.as_of)
+    order = list(inp.scheme.tier_names)
+    prev = [t for t in (prev_scheme.tier_names if prev_scheme else ()) if t not in order]
+    seen_from = {f for f, _ in got}
+    froms = [t for t in order + prev + sorted(seen_from - set(order) - set(prev))
+             if t != NOT_IN_RUN] + [NOT_IN_RUN]
+    tos = list(order) + sorted({t for _, t in got} - set(order) - {NOT_SCORED}) + [NOT_SCORED]
+    cells = [(f, t) for f in froms for t in tos if not (f == NOT_IN_RUN and t == NOT_SCORED)]
+    values = [got.get(c, 0) for c in cells]
+    # both margins are published (this report's tiers, the saved run's tiers)
+    groups = [[i for i, c in enumerate(cells) if c[0] == f] for f in froms]
+    groups += [[i for i, c in enumerate(cells) if c[1] == t] for t in tos]
+    marks = protect(values, groups) if public else [False] * len(values)
+    return {
+        "saved_run": {"run_id": run.run_id, "as_of": run.as_of, "known_at": run.known_at},
+        "from": froms, "to": tos,
+        "cells": [_hide({"from": f, "to": t, "residents": n}, m, ("residents",))
+                  for (f, t), n, m in zip(cells, values, marks, strict=True)],
+    }
+
+
+def objections(inp: CityInput, public: bool) -> dict[str, Any]:
+    """Objections pending on as-of, oldest first, and those past the decision deadline."""
+    deadline = inp.scheme.policy.objection_deadline
+    obj = inp.data.objections.filter(
+        (pl.col("filed_on") <= inp.as_of)
+        & (pl.col("decided_on").is_null() | (pl.col("decided_on") > inp.as_of))
+    ).sort("filed_on", "objection_id")
+    pending = []
+    for oid, filed in obj.select("objection_id", "filed_on").iter_rows():
+        due = deadline.after(filed) if deadline else None
+        pending.append({"objection_id": int(oid), "filed_on": filed,
+                        "age_days": (inp.as_of - filed).days,
+                        "due_on": due, "overdue": bool(due and due < inp.as_of)})
+    overdue = [p for p in pending if p["overdue"]]
+    n_pending, m1 = _count(len(pending), public)
+    n_overdue, m2 = _count(len(overdue), public)
+    return {
+        "deadline": str(deadline) if deadline else None,
+        "pending": n_pending, "overdue": n_overdue,
+        "oldest_age_days": (pending[0]["age_days"] if pending and n_pending is not None
+                            else None),
+        # a published report lists no single objection
+        "pending_list": None if public else pending,
+        "overdue_list": None if public else overdue,
+        "suppressed": m1 or m2,
+    }
+
+
+def _agency(name: str | None) -> str:
+    return NO_AGENCY if name is None else name
+
+
+def _late(inp: CityInput, events: pl.DataFrame, public: bool,
+          warnings: list[str]) -> dict[str, Any]:
+    """Events recorded more than `LATE_DAYS` after they occurred, by agency."""
+    late: dict[str, Any] = {"threshold_days": LATE_DAYS, "available": False, "events": None,
+                            "by_agency": [], "suppressed": False}
+    if inp.recorded is None:
+        return late
+    ranges = inp.recorded.sort("first_event_id")
+    # each event's import: the last range starting at or before its id (no sort, no join)
+    at = ranges["first_event_id"].search_sorted(events["event_id"], side="right")
+    pos = (at.cast(pl.Int64) - 1).alias("pos")
+    found = events.select("event_id", "occurred_on", "agency", pos).filter(pl.col("pos") >= 0)
+    recorded_on = pl.lit(ranges["recorded_at"].dt.date()).gather(pl.col("pos"))
+    lagged = found.filter(
+        (pl.col("event_id") <= pl.lit(ranges["last_event_id"]).gather(pl.col("pos")))
+        & ((recorded_on - pl.col("occurred_on")).dt.total_days() > LATE_DAYS))
+    per = lagged.group_by("agency").agg(pl.len().alias("n")).sort(
+        ["n", "agency"], descending=[True, False], nulls_last=True)
+    names = [_agency(a) for a in per["agency"].to_list()]
+    values = [int(v) for v in per["n"].to_list()]
+    marks = protect([*values, sum(values)]) if public else [False] * (len(values) + 1)
+    late.update(available=True, events=None if marks[-1] else sum(values),
+                suppressed=marks[-1],
+                by_agency=[_hide({"agency": a, "events": n}, m, ("events",))
+                           for a, n, m in zip(names, values, marks, strict=False)])
+    if values:
+        share = (f" ({late['events'] / events.height:.0%} of all)"
+                 if late["events"] is not None and events.height else "")
+        warnings.append(f"{_say(late['events'])} events{share} were recorded more than "
+                        f"{LATE_DAYS} days after they occurred (a backfill of old records, "
+                        "or agencies reporting late)")
+    return late
+
+
+def _bursts(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str, Any]:
+    """Days on which one agency's count is far above its usual (median) day."""
+    per_day = (events.lazy().group_by("agency", "occurred_on").agg(pl.len().alias("n"))
+               .with_columns(pl.col("n").median().over("agency").alias("median")).collect())
+    bursts = per_day.filter(pl.col("n") > BURST_FACTOR * pl.col("median")).with_columns(
+        (pl.col("n") / pl.col("median")).alias("ratio")).sort(
+        ["ratio", "n", "agency", "occurred_on"], descending=[True, True, False, False])
+    rows = []
+    for agency, day, n, median, _ in bursts.head(MAX_BURSTS).iter_rows():
+        count, mark = _count(int(n), public)
+        rows.append({"agency": _agency(agency), "date": day, "events": count,
+                     "median_daily": median if count is not None else None,
+                     "suppressed": mark})
+    if bursts.height:
+        warnings.append(f"{bursts.height:,} agency-days had more than {BURST_FACTOR}× the "
+                        "agency's median daily count of events (a campaign, or a batch "
+                        "dated on one day)")
+    return {"factor": BURST_FACTOR, "agency_days": bursts.height, "days": rows}
+
+
+def _heavy(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str, Any]:
+    """How many residents have implausibly many events (never who)."""
+    # runs of equal hashes of the ids, as in `counted` (a collision could only merge two
+    # counts); sorting 64-bit integers is several times faster than grouping strings
+    per_res = events.select(pl.col("resident_id").hash().sort().rle().struct.field("len")
+                            .alias("n"))["n"]
+    cutoff = float(HEAVY_MIN_EVENTS)
+    if per_res.len():
+        cutoff = max(float(per_res.quantile(HEAVY_QUANTILE, "linear") or 0), cutoff)
+    heavy_n, heavy_mark = _count(int((per_res > cutoff).sum()), public)
+    if heavy_n or heavy_mark:
+        warnings.append(f"{_say(heavy_n)} residents have more than {cutoff:,.0f} events "
+                        "each (duplicated records, or one id shared by several people)")
+    return {"quantile": HEAVY_QUANTILE, "min_events": HEAVY_MIN_EVENTS,
+            "threshold": round(cutoff, 2), "residents": heavy_n, "suppressed": heavy_mark}
+
+
+def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
+               warnings: list[str]) -> list[dict[str, Any]]:
+    """Events, voids, lifts, objections and upheld objections per recording agency."""
+    data = inp.data
+    touched = pl.concat([data.voids["event_id"], data.lifts["event_id"],
+                         data.objections["event_id"]]).unique()
+    # the few events that were voided, lifted or objected to, with their agency
+    agency_of = events.filter(pl.col("event_id").is_in(touched.implode())).select(
+        "event_id", "agency")
+    objs = data.objections.join(agency_of, on="event_id")
+    columns = {"events": events, "voids": data.voids.join(agency_of, on="event_id"),
+               "lifts": data.lifts.join(agency_of, on="event_id"), "objections": objs,
+               "upheld": objs.filter(pl.col("outcome") == "upheld")}
+    counts = {name: {_agency(a): n for a, n in frame.group_by("agency").len().iter_rows()}
+              for name, frame in columns.items()}
+    rows: list[dict[str, Any]] = [
+        {"agency": a, **{k: int(counts[k].get(a, 0)) for k in columns}, "suppressed": False}
+        for a in sorted(counts["events"])]
+    for key in columns:  # each column adds up to a total shown elsewhere
+        marks = protect([r[key] for r in rows]) if public else [False] * len(rows)
+        for row, mark in zip(rows, marks, strict=True):
+            if mark:
+                row[key] = None
+                row["suppressed"] = row["suppressed"] or mark
+    for row in rows:
+        if row["events"] and row["voids"] and row["voids"] > 0.05 * row["events"]:
+            warnings.append(f"agency {row['agency']}: {row['voids']:,} of {row['events']:,} "
+                            "events were voided (more than 5%)")
+    return rows
+
+
+def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
+    """What a careful analyst checks before trusting the figures."""
+    events = inp.data.events.select("event_id", "resident_id", "occurred_on", "agency")
+    if events.height and events["occurred_on"].max() > inp.as_of:  # type: ignore[operator]
+        events = events.filter(pl.col("occurred_on") <= inp.as_of)
+    warnings: list[str] = []
+    return {
+        "late_recorded": _late(inp, events, public, warnings),
+        "bursts": _bursts(events, public, warnings),
+        "heavy_residents": _heavy(events, public, warnings),
+        "by_agency": _by_agency(inp, events, public, warnings),
+        "warnings": warnings,
+    }
+
+
+def _say(n: int | None) -> str:
+    return "Fewer than 5" if n is None else f"{n:,}"
+
+
+def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str, Any]:
+    """The whole report of one city as a JSON-ready document (see docs/report.md)."""
+    city = inp.scheme.city
+    got = _summary(inp)
+    return {
+        "format": "scs-report",
+        "format_version": FORMAT_VERSION,
+        "generated_by": generated_by,
+        "public": public,
+        "suppression_threshold": SMALL if public else None,
+        "city": {"id": city.id, "name": city.name, "province": city.province},
+        "as_of": inp.as_of,
+        "known_at": inp.known_at,
+        "headline": headline(inp, public, got),
+        "tiers": tiers(inp.scheme, inp.residents, public),
+        "score_distribution": distribution(inp.scheme, inp.residents, public),
+        "monthly": monthly(inp, public),
+        **indicators(inp, public, got),
+        **rewards_and_sanctions(inp, public),
+        "transitions": transitions(inp, public),
+        "objections": objections(inp, public),
+        "data_quality": data_quality(inp, public),
+    }
