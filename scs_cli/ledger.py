@@ -14,6 +14,7 @@ so the engine reads millions of events without going through SQL row by row.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -27,7 +28,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from sqlite_utils import Database
 
 from scs_cli import __version__
 from scs_cli import ledger_import as imp
@@ -137,10 +137,16 @@ class Ledger:
         self.path = path
         self.conn = conn
         self.timeout = timeout
-        self.db = Database(conn)
         self.city_id = ""
         self.city_name = ""
         self._parsed: dict[str, Catalogue] = {}
+
+    @functools.cached_property
+    def db(self):  # type: ignore[no-untyped-def]
+        """The sqlite-utils view of the file, loaded only when a write needs it."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
 
     # --- opening ------------------------------------------------------------------------
 
@@ -164,6 +170,8 @@ class Ledger:
             try:
                 conn.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode=WAL")
+                from sqlite_utils import Database
+
                 db = Database(conn)
                 conn.execute("BEGIN IMMEDIATE")
                 stamp = schema.now_stamp()
@@ -219,16 +227,16 @@ class Ledger:
         with self._sql():
             self.conn.execute("PRAGMA synchronous=NORMAL")  # safe in WAL: commits survive
             self.conn.execute("PRAGMA cache_size=-131072")  # a crash of scs; 128 MB cache
-            names = set(self.db.table_names())
+            names = schema.table_names(self.conn)
             if "ledger_info" not in names or "migrations" not in names:
                 raise LedgerError(self.path, "is an SQLite database but not an scs ledger "
                                   "(it has no ledger_info table)",
                                   "give the file made by `scs ledger init`")
-            newer = schema.unknown_migrations(self.db)
+            newer = schema.unknown_migrations(self.conn)
             if newer:
                 raise LedgerError(self.path, f"was written by a newer scs (schema step "
                                   f"{newer[-1]})", "upgrade scs to read it")
-            if schema.pending_migrations(self.db):
+            if schema.pending_migrations(self.conn):
                 with self._write() as stamp:
                     schema.migrate(self.db, stamp)
             row = self.conn.execute("SELECT city_id, city_name FROM ledger_info").fetchone()

@@ -16,8 +16,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # sqlite-utils (and the pandas it may load) only when migrating
+    from sqlite_utils import Database
 
 # Tables in the order a person meets them; all are append-only.
 TABLES = ("migrations", "ledger_info", "catalogues", "imports", "events", "event_batches",
@@ -172,18 +174,23 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
 ]
 
 
-def applied_migrations(db: Database) -> list[str]:
-    if "migrations" not in db.table_names():
+def table_names(db: Any) -> set[str]:
+    """Tables of a ledger, through a plain sqlite3 connection or a sqlite-utils Database."""
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def applied_migrations(db: Any) -> list[str]:
+    if "migrations" not in table_names(db):
         return []
     return [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY rowid")]
 
 
-def pending_migrations(db: Database) -> list[tuple[str, Callable[[Database], None]]]:
+def pending_migrations(db: Any) -> list[tuple[str, Callable[[Database], None]]]:
     done = set(applied_migrations(db))
     return [(name, step) for name, step in MIGRATIONS if name not in done]
 
 
-def unknown_migrations(db: Database) -> list[str]:
+def unknown_migrations(db: Any) -> list[str]:
     """Migrations recorded in the file that this scs does not know (a newer scs wrote it)."""
     known = {name for name, _ in MIGRATIONS}
     return [name for name in applied_migrations(db) if name not in known]
