@@ -1,0 +1,451 @@
+"""A slow, obviously-correct scorer written line by line from SPEC §4, for tests only.
+
+The fast engine (`scs_cli.engine`) computes over whole frames; this module judges one
+event at a time with Python loops, dicts and `Decimal`, so that a reader can check each
+block against the sentence of the spec it quotes. It was written without looking at the
+engine: the two agreeing is the evidence that both read the spec the same way.
+
+It follows SPEC §4 steps 1-9, the "Precisely, where the steps above leave room"
+paragraph, and the precisions in docs/architecture.md. Where even those leave room, the
+choice made here is written next to the code as "Reading:" so a disagreement with the
+engine can be settled by pointing at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from scs_cli.catalogue import Catalogue, CatalogueHistory, Indicator
+from scs_cli.errors import ScsError
+from scs_cli.ledger_data import LedgerData
+
+# SPEC §4, explain: "the first status that applies in this order".
+STATUS_ORDER = ("voided", "future", "suspended", "over-limit", "lifted", "expired",
+                "capped", "counted")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ResidentScore:
+    resident_id: str
+    score: Decimal
+    tier: str
+    rewards: tuple[str, ...]  # sorted reward ids
+    sanctions: tuple[str, ...]  # sorted sanction ids
+
+
+@dataclass(frozen=True)
+class EventScore:
+    event_id: int
+    resident_id: str
+    indicator: str
+    occurred_on: date
+    version: str | None  # the catalogue version that judges it (None: no rule in force)
+    # Points after limits and escalation, before caps (0 when over limit). None when the
+    # event is not standing: the spec only numbers standing occurrences, so an escalation
+    # value is not defined for a voided, future or suspended event.
+    nominal: Decimal | None
+    points: Decimal  # what it adds before caps: `nominal` when counting, else 0
+    status: str
+    capped_by: str | None = None  # "indicator:<id>" or "category:<id>" when status is capped
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    resident_id: str
+    scope: str  # "indicator", "category", "clamp" or "score_cap"
+    key: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    scheme: Catalogue
+    residents: dict[str, ResidentScore]  # in resident-id order
+    events: dict[int, EventScore]  # events of scored residents, by event id
+    adjustments: tuple[Adjustment, ...] = ()
+
+
+@dataclass
+class _Event:
+    """One event while it is being judged; the fields fill in step by step."""
+
+    row: dict[str, Any]
+    version: Catalogue | None = None
+    rule: Indicator | None = None
+    voided: bool = False
+    future: bool = False
+    suspended: bool = False
+    standing: bool = False
+    over_limit: bool = False
+    lifted: bool = False
+    expired: bool = False
+    counting: bool = False
+    nominal: Decimal | None = None
+    capped_by: str | None = None
+    void_recorded: bool = False
+    lift_dates: list[date] = field(default_factory=list)
+    objections: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return int(self.row["event_id"])
+
+    @property
+    def day(self) -> date:
+        return self.row["occurred_on"]  # type: ignore[no-any-return]
+
+    @property
+    def indicator(self) -> str:
+        return str(self.row["indicator"])
+
+    @property
+    def order(self) -> tuple[date, int]:
+        # Steps 3-4: "ordered by (occurred_on, event id)".
+        return (self.day, self.id)
+
+    @property
+    def category(self) -> str | None:
+        # "What belongs to one event (... category name) comes from the version in force
+        # on its date."
+        return self.rule.category if self.rule else None
+
+
+def period_of(day: date, per: str) -> tuple[int, ...]:
+    """The calendar period (`day`, ISO `week`, `month`, `year`) a date falls in."""
+    if per == "day":
+        return (day.year, day.month, day.day)
+    if per == "week":
+        iso = day.isocalendar()  # 2020-12-31 and 2021-01-01 are both in 2020-W53
+        return (iso.year, iso.week)
+    if per == "month":
+        return (day.year, day.month)
+    if per == "year":
+        return (day.year,)
+    raise ValueError(f"unknown period {per!r}")
+
+
+def reference_score(data: LedgerData, history: CatalogueHistory, as_of: date
+                    ) -> ReferenceResult:
+    """Score every resident of `data` on `as_of`, one event at a time."""
+    # Step 1: "Scale, tiers, categories, rewards, sanctions and policy come from the
+    # version in force on the as-of date."
+    scheme = history.in_force(as_of)
+    if scheme is None:
+        first = history.versions[0].effective_from if len(history) else None
+        raise ScsError(f"no catalogue version is in force on {as_of}"
+                       + (f"; the first takes effect on {first}" if first else ""))
+
+    voids = {int(v["event_id"]) for v in data.voids.to_dicts()}
+    lifts: dict[int, list[date]] = {}
+    for lift in data.lifts.to_dicts():
+        lifts.setdefault(int(lift["event_id"]), []).append(lift["lifted_on"])
+    objections: dict[int, list[dict[str, Any]]] = {}
+    for obj in data.objections.to_dicts():
+        objections.setdefault(int(obj["event_id"]), []).append(obj)
+
+    # Who is scored. "Every resident with at least one event recorded by known-at is
+    # scored (with participation = "consent": every resident whose consent is in force on
+    # the as-of date, events or not)". "The latest consent or withdrawal dated on or before
+    # the as-of date rules (on one date, the one recorded last)."
+    all_events = data.events.to_dicts()
+    if scheme.policy.participation == "consent":
+        latest: dict[str, tuple[date, int, bool]] = {}
+        for row in data.consents.to_dicts():
+            if row["on"] > as_of:
+                continue
+            key = (row["on"], int(row["seq"]), bool(row["consent"]))
+            rid = str(row["resident_id"])
+            if rid not in latest or key[:2] > latest[rid][:2]:
+                latest[rid] = key
+        scored = {rid for rid, (_, _, consent) in latest.items() if consent}
+    else:
+        scored = {str(e["resident_id"]) for e in all_events}
+
+    by_resident: dict[str, list[_Event]] = {rid: [] for rid in scored}
+    for row in all_events:
+        if row["resident_id"] in by_resident:
+            ev = _Event(row, void_recorded=int(row["event_id"]) in voids,
+                        lift_dates=lifts.get(int(row["event_id"]), []),
+                        objections=objections.get(int(row["event_id"]), []))
+            by_resident[str(row["resident_id"])].append(ev)
+
+    residents: dict[str, ResidentScore] = {}
+    events: dict[int, EventScore] = {}
+    adjustments: list[Adjustment] = []
+    # "in resident-id string order"
+    for rid in sorted(by_resident):
+        resident, judged, adjusts = _score_resident(rid, by_resident[rid], history, scheme,
+                                                    as_of)
+        residents[rid] = resident
+        adjustments.extend(adjusts)
+        for ev in sorted(judged, key=lambda e: e.event_id):
+            events[ev.event_id] = ev
+    return ReferenceResult(scheme, residents, events, tuple(adjustments))
+
+
+def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
+                    scheme: Catalogue, as_of: date
+                    ) -> tuple[ResidentScore, list[EventScore], list[Adjustment]]:
+    policy = scheme.policy
+
+    # Step 1. "An event is judged by the indicator definition of the catalogue version in
+    # force on its occurred_on (the adopted version with the latest effective_from not
+    # after it)". Precision (architecture): an indicator that version does not define
+    # "never counts; its status is voided".
+    for ev in evs:
+        ev.version = history.in_force(ev.day)
+        ev.rule = ev.version.indicators.get(ev.indicator) if ev.version else None
+
+    # Step 2. "Standing events: recorded by known-at [the data is already filtered],
+    # occurred_on <= as-of, not voided (a void, or an upheld objection, known by known-at),
+    # and not suspended (with objection_suspends, an objection filed on or before as-of and
+    # not decided by as-of ...; a rejected objection suspends only between filing and
+    # decision)." "Decided by as-of means decided on or before the as-of date."
+    # Reading: a void has no date and an upheld objection "voids the event", so either
+    # one, once known, voids the event whatever the as-of date.
+    for ev in evs:
+        ev.voided = (
+            ev.void_recorded
+            or any(o["outcome"] == "upheld" for o in ev.objections)
+            or ev.rule is None
+        )
+        ev.future = ev.day > as_of
+        ev.suspended = policy.objection_suspends and any(
+            o["filed_on"] <= as_of and not (o["decided_on"] is not None
+                                            and o["decided_on"] <= as_of)
+            for o in ev.objections
+        )
+        ev.standing = not (ev.voided or ev.future or ev.suspended)
+
+    standing = sorted((e for e in evs if e.standing), key=lambda e: e.order)
+
+    # Step 3. "Among standing events of one resident and indicator in the same calendar
+    # period (day, ISO week, month, year), ordered by (occurred_on, event id), those after
+    # the first `count` score 0 ('over limit')." The limit is the event's own ("what
+    # belongs to one event ... limit ... comes from the version in force on its date");
+    # occurrences of one indicator id count together across versions.
+    # Reading: an event is over limit when at least `count` standing events of its
+    # indicator come before it in the same period (its position, whatever theirs is).
+    for ev in standing:
+        assert ev.rule is not None
+        limit = ev.rule.limit
+        if limit is None:
+            continue
+        here = period_of(ev.day, limit.per)
+        before = [o for o in standing if o.indicator == ev.indicator
+                  and o.order < ev.order and period_of(o.day, limit.per) == here]
+        ev.over_limit = len(before) >= limit.count
+
+    # Step 4. "An event that is the n-th standing occurrence of its indicator for its
+    # resident (ordered as above, over-limit ones left out, and, if escalation_window is
+    # set, only those inside the window) scores escalation[n-1], the last value
+    # repeating." "An earlier occurrence is inside the escalation window of an event when
+    # its date plus the window is after the event's date."
+    for ev in standing:
+        assert ev.rule is not None
+        rule = ev.rule
+        if ev.over_limit:
+            ev.nominal = ZERO  # "Over-limit events have no effect: no points"
+            continue
+        if rule.escalation is not None:
+            earlier = [o for o in standing if o.indicator == ev.indicator
+                       and not o.over_limit and o.order < ev.order]
+            if rule.escalation_window is not None:
+                earlier = [o for o in earlier
+                           if rule.escalation_window.after(o.day) > ev.day]
+            n = len(earlier) + 1
+            ev.nominal = rule.escalation[min(n, len(rule.escalation)) - 1]
+        elif rule.points_range is not None:
+            # "the reporting agency sets each event's points within the range"
+            if ev.row["points"] is None:
+                raise ValueError(f"event {ev.id} of points_range indicator {ev.indicator!r} "
+                                 "carries no points")
+            ev.nominal = Decimal(int(ev.row["points"])) / 100
+        else:
+            assert rule.points is not None
+            ev.nominal = rule.points
+
+    # Step 5. "Counting events: standing events, not over limit, whose expiry (occurred_on
+    # + expires_after) is after the as-of date and that were not lifted on or before it."
+    for ev in standing:
+        assert ev.rule is not None
+        ev.lifted = any(d <= as_of for d in ev.lift_dates)
+        expiry = ev.rule.expires_after.after(ev.day) if ev.rule.expires_after else None
+        ev.expired = expiry is not None and not expiry > as_of
+        ev.counting = not ev.over_limit and not ev.lifted and not ev.expired
+    counting = [e for e in standing if e.counting]
+
+    # Step 6. "Caps: per resident, first per indicator, then per category, the counted
+    # negative points add up to at least -max_deduction and the positive ones to at most
+    # max_award." Totals come from the as-of version; "a total the as-of version does not
+    # define is not capped". Precision (architecture): "An indicator cap acts on the
+    # resident's total for that indicator id (across versions); the amount it removes is
+    # charged to the category of that indicator's latest counting event, and category caps
+    # then act on category totals."
+    adjusts: list[Adjustment] = []
+    neg_by_category: dict[str, Decimal] = {}
+    pos_by_category: dict[str, Decimal] = {}
+    for ev in counting:
+        assert ev.nominal is not None
+        if ev.category is not None:
+            if ev.nominal < 0:
+                neg_by_category[ev.category] = neg_by_category.get(ev.category, ZERO) + ev.nominal
+            elif ev.nominal > 0:
+                pos_by_category[ev.category] = pos_by_category.get(ev.category, ZERO) + ev.nominal
+
+    capped_sides: dict[tuple[str, str, bool], str] = {}  # (scope, key, negative?) → label
+    for ind_id in sorted({e.indicator for e in counting}):
+        mine = [e for e in counting if e.indicator == ind_id]
+        latest_category = max(mine, key=lambda e: e.order).category
+        total_rule = scheme.indicators.get(ind_id)
+        neg = sum((e.nominal for e in mine if e.nominal is not None and e.nominal < 0), ZERO)
+        pos = sum((e.nominal for e in mine if e.nominal is not None and e.nominal > 0), ZERO)
+        if total_rule is not None and total_rule.max_deduction is not None \
+                and neg < -total_rule.max_deduction:
+            amount = -total_rule.max_deduction - neg  # > 0: gives points back
+            adjusts.append(Adjustment(rid, "indicator", ind_id, amount))
+            capped_sides[("indicator", ind_id, True)] = f"indicator:{ind_id}"
+            if latest_category is not None:
+                neg_by_category[latest_category] = \
+                    neg_by_category.get(latest_category, ZERO) + amount
+        if total_rule is not None and total_rule.max_award is not None \
+                and pos > total_rule.max_award:
+            amount = total_rule.max_award - pos  # < 0: takes points away
+            adjusts.append(Adjustment(rid, "indicator", ind_id, amount))
+            capped_sides[("indicator", ind_id, False)] = f"indicator:{ind_id}"
+            if latest_category is not None:
+                pos_by_category[latest_category] = \
+                    pos_by_category.get(latest_category, ZERO) + amount
+
+    for cat_id in sorted(set(neg_by_category) | set(pos_by_category)):
+        total_cat = scheme.categories.get(cat_id)
+        if total_cat is None:
+            continue
+        neg = neg_by_category.get(cat_id, ZERO)
+        pos = pos_by_category.get(cat_id, ZERO)
+        if total_cat.max_deduction is not None and neg < -total_cat.max_deduction:
+            adjusts.append(Adjustment(rid, "category", cat_id, -total_cat.max_deduction - neg))
+            capped_sides[("category", cat_id, True)] = f"category:{cat_id}"
+        if total_cat.max_award is not None and pos > total_cat.max_award:
+            adjusts.append(Adjustment(rid, "category", cat_id, total_cat.max_award - pos))
+            capped_sides[("category", cat_id, False)] = f"category:{cat_id}"
+
+    # Reading: caps act on totals, not on events in any order, so every counting event on
+    # the side (negative or positive) of a total that a cap cut is "capped"; the indicator
+    # cap is named first when both cut.
+    for ev in counting:
+        assert ev.nominal is not None
+        if ev.nominal == 0:
+            continue
+        negative = ev.nominal < 0
+        ev.capped_by = capped_sides.get(("indicator", ev.indicator, negative))
+        if ev.capped_by is None and ev.category is not None:
+            ev.capped_by = capped_sides.get(("category", ev.category, negative))
+
+    # Step 7. "Score = base + all capped points, clamped to [min, max], then lowered to the
+    # smallest score_cap of any counting event." ("score_cap may take a score below min.")
+    raw = scheme.scale.base + sum((e.nominal for e in counting if e.nominal is not None), ZERO)
+    raw += sum((a.amount for a in adjusts), ZERO)
+    score = raw
+    if scheme.scale.min is not None and score < scheme.scale.min:
+        score = scheme.scale.min
+    if scheme.scale.max is not None and score > scheme.scale.max:
+        score = scheme.scale.max
+    if score != raw:
+        adjusts.append(Adjustment(rid, "clamp", "scale", score - raw))
+    score_caps = [e.rule.score_cap for e in counting
+                  if e.rule is not None and e.rule.score_cap is not None]
+    if score_caps and min(score_caps) < score:
+        adjusts.append(Adjustment(rid, "score_cap", "score_cap", min(score_caps) - score))
+        score = min(score_caps)
+
+    # Step 8. "Tier: the first tier whose min <= score; then the worst of that and every
+    # tier_cap of a counting event."
+    tier = scheme.tier_for(score)
+    for ev in counting:
+        assert ev.rule is not None
+        cap = ev.rule.tier_cap
+        if cap is not None and scheme.tier_rank(cap) > scheme.tier_rank(tier):
+            tier = cap
+
+    # Step 9. "A reward applies when the tier is min_tier or better, the score is at least
+    # min_score, and no counting event with negative points lies inside clean_for before
+    # the as-of date"; "a negative event is inside clean_for when its date plus clean_for
+    # is after the as-of date"; "'Negative' for clean_for means the event's points after
+    # steps 3-4, before caps, below zero." "A sanction applies when the tier is max_tier or
+    # worse."
+    rank = scheme.tier_rank(tier)
+    rewards = []
+    for reward in scheme.rewards.values():
+        if rank > scheme.tier_rank(reward.min_tier):
+            continue
+        if reward.min_score is not None and score < reward.min_score:
+            continue
+        clean_for = reward.clean_for
+        if clean_for is not None and any(
+            e.nominal is not None and e.nominal < 0 and clean_for.after(e.day) > as_of
+            for e in counting
+        ):
+            continue
+        rewards.append(reward.id)
+    sanctions = [s.id for s in scheme.sanctions.values()
+                 if rank >= scheme.tier_rank(s.max_tier)]
+
+    judged = [_event_score(rid, ev) for ev in evs]
+    return (ResidentScore(rid, score, tier, tuple(sorted(rewards)), tuple(sorted(sanctions))),
+            judged, adjusts)
+
+
+def _event_score(rid: str, ev: _Event) -> EventScore:
+    # explain: "the first status that applies in this order: voided, future, suspended,
+    # over-limit, lifted, expired, capped, counted; points is what the event adds before
+    # caps (0 when it does not count)".
+    flags = {
+        "voided": ev.voided, "future": ev.future, "suspended": ev.suspended,
+        "over-limit": ev.over_limit, "lifted": ev.lifted, "expired": ev.expired,
+        "capped": ev.counting and ev.capped_by is not None, "counted": ev.counting,
+    }
+    status = next(s for s in STATUS_ORDER if flags[s])
+    points = ev.nominal if ev.counting and ev.nominal is not None else ZERO
+    return EventScore(
+        event_id=ev.id, resident_id=rid, indicator=ev.indicator, occurred_on=ev.day,
+        version=ev.version.version if ev.version else None,
+        nominal=ev.nominal if ev.standing else None, points=points, status=status,
+        capped_by=ev.capped_by if status == "capped" else None,
+    )
+
+
+# --- Helpers shared by the tests that compare the engine with this scorer -------------
+
+
+def engine_view(result: Any) -> ReferenceResult:
+    """The engine's `ScoreResult` in this module's shapes, so both compare field by field.
+
+    Only what the engine contract (docs/architecture.md) promises is read: resident rows
+    (score in hundredths) and event rows (`nominal`, `points`, `status`, `capped_by`).
+    """
+    from scs_cli.catalogue import from_cents
+
+    residents = {
+        row["resident_id"]: ResidentScore(
+            row["resident_id"], from_cents(row["score"]), row["tier"],
+            tuple(row["rewards"] or ()), tuple(row["sanctions"] or ()),
+        )
+        for row in result.residents.to_dicts()
+    }
+    events = {}
+    for row in result.events.to_dicts():
+        nominal = row.get("nominal")
+        events[int(row["event_id"])] = EventScore(
+            event_id=int(row["event_id"]), resident_id=row["resident_id"],
+            indicator=row["indicator"], occurred_on=row["occurred_on"],
+            version=row.get("version"),
+            nominal=None if nominal is None else from_cents(nominal),
+            points=from_cents(row["points"] or 0), status=row["status"],
+            capped_by=row.get("capped_by"),
+        )
+    return ReferenceResult(result.scheme, residents, events)

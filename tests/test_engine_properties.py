@@ -1,0 +1,564 @@
+"""Property tests: the fast engine against the reference scorer, and invariants of scoring.
+
+Hypothesis draws small random catalogues (one or two versions of one city, written as
+TOML text and parsed by `parse_catalogue`, so valid by construction) and small random
+ledgers whose dates crowd around the edges the spec cares about (month ends, leap days,
+year ends, expiry and window edges). The main test asserts that `scs_cli.engine.score`
+and `tests/reference_scorer.py` agree on every resident and every event. The invariants
+run on both scorers.
+
+Runs are derandomized (a fixed seed per test, no example database), so CI sees the
+same examples every time; set SCS_PROPERTY_EXAMPLES to draw more locally. A failure
+prints the shrunk example as a ready-made case file for tests/cases/ (its expected
+values are the reference scorer's: check them against SPEC §4 before keeping it).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+from reference_scorer import ReferenceResult, engine_view, reference_score
+
+from scs_cli.catalogue import CatalogueHistory, Indicator, cents
+from scs_cli.catalogue_schema import parse_catalogue
+from scs_cli.durations import Duration
+from scs_cli.engine import score
+from scs_cli.errors import ScsError
+from scs_cli.ledger_data import LedgerData
+
+settings.register_profile(
+    "scs-engine", derandomize=True, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROFILE = settings.get_profile("scs-engine")
+MAIN_EXAMPLES = int(os.environ.get("SCS_PROPERTY_EXAMPLES", "200"))
+INVARIANT_EXAMPLES = max(10, MAIN_EXAMPLES // 4)
+
+# --- What the strategies draw from --------------------------------------------------
+
+D = Decimal
+INDICATOR_IDS = ("a", "b", "c", "d", "e")
+RESIDENT_IDS = ("r1", "r10", "r2", "R3", "x.y:z-1", "b")  # string order != natural order
+TIER_SETS = (("A", "B", "C"), ("AAA", "AA", "A", "B", "C", "D"), ("top", "bottom"))
+POINTS = (-50, -20, -10, D("-12.5"), -3, D("-0.5"), D("0.5"), 5, 10, 20, D("10.25"))
+RANGES = ((-50, -5), (D("-10"), D("-0.5")), (1, 10))
+NEGATIVE_STEPS = (0, -1, -3, -6, -12, D("-2.5"))
+POSITIVE_STEPS = (1, 5, 10)
+DURATIONS = ("1d", "10d", "30d", "1w", "2w", "1m", "6m", "1y", "2y", "3y")
+PERIODS = ("week", "day", "month", "year")
+DEDUCTIONS = (5, 10, 15, 25, 40)
+AWARDS = (5, 10, 25)
+FIRST_DAY, LAST_DAY = date(2018, 10, 1), date(2024, 6, 30)
+# Days where the calendar does something: month ends, leap days, ISO week 2020-W53.
+SPECIAL_DAYS = tuple(
+    [date(2020, 2, 28), date(2020, 2, 29), date(2020, 3, 1), date(2021, 2, 28),
+     date(2021, 3, 1), date(2020, 12, 27), date(2020, 12, 28), date(2020, 12, 31),
+     date(2021, 1, 1), date(2021, 1, 3), date(2021, 1, 4), date(2019, 12, 31),
+     date(2020, 12, 31), date(2021, 1, 1), date(2021, 1, 2),  # twice: 2020-W53
+     date(2020, 1, 1), date(2021, 12, 31), date(2022, 1, 1)]
+    + [date(y, m, 1) - timedelta(days=1) for y in (2020, 2021) for m in range(2, 13)]
+)
+WEEK_53 = tuple(date(2020, 12, 28) + timedelta(days=i) for i in range(7))  # across a new year
+OFFSETS = tuple(Duration.parse(t) for t in ("1d", "1w", "1m", "1y", "2y", "10d", "30d", "6m"))
+
+
+@st.composite
+def _calendar_day(draw: st.DrawFn, first: date, last: date, late: bool) -> date:
+    # Year, month and day drawn apart: st.dates() crowds near `first`, and so does one
+    # index into a long list; a few short choices spread over the whole range (with
+    # `late`, the later years come first, so they are the likelier ones).
+    years = range(first.year, last.year + 1)
+    year = pick(draw, years[::-1] if late else years)
+    month = pick(draw, range(1, 13))
+    day = date(year, month, 1) + timedelta(days=pick(draw, range(31)))
+    if day.month != month:  # past the month's end: take its last day
+        day = day.replace(day=1) - timedelta(days=1)
+    return min(max(day, first), last)
+
+
+@functools.cache
+def days(first: date = FIRST_DAY, last: date = LAST_DAY, late: bool = False
+         ) -> st.SearchStrategy[date]:
+    return st.one_of(_calendar_day(first, last, late),
+                     st.sampled_from([d for d in SPECIAL_DAYS if first <= d <= last]))
+
+
+BOOLS = st.booleans()
+
+
+@functools.cache
+def _choice(values: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(values)
+
+
+def pick(draw: st.DrawFn, values: Any) -> Any:
+    """One of `values` (a tuple or range). Strategies are made once per set of values:
+    making them afresh for every draw made generating, and so shrinking, slow."""
+    return draw(_choice(tuple(values)))
+
+
+def pick_row(draw: st.DrawFn, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return rows[pick(draw, range(len(rows)))]
+
+
+def chance(draw: st.DrawFn, one_in: int) -> bool:
+    """True about once in `one_in` draws (at most: Hypothesis favours early choices, so
+    the last one stands for "yes", and shrinking leads towards "no")."""
+    return pick(draw, range(one_in)) == one_in - 1
+
+
+@st.composite
+def indicator_doc(draw: st.DrawFn, tiers: tuple[str, ...]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"name": "Indicator"}
+    kind = pick(draw, ("points", "points", "points_range", "escalation",
+                                 "escalation"))
+    if kind == "points":
+        doc["points"] = pick(draw, POINTS)
+    elif kind == "points_range":
+        doc["points_range"] = list(pick(draw, RANGES))
+    else:
+        steps = NEGATIVE_STEPS if pick(draw, range(5)) else POSITIVE_STEPS
+        doc["escalation"] = [pick(draw, steps) for _ in range(pick(draw, (1, 2, 3)))]
+        if draw(BOOLS):
+            doc["escalation_window"] = pick(draw, DURATIONS)
+    if chance(draw, 3):
+        doc["limit"] = {"count": pick(draw, range(1, 3)), "per": pick(draw, PERIODS)}
+    if draw(BOOLS):
+        doc["expires_after"] = pick(draw, DURATIONS)
+    if not chance(draw, 3):
+        doc["category"] = pick(draw, ("c1", "c2"))
+    if pick(draw, range(4)) == 0:
+        doc["max_deduction"] = pick(draw, DEDUCTIONS)
+    if pick(draw, range(5)) == 0:
+        doc["max_award"] = pick(draw, AWARDS)
+    if pick(draw, range(6)) == 0:
+        doc["tier_cap"] = pick(draw, tiers)
+    if pick(draw, range(6)) == 0:
+        doc["score_cap"] = pick(draw, (649, 900, 960, 990, D("995.5")))
+    return doc
+
+
+@st.composite
+def catalogue_doc(draw: st.DrawFn, version: str, effective_from: date,
+                  tiers: tuple[str, ...], indicator_ids: tuple[str, ...]) -> dict[str, Any]:
+    mins = sorted(draw(st.sets(st.integers(180, 212), min_size=len(tiers) - 1,
+                               max_size=len(tiers) - 1)), reverse=True)
+    tier_docs: list[dict[str, Any]] = [{"name": n, "min": m * 5} for n, m in zip(tiers, mins,
+                                                                                  strict=False)]
+    tier_docs.append({"name": tiers[-1]})
+    scale: dict[str, Any] = {"base": 1000}
+    low = pick(draw, (None, None, 0, 900, 960))
+    high = pick(draw, (None, None, 1010, 1050))
+    if low is not None:
+        scale["min"] = low
+    if high is not None:
+        scale["max"] = high
+    rewards_only = chance(draw, 5)
+    categories = {}
+    for cid in ("c1", "c2"):
+        cat: dict[str, Any] = {"name": cid.upper()}
+        if draw(BOOLS):
+            cat["max_deduction"] = pick(draw, DEDUCTIONS)
+        if pick(draw, range(3)) == 0:
+            cat["max_award"] = pick(draw, AWARDS)
+        categories[cid] = cat
+    kept = [i for i in indicator_ids if not chance(draw, 20)] or [indicator_ids[0]]
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "city": {"id": "propville", "name": "Propville"},
+        "catalogue": {"version": version, "effective_from": effective_from,
+                      "mode": "rewards-only" if rewards_only else "rewards-and-penalties"},
+        "scale": scale,
+        "tiers": tier_docs,
+        "categories": categories,
+        "indicators": {i: draw(indicator_doc(tiers)) for i in kept},
+    }
+    rewards = {}
+    for rid in [r for r in ("gold", "basic") if draw(BOOLS)]:
+        # Worst tier first: the likeliest draw is a reward most residents can get.
+        reward: dict[str, Any] = {"name": rid, "min_tier": pick(draw, tiers[::-1])}
+        if draw(BOOLS):
+            reward["min_score"] = pick(draw, (990, 1000, D("1000.5"), 1010))
+        if not chance(draw, 3):
+            reward["clean_for"] = pick(draw, DURATIONS)
+        rewards[rid] = reward
+    if rewards:
+        doc["rewards"] = rewards
+    if not rewards_only:
+        sanctions = {sid: {"name": sid, "max_tier": pick(draw, tiers)}
+                     for sid in ("review", "ban") if draw(BOOLS)}
+        if sanctions:
+            doc["sanctions"] = sanctions
+    doc["policy"] = {
+        "objection_suspends": not chance(draw, 3),
+        "participation": "consent" if chance(draw, 3) else "all",
+    }
+    return doc
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One catalogue history, one small ledger and an as-of date."""
+
+    docs: tuple[dict[str, Any], ...]
+    events: tuple[dict[str, Any], ...]  # points as Decimal (or None), like a case file
+    voids: tuple[dict[str, Any], ...]
+    lifts: tuple[dict[str, Any], ...]
+    objections: tuple[dict[str, Any], ...]
+    consents: tuple[dict[str, Any], ...]
+    as_of: date
+
+    def texts(self) -> list[str]:
+        return [tomli_w.dumps(doc) for doc in self.docs]
+
+    def history(self) -> CatalogueHistory:
+        return CatalogueHistory(parse_catalogue(text, f"<version {i + 1}>")
+                                for i, text in enumerate(self.texts()))
+
+    def data(self) -> LedgerData:
+        events = [dict(e, points=None if e["points"] is None else cents(e["points"]))
+                  for e in self.events]
+        return LedgerData.build(events=events, voids=list(self.voids), lifts=list(self.lifts),
+                                objections=list(self.objections), consents=list(self.consents))
+
+    def case_toml(self, description: str, result: ReferenceResult | None) -> str:
+        """This scenario as a tests/cases/ file, expecting what `result` says."""
+        top: dict[str, Any] = {"description": description, "as_of": self.as_of}
+        top["events"] = [{k: v for k, v in e.items() if v is not None} for e in self.events]
+        for key in ("voids", "lifts", "objections", "consents"):
+            rows = [{k: v for k, v in r.items() if v is not None} for r in getattr(self, key)]
+            if rows:
+                top[key] = rows
+        tail: dict[str, Any] = {}
+        if result is None:
+            top["expected_error"] = str(self.as_of)
+        else:
+            tail["expected"] = {
+                rid: {"score": r.score, "tier": r.tier, "rewards": list(r.rewards),
+                      "sanctions": list(r.sanctions)}
+                for rid, r in result.residents.items()
+            }
+            tail["expected_events"] = {
+                str(e.event_id): {"status": e.status, "points": e.points}
+                for e in result.events.values()
+            }
+        # Top-level keys first, then each version as literal TOML text, then [expected].
+        versions = "".join(f"\n[[catalogues]]\ntext = '''\n{text}'''\n"
+                           for text in self.texts())
+        return tomli_w.dumps(top) + versions + "\n" + tomli_w.dumps(tail)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    tiers = pick(draw, TIER_SETS)
+    n_indicators = pick(draw, range(1, len(INDICATOR_IDS) + 1))
+    indicator_ids = INDICATOR_IDS[:n_indicators]
+    first = pick(draw, (date(2019, 1, 1), date(2019, 7, 1)))
+    docs = [draw(catalogue_doc("1", first, tiers, indicator_ids))]
+    if draw(BOOLS):
+        second = draw(days(date(2020, 1, 1), date(2022, 6, 30)))
+        docs.append(draw(catalogue_doc("2", second, tiers, indicator_ids)))
+    history = CatalogueHistory(parse_catalogue(tomli_w.dumps(d)) for d in docs)
+
+    residents = RESIDENT_IDS[:pick(draw, (1, 2, 2, 3, 3, 4, 5, 6))]
+    events: list[dict[str, Any]] = []
+    for i in range(pick(draw, range(41))):
+        # Mostly a repeat of an earlier event (same resident and indicator, the same day,
+        # a week, a month, a year on…) so limits, windows and same-day order get exercised.
+        if events and not chance(draw, 3):
+            like = pick_row(draw, events)
+            step = pick(draw, (None, None, "special", "2020-W53") + OFFSETS)
+            day = like["occurred_on"] if step is None else pick(draw, SPECIAL_DAYS) \
+                if step == "special" else pick(draw, WEEK_53) if step == "2020-W53" \
+                else min(step.after(like["occurred_on"]), LAST_DAY)
+            resident = like["resident_id"] if not chance(draw, 4) else \
+                pick(draw, residents)
+            indicator = like["indicator"] if not chance(draw, 4) else \
+                pick(draw, indicator_ids)
+        else:
+            day = draw(days(first, date(2023, 12, 31)))
+            if chance(draw, 30):  # before any version: no rule in force
+                day = first - timedelta(days=1)
+            resident = pick(draw, residents)
+            indicator = pick(draw, indicator_ids)
+        version = history.in_force(day)
+        rule = version.indicators.get(indicator) if version else None
+        points = None
+        if rule is not None and rule.points_range is not None:
+            low, high = rule.points_range
+            points = Decimal(pick(draw, range(int(low * 2), int(high * 2) + 1))) / 2
+        events.append({"event_id": i + 1, "resident_id": resident, "indicator": indicator,
+                       "occurred_on": day, "points": points})
+
+    voids, lifts, objections = [], [], []
+    for e in events:
+        eid, day = e["event_id"], e["occurred_on"]
+        if chance(draw, 15):
+            voids.append({"event_id": eid})
+        if chance(draw, 8):
+            how = pick(draw, ("same day", "any day", "after"))
+            lifted = day if how == "same day" else draw(days()) if how == "any day" \
+                else pick(draw, OFFSETS).after(day)
+            lifts.append({"event_id": eid, "lifted_on": lifted})
+        for _ in range(pick(draw, (0,) * 12 + (1, 1, 2))):
+            filed = day + timedelta(days=pick(draw, range(401)))
+            decided = outcome = None
+            if pick(draw, range(3)):
+                decided = filed + timedelta(days=pick(draw, range(91)))
+                outcome = pick(draw, ("rejected", "upheld", "rejected"))
+            objections.append({"objection_id": len(objections) + 1, "event_id": eid,
+                               "filed_on": filed, "decided_on": decided, "outcome": outcome})
+    consents = []
+    for rid in residents + ("z-no-events",):
+        for _ in range(pick(draw, range(4))):
+            # Sometimes on the same day as this resident's previous row: seq decides.
+            mine = [c["on"] for c in consents if c["resident_id"] == rid]
+            on = mine[-1] if mine and chance(draw, 2) else draw(days())
+            consents.append({"resident_id": rid, "on": on, "consent": draw(BOOLS),
+                             "seq": len(consents) + 1})
+
+    # The as-of date: anywhere, or on (or a day either side of) a date where something
+    # changes: an expiry, a window or clean_for edge, a lift, a filing or decision.
+    voided = {v["event_id"] for v in voids} | {o["event_id"] for o in objections
+                                                if o["outcome"] == "upheld"}
+    contested = [o for o in objections if o["event_id"] not in voided]
+    objection_days = [day for o in contested for day in (o["decided_on"], o["filed_on"]) if day]
+    other_days = [x["lifted_on"] for x in lifts] + [c["on"] for c in consents]
+    other_days += [d["catalogue"]["effective_from"] for d in docs]
+    kind = pick(draw, ("expiry", "clean-for", "objection", "after-event", "day", "other"))
+
+    def rule_of(e: dict[str, Any]) -> Indicator | None:
+        version = history.in_force(e["occurred_on"])
+        return version.indicators.get(e["indicator"]) if version else None
+
+    penalties = [e for e in events if (r := rule_of(e)) is not None and r.is_negative]
+    clean_fors = [r.clean_for for c in history for r in c.rewards.values() if r.clean_for]
+    expiring = [e for e in events if (r := rule_of(e)) is not None and r.expires_after]
+    if kind == "expiry" and expiring:  # exactly where an event's own expiry ends
+        event = pick_row(draw, expiring)
+        as_of = rule_of(event).expires_after.after(event["occurred_on"])  # type: ignore[union-attr]
+    elif kind == "clean-for" and penalties and clean_fors:  # where a clean_for ends
+        clean_for = pick(draw, clean_fors)
+        # …for a penalty that still counts then (its expiry, if any, comes later).
+        lasting = [e for e in penalties if (r := rule_of(e)) is not None and (
+            r.expires_after is None
+            or r.expires_after.after(e["occurred_on"]) > clean_for.after(e["occurred_on"]))]
+        as_of = clean_for.after(pick_row(draw, lasting or penalties)["occurred_on"])
+    elif kind == "after-event" and events:
+        since = pick_row(draw, events)["occurred_on"]
+        as_of = Duration.parse(pick(draw, DURATIONS[::-1])).after(since)
+    elif kind == "objection" and objection_days:
+        as_of = pick(draw, objection_days)
+    elif kind == "other" and other_days:
+        as_of = pick(draw, other_days)
+    else:
+        as_of = draw(days(date(2019, 6, 1), late=True))
+    as_of += timedelta(days=pick(draw, (0, -1, 1, 0)))  # the edge itself is likeliest
+    if not chance(draw, 40):  # rarely, a date before the first version: an error
+        as_of = max(as_of, first)
+    return Scenario(tuple(docs), tuple(events), tuple(voids), tuple(lifts), tuple(objections),
+                    tuple(consents), as_of)
+
+
+# --- Running the scorers ------------------------------------------------------------
+
+Scorer = Callable[[LedgerData, CatalogueHistory, date], ReferenceResult]
+
+
+def run_reference(data: LedgerData, history: CatalogueHistory, as_of: date) -> ReferenceResult:
+    return reference_score(data, history, as_of)
+
+
+def run_engine(data: LedgerData, history: CatalogueHistory, as_of: date) -> ReferenceResult:
+    return engine_view(score(data, history, as_of))
+
+
+@pytest.fixture(scope="module", params=["reference", "engine"])
+def scorer(request: pytest.FixtureRequest) -> Scorer:
+    if request.param == "engine":
+        return run_engine
+    return run_reference
+
+
+def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
+    """Every way `got` differs from `want`, one line each (empty when they agree)."""
+    out = []
+    if list(got.residents) != list(want.residents):
+        out.append(f"residents: want {list(want.residents)}, got {list(got.residents)}")
+    for rid, w in want.residents.items():
+        g = got.residents.get(rid)
+        if g is not None and g != w:
+            out.append(f"resident {rid}: want {w}, got {g}")
+    if set(got.events) != set(want.events):
+        out.append(f"event ids: want {sorted(want.events)}, got {sorted(got.events)}")
+    for eid, we in want.events.items():
+        ge = got.events.get(eid)
+        if ge is None:
+            continue
+        if (ge.status, ge.points) != (we.status, we.points):
+            out.append(f"event {eid}: want {we.status} {we.points}, got {ge.status} {ge.points}")
+        elif we.nominal is not None and ge.nominal != we.nominal:
+            out.append(f"event {eid}: want nominal {we.nominal}, got {ge.nominal}")
+    return out
+
+
+def outcome(scorer: Scorer, scn: Scenario) -> ReferenceResult | None:
+    """The scorer's result, or None when it refuses the as-of date (no version in force)."""
+    try:
+        return scorer(scn.data(), scn.history(), scn.as_of)
+    except ScsError:
+        return None
+
+
+# --- The engine against the reference -------------------------------------------------
+
+
+@settings(PROFILE, max_examples=MAIN_EXAMPLES)
+@given(scn=scenarios())
+def test_engine_matches_reference(scn: Scenario) -> None:
+    want = outcome(run_reference, scn)
+    got = outcome(run_engine, scn)
+    note("As a case file (expected = the reference scorer's answer):\n"
+         + scn.case_toml("found by test_engine_matches_reference", want))
+    if want is None or got is None:
+        assert want is None and got is None, \
+            f"only one scorer refused as-of {scn.as_of}: reference={want!r:.60} engine={got!r:.60}"
+        return
+    problems = differences(want, got)
+    assert not problems, "engine differs from the reference:\n" + "\n".join(problems)
+
+
+# --- Invariants, on both scorers ------------------------------------------------------
+
+
+@settings(PROFILE, max_examples=INVARIANT_EXAMPLES)
+@given(scn=scenarios(), data=st.data())
+def test_import_order_never_changes_a_score(scorer: Scorer, scn: Scenario,
+                                            data: st.DataObject) -> None:
+    before = outcome(scorer, scn)
+    shuffled = replace(
+        scn,
+        events=tuple(data.draw(st.permutations(scn.events))),
+        voids=tuple(data.draw(st.permutations(scn.voids))),
+        lifts=tuple(data.draw(st.permutations(scn.lifts))),
+        objections=tuple(data.draw(st.permutations(scn.objections))),
+        consents=tuple(data.draw(st.permutations(scn.consents))),
+    )
+    after = outcome(scorer, shuffled)
+    if before is None or after is None:
+        assert before is None and after is None
+        return
+    problems = differences(before, after)
+    assert not problems, "shuffling rows changed the result:\n" + "\n".join(problems)
+
+
+@settings(PROFILE, max_examples=INVARIANT_EXAMPLES)
+@given(scn=scenarios(), data=st.data())
+def test_void_restores_the_score_without_the_event(scorer: Scorer, scn: Scenario,
+                                                   data: st.DataObject) -> None:
+    if not scn.events:
+        return
+    gone = data.draw(st.sampled_from(scn.events))
+    eid = gone["event_id"]
+    already = any(v["event_id"] == eid for v in scn.voids)
+    voided = scn if already else replace(scn, voids=scn.voids + ({"event_id": eid},))
+    without = replace(
+        scn,
+        events=tuple(e for e in scn.events if e["event_id"] != eid),
+        voids=tuple(v for v in scn.voids if v["event_id"] != eid),
+        lifts=tuple(x for x in scn.lifts if x["event_id"] != eid),
+        objections=tuple(o for o in scn.objections if o["event_id"] != eid),
+    )
+    with_void, expected = outcome(scorer, voided), outcome(scorer, without)
+    if with_void is None or expected is None:
+        assert with_void is None and expected is None
+        return
+    if eid in with_void.events:
+        assert with_void.events[eid].status == "voided"
+    # Without the event its resident may not be scored at all (nothing recorded for them).
+    assert set(with_void.residents) - set(expected.residents) <= {gone["resident_id"]}
+    for rid, row in expected.residents.items():
+        assert with_void.residents[rid] == row, f"resident {rid}"
+    for other, ev in expected.events.items():
+        got = with_void.events[other]
+        assert (got.status, got.points) == (ev.status, ev.points), f"event {other}"
+
+
+@settings(PROFILE, max_examples=INVARIANT_EXAMPLES)
+@given(scn=scenarios(), data=st.data())
+def test_a_negative_event_never_raises_a_score(scorer: Scorer, scn: Scenario,
+                                               data: st.DataObject) -> None:
+    # The same catalogue plus a plain penalty (no caps, limit, escalation or category),
+    # so the new event cannot interact with any other rule.
+    penalty = {"name": "Plain penalty", "points": data.draw(st.sampled_from((-1, -20, D("-0.5"))))}
+    docs = tuple(dict(d, indicators=dict(d["indicators"], **{"zz-penalty": penalty}))
+                 for d in scn.docs)
+    base = replace(scn, docs=docs)
+    residents = sorted({e["resident_id"] for e in scn.events})
+    if not residents:
+        return
+    extra = {"event_id": len(scn.events) + 1,
+             "resident_id": data.draw(st.sampled_from(residents)), "indicator": "zz-penalty",
+             "occurred_on": data.draw(days().filter(lambda d: d >= date(2019, 7, 1))),
+             "points": None}
+    before, after = outcome(scorer, base), outcome(scorer, replace(base,
+                                                                   events=scn.events + (extra,)))
+    if before is None or after is None:
+        assert before is None and after is None
+        return
+    assert list(after.residents) == list(before.residents)
+    for rid, was in before.residents.items():
+        now = after.residents[rid]
+        assert now.score <= was.score, f"resident {rid}: {was.score} -> {now.score}"
+        rank = after.scheme.tier_rank
+        assert rank(now.tier) >= rank(was.tier), f"resident {rid}: {was.tier} -> {now.tier}"
+        if rid != extra["resident_id"]:
+            assert now == was
+
+
+@settings(PROFILE, max_examples=INVARIANT_EXAMPLES)
+@given(scn=scenarios(), data=st.data())
+def test_scoring_a_partition_gives_the_same_rows(scorer: Scorer, scn: Scenario,
+                                                 data: st.DataObject) -> None:
+    everyone = sorted({e["resident_id"] for e in scn.events}
+                      | {c["resident_id"] for c in scn.consents})
+    part = data.draw(st.sets(st.sampled_from(everyone))) if everyone else set()
+    rest = [r for r in everyone if r not in part]
+    full_data, history = scn.data(), scn.history()
+    try:
+        whole = scorer(full_data, history, scn.as_of)
+    except ScsError:
+        return
+    merged: dict[str, Any] = {}
+    merged_events: dict[int, Any] = {}
+    for group in (sorted(part), rest):
+        piece = scorer(full_data.for_residents(group), history, scn.as_of)
+        merged.update(piece.residents)
+        merged_events.update(piece.events)
+    assert dict(sorted(merged.items())) == whole.residents
+    assert merged_events == whole.events
+
+
+# --- The printed failing case is a valid case file -------------------------------------
+
+
+@settings(PROFILE, max_examples=15)
+@given(scn=scenarios())
+def test_a_printed_case_reads_back_and_passes(scn: Scenario, tmp_path_factory: Any) -> None:
+    from test_engine_cases import check, load_case
+
+    want = outcome(run_reference, scn)
+    path = tmp_path_factory.mktemp("case") / "found.toml"
+    path.write_text(scn.case_toml("round trip", want), encoding="utf-8")
+    case = load_case(path)
+    check(case, lambda: reference_score(case.data, case.history, case.as_of))
