@@ -13,7 +13,8 @@ How it stays fast and exact:
   order; they alone are sorted, by (resident, indicator, occurred_on, event id), and
   limits and escalation are running counts over that order (escalation windows by one
   search over window ends, which never decrease within a resident's indicator);
-- residents are grouped by a 64-bit hash of their id, checked against a second hash.
+- residents and indicators arrive numbered by the ledger (`LedgerData`): no string is
+  hashed, compared or sorted per event.
 Nothing loops per event or per resident, and every step works within one resident, so
 any partition of residents gives the same rows.
 """
@@ -87,8 +88,8 @@ class Prepared:
     """Everything about a ledger and its rules that does not depend on the as-of date.
 
     ``frame`` holds the events sorted by (resident, indicator, occurred_on, event id), with
-    residents numbered (``rix``, see `engine_sort`), so per-resident totals are sums over
-    consecutive rows.
+    residents numbered 0…n-1 (``rix``, see `engine_sort`), so per-resident totals are sums
+    over consecutive rows; ``row`` is each event's position in ``events``.
     """
 
     history: CatalogueHistory
@@ -97,7 +98,8 @@ class Prepared:
     frame: pl.DataFrame
     residents: pl.DataFrame      # rix, resident_id: every resident with an event
     lexical: pl.Series           # rix of the residents in resident-id order
-    events: pl.DataFrame         # the ledger's events frame (strings for the detail)
+    events: pl.DataFrame         # the ledger's events frame, in event-id order
+    indicators: tuple[str, ...]  # the ledger's indicator ids, by `events.code`
     objections: pl.DataFrame     # objections not upheld: event_id, filed, decided (day numbers)
     consents: pl.DataFrame
 
@@ -152,19 +154,23 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         first = last = 0
     table = DayTable(first, last)
 
-    code = (pl.col("indicator").cast(pl.Enum(book.indicators), strict=False).to_physical()
-            .cast(pl.Int32).fill_null(-1) if book.indicators else pl.lit(-1, dtype=pl.Int32))
+    # the ledger's indicator numbers → the rule book's (-1: no version defines it)
+    to_book = pl.Series([book.codes.get(i, -1) for i in data.indicators] or [-1],
+                        dtype=pl.Int32)
     # one chunk per column: gathers from chunked columns (one per import) are slower
-    columns = events.select("event_id", "points", ic=code,
-                            day=pl.col("occurred_on").cast(pl.Int32)).rechunk()
-    order = order_events(events["resident_id"], columns["ic"], columns["day"], first,
+    columns = events.select(
+        "event_id", "points", "resident", ic=pl.lit(to_book).gather(pl.col("code")).fill_null(-1),
+        day=pl.col("occurred_on").cast(pl.Int32)).rechunk()
+    order = order_events(columns["resident"], columns["ic"], columns["day"], first,
                          len(book.indicators))
     frame = pl.DataFrame({
         "row": order.row, "rix": order.rix, "ic": order.ic, "day": order.day,
         "event_id": columns["event_id"].gather(order.row),
         "points": columns["points"].gather(order.row),
     })
-    residents = order.residents
+    residents = pl.DataFrame({"resident": order.keys}).select(
+        rix=pl.int_range(pl.len(), dtype=pl.Int32), resident_id=data.resident_ids())
+    lexical = residents["resident_id"].arg_sort().cast(pl.Int32).rename("rix")
 
     rules = book.rules
     version = pl.lit(-1, dtype=pl.Int32)
@@ -206,8 +212,8 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
     objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
         "event_id", filed=pl.col("filed_on").cast(pl.Int32),
         decided=pl.col("decided_on").cast(pl.Int32))
-    return Prepared(history, book, table, frame, residents, order.lexical, events,
-                    objections, data.consents)
+    return Prepared(history, book, table, frame, residents, lexical, events,
+                    data.indicators, objections, data.consents)
 
 
 def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.Expr:

@@ -80,7 +80,7 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     # Events are sorted by resident, so per-resident totals are sums over row runs.
     res = residents.with_columns(**_per_resident(frame, rules, tier_rank)).join(
         caps, on="rix", how="left", maintain_order="left")
-    # Into resident-id order (the residents are numbered in hash order).
+    # Into resident-id order (the residents are numbered in order of first record).
     if extra:
         res = pl.concat([res, pl.DataFrame({"resident_id": extra})], how="diagonal_relaxed"
                         ).sort("resident_id")
@@ -273,11 +273,13 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame,
               .when(pl.col("capped_by").is_not_null()).then(pl.lit("capped"))
               .otherwise(pl.lit("counted")))
     versions = pl.Series([v.version for v in book.versions] or [""], dtype=pl.String)
-    strings = prep.events.select("resident_id", "indicator", "occurred_on")
     frame = frame.sort("event_id")
+    names = pl.Series(prep.indicators or ("",), dtype=pl.String)
     return pl.concat([
-        frame.select("event_id"),
-        strings[frame["row"]],
+        frame.select("event_id", resident_id=pl.lit(prep.residents["resident_id"]).gather(
+            pl.col("rix"))),
+        prep.events[frame["row"]].select(
+            indicator=pl.lit(names).gather(pl.col("code")), occurred_on="occurred_on"),
         frame.select(
             version=pl.when(pl.col("defined")).then(
                 pl.lit(versions).gather(pl.col("v").clip(lower_bound=0))),

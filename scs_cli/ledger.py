@@ -30,6 +30,7 @@ from typing import Any, Literal
 import polars as pl
 
 from scs_cli import __version__
+from scs_cli import ledger_batches as batches
 from scs_cli import ledger_import as imp
 from scs_cli import ledger_schema as schema
 from scs_cli.catalogue import (
@@ -41,7 +42,6 @@ from scs_cli.catalogue import (
 from scs_cli.errors import LedgerError, Problem, ProblemsError
 from scs_cli.ledger_data import (
     CONSENTS_SCHEMA,
-    EVENTS_SCHEMA,
     LIFTS_SCHEMA,
     OBJECTIONS_SCHEMA,
     VOIDS_SCHEMA,
@@ -236,6 +236,13 @@ class Ledger:
             if newer:
                 raise LedgerError(self.path, f"was written by a newer scs (schema step "
                                   f"{newer[-1]})", "upgrade scs to read it")
+            batch_columns = {r[1] for r in self.conn.execute(
+                "PRAGMA table_info(event_batches)")}
+            if "residents" not in batch_columns:
+                raise LedgerError(self.path, "was made by a development version of scs "
+                                  "whose event batches this one cannot read",
+                                  "export its events with that version and import them into "
+                                  "a new ledger")
             if schema.pending_migrations(self.conn):
                 with self._write() as stamp:
                     schema.migrate(self.db, stamp)
@@ -362,12 +369,7 @@ class Ledger:
 
     def _recorded_keys(self) -> pl.DataFrame:
         """(agency, reference) of every recorded event, read from the batch blobs."""
-        frames = [pl.read_ipc_stream(io.BytesIO(blob), columns=["agency", "reference"])
-                  for (blob,) in self.conn.execute(
-                      "SELECT data FROM event_batches ORDER BY batch_id")]
-        if not frames:
-            return pl.DataFrame(schema={"agency": pl.String, "reference": pl.String})
-        return pl.concat(frames)
+        return batches.read_sources(self.conn, cutoff(None))
 
     def _record(self, good: pl.DataFrame, raw: imp.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,
@@ -394,7 +396,8 @@ class Ledger:
             # Polars encodes the engine's copy on the other core while SQLite inserts
             # (both release the GIL while they work).
             with ThreadPoolExecutor(1) as pool:
-                encoding = pool.submit(imp.batch_blobs, good)
+                encoding = pool.submit(batches.encode, good,
+                                       batches.read_residents(conn, cutoff(None)))
                 imp.insert_events(conn, good, import_id, stamp, progress)
                 if rebuild:
                     if progress:
@@ -402,12 +405,14 @@ class Ledger:
                     conn.execute("CREATE INDEX events_resident ON events (resident_id)")
                     if progress:
                         progress("indexing", 1, 1)
-                blobs = encoding.result()
-            for low, high, rows, blob in blobs:
+                encoded = encoding.result()
+            for batch in encoded:
                 conn.execute(
                     "INSERT INTO event_batches (import_id, first_event_id, last_event_id, "
-                    "rows, recorded_at, data) VALUES (?,?,?,?,?,?)",
-                    (import_id, low, high, rows, stamp, blob))
+                    "rows, indicators, data, residents, sources, recorded_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    (import_id, batch.first_event_id, batch.last_event_id, batch.rows,
+                     batch.indicators, batch.data, batch.residents, batch.sources, stamp))
         return ImportResult(raw.file, import_id, raw.rows, count, duplicates, rejected,
                             first if count else None, first + count - 1 if count else None,
                             rejects_file, stamp)
@@ -570,16 +575,17 @@ class Ledger:
 
     # --- what the engine reads ----------------------------------------------------------
 
-    def scoring_data(self, known_at: datetime | None = None) -> LedgerData:
-        """Every row the engine needs, as recorded by known-at (default: everything)."""
+    def scoring_data(self, known_at: datetime | None = None, *,
+                     sources: bool = False) -> LedgerData:
+        """Every row the engine needs, as recorded by known-at (default: everything).
+
+        With ``sources`` the events also carry their `agency` (and `reference`)."""
         cut = cutoff(known_at)
         with self._sql():
-            blobs = [blob for (blob,) in self.conn.execute(
-                "SELECT data FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-                (cut,))]
-            columns = list(EVENTS_SCHEMA)
-            frames = [pl.read_ipc_stream(io.BytesIO(b), columns=columns) for b in blobs]
-            events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_SCHEMA)
+            events, residents, indicators = batches.read_events(self.conn, cut)
+            if sources:
+                events = pl.concat([events, batches.read_sources(self.conn, cut)],
+                                   how="horizontal")
             voids = self._frame("SELECT event_id FROM voids WHERE recorded_at <= ?", (cut,),
                                 VOIDS_SCHEMA)
             lifts = self._frame("SELECT event_id, lifted_on FROM lifts WHERE recorded_at <= ?",
@@ -593,7 +599,7 @@ class Ledger:
             consents = self._frame(
                 "SELECT resident_id, on_date, consent = 1, consent_id FROM consents "
                 "WHERE recorded_at <= ? ORDER BY consent_id", (cut,), CONSENTS_SCHEMA)
-        return LedgerData(events, voids, lifts, objections, consents)
+        return LedgerData(events, voids, lifts, objections, consents, residents, indicators)
 
     def _frame(self, sql: str, params: Sequence[Any], frame_schema: dict[str, Any]
                ) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import chain
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
@@ -34,13 +34,6 @@ COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "no
 REQUIRED = ("resident_id", "indicator", "occurred_on")
 RESIDENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
-# The engine's copy of the events: what scoring needs, plus `reference` for duplicates.
-BATCH_COLUMNS = ("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
-                 "reference")
-BATCH_ROWS = 1_000_000  # rows per stored Arrow blob, so no blob nears SQLite's size limit
-# Measured: the smallest, and as fast to read as lz4 (docs/ledger.md).
-BATCH_COMPRESSION: Literal["zstd"] = "zstd"
-
 Progress = Callable[[str, int, int], None]
 PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
 FILE_PROBLEM_SCHEMA: dict[str, Any] = {"line": pl.Int64, "column": pl.String,
@@ -628,18 +621,6 @@ def write_rejects(checked: Checked, path: Path) -> int:
 
 
 # --- writing ---------------------------------------------------------------------------
-
-def batch_blobs(frame: pl.DataFrame) -> list[tuple[int, int, int, bytes]]:
-    """(first id, last id, rows, Arrow IPC stream) per stored batch of an import."""
-    blobs = []
-    for start in range(0, frame.height, BATCH_ROWS):
-        part = frame.slice(start, BATCH_ROWS).select(BATCH_COLUMNS)
-        data = part.write_ipc_stream(None, compression=BATCH_COMPRESSION)
-        assert data is not None
-        ids = part["event_id"]
-        blobs.append((int(ids[0]), int(ids[-1]), part.height, data.getvalue()))
-    return blobs
-
 
 INSERT_ROWS = 100  # rows per INSERT statement: fewer round trips through the driver
 NULLABLE = ("agency", "reference", "note", "points_text")

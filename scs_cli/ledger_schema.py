@@ -116,15 +116,19 @@ def _initial(db: Database) -> None:
         import_id INTEGER NOT NULL REFERENCES imports(import_id),
         recorded_at TEXT NOT NULL)""")
     db.execute("CREATE INDEX events_resident ON events (resident_id)")
-    # The engine's copy of each import: its scoring columns as an Arrow IPC stream.
+    # The engine's copy of each import, in blobs of at most a million events: the scoring
+    # columns with residents and indicators as numbers (Arrow IPC streams, docs/ledger.md).
     db.execute("""CREATE TABLE event_batches (
         batch_id INTEGER PRIMARY KEY,
         import_id INTEGER NOT NULL REFERENCES imports(import_id),
         first_event_id INTEGER NOT NULL,
         last_event_id INTEGER NOT NULL,
         rows INTEGER NOT NULL,
-        recorded_at TEXT NOT NULL,
-        data BLOB NOT NULL)""")
+        indicators TEXT NOT NULL,
+        data BLOB NOT NULL,
+        residents BLOB NOT NULL,
+        sources BLOB NOT NULL,
+        recorded_at TEXT NOT NULL)""")
     db.execute("""CREATE TABLE voids (
         void_id INTEGER PRIMARY KEY,
         event_id INTEGER NOT NULL UNIQUE REFERENCES events(event_id),

@@ -9,7 +9,6 @@ append-only, and that recorded_at never goes backwards.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,20 +19,18 @@ import polars as pl
 from scs_cli import ledger_import as imp
 from scs_cli import ledger_schema as schema
 from scs_cli.errors import LedgerError, ScsError
-from scs_cli.ledger_data import EVENTS_SCHEMA
 from scs_cli.output import format_for_path
 
 if TYPE_CHECKING:
     from scs_cli.ledger import Ledger
 
 
-def _batches(ledger: Ledger, columns: list[str]) -> pl.DataFrame:
-    frames = [pl.read_ipc_stream(io.BytesIO(blob), columns=columns) for (blob,) in
-              ledger.conn.execute("SELECT data FROM event_batches ORDER BY batch_id")]
-    if frames:
-        return pl.concat(frames)
-    batch_schema = {**EVENTS_SCHEMA, "reference": pl.String}
-    return pl.DataFrame(schema={c: batch_schema[c] for c in columns})
+def _batches(ledger: Ledger) -> pl.DataFrame:
+    """The engine's copy of every event, with its text put back (as the events table)."""
+    data = ledger.scoring_data(sources=True)
+    return data.events.select(
+        "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
+        occurred_on="occurred_on", points="points", agency="agency", reference="reference")
 
 
 def _day(value: Any) -> date | None:
@@ -73,9 +70,12 @@ class LedgerStats:
 
 def ledger_stats(ledger: Ledger, as_of: date) -> LedgerStats:
     with ledger._sql():
-        events = _batches(ledger, ["resident_id", "indicator", "occurred_on"])
-        by_year = (events.group_by("indicator", pl.col("occurred_on").dt.year().alias("year"))
-                   .agg(pl.len().alias("events")).sort("indicator", "year"))
+        data = ledger.scoring_data()
+        events = data.events
+        by_year = (events.group_by("code", pl.col("occurred_on").dt.year().alias("year"))
+                   .agg(pl.len().alias("events"))
+                   .select(indicator=data.indicator_ids(), year="year", events="events")
+                   .sort("indicator", "year"))
         conn = ledger.conn
         catalogues = [dict(zip(("version", "effective_from", "sha256", "recorded_at"), r,
                                strict=True)) for r in conn.execute(
@@ -90,7 +90,7 @@ def ledger_stats(ledger: Ledger, as_of: date) -> LedgerStats:
             ledger=str(ledger.path), city_id=ledger.city_id, city_name=ledger.city_name,
             as_of=as_of, created=_one(ledger, "SELECT recorded_at FROM ledger_info"),
             catalogues=catalogues,
-            residents=events["resident_id"].n_unique() if events.height else 0,
+            residents=data.residents.height,
             events=events.height,
             first_occurred_on=_day(events["occurred_on"].min()),
             last_occurred_on=_day(events["occurred_on"].max()),
@@ -316,7 +316,12 @@ def verify_ledger(ledger: Ledger) -> VerifyResult:
                 "SELECT catalogue_id, sha256, text FROM catalogues"):
             if hashlib.sha256(text.encode()).hexdigest() != sha:
                 problems.append(f"catalogue {number}: its text does not match its sha256")
-        blobs = _batches(ledger, list(imp.BATCH_COLUMNS))
+        blobs = _batches(ledger)
+        numbers = ledger.scoring_data().residents
+        if not (numbers["resident"].equals(pl.int_range(numbers.height, eager=True,
+                                                        dtype=pl.Int32), check_names=False)
+                and numbers["resident_id"].n_unique() == numbers.height):
+            problems.append("the batches' residents are not numbered 0, 1, 2… once each")
         batches = _one(ledger, "SELECT count(*) FROM event_batches")
         stored = _events_table(ledger)
         if stored.height != blobs.height:
@@ -358,4 +363,5 @@ def _events_table(ledger: Ledger) -> pl.DataFrame:
     return frame.with_columns(
         pl.col("occurred_on").str.to_date("%Y-%m-%d"),
         pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
-    ).select(list(imp.BATCH_COLUMNS))
+    ).select("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
+             "reference")

@@ -118,7 +118,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     with Ledger.open(path) as ledger:
         adopted = ledger.adopted(known_at)
         history = ledger.history(known_at)
-        data = ledger.scoring_data(known_at)
+        data = ledger.scoring_data(known_at, sources=True)  # agencies: data quality
         recorded = recorded_ranges(ledger, known_at)
         last = None
         run = last_run_before(ledger, as_of, known_at)

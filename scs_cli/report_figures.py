@@ -513,9 +513,9 @@ def _bursts(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str
 
 def _heavy(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str, Any]:
     """How many residents have implausibly many events (never who)."""
-    # runs of equal hashes of the ids, as in `counted` (a collision could only merge two
-    # counts); sorting 64-bit integers is several times faster than grouping strings
-    per_res = events.select(pl.col("resident_id").hash().sort().rle().struct.field("len")
+    # runs of equal resident numbers: sorting integers is several times faster than
+    # grouping strings
+    per_res = events.select(pl.col("resident").sort().rle().struct.field("len")
                             .alias("n"))["n"]
     cutoff = float(HEAVY_MIN_EVENTS)
     if per_res.len():
@@ -561,7 +561,7 @@ def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
 
 def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
     """What a careful analyst checks before trusting the figures."""
-    events = inp.data.events.select("event_id", "resident_id", "occurred_on", "agency")
+    events = inp.data.events.select("event_id", "resident", "occurred_on", "agency")
     if events.height and events["occurred_on"].max() > inp.as_of:  # type: ignore[operator]
         events = events.filter(pl.col("occurred_on") <= inp.as_of)
     warnings: list[str] = []

@@ -479,34 +479,32 @@ def test_events_are_reported_by_event_id_with_the_contract_columns() -> None:
                                             "lifted", "expired", "capped", "counted"}
 
 
-def _top_clash(series: pl.Series, seed: int) -> pl.Series:
-    """Distinct small hashes: every id shares the top bits, none the whole hash."""
-    return series.str.slice(1).cast(pl.UInt64) if seed == 0 else series.hash(seed)
-
-
-def _full_clash(series: pl.Series, seed: int) -> pl.Series:
-    """One hash for every id (the second, checking hash stays good)."""
-    return pl.Series([7] * series.len(), dtype=pl.UInt64) if seed == 0 else series.hash(seed)
-
-
-@pytest.mark.parametrize("hasher", [None, _top_clash, _full_clash])
-def test_residents_are_grouped_exactly_even_when_hashes_collide(hasher) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("spread", [1, 1 << 22])
+def test_events_are_ordered_by_resident_indicator_day_and_row(spread: int) -> None:
+    """Sparse resident keys are renumbered 0…n-1; keys too wide to pack take the slow path."""
     rng = random.Random(9)
-    ids = pl.Series([f"r{rng.randrange(30)}" for _ in range(300)])
+    keys = pl.Series([rng.randrange(30) * 7 * spread for _ in range(300)], dtype=pl.Int32)
     codes = pl.Series([rng.randrange(-1, 3) for _ in range(300)], dtype=pl.Int32)
-    days = pl.Series([rng.randrange(100) for _ in range(300)], dtype=pl.Int32)
-    order = order_events(ids, codes, days, 0, 3, hasher=hasher)
-    got = pl.DataFrame({"id": ids.gather(order.row), "ic": codes.gather(order.row),
+    days = pl.Series([rng.randrange(100) * spread for _ in range(300)], dtype=pl.Int32)
+    order = order_events(keys, codes, days, 0, 3)
+    got = pl.DataFrame({"key": keys.gather(order.row), "ic": codes.gather(order.row),
                         "day": days.gather(order.row), "row": order.row, "rix": order.rix})
     assert (got["ic"] == order.ic).all() and (got["day"] == order.day).all()
-    # each resident's rows are together (one number each), ordered by (indicator, day, row)
-    assert got["rix"].is_sorted()
-    assert got.group_by("rix").agg(pl.col("id").n_unique())["id"].max() == 1
-    assert got.group_by("id").agg(pl.col("rix").n_unique())["rix"].max() == 1
-    for _, part in got.group_by("id"):
-        assert part["row"].to_list() == part.sort("ic", "day", "row")["row"].to_list()
-    assert order.residents["resident_id"].gather(order.lexical).to_list() == \
-        sorted(set(ids.to_list()))
+    assert got.sort("key", "ic", "day", "row").equals(got)
+    assert order.rix.to_list() == (got["key"].rank("dense").cast(pl.Int32) - 1).to_list()
+    assert order.keys.to_list() == sorted(set(keys.to_list()))
+
+
+def test_residents_come_out_in_resident_id_order_whatever_order_they_were_recorded() -> None:
+    history, _ = _random_ledger(5, n=1)
+    ids = ["r10", "b", "r2", "R3", "r1", "x.y:z-1"]
+    events = [{"event_id": n + 1, "resident_id": r, "indicator": "x",
+               "occurred_on": date(2022, 1, 1)} for n, r in enumerate(ids)]
+    result = score(LedgerData.build(events), history, date(2022, 6, 1))
+    assert result.residents["resident_id"].to_list() == sorted(ids)
+    mine = score(LedgerData.build(events).for_residents(["x.y:z-1", "b"]), history,
+                 date(2022, 6, 1))
+    assert mine.residents["resident_id"].to_list() == ["b", "x.y:z-1"]
 
 
 # --- output forms -----------------------------------------------------------------------

@@ -632,6 +632,11 @@ def test_one_resident_is_read_by_index_as_the_ledger_would_give_it(ledger: Any) 
             mine = resident_data(book.conn, "r1", known_at)
             for name in ("events", "voids", "lifts", "objections", "consents"):
                 a, b = getattr(whole, name), getattr(mine, name)
+                if name == "events":  # as text: the two number residents differently
+                    a, b = (d.events.select("event_id", "occurred_on", "points",
+                                            resident_id=d.resident_ids(),
+                                            indicator=d.indicator_ids())
+                            for d in (whole, mine))
                 assert a.sort(a.columns).equals(b.sort(b.columns)), (name, known_at)
 
 

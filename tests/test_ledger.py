@@ -88,6 +88,15 @@ def test_open_refuses_what_is_not_a_ledger(tmp_path: Path, scs) -> None:
     refused(scs("ledger", "stats", other), f"{other}: is an SQLite database but not an scs "
             "ledger (it has no ledger_info table) (give the file made by `scs ledger init`)")
     refused(scs("ledger", "stats", tmp_path), f"{tmp_path}: is a directory, not a ledger file")
+    early = tmp_path / "early.db"  # event batches as the first development builds wrote them
+    with sqlite3.connect(early) as conn:
+        conn.execute("CREATE TABLE ledger_info (city_id, city_name, scs_version, recorded_at)")
+        conn.execute("CREATE TABLE migrations (name, recorded_at)")
+        conn.execute("INSERT INTO migrations VALUES ('0001_initial', '2026-01-01')")
+        conn.execute("CREATE TABLE event_batches (batch_id, data)")
+    refused(scs("ledger", "stats", early), f"{early}: was made by a development version of "
+            "scs whose event batches this one cannot read (export its events with that "
+            "version and import them into a new ledger)")
 
 
 def test_a_locked_ledger_is_one_line_after_the_timeout(ledger: Path, scs, monkeypatch,
@@ -291,12 +300,20 @@ def test_scoring_data_has_the_contract_dtypes(ledger: Path) -> None:
     _fill_every_table(ledger)
     with Ledger.open(ledger) as opened:
         data = opened.scoring_data()
+        with_sources = opened.scoring_data(sources=True)
     assert dict(data.events.schema) == EVENTS_SCHEMA
+    assert dict(with_sources.events.schema) == {**EVENTS_SCHEMA, "agency": pl.String,
+                                                 "reference": pl.String}
     assert dict(data.voids.schema) == VOIDS_SCHEMA
     assert dict(data.lifts.schema) == LIFTS_SCHEMA
     assert dict(data.objections.schema) == OBJECTIONS_SCHEMA
     assert dict(data.consents.schema) == CONSENTS_SCHEMA
-    assert data.events.rows() == [
+    # residents numbered in the order first recorded, indicators by their sorted ids
+    assert data.residents.rows() == [(0, "R1"), (1, "R2")]
+    assert data.indicators == ("blood-donation", "dog", "other", "red-light")
+    assert with_sources.events.select(
+        "event_id", data.resident_ids(), data.indicator_ids(), "occurred_on", "points",
+        "agency").rows() == [
         (1, "R1", "red-light", date(2023, 1, 5), None, "police"),
         (2, "R1", "other", date(2023, 2, 5), -1250, "court"),
         (3, "R2", "blood-donation", date(2023, 3, 1), None, "hospital"),
@@ -321,6 +338,8 @@ def test_scoring_data_as_known_at_a_past_time(ledger: Path, tmp_path: Path) -> N
     assert then.voids.is_empty()  # the void was recorded after known-at
     assert then.objections.rows() == [(1, 4, date(2024, 1, 1), None, None)]  # still pending
     assert then.events["event_id"].to_list() == [1, 2, 3, 4]
+    assert then.residents.rows() == [(0, "R1"), (1, "R2")]  # R3 came later, numbered on
+    assert now.residents.rows() == [(0, "R1"), (1, "R2"), (2, "R3")]
     assert now.voids.rows() == [(1,)]
     assert now.objections.rows() == [(1, 4, date(2024, 1, 1), date(2024, 1, 5), "upheld")]
     assert now.events["event_id"].to_list() == [1, 2, 3, 4, 5]

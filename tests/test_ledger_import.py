@@ -163,7 +163,8 @@ def test_jsonl_points_and_numbers_are_read_exactly(scs, ledger: Path, tmp_path: 
     result = scs("ledger", "import", ledger, path)
     assert result.exit_code == 0, result.stderr
     with Ledger.open(ledger) as opened:
-        events = opened.scoring_data().events
+        data = opened.scoring_data()
+    events = data.events.with_columns(resident_id=data.resident_ids())
     assert events["resident_id"].to_list() == ["R1", "42", "R3"]
     assert events["points"].to_list() == [-1250, -500, None]
 
