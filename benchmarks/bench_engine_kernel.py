@@ -1,7 +1,7 @@
 """Quick in-memory benchmark of the scoring kernel (`scs_cli.engine.score`) on generated frames.
 
 Not a test: it prints timings. The end-to-end benchmark (ledger on disk, sqlite3 baselines)
-is benchmarks/bench_score.py. Usage:
+is benchmarks/run.py. Usage:
 
     python benchmarks/bench_engine_kernel.py --events 1000000 [--residents N] [--catalogue F]
         [--repeat 3] [--profile]

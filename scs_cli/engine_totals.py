@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import polars as pl
 
 from scs_cli.catalogue import Catalogue, cents
@@ -77,7 +76,6 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
             if adjust else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
 
     # Step 7: base + capped points, clamped to [min, max], then the smallest score cap.
-    # Events are sorted by resident, so per-resident totals are sums over row runs.
     res = residents.with_columns(**_per_resident(frame, rules, tier_rank)).join(
         caps, on="rix", how="left", maintain_order="left")
     # Into resident-id order (the residents are numbered in order of first record).
@@ -139,40 +137,25 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
 def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
                   tier_rank: dict[str, int]) -> dict[str, pl.Series]:
     """Sum of counted points, latest negative day, lowest score cap and worst tier cap of
-    each resident's counting events, as Series aligned with the residents."""
-    starts = np.flatnonzero(frame["new_res"].to_numpy())
-    if len(starts) == 0:
-        return {"total": pl.Series([], dtype=pl.Int64),
-                "last_negative": pl.Series([], dtype=pl.Int32)}
-    pts = frame["pts"].fill_null(0)
-    out: dict[str, pl.Series] = {
-        "total": pl.Series(np.add.reduceat(pts.to_numpy(), starts), dtype=pl.Int64),
+    each resident's counting events, as Series aligned with the residents (by rix)."""
+    counting = pl.col("counting")
+    aggs = [
+        pl.col("pts").fill_null(0).sum().cast(pl.Int64).alias("total"),
         # for clean_for: the latest counting event whose points are below zero
-        "last_negative": _reduce(np.maximum, frame.select(
-            pl.when(pl.col("counting") & (pl.col("pts") < 0)).then(pl.col("day"))).to_series(),
-            starts, np.iinfo(np.int32).min, pl.Int32),
-    }
+        pl.when(counting & (pl.col("pts") < 0)).then(pl.col("day")).max()
+        .cast(pl.Int32).alias("last_negative"),
+    ]
     if rules["score_cap"].is_not_null().any():
-        caps = frame.select(pl.when(pl.col("counting")).then(
-            pl.lit(rules["score_cap"]).gather(pl.col("rkey")))).to_series()
-        out["score_cap"] = _reduce(np.minimum, caps, starts, np.iinfo(np.int64).max,
-                                   pl.Int64)
+        aggs.append(pl.when(counting).then(pl.lit(rules["score_cap"]).gather(pl.col("rkey")))
+                    .min().alias("score_cap"))
     if rules["tier_cap"].is_not_null().any():
         ranks = rules["tier_cap"].replace_strict(tier_rank, default=None,
                                                  return_dtype=pl.Int32)
-        caps = frame.select(pl.when(pl.col("counting")).then(
-            pl.lit(ranks).gather(pl.col("rkey")))).to_series()
-        out["tier_cap"] = _reduce(np.maximum, caps, starts, -1, pl.Int32)
-    return out
-
-
-def _reduce(ufunc: Any, values: pl.Series, starts: np.ndarray, empty: int,
-            dtype: Any) -> pl.Series:
-    """``ufunc`` over each run of rows; null where a run has only nulls."""
-    result = ufunc.reduceat(values.fill_null(empty).to_numpy(), starts)
-    series = pl.Series(result, dtype=dtype)
-    missing = np.flatnonzero(result == empty)
-    return series.scatter(missing, None) if len(missing) else series
+        aggs.append(pl.when(counting).then(pl.lit(ranks).gather(pl.col("rkey")))
+                    .max().alias("tier_cap"))
+    # rows are sorted by rix, so first-appearance order is rix order
+    per = frame.group_by("rix", maintain_order=True).agg(aggs)
+    return {name: per[name] for name in per.columns if name != "rix"}
 
 
 def _category_varies(book: RuleBook) -> bool:

@@ -13,7 +13,7 @@ on construction and keeps its text columns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -81,8 +81,8 @@ class LedgerData:
     lifts: pl.DataFrame
     objections: pl.DataFrame
     consents: pl.DataFrame
-    residents: pl.DataFrame = field(default=None)  # type: ignore[assignment]
-    indicators: tuple[str, ...] = field(default=None)  # type: ignore[assignment]
+    residents: pl.DataFrame = None  # type: ignore[assignment]
+    indicators: tuple[str, ...] = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.residents is None or self.indicators is None:

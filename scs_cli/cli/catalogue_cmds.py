@@ -167,8 +167,9 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
     for r in rows:
         covered = (f"{r['indicators']} of {r['published_indicators']} published"
                    if r["published_indicators"] else "count not published")
-        t.add_row(r["name"], r["city"], r["version"], str(r["effective_from"]), r["mode"],
-                  str(r["indicators"]), f"{r['negative']} / {r['positive']}", covered)
+        t.add_row(str(r["name"]), str(r["city"]), str(r["version"]),
+                  str(r["effective_from"]), str(r["mode"]), str(r["indicators"]),
+                  f"{r['negative']} / {r['positive']}", covered)
     out.print(t)
 
 
