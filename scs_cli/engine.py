@@ -198,6 +198,7 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         if len(ends) else pl.lit(None, dtype=pl.Int32),
     ).with_columns(
         voided=is_in(pl.col("event_id"), voided_ids) | ~pl.col("defined"),
+        rule_pts=_rule_points(rules),
     )
     if book.uses("window") or book.uses("lim_per"):  # limits and escalation need groups
         frame = frame.with_columns(grp=pl.col("new_grp").cast(pl.Int64).cum_sum())
@@ -214,6 +215,18 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         decided=pl.col("decided_on").cast(pl.Int32))
     return Prepared(history, book, table, frame, residents, lexical, events,
                     data.indicators, objections, data.consents)
+
+
+def _rule_points(rules: pl.DataFrame) -> pl.Expr:
+    """What each event is worth by its rule before limits and escalation (as-of free).
+
+    A points_range event carries its own points, kept inside the range of its rule (with
+    none, the rule's mildest end stands in)."""
+    rule_pts = pl.lit(rules["pts"]).gather(pl.col("rkey"))
+    ranged = pl.coalesce(pl.col("points").clip(pl.lit(rules["lo"]).gather(pl.col("rkey")),
+                                               pl.lit(rules["hi"]).gather(pl.col("rkey"))),
+                         rule_pts)
+    return pl.when(pl.col("kind") == KIND_RANGE).then(ranged).otherwise(rule_pts)
 
 
 def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.Expr:
@@ -246,18 +259,20 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True) -> ScoreResult:
         pending = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
         suspended = is_in(pl.col("event_id"), pending["event_id"])
-    frame = _standing(frame, [pl.col("day") > a, suspended])
-    frame = _judged(_in_order(frame, prep), prep, a)
+    # Steps 2–5 are one lazy query per stretch, so Polars runs independent columns on
+    # both cores and skips what nothing reads.
+    standing = _standing(frame.lazy(), [pl.col("day") > a, suspended])
+    frame = _judged(_in_order(standing, prep), a).collect()
     return totals(prep, scheme, as_of, frame, residents, extra, detail)
 
 
-def _standing(frame: pl.DataFrame, flags: list[pl.Expr]) -> pl.DataFrame:
+def _standing(frame: pl.LazyFrame, flags: list[pl.Expr]) -> pl.LazyFrame:
     future, suspended = flags
     return frame.with_columns(future=future, suspended=suspended).with_columns(
         standing=~(pl.col("voided") | pl.col("future") | pl.col("suspended")))
 
 
-def _in_order(frame: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
+def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
     """Steps 3–4 on the sorted events: over-limit flags and escalation values."""
     book, rules = prep.book, prep.book.rules
     over = pl.lit(False)
@@ -295,13 +310,15 @@ def _in_order(frame: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
     )
     windows = book.uses("window")
     if windows:
+        frame = frame.collect().lazy()  # the searches below need the counts as Series
         query = frame.select(pl.col("grp") * _SHIFT + (pl.col("day") - prep.table.first)
-                             ).to_series()
+                             ).collect().to_series()
         for w in windows:
             # Window ends of earlier occurrences never decrease within a group, so those
             # still inside (end after this event's date) are a suffix: one search finds it.
             ends = frame.filter(pl.col("_occ") == 1).select(
-                pl.col("grp") * _SHIFT + (pl.col(f"wend_{w}") - prep.table.first)).to_series()
+                pl.col("grp") * _SHIFT + (pl.col(f"wend_{w}") - prep.table.first)
+            ).collect().to_series()
             passed = ends.search_sorted(query, side="right").cast(pl.Int64)
             frame = frame.with_columns(_n=pl.when(pl.col("_w") == w).then(
                 pl.col("_cr") - passed + 1).otherwise(pl.col("_n")))
@@ -312,17 +329,10 @@ def _in_order(frame: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
     return frame.with_columns(esc=pl.lit(book.escalation_steps).gather(step))
 
 
-def _judged(frame: pl.DataFrame, prep: Prepared, a: int) -> pl.DataFrame:
+def _judged(frame: pl.LazyFrame, a: int) -> pl.LazyFrame:
     """Nominal points (steps 3–4) and counting (step 5) of each event."""
-    rules = prep.book.rules
-    rule_pts = pl.lit(rules["pts"]).gather(pl.col("rkey"))
-    # A points_range event carries its own points, kept inside the range of its rule
-    # (with none, the rule's mildest end stands in).
-    ranged = pl.coalesce(pl.col("points").clip(pl.lit(rules["lo"]).gather(pl.col("rkey")),
-                                               pl.lit(rules["hi"]).gather(pl.col("rkey"))),
-                         rule_pts)
-    points = pl.when(pl.col("kind") == KIND_RANGE).then(ranged).otherwise(rule_pts)
-    if "esc" in frame.columns:
+    points = pl.col("rule_pts")
+    if "esc" in frame.collect_schema().names():
         points = pl.when(pl.col("kind") == KIND_ESCALATION).then(pl.col("esc")).otherwise(
             points)
     return frame.with_columns(
