@@ -576,7 +576,8 @@ def test_cli_table_is_for_people(scs: Any, ledger: Any, monkeypatch: pytest.Monk
                                  ) -> None:
     from scs_cli.cli.common import out
 
-    monkeypatch.setattr(out, "_width", 100)  # a 100-column terminal
+    # a 100-column terminal (`out` makes its rich Console on first use)
+    monkeypatch.setattr(getattr(out, "console", out), "_width", 100)
     result = scs("explain", ledger, "r1", "--as-of", "2024-03-31")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
