@@ -147,18 +147,22 @@ class Explanation:
 
 # --- the kernel, called through one seam -----------------------------------------------
 
+def _prepare(data: LedgerData, history: CatalogueHistory) -> Any:
+    """The engine's as-of independent state (sort, rule numbers): done once per explain."""
+    from scs_cli.engine import prepare
+
+    return prepare(data, history)
+
+
+def _evaluate(prepared: Any, as_of: date, detail: bool = True) -> Any:
+    """`engine.score` at one date over prepared data (``score`` is prepare + evaluate)."""
+    from scs_cli.engine import evaluate
+
+    return evaluate(prepared, as_of, detail)
+
+
 def _score(data: LedgerData, history: CatalogueHistory, as_of: date) -> Any:
-    from scs_cli.engine import score
-
-    return score(data, history, as_of)
-
-
-def _score_many(data: LedgerData, history: CatalogueHistory,
-                dates: Sequence[date]) -> dict[date, Any]:
-    """(resident_id, score, tier) at several dates; the engine prepares the data once."""
-    from scs_cli.engine import score_series
-
-    return dict(score_series(data, history, list(dates)))
+    return _evaluate(_prepare(data, history), as_of)
 
 
 # --- the library entry points ----------------------------------------------------------
@@ -175,7 +179,8 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
     if mine.events.is_empty() and mine.consents.is_empty():
         raise ScsError(f"resident {resident_id!r} has no events and no consent rows in "
                        "these ledger data; check the resident id")
-    result = _score(mine, history, as_of)
+    prepared = _prepare(mine, history)
+    result = _evaluate(prepared, as_of)
     scheme: Catalogue = result.scheme
     row = result.residents.filter(result.residents["resident_id"] == resident_id)
     scored = not row.is_empty()
@@ -214,7 +219,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                       for r in scheme.rewards.values()),
         sanctions=tuple(_sanction(ctx, s.id, s.name, s.max_tier, tier, s.id in got_sanctions)
                         for s in scheme.sanctions.values()),
-        projection=_projection(ctx, resident_id, events),
+        projection=_projection(ctx, resident_id, events, prepared),
         known_at=known_at,
     )
 
@@ -732,24 +737,36 @@ def _frozen(data: LedgerData, as_of: date) -> LedgerData:
 
     Events after as-of, objections filed after it and consent rows dated after it are
     left out, and decisions dated after it are treated as not yet made. Lifts already
-    dated stay: they are known plans.
+    dated stay: they are known plans. When nothing happens later, ``data`` itself is
+    returned, so that the engine's preparation of it can be reused.
     """
     import polars as pl
 
     on = pl.lit(as_of)
     later = pl.col("decided_on") > on
+    events = data.events.filter(pl.col("occurred_on") <= on)
+    objections = data.objections.filter(pl.col("filed_on") <= on)
+    consents = data.consents.filter(pl.col("on") <= on)
+    if (events.height == data.events.height and objections.height == data.objections.height
+            and consents.height == data.consents.height
+            and not objections.select(later.any()).item()):
+        return data
     return LedgerData(
-        data.events.filter(pl.col("occurred_on") <= on),
-        data.voids, data.lifts,
-        data.objections.filter(pl.col("filed_on") <= on).with_columns(
+        events, data.voids, data.lifts,
+        objections.with_columns(
             pl.when(later).then(None).otherwise(pl.col("decided_on")).alias("decided_on"),
             pl.when(later).then(None).otherwise(pl.col("outcome")).alias("outcome")),
-        data.consents.filter(pl.col("on") <= on),
+        consents,
     )
 
 
-def _projection(ctx: _Context, resident_id: str, events: Sequence[EventLine]
-                ) -> tuple[ProjectionPoint, ...]:
+def _projection(ctx: _Context, resident_id: str, events: Sequence[EventLine],
+                prepared: Any) -> tuple[ProjectionPoint, ...]:
+    """Score and tier at each date a counting negative event stops counting.
+
+    One `engine.evaluate` per date over one preparation: the data's own (``prepared``)
+    when nothing in it happens after as-of, else that of the data frozen at as-of.
+    """
     stopping: dict[date, list[EventLine]] = {}
     for e in events:
         if e.status in COUNTING and e.points < 0 and e.stops_on is not None:
@@ -757,7 +774,10 @@ def _projection(ctx: _Context, resident_id: str, events: Sequence[EventLine]
     if not stopping:
         return ()
     dates = sorted(stopping)
-    series = _score_many(_frozen(ctx.data, ctx.as_of), ctx.history, dates)
+    frozen = _frozen(ctx.data, ctx.as_of)
+    if frozen is not ctx.data:
+        prepared = _prepare(frozen, ctx.history)
+    series = {d: _evaluate(prepared, d, detail=False).residents for d in dates}
     lifts = {r["event_id"]: r["lifted_on"] for r in ctx.data.lifts.to_dicts()}
     points = []
     for d in dates:

@@ -576,7 +576,8 @@ def test_cli_table_is_for_people(scs: Any, ledger: Any, monkeypatch: pytest.Monk
                                  ) -> None:
     from scs_cli.cli.common import out
 
-    monkeypatch.setattr(out, "_width", 100)  # a 100-column terminal
+    # a 100-column terminal (`out` makes its rich Console on first use)
+    monkeypatch.setattr(getattr(out, "console", out), "_width", 100)
     result = scs("explain", ledger, "r1", "--as-of", "2024-03-31")
     assert result.exit_code == 0, result.stderr
     text = result.stdout
@@ -658,3 +659,53 @@ def test_explain_gives_the_score_that_scs_score_gives(scs: Any, ledger: Any) -> 
         assert record["tier"] == row["tier"]
         granted = sorted(r["id"] for r in record["rewards"] if r["applies"])
         assert ";".join(granted) == row["rewards"]
+
+
+@pytest.mark.parametrize("as_of", [date(2023, 12, 31), AS_OF])
+def test_projection_is_the_engine_score_of_the_data_as_it_stood(ledger: Any,
+                                                               as_of: date) -> None:
+    """The projection reuses the engine's preparation of the resident's data when nothing
+    in it happens after as-of (2024-03-31); with later events or objections (2023-12-31)
+    it prepares the data frozen at as-of. Either way each point is `engine.score`."""
+    from scs_cli.engine import score
+    from scs_cli.explain import explain_ledger
+    from scs_cli.ledger import Ledger
+
+    with Ledger.open(ledger) as book:
+        data, history = book.scoring_data().for_residents(["r1"]), book.history()
+    on = pl.lit(as_of)
+    later = pl.col("decided_on") > on
+    frozen = LedgerData(
+        data.events.filter(pl.col("occurred_on") <= on), data.voids, data.lifts,
+        data.objections.filter(pl.col("filed_on") <= on).with_columns(
+            pl.when(later).then(None).otherwise(pl.col("decided_on")).alias("decided_on"),
+            pl.when(later).then(None).otherwise(pl.col("outcome")).alias("outcome")),
+        data.consents.filter(pl.col("on") <= on))
+    projection = explain_ledger(ledger, "r1", as_of).projection
+    assert projection
+    for point in projection:
+        row = score(frozen, history, point.date).residents.row(0, named=True)
+        assert (cents(point.score), point.tier) == (row["score"], row["tier"])
+
+
+def test_cli_explain_does_not_load_pydantic(ledger: Any) -> None:
+    """typer coerces arguments through pydantic (~0.15 s to load); `scs explain` is given
+    plain coercion instead (scs_cli.cli.common), and a bad choice still gets typer's own
+    message."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom scs_cli.cli.app import app\n"
+            f"r = CliRunner().invoke(app, ['explain', {str(ledger)!r}, 'r1', '--as-of', "
+            "'2024-03-31', '--format', 'json'])\n"
+            "assert r.exit_code == 0, r.output\n"
+            "print('pydantic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_cli_bad_format_is_typers_usage_error(scs: Any, ledger: Any) -> None:
+    result = scs("explain", ledger, "r1", "--format", "xml")
+    assert result.exit_code == 2
+    assert "'xml' is not one of 'table', 'json'" in result.stderr

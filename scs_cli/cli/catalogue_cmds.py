@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from scs_cli.cli.common import FormatOpt, ScsGroup, err, out
 from scs_cli.errors import CatalogueError, Problem
@@ -56,6 +55,8 @@ def show(
 ) -> None:
     """Show what a person needs to know about a catalogue: scale, tiers, indicators,
     rewards, sanctions, policy and sources."""
+    from rich.table import Table
+
     from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path, to_document
 
     cat = load_catalogue(resolve_catalogue_path(file))
@@ -140,6 +141,8 @@ def show(
 @catalogue_app.command("list")
 def list_bundled(fmt: FormatOpt = Format.table) -> None:
     """List the bundled catalogues: city, version, effective date, indicator counts."""
+    from rich.table import Table
+
     from scs_cli.catalogue_schema import bundled_catalogue_paths, load_catalogue
 
     rows = []

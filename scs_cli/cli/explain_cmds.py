@@ -48,6 +48,7 @@ def register(app: typer.Typer) -> None:
 
 def _render(x: Explanation) -> None:
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
@@ -96,16 +97,23 @@ def _render(x: Explanation) -> None:
                      show_edge=False, padding=(0, 1, 0, 0), title_style="bold")
 
     events = table("Events (oldest first)")
-    events.add_column("event", justify="right", no_wrap=True)
-    events.add_column("occurred", no_wrap=True)
+    rows = [(str(e.event_id), e.occurred_on.isoformat(), e.indicator, signed(e.nominal_points),
+             signed(e.points), e.status, e.reason) for e in x.events]
+    # A resident may have hundreds of events: the no-wrap columns get their width up front
+    # (the widest cell, as rich would measure it) so rich does not measure every cell, and
+    # cells are Text, not markup to parse (a reason may hold brackets).
+    fixed = [max([cell_len(head)] + [cell_len(r[i]) for r in rows])
+             for i, head in ((0, "event"), (1, "occurred"), (3, "nominal"), (4, "points"),
+                             (5, "status"))]
+    events.add_column("event", justify="right", no_wrap=True, width=fixed[0])
+    events.add_column("occurred", no_wrap=True, width=fixed[1])
     events.add_column("indicator", overflow="fold", max_width=22)
-    events.add_column("nominal", justify="right", no_wrap=True)
-    events.add_column("points", justify="right", no_wrap=True)
-    events.add_column("status", no_wrap=True)
+    events.add_column("nominal", justify="right", no_wrap=True, width=fixed[2])
+    events.add_column("points", justify="right", no_wrap=True, width=fixed[3])
+    events.add_column("status", no_wrap=True, width=fixed[4])
     events.add_column("reason", overflow="fold", ratio=1, min_width=24)
-    for e in x.events:
-        events.add_row(str(e.event_id), e.occurred_on.isoformat(), e.indicator,
-                       signed(e.nominal_points), signed(e.points), e.status, e.reason)
+    for row in rows:
+        events.add_row(*(Text(cell) for cell in row))
     out.print(events)
 
     # Each rule once, with the version that judged its events: its legal basis and source.
