@@ -756,7 +756,7 @@ def _frozen(data: LedgerData, as_of: date) -> LedgerData:
         objections.with_columns(
             pl.when(later).then(None).otherwise(pl.col("decided_on")).alias("decided_on"),
             pl.when(later).then(None).otherwise(pl.col("outcome")).alias("outcome")),
-        consents,
+        consents, data.residents, data.indicators,
     )
 
 

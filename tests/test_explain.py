@@ -680,7 +680,7 @@ def test_projection_is_the_engine_score_of_the_data_as_it_stood(ledger: Any,
         data.objections.filter(pl.col("filed_on") <= on).with_columns(
             pl.when(later).then(None).otherwise(pl.col("decided_on")).alias("decided_on"),
             pl.when(later).then(None).otherwise(pl.col("outcome")).alias("outcome")),
-        data.consents.filter(pl.col("on") <= on))
+        data.consents.filter(pl.col("on") <= on), data.residents, data.indicators)
     projection = explain_ledger(ledger, "r1", as_of).projection
     assert projection
     for point in projection:
