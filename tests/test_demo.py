@@ -179,7 +179,6 @@ def test_generate_is_vectorized_enough_for_a_large_file():
 
 
 def test_generated_file_imports_with_full_validation(scs, tmp_path):
-    pytest.importorskip("scs_cli.ledger")
     events = tmp_path / "events.csv"
     assert scs("demo", "generate", "-c", "rongcheng-2016", "-c", "rongcheng-2021",
                "--residents", "1000", "--events", "10000", "--seed", "8",
@@ -207,7 +206,6 @@ def test_generated_file_imports_with_full_validation(scs, tmp_path):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """One small demo for the tests below (200 residents, 2,000 events)."""
-    pytest.importorskip("scs_cli.ledger")
     from typer.testing import CliRunner
 
     from scs_cli.cli.app import app

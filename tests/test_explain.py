@@ -646,7 +646,6 @@ def test_explain_gives_the_score_that_scs_score_gives(scs: Any, ledger: Any) -> 
     import io
     import json
 
-    pytest.importorskip("scs_cli.cli.score_cmds")
     result = scs("score", ledger, "--as-of", "2024-03-31", "--format", "csv")
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))

@@ -46,13 +46,7 @@ def _register() -> None:
 
     for name in ("catalogue_cmds", "audit_cmds", "ledger_cmds", "objection_cmds",
                  "score_cmds", "explain_cmds", "report_cmds", "demo_cmds"):
-        try:
-            module = importlib.import_module(f"scs_cli.cli.{name}")
-        except ModuleNotFoundError as exc:  # a command group still being written
-            if exc.name != f"scs_cli.cli.{name}":
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(f"scs_cli.cli.{name}").register(app)
 
 
 _register()
