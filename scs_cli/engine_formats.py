@@ -22,15 +22,12 @@ RESULT_COLUMNS = ("resident_id", "score", "tier", "rewards")
 
 
 def points_text(column: pl.Expr) -> pl.Expr:
-    """Int64 hundredths as the shortest exact decimal: 100000 → ``1000``, -50 → ``-0.5``."""
-    size = column.abs()
-    whole = (size // 100).cast(pl.String)
-    frac = size % 100
-    tail = (pl.when(frac == 0).then(pl.lit(""))
-            .when(frac % 10 == 0).then(pl.lit(".") + (frac // 10).cast(pl.String))
-            .otherwise(pl.lit(".") + frac.cast(pl.String).str.zfill(2)))
-    sign = pl.when(column < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str([sign, whole, tail])
+    """Int64 hundredths as the shortest exact decimal: 100000 → ``1000``, -50 → ``-0.5``.
+
+    Through Polars' exact decimals (``987.50``), then trailing zeros and point dropped:
+    a few times faster than assembling the digits from integer parts."""
+    text = (column.cast(pl.Decimal(38, 2)) / 100).cast(pl.String)
+    return text.str.strip_chars_end("0").str.strip_chars_end(".")
 
 
 def result_frame(residents: pl.DataFrame) -> pl.DataFrame:
@@ -55,12 +52,21 @@ def write(frame: pl.DataFrame, path: str | Path, points: Sequence[str] = ("score
     if fmt == "parquet":
         frame.with_columns(pl.col(c).cast(pl.Decimal(18, 2)) / 100 for c in points
                            ).write_parquet(path)
+    elif fmt == "csv":
+        _csv_cells(frame, points).write_csv(path, line_terminator="\n")
     else:
         Path(path).write_text(render(frame, fmt, points), encoding="utf-8")
     return fmt
 
 
 def _csv(frame: pl.DataFrame, points: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    _csv_cells(frame, points).write_csv(buffer, line_terminator="\n")
+    return buffer.getvalue()
+
+
+def _csv_cells(frame: pl.DataFrame, points: Sequence[str]) -> pl.DataFrame:
+    """Every column as the text of its CSV cell."""
     cells = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -73,9 +79,7 @@ def _csv(frame: pl.DataFrame, points: Sequence[str]) -> str:
             cells.append(col)
         else:
             cells.append(col.cast(pl.String))
-    buffer = io.StringIO()
-    frame.select(cells).write_csv(buffer, line_terminator="\n")
-    return buffer.getvalue()
+    return frame.select(cells)
 
 
 def _json_line(frame: pl.DataFrame, points: Sequence[str]) -> pl.Expr:

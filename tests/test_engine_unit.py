@@ -13,6 +13,8 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scs_cli.catalogue import Catalogue, CatalogueHistory, from_cents
 from scs_cli.catalogue_schema import parse_catalogue
@@ -513,6 +515,12 @@ def test_points_are_written_in_shortest_exact_form() -> None:
     values = [100000, 98750, 98755, -50, -5, 0, 7, -123456]
     texts = pl.select(points_text(pl.lit(pl.Series(values)))).to_series().to_list()
     assert texts == ["1000", "987.5", "987.55", "-0.5", "-0.05", "0", "0.07", "-1234.56"]
+
+
+@given(st.lists(st.integers(-10**15, 10**15), min_size=1, max_size=50))
+def test_points_text_is_the_exact_decimal_for_any_hundredths(values: list[int]) -> None:
+    texts = pl.select(points_text(pl.lit(pl.Series(values, dtype=pl.Int64)))).to_series()
+    assert texts.to_list() == [format((Decimal(v) / 100).normalize(), "f") for v in values]
 
 
 def test_render_forms() -> None:
