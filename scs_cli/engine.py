@@ -182,7 +182,8 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         pl.Int32))
     ends = table.ends(book.durations)
     new_res = (pl.col("rix") != pl.col("rix").shift()).fill_null(True)
-    frame = frame.with_columns(
+    # one lazy query: Polars computes independent columns side by side
+    lazy = frame.lazy().with_columns(
         v=version,
         new_res=new_res,
         new_grp=(new_res | (pl.col("ic") != pl.col("ic").shift())).fill_null(True),
@@ -200,15 +201,15 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         voided=is_in(pl.col("event_id"), voided_ids) | ~pl.col("defined"),
         rule_pts=_rule_points(rules),
     )
+    extra = []
     if book.uses("window") or book.uses("lim_per"):  # limits and escalation need groups
-        frame = frame.with_columns(grp=pl.col("new_grp").cast(pl.Int64).cum_sum())
+        extra.append(pl.col("new_grp").cast(pl.Int64).cum_sum().alias("grp"))
     for window in book.uses("window"):  # where each occurrence's escalation window ends
-        frame = frame.with_columns(
-            pl.lit(table.end(book.durations[window])).gather(pl.col("day") - first)
-            .alias(f"wend_{window}"))
+        extra.append(pl.lit(table.end(book.durations[window])).gather(pl.col("day") - first)
+                     .alias(f"wend_{window}"))
     for period in book.uses("lim_per"):
-        frame = frame.with_columns(period_key(pl.col("day"), period, table)
-                                   .alias(f"pkey_{period}"))
+        extra.append(period_key(pl.col("day"), period, table).alias(f"pkey_{period}"))
+    frame = (lazy.with_columns(extra) if extra else lazy).collect()
 
     objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
         "event_id", filed=pl.col("filed_on").cast(pl.Int32),
