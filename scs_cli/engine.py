@@ -9,10 +9,13 @@ How it stays fast and exact:
 - points are Int64 hundredths, never floats;
 - rule attributes are gathered from a dense table by (version, indicator) number, and
   calendar arithmetic is looked up per calendar day (`engine_rules`);
-- only the events whose indicator has a limit or an escalation in some version need an
-  order; they alone are sorted, by (resident, indicator, occurred_on, event id), and
-  limits and escalation are running counts over that order (escalation windows by one
-  search over window ends, which never decrease within a resident's indicator);
+- the events are sorted once, by (resident, indicator, occurred_on, event id), as one
+  sort of packed integers (`engine_sort`); limits and escalation are running counts over
+  that order (escalation windows by one search over window ends, which never decrease
+  within a resident's indicator) and each resident's totals are read at the end of the
+  resident's run of rows;
+- what does not depend on the as-of date is done once (`prepare`), the rest as lazy
+  queries (`evaluate`);
 - residents and indicators arrive numbered by the ledger (`LedgerData`): no string is
   hashed, compared or sorted per event.
 Nothing loops per event or per resident, and every step works within one resident, so
