@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
@@ -112,12 +113,15 @@ def read_rows(path: str | Path) -> RawRows:
     except OSError as exc:
         raise ProblemsError([Problem(str(path), "", f"cannot be read: {exc.strerror}")]
                             ) from None
-    sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():  # not `data.strip()`: that copies the whole file
         raise ProblemsError([Problem(str(path), "", "is empty",
                                      "a CSV file needs at least its header row")])
     reader = _read_csv if kind == "csv" else _read_jsonl
-    frame, columns, file_problems, row_problems = reader(str(path), data)
+    # hashlib releases the GIL on large buffers: hash while Polars parses.
+    with ThreadPoolExecutor(1) as pool:
+        hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        frame, columns, file_problems, row_problems = reader(str(path), data)
+        sha = hashing.result()
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
                                if c not in ("_row", "_line"))
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
@@ -128,9 +132,14 @@ def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
     frame = records.with_columns(lines.cast(pl.Int64).alias("_line"))
     values = [c for c in frame.columns if c != "_line"]
     if values:
+        # Rewrite only the columns that hold "" and filter only if a row is blank: on a
+        # clean file of millions of rows both are no-ops that would copy every column.
+        empty = frame.select(pl.col(c).eq("").any() for c in values).row(0)
         frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                                   for c in values)
-        frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in values))
+                                   for c, has in zip(values, empty, strict=True) if has)
+        blank = pl.all_horizontal(pl.col(c).is_null() for c in values)
+        if frame.select(blank.any()).item():
+            frame = frame.filter(~blank)
     return frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
 
@@ -378,21 +387,21 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
     frame = frame.with_columns(
         pl.when(date_text.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
         .then(date_text.str.to_date("%Y-%m-%d", strict=False)).alias("_date"))
-    frame = frame.join(_versions_by_date(frame["_date"], history), on="_date", how="left")
+    frame = _look_up(frame, _versions_by_date(frame["_date"], history), "_date")
     # Look rules up by small integer keys: joins on integers, not strings, at this size.
     rules, indicator_codes, agency_codes = _rules(history)
     frame = frame.with_columns(
         (pl.col("_v") * 100_000 + pl.col("indicator").replace_strict(
             indicator_codes, default=None, return_dtype=pl.Int64)).alias("_rule_key"))
-    frame = frame.join(rules, on="_rule_key", how="left")
+    frame = _look_up(frame, rules, "_rule_key")
     allowed = _reporters(history, indicator_codes, agency_codes)
     frame = frame.with_columns(
         (pl.col("_rule_key") * 10_000 + pl.col("agency").replace_strict(
             agency_codes, default=None, return_dtype=pl.Int64)).alias("_reporter_key"))
-    frame = frame.join(allowed, on="_reporter_key", how="left")
+    frame = _look_up(frame, allowed, "_reporter_key")
     given = frame.filter(pl.col("points").is_not_null()).select(
         "_row", *_points_columns(pl.col("points")))
-    frame = frame.join(given, on="_row", how="left")
+    frame = _look_up(frame, given, "_row")
     known = pl.Series(sorted({i for v in history for i in v.indicators}), dtype=pl.String)
     first = history.versions[0].effective_from if len(history) else None
 
@@ -402,9 +411,12 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
             if name not in COLUMNS:
                 checks.append((name, pl.col(name).is_not_null(), pl.lit(
                     "unknown key (allowed keys: " + ", ".join(COLUMNS) + ")")))
+    # One pass finds the rows with any problem; each check then runs on those alone.
+    suspects = frame.filter(~pl.col("_unparsed")
+                            & pl.any_horizontal(condition for _, condition, _ in checks))
     parts = []
     for column, condition, message in checks:
-        parts.append(frame.filter(~pl.col("_unparsed") & condition).select(
+        parts.append(suspects.filter(condition).select(
             "_row", "_line", pl.lit(column).alias("column"), message.alias("message")))
     rows_bad = raw.row_problems.join(frame.select("_row", "_line"), on="_row").select(
         "_row", "_line", "column", "message")
@@ -416,6 +428,15 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
     bad = problems["_row"].unique()
     good = frame.filter(~pl.col("_row").is_in(bad.implode())) if bad.len() else frame
     return Checked(raw, _typed(good), problems, raw.file_problems)
+
+
+def _look_up(frame: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+    """`frame` with `table`'s other columns added, matched on `key` (null where none is).
+
+    Only the key column goes through the join: joining the whole frame would copy every
+    column of millions of rows, once per lookup (measured)."""
+    found = frame.select(key).join(table, on=key, how="left", maintain_order="left")
+    return frame.hstack(found.drop(key).get_columns())
 
 
 def _versions_by_date(dates: pl.Series, history: CatalogueHistory) -> pl.DataFrame:
@@ -580,11 +601,15 @@ def _suggest(problems: pl.DataFrame, known: pl.Series) -> pl.DataFrame:
 
 def _typed(good: pl.DataFrame) -> pl.DataFrame:
     """Valid rows in ledger form: dates as Date, points as hundredths and canonical text."""
-    return good.select(
+    typed = good.select(
         "_row", "_line", "resident_id", "indicator",
         pl.col("_date").alias("occurred_on"), "agency", "reference", "note",
-        pl.when(pl.col("_ranged")).then(pl.col("_cents")).cast(pl.Int64).alias("points"),
-    ).with_columns(points_text(pl.col("points")).alias("points_text"))
+        pl.when(pl.col("_ranged")).then(pl.col("_cents")).cast(pl.Int64).alias("points"))
+    # Format each distinct value once: formatting every row costs most of a second.
+    distinct = typed["points"].drop_nulls().unique()
+    texts = distinct.to_frame().select(points_text(pl.col("points"))).to_series()
+    return typed.with_columns(pl.col("points").replace_strict(
+        distinct, texts, default=None, return_dtype=pl.String).alias("points_text"))
 
 
 def points_text(hundredths: pl.Expr) -> pl.Expr:
