@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
@@ -105,12 +106,15 @@ def read_rows(path: str | Path) -> RawRows:
     except OSError as exc:
         raise ProblemsError([Problem(str(path), "", f"cannot be read: {exc.strerror}")]
                             ) from None
-    sha = hashlib.sha256(data).hexdigest()
-    if not data.strip():
+    if not data or data.isspace():  # not `data.strip()`: that copies the whole file
         raise ProblemsError([Problem(str(path), "", "is empty",
                                      "a CSV file needs at least its header row")])
     reader = _read_csv if kind == "csv" else _read_jsonl
-    frame, columns, file_problems, row_problems = reader(str(path), data)
+    # hashlib releases the GIL on large buffers: hash while Polars parses.
+    with ThreadPoolExecutor(1) as pool:
+        hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+        frame, columns, file_problems, row_problems = reader(str(path), data)
+        sha = hashing.result()
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
                                if c not in ("_row", "_line"))
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
@@ -121,9 +125,14 @@ def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
     frame = records.with_columns(lines.cast(pl.Int64).alias("_line"))
     values = [c for c in frame.columns if c != "_line"]
     if values:
+        # Rewrite only the columns that hold "" and filter only if a row is blank: on a
+        # clean file of millions of rows both are no-ops that would copy every column.
+        empty = frame.select(pl.col(c).eq("").any() for c in values).row(0)
         frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                                   for c in values)
-        frame = frame.filter(~pl.all_horizontal(pl.col(c).is_null() for c in values))
+                                   for c, has in zip(values, empty, strict=True) if has)
+        blank = pl.all_horizontal(pl.col(c).is_null() for c in values)
+        if frame.select(blank.any()).item():
+            frame = frame.filter(~blank)
     return frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
 
@@ -371,21 +380,21 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
     frame = frame.with_columns(
         pl.when(date_text.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
         .then(date_text.str.to_date("%Y-%m-%d", strict=False)).alias("_date"))
-    frame = frame.join(_versions_by_date(frame["_date"], history), on="_date", how="left")
+    frame = _look_up(frame, _versions_by_date(frame["_date"], history), "_date")
     # Look rules up by small integer keys: joins on integers, not strings, at this size.
     rules, indicator_codes, agency_codes = _rules(history)
     frame = frame.with_columns(
         (pl.col("_v") * 100_000 + pl.col("indicator").replace_strict(
             indicator_codes, default=None, return_dtype=pl.Int64)).alias("_rule_key"))
-    frame = frame.join(rules, on="_rule_key", how="left")
+    frame = _look_up(frame, rules, "_rule_key")
     allowed = _reporters(history, indicator_codes, agency_codes)
     frame = frame.with_columns(
         (pl.col("_rule_key") * 10_000 + pl.col("agency").replace_strict(
             agency_codes, default=None, return_dtype=pl.Int64)).alias("_reporter_key"))
-    frame = frame.join(allowed, on="_reporter_key", how="left")
+    frame = _look_up(frame, allowed, "_reporter_key")
     given = frame.filter(pl.col("points").is_not_null()).select(
         "_row", *_points_columns(pl.col("points")))
-    frame = frame.join(given, on="_row", how="left")
+    frame = _look_up(frame, given, "_row")
     known = pl.Series(sorted({i for v in history for i in v.indicators}), dtype=pl.String)
     first = history.versions[0].effective_from if len(history) else None
 
@@ -395,9 +404,12 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
             if name not in COLUMNS:
                 checks.append((name, pl.col(name).is_not_null(), pl.lit(
                     "unknown key (allowed keys: " + ", ".join(COLUMNS) + ")")))
+    # One pass finds the rows with any problem; each check then runs on those alone.
+    suspects = frame.filter(~pl.col("_unparsed")
+                            & pl.any_horizontal(condition for _, condition, _ in checks))
     parts = []
     for column, condition, message in checks:
-        parts.append(frame.filter(~pl.col("_unparsed") & condition).select(
+        parts.append(suspects.filter(condition).select(
             "_row", "_line", pl.lit(column).alias("column"), message.alias("message")))
     rows_bad = raw.row_problems.join(frame.select("_row", "_line"), on="_row").select(
         "_row", "_line", "column", "message")
@@ -409,6 +421,15 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
     bad = problems["_row"].unique()
     good = frame.filter(~pl.col("_row").is_in(bad.implode())) if bad.len() else frame
     return Checked(raw, _typed(good), problems, raw.file_problems)
+
+
+def _look_up(frame: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+    """`frame` with `table`'s other columns added, matched on `key` (null where none is).
+
+    Only the key column goes through the join: joining the whole frame would copy every
+    column of millions of rows, once per lookup (measured)."""
+    found = frame.select(key).join(table, on=key, how="left", maintain_order="left")
+    return frame.hstack(found.drop(key).get_columns())
 
 
 def _versions_by_date(dates: pl.Series, history: CatalogueHistory) -> pl.DataFrame:
@@ -573,11 +594,15 @@ def _suggest(problems: pl.DataFrame, known: pl.Series) -> pl.DataFrame:
 
 def _typed(good: pl.DataFrame) -> pl.DataFrame:
     """Valid rows in ledger form: dates as Date, points as hundredths and canonical text."""
-    return good.select(
+    typed = good.select(
         "_row", "_line", "resident_id", "indicator",
         pl.col("_date").alias("occurred_on"), "agency", "reference", "note",
-        pl.when(pl.col("_ranged")).then(pl.col("_cents")).cast(pl.Int64).alias("points"),
-    ).with_columns(points_text(pl.col("points")).alias("points_text"))
+        pl.when(pl.col("_ranged")).then(pl.col("_cents")).cast(pl.Int64).alias("points"))
+    # Format each distinct value once: formatting every row costs most of a second.
+    distinct = typed["points"].drop_nulls().unique()
+    texts = distinct.to_frame().select(points_text(pl.col("points"))).to_series()
+    return typed.with_columns(pl.col("points").replace_strict(
+        distinct, texts, default=None, return_dtype=pl.String).alias("points_text"))
 
 
 def points_text(hundredths: pl.Expr) -> pl.Expr:
@@ -632,31 +657,38 @@ def insert_events(conn: Any, frame: pl.DataFrame, import_id: int, recorded_at: s
 
     Missing values travel as "" and become NULL in SQL: binding Python's None costs the
     sqlite3 driver twice as much as a string (measured), and this loop is the import's
-    bottleneck.
+    bottleneck. So each chunk's statement is fitted to its optional columns: one with no
+    value is a NULL literal (nothing bound), one with no missing value is bound as is
+    (no NULLIF per row), and only a column with both goes through NULLIF.
     """
-    columns = ("event_id", "resident_id", "indicator", "occurred_on", *NULLABLE)
-    one = (f"(?,?,?,?,NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),NULLIF(?,''),"
-           f"{int(import_id)},'{recorded_at}')")
     head = ("INSERT INTO events (event_id, resident_id, indicator, occurred_on, agency, "
             "reference, note, points, import_id, recorded_at) VALUES ")
-    many = head + ",".join([one] * INSERT_ROWS)
-    width = len(columns) * INSERT_ROWS
+    tail = f"{int(import_id)},'{recorded_at}')"
     step = 50_000
     total = frame.height
-
-    def values(start: int) -> list[Any]:
-        part = frame.slice(start, step).select(
-            "event_id", "resident_id", "indicator", pl.col("occurred_on").cast(pl.String),
-            *(pl.col(c).fill_null("") for c in NULLABLE))
-        return list(chain.from_iterable(zip(*(part[c].to_list() for c in columns),
-                                            strict=True)))
-
     for start in range(0, total, step):
-        flat = values(start)
+        part = frame.slice(start, step)
+        bound = ["event_id", "resident_id", "indicator", "occurred_on"]
+        cells = ["?"] * len(bound)
+        select = [*bound[:3], pl.col("occurred_on").cast(pl.String)]
+        for name in NULLABLE:
+            nulls = part[name].null_count()
+            if nulls == part.height:
+                cells.append("NULL")
+                continue
+            bound.append(name)
+            cells.append("?" if not nulls else "NULLIF(?,'')")
+            select.append(pl.col(name) if not nulls else pl.col(name).fill_null(""))
+        one = "(" + ",".join(cells) + "," + tail
+        part = part.select(select)
+        flat = list(chain.from_iterable(zip(*(part[c].to_list() for c in bound),
+                                            strict=True)))
+        width = len(bound) * INSERT_ROWS
         whole = len(flat) - len(flat) % width
         if whole:
-            conn.executemany(many, (flat[i:i + width] for i in range(0, whole, width)))
-        rest = (len(flat) - whole) // len(columns)
+            conn.executemany(head + ",".join([one] * INSERT_ROWS),
+                             (flat[i:i + width] for i in range(0, whole, width)))
+        rest = (len(flat) - whole) // len(bound)
         if rest:
             conn.execute(head + ",".join([one] * rest), flat[whole:])
         if progress:
