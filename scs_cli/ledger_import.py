@@ -120,9 +120,15 @@ def read_rows(path: str | Path) -> RawRows:
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
 
 
+def _known(records: pl.DataFrame) -> pl.DataFrame:
+    """Only the columns of SPEC §3: an unknown one is reported as a file problem (and may
+    be named like the internal `_row` or `_line`)."""
+    return records.select([c for c in records.columns if c in COLUMNS])
+
+
 def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
     """Add `_line`, drop blank rows, then number the rest (`_row`) and turn "" into null."""
-    frame = records.with_columns(lines.cast(pl.Int64).alias("_line"))
+    frame = _known(records).with_columns(lines.cast(pl.Int64).alias("_line"))
     values = [c for c in frame.columns if c != "_line"]
     if values:
         # Rewrite only the columns that hold "" and filter only if a row is blank: on a
@@ -258,12 +264,14 @@ def _read_csv_slowly(file: str, data: bytes
             problems.append((len(records) - 1, "row",
                              f"has {len(record)} fields but the header has {len(header)} "
                              "(quote values that contain commas)"))
-    frame = pl.DataFrame(records, schema={c: pl.String for c in unique}, orient="row")
+    frame = _known(pl.DataFrame(records, schema={c: pl.String for c in unique},
+                                orient="row"))
+    values = frame.columns
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
                                ).with_row_index("_row").with_columns(pl.col("_row").cast(
                                    pl.Int64))
     frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                               for c in unique)
+                               for c in values)
     return frame, unique, file_problems, _problem_frame(problems)
 
 
@@ -322,13 +330,14 @@ def _read_jsonl_slowly(file: str, data: bytes
         if why:
             problems.append((len(records) - 1, "row", why))
     names = list(columns)
-    frame = pl.DataFrame([[r.get(c) for c in names] for r in records],
-                         schema={c: pl.String for c in names}, orient="row")
+    values = [c for c in names if c in COLUMNS]  # unknown ones are file problems
+    frame = pl.DataFrame([[r.get(c) for c in values] for r in records],
+                         schema={c: pl.String for c in values}, orient="row")
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
                                ).with_row_index("_row").with_columns(pl.col("_row").cast(
                                    pl.Int64))
     frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                               for c in names)
+                               for c in values)
     return frame, names, _problem_frame(schema=FILE_PROBLEM_SCHEMA), _problem_frame(problems)
 
 
