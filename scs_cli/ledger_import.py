@@ -120,10 +120,13 @@ def read_rows(path: str | Path) -> RawRows:
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
 
 
+UNKNOWN = "?"  # prefix of a column the file has but SPEC §3 does not know
+
+
 def _known(records: pl.DataFrame) -> pl.DataFrame:
-    """Only the columns of SPEC §3: an unknown one is reported as a file problem (and may
-    be named like the internal `_row` or `_line`)."""
-    return records.select([c for c in records.columns if c in COLUMNS])
+    """The file's columns, an unknown one renamed ``?name``: it is reported as a problem,
+    and may be named like an internal column (`_row`, `_line`)."""
+    return records.rename({c: UNKNOWN + c for c in records.columns if c not in COLUMNS})
 
 
 def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
@@ -330,9 +333,9 @@ def _read_jsonl_slowly(file: str, data: bytes
         if why:
             problems.append((len(records) - 1, "row", why))
     names = list(columns)
-    values = [c for c in names if c in COLUMNS]  # unknown ones are file problems
-    frame = pl.DataFrame([[r.get(c) for c in values] for r in records],
-                         schema={c: pl.String for c in values}, orient="row")
+    frame = _known(pl.DataFrame([[r.get(c) for c in names] for r in records],
+                                schema={c: pl.String for c in names}, orient="row"))
+    values = frame.columns
     frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
                                ).with_row_index("_row").with_columns(pl.col("_row").cast(
                                    pl.Int64))
@@ -369,7 +372,9 @@ class Checked:
         errors = self.problems.group_by("_row", maintain_order=True).agg(
             pl.format("line {}: {}: {}", "_line", "column", "message").str.join("; ")
             .alias("error"))
-        columns = [c for c in self.raw.columns if c in self.raw.frame.columns]
+        have = set(self.raw.frame.columns)
+        columns = [pl.col(c) if c in COLUMNS else pl.col(UNKNOWN + c).alias(c)
+                   for c in self.raw.columns if (c if c in COLUMNS else UNKNOWN + c) in have]
         return (self.raw.frame.join(errors, on="_row", how="inner")
                 .sort("_row").select([*columns, "error"]))
 
@@ -411,7 +416,7 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
     if raw.kind == "jsonl":  # keys are per line in JSON Lines: an unknown one is a row's
         for name in raw.columns:
             if name not in COLUMNS:
-                checks.append((name, pl.col(name).is_not_null(), pl.lit(
+                checks.append((name, pl.col(UNKNOWN + name).is_not_null(), pl.lit(
                     "unknown key (allowed keys: " + ", ".join(COLUMNS) + ")")))
     # One pass finds the rows with any problem; each check then runs on those alone.
     suspects = frame.filter(~pl.col("_unparsed")

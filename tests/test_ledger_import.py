@@ -141,6 +141,16 @@ def test_skip_invalid_with_a_named_rejects_file(scs, ledger: Path, tmp_path: Pat
     assert len(target.read_text(encoding="utf-8").splitlines()) == 5  # header + 4 bad rows
 
 
+def test_rejects_keep_an_unknown_key_under_its_own_name(scs, ledger: Path,
+                                                         tmp_path: Path) -> None:
+    target = tmp_path / "rejects.csv"
+    result = scs("ledger", "import", ledger, BAD_ROWS / "internal_keys.jsonl",
+                 "--skip-invalid", "--rejects", target)
+    assert result.exit_code == 0, result.stderr
+    header = target.read_text(encoding="utf-8").splitlines()[0]
+    assert header == "resident_id,indicator,occurred_on,_v,_row,error"
+
+
 def test_skip_invalid_cannot_skip_a_bad_header(scs, ledger: Path) -> None:
     before = snapshot(ledger)
     result = scs("ledger", "import", ledger, BAD_ROWS / "unknown_column.csv",
