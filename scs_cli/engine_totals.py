@@ -139,59 +139,38 @@ def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
     """Sum of counted points, latest negative day, lowest score cap and worst tier cap of
     each resident's counting events, as Series aligned with the residents (by rix).
 
-    Rows are sorted by rix, so each resident is a run of rows and every total is read at
-    the run's last row: a running sum for the points, a running max for the rest (one
-    query, so Polars computes the columns side by side)."""
-    if frame.height == 0:
-        return {"total": pl.Series([], dtype=pl.Int64),
-                "last_negative": pl.Series([], dtype=pl.Int32)}
-    counting = pl.col("counting")
+    Rows are sorted by rix, so each resident is a run of rows: the points total is a
+    running sum read at each run's last row. The other three concern few events, so they
+    are grouped from just those rows and put in place by a search among the runs."""
     ends = frame.select((pl.col("rix") != pl.col("rix").shift(-1)).fill_null(True)
                         .arg_true()).to_series()
-    first = int(frame["day"].min())  # type: ignore[arg-type]
-    at_ends = {
-        "total": pl.col("pts").fill_null(0).cum_sum().gather(ends),
+    sums = frame["pts"].fill_null(0).cum_sum().gather(ends)
+    runs = frame["rix"].gather(ends)  # each run's rix, increasing
+    counting = pl.col("counting")
+    out = {
+        "total": (sums - sums.shift(1).fill_null(0)).cast(pl.Int64),
         # for clean_for: the latest counting event whose points are below zero
-        "last_negative": _run_max(pl.when(counting & (pl.col("pts") < 0)).then(
-            pl.col("day") - first)).gather(ends),
+        "last_negative": _sparse(frame, runs, counting & (pl.col("pts") < 0),
+                                 pl.col("day").max(), pl.Int32),
     }
-    caps = rules["score_cap"].drop_nulls().unique().sort(descending=True)
-    if caps.len():  # the lowest cap is the highest rank among caps sorted high to low
-        rank = rules["score_cap"].replace_strict(caps, pl.int_range(caps.len(), eager=True),
-                                                 default=None, return_dtype=pl.Int64)
-        at_ends["score_cap"] = _run_max(pl.when(counting).then(
-            pl.lit(rank).gather(pl.col("rkey")))).gather(ends)
+    if rules["score_cap"].is_not_null().any():
+        caps = pl.lit(rules["score_cap"]).gather(pl.col("rkey"))
+        out["score_cap"] = _sparse(frame, runs, counting & caps.is_not_null(), caps.min(),
+                                   pl.Int64)
     if rules["tier_cap"].is_not_null().any():
-        ranks = rules["tier_cap"].replace_strict(tier_rank, default=None,
-                                                 return_dtype=pl.Int32)
-        at_ends["tier_cap"] = _run_max(pl.when(counting).then(
-            pl.lit(ranks).gather(pl.col("rkey")))).gather(ends)
-    got = frame.select(**at_ends)
-    run_max = got.select(pl.exclude("total").map_batches(_unpacked))
-    out = {"total": (got["total"] - got["total"].shift(1).fill_null(0)).cast(pl.Int64),
-           "last_negative": (run_max["last_negative"] + first).cast(pl.Int32)}
-    if "score_cap" in run_max.columns:
-        out["score_cap"] = pl.select(pl.lit(caps).gather(pl.lit(run_max["score_cap"]))
-                                     ).to_series()
-    if "tier_cap" in run_max.columns:
-        out["tier_cap"] = run_max["tier_cap"].cast(pl.Int32)
+        ranks = pl.lit(rules["tier_cap"].replace_strict(
+            tier_rank, default=None, return_dtype=pl.Int32)).gather(pl.col("rkey"))
+        out["tier_cap"] = _sparse(frame, runs, counting & ranks.is_not_null(), ranks.max(),
+                                  pl.Int32)
     return out
 
 
-def _run_max(value: pl.Expr) -> pl.Expr:
-    """A running max of (rix, value + 1) packed into one integer, ``value`` being a
-    nullable integer in 0 … 2**32-2.
-
-    rix never decreases, so the running max never carries a value across runs of rows:
-    at a run's last row it is that run's own largest value (`_unpacked` takes it out),
-    and a packed low part of 0 there means the run has no value (null)."""
-    return (pl.col("rix").cast(pl.Int64) * 2**32
-            + (value.cast(pl.Int64) + 1).fill_null(0)).cum_max()
-
-
-def _unpacked(top: pl.Series) -> pl.Series:
-    low = top % 2**32
-    return pl.select(pl.when(low > 0).then(low - 1)).to_series().rename(top.name)
+def _sparse(frame: pl.DataFrame, runs: pl.Series, where: pl.Expr, agg: pl.Expr,
+            dtype: Any) -> pl.Series:
+    """``agg`` over each resident's rows that meet ``where``; null for a resident with none."""
+    got = frame.lazy().filter(where).group_by("rix").agg(agg.alias("value")).collect()
+    return pl.repeat(None, runs.len(), dtype=dtype, eager=True).scatter(
+        runs.search_sorted(got["rix"]), got["value"].cast(dtype))
 
 
 def _category_varies(book: RuleBook) -> bool:
