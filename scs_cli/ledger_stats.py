@@ -23,11 +23,11 @@ from scs_cli.output import format_for_path
 
 if TYPE_CHECKING:
     from scs_cli.ledger import Ledger
+    from scs_cli.ledger_data import LedgerData
 
 
-def _batches(ledger: Ledger) -> pl.DataFrame:
-    """The engine's copy of every event, with its text put back (as the events table)."""
-    data = ledger.scoring_data(sources=True)
+def _as_text(data: LedgerData) -> pl.DataFrame:
+    """The engine's copy of every event with its text put back (as the events table)."""
     return data.events.select(
         "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
         occurred_on="occurred_on", points="points", agency="agency", reference="reference")
@@ -316,8 +316,9 @@ def verify_ledger(ledger: Ledger) -> VerifyResult:
                 "SELECT catalogue_id, sha256, text FROM catalogues"):
             if hashlib.sha256(text.encode()).hexdigest() != sha:
                 problems.append(f"catalogue {number}: its text does not match its sha256")
-        blobs = _batches(ledger)
-        numbers = ledger.scoring_data().residents
+        data = ledger.scoring_data(sources=True)
+        blobs = _as_text(data)
+        numbers = data.residents
         if not (numbers["resident"].equals(pl.int_range(numbers.height, eager=True,
                                                         dtype=pl.Int32), check_names=False)
                 and numbers["resident_id"].n_unique() == numbers.height):
