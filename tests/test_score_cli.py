@@ -142,6 +142,23 @@ def test_known_at_hides_later_imports(scs, ledger: Path, tmp_path: Path) -> None
                               "--known-at", stamp).stdout
 
 
+def test_known_at_before_a_correction_gives_the_old_score(scs, ledger: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+    from datetime import datetime, timedelta
+
+    (recorded,) = sqlite3.connect(ledger).execute(
+        "SELECT max(recorded_at) FROM events").fetchone()
+    before = (datetime.fromisoformat(recorded) + timedelta(microseconds=1)).isoformat()
+    # event 9 put r4 on the defaulter list (-100, score capped at 649); voided, r4 keeps
+    # only the court's -20
+    assert scs("ledger", "void", ledger, "9", "--reason", "wrong person").exit_code == 0
+    now = scs("score", ledger, "--as-of", "2023-03-01", "-f", "csv").stdout
+    then = scs("score", ledger, "--as-of", "2023-03-01", "-f", "csv",
+               "--known-at", before).stdout
+    assert "\nr4,980," in now
+    assert then == CSV
+
+
 def test_what_if_catalogue_judges_every_event(scs, ledger: Path, tiny_catalogue: Path,  # type: ignore[no-untyped-def]
                                               tmp_path: Path) -> None:
     reform = variant(tiny_catalogue, tmp_path, "reform.toml",
