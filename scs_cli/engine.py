@@ -25,7 +25,7 @@ any partition of residents gives the same rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -84,6 +84,9 @@ class ScoreResult:
     residents: pl.DataFrame
     events: pl.DataFrame
     adjustments: pl.DataFrame
+    # with ``tally``: one row per counting event (indicator, version, points before caps,
+    # resident as a number), for totals that need no per-event text
+    counting: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -242,8 +245,9 @@ def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.
 
 # --- as-of dependent evaluation: steps 1–5 -------------------------------------------------
 
-def evaluate(prep: Prepared, as_of: date, detail: bool = True) -> ScoreResult:
-    """Steps 1–9 at one as-of date over prepared events."""
+def evaluate(prep: Prepared, as_of: date, detail: bool = True,
+             tally: bool = False) -> ScoreResult:
+    """Steps 1–9 at one as-of date over prepared events (``tally``: see `ScoreResult`)."""
     from scs_cli.engine_totals import totals
 
     scheme = scheme_at(prep.history, as_of)
@@ -267,7 +271,21 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True) -> ScoreResult:
     # both cores and skips what nothing reads.
     standing = _standing(frame.lazy(), [pl.col("day") > a, suspended])
     frame = _judged(_in_order(standing, prep), a).collect()
-    return totals(prep, scheme, as_of, frame, residents, extra, detail)
+    result = totals(prep, scheme, as_of, frame, residents, extra, detail)
+    if tally:
+        result = replace(result, counting=_counting(frame, prep))
+    return result
+
+
+def _counting(frame: pl.DataFrame, prep: Prepared) -> pl.DataFrame:
+    """The counting events (statuses counted and capped) with their rule's names."""
+    book = prep.book
+    names = pl.Series(book.indicators or ("",), dtype=pl.String)
+    versions = pl.Series([v.version for v in book.versions] or [""], dtype=pl.String)
+    return frame.lazy().filter(pl.col("counting")).select(
+        indicator=pl.lit(names).gather(pl.col("ic")),
+        version=pl.lit(versions).gather(pl.col("v")),
+        points=pl.col("pts"), who=pl.col("rix")).collect()
 
 
 def _standing(frame: pl.LazyFrame, flags: list[pl.Expr]) -> pl.LazyFrame:

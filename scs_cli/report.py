@@ -112,7 +112,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
 
     from scs_cli.engine import evaluate, prepare, scheme_at
     from scs_cli.ledger import Ledger
-    from scs_cli.report_figures import AdoptedVersion, CityInput, SavedRun, counted, month_ends
+    from scs_cli.report_figures import AdoptedVersion, CityInput, SavedRun, month_ends, tallied
 
     step = tick or (lambda what: None)
     with Ledger.open(path) as ledger:
@@ -129,9 +129,10 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
     prepared = prepare(data, history)
-    now = evaluate(prepared, as_of)
-    # sum the per-event rows now, so that their frame is freed before the month ends run
-    summary = counted(now.events, history)
+    now = evaluate(prepared, as_of, detail=False, tally=True)
+    # sum the counting events now, so that their frame is freed before the month ends run
+    assert now.counting is not None  # asked for with tally=True
+    summary = tallied(now.counting, history)
     residents = now.residents
     del now
     step("scored on the as-of date")

@@ -284,8 +284,14 @@ def counted(events: pl.DataFrame, history: CatalogueHistory) -> Counted:
     several times faster than strings, and a collision among even millions of ids is
     vanishingly unlikely (it could only make a count one lower).
     """
-    rows = events.lazy().filter(pl.col("status").is_in(COUNTING)).select(
-        "indicator", "version", "points", who=pl.col("resident_id").hash())
+    return tallied(events.filter(pl.col("status").is_in(COUNTING)).select(
+        "indicator", "version", "points", who=pl.col("resident_id").hash()), history)
+
+
+def tallied(counting: pl.DataFrame, history: CatalogueHistory) -> Counted:
+    """The same from the engine's counting events (`evaluate(…, tally=True).counting`:
+    indicator, version, points, who), which carry no per-event text."""
+    rows = counting.lazy()
     defs = _definitions(history)
     # the category belongs to the rule of each event's version; when every version agrees
     # (the usual case) a lookup by indicator is enough and much cheaper than a join

@@ -253,3 +253,25 @@ def test_html_is_self_contained_and_names_no_resident(tiny):
     for rid, *_ in rows:
         assert not any(rid in t for t in texts)
     assert json.loads(city_json(doc))["tiers"][1]["residents"] == 8
+
+
+def test_tallied_counting_events_sum_as_the_per_event_rows_do() -> None:
+    """The report sums the engine's counting events (numbers, no text) instead of its
+    per-event rows; both must give the same tables."""
+    from datetime import date as _date
+
+    from test_engine_unit import _random_ledger
+
+    from scs_cli.engine import evaluate, prepare
+    from scs_cli.report_figures import counted, tallied
+
+    history, data = _random_ledger(7, n=600)
+    prepared = prepare(data, history)
+    detailed = evaluate(prepared, _date(2022, 6, 1))
+    tally = evaluate(prepared, _date(2022, 6, 1), detail=False, tally=True)
+    assert tally.counting is not None and tally.counting.height > 0
+    want, got = counted(detailed.events, history), tallied(tally.counting, history)
+    order = ["indicator", "version"]
+    assert got.per_rule.sort(order).equals(want.per_rule.sort(order))
+    assert (got.residents, got.category_residents, got.total) == \
+        (want.residents, want.category_residents, want.total)
