@@ -34,3 +34,17 @@ def scs() -> Invoker:
 def tiny_catalogue() -> Path:
     """A small invented catalogue using every feature of the format."""
     return EXAMPLES / "tiny.toml"
+
+
+@pytest.fixture
+def tiny_ledger(scs: Invoker, tiny_catalogue: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Makes `city.db` for tiny.toml and imports the given CSV text into it."""
+    def make(events: str) -> Path:
+        path = tmp_path / "city.db"
+        csv = tmp_path / "events.csv"
+        csv.write_text(events, encoding="utf-8")
+        assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
+        result = scs("ledger", "import", path, csv)
+        assert result.exit_code == 0, result.stderr
+        return path
+    return make

@@ -27,14 +27,9 @@ TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, scs, tiny_catalogue: Path) -> Path:
+def ledger(tiny_ledger) -> Path:  # type: ignore[no-untyped-def]
     """A ledger of Exampleton holding four events (ids 1–4)."""
-    path = tmp_path / "city.db"
-    events = tmp_path / "events.csv"
-    events.write_text(EVENTS, encoding="utf-8")
-    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
-    assert scs("ledger", "import", path, events).exit_code == 0
-    return path
+    return tiny_ledger(EVENTS)
 
 
 def refused(result, line: str) -> None:  # type: ignore[no-untyped-def]

@@ -24,13 +24,8 @@ r4,defaulter,2021-04-07,,,
 
 
 @pytest.fixture
-def ledger(scs, tiny_catalogue: Path, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path / "city.db"
-    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
-    events = tmp_path / "events.csv"
-    events.write_text(EVENTS)
-    assert scs("ledger", "import", path, events).exit_code == 0
-    return path
+def ledger(tiny_ledger) -> Path:  # type: ignore[no-untyped-def]
+    return tiny_ledger(EVENTS)
 
 
 def save(scs, ledger: Path, as_of: str = "2022-06-01") -> int:  # type: ignore[no-untyped-def]

@@ -33,13 +33,8 @@ r5,992.5,B,
 
 
 @pytest.fixture
-def ledger(scs, tiny_catalogue: Path, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    path = tmp_path / "city.db"
-    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
-    events = tmp_path / "events.csv"
-    events.write_text(EVENTS)
-    assert scs("ledger", "import", path, events).exit_code == 0
-    return path
+def ledger(tiny_ledger) -> Path:  # type: ignore[no-untyped-def]
+    return tiny_ledger(EVENTS)
 
 
 def variant(tiny_catalogue: Path, tmp_path: Path, name: str, *edits: tuple[str, str]) -> Path:
