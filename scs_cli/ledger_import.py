@@ -145,6 +145,17 @@ def _finish(records: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
     return frame.with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
 
 
+def _numbered(records: pl.DataFrame, lines: list[int]) -> pl.DataFrame:
+    """The slow readers' rows as they are (an unreadable row stays, all null, for its
+    problem to name): `_line`, `_row`, and "" turned into null."""
+    frame = _known(records)
+    values = frame.columns
+    return frame.with_columns(
+        pl.Series("_line", lines, dtype=pl.Int64),
+        *(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in values),
+    ).with_row_index("_row").with_columns(pl.col("_row").cast(pl.Int64))
+
+
 def _read_csv(file: str, data: bytes
               ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
     try:
@@ -267,14 +278,8 @@ def _read_csv_slowly(file: str, data: bytes
             problems.append((len(records) - 1, "row",
                              f"has {len(record)} fields but the header has {len(header)} "
                              "(quote values that contain commas)"))
-    frame = _known(pl.DataFrame(records, schema={c: pl.String for c in unique},
-                                orient="row"))
-    values = frame.columns
-    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
-                               ).with_row_index("_row").with_columns(pl.col("_row").cast(
-                                   pl.Int64))
-    frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                               for c in values)
+    frame = _numbered(pl.DataFrame(records, schema={c: pl.String for c in unique},
+                                   orient="row"), lines)
     return frame, unique, file_problems, _problem_frame(problems)
 
 
@@ -333,14 +338,8 @@ def _read_jsonl_slowly(file: str, data: bytes
         if why:
             problems.append((len(records) - 1, "row", why))
     names = list(columns)
-    frame = _known(pl.DataFrame([[r.get(c) for c in names] for r in records],
-                                schema={c: pl.String for c in names}, orient="row"))
-    values = frame.columns
-    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64)
-                               ).with_row_index("_row").with_columns(pl.col("_row").cast(
-                                   pl.Int64))
-    frame = frame.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c)
-                               for c in values)
+    frame = _numbered(pl.DataFrame([[r.get(c) for c in names] for r in records],
+                                   schema={c: pl.String for c in names}, orient="row"), lines)
     return frame, names, _problem_frame(schema=FILE_PROBLEM_SCHEMA), _problem_frame(problems)
 
 
