@@ -1,4 +1,4 @@
-"""Quick in-memory benchmark of the scoring kernel (`scs_cli.engine.score`) on generated frames.
+"""Quick in-memory benchmark of the scoring kernel (`scs_cli.engine.kernel.score`) on generated frames.
 
 Not a test: it prints timings. The end-to-end benchmark (ledger on disk, sqlite3 baselines)
 is benchmarks/run.py. Usage:
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from scs_cli.catalogue import CatalogueHistory, cents
-from scs_cli.catalogue_schema import load_catalogue
-from scs_cli.engine import evaluate, prepare, score, score_series
-from scs_cli.ledger_data import LedgerData
+from scs_cli.rules.model import CatalogueHistory, cents
+from scs_cli.rules.schema import load_catalogue
+from scs_cli.engine.kernel import evaluate, prepare, score, score_series
+from scs_cli.core.frames import LedgerData
 
 ROOT = Path(__file__).resolve().parent.parent
 

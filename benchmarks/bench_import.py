@@ -4,7 +4,7 @@
     python benchmarks/bench_import.py --events 5000000 --keep /tmp/bench
 
 Generates N valid rows for the bundled Rongcheng catalogue with the demo generator
-(`scs_cli.demo_generate`, 10 events per resident), creates a fresh ledger, and runs
+(`scs_cli.demo.generate`, 10 events per resident), creates a fresh ledger, and runs
 `scs ledger import` as a subprocess (what a user runs), then a second import of the same
 file (every row a duplicate) and `scs ledger verify`. Prints wall times, rows/s, the
 ledger's size and the time `Ledger.scoring_data()` takes to read every event back.
@@ -47,8 +47,8 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
-    from scs_cli.demo_generate import generate_file
-    from scs_cli.ledger import Ledger
+    from scs_cli.demo.generate import generate_file
+    from scs_cli.ledger.store import Ledger
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="scs-bench-import-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -170,7 +170,7 @@ def machine() -> dict[str, object]:
 def indicator_rows() -> list[tuple[str, float | None]]:
     """(indicator, fixed points) of the catalogue, for the plain `indicators` table."""
     sys.path.insert(0, str(ROOT))
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
+    from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 
     cat = load_catalogue(resolve_catalogue_path(CATALOGUE))
     rows = []
@@ -289,7 +289,7 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
                                        "--output", str(scores)], runs)
     if not args.skip_pandas:
         peer_out = work / f"pandas-scores-{tag}.csv"
-        from scs_cli.catalogue_schema import resolve_catalogue_path
+        from scs_cli.rules.schema import resolve_catalogue_path
 
         m["pandas"] = measure("pandas peer", [
             sys.executable, str(HERE / "peer_pandas.py"), str(plain),

@@ -1,6 +1,6 @@
 """A slow, obviously-correct scorer written line by line from SPEC §4, for tests only.
 
-The fast engine (`scs_cli.engine`) computes over whole frames; this module judges one
+The fast engine (`scs_cli.engine.kernel`) computes over whole frames; this module judges one
 event at a time with Python loops, dicts and `Decimal`, so that a reader can check each
 block against the sentence of the spec it quotes. It was written without looking at the
 engine: the two agreeing is the evidence that both read the spec the same way.
@@ -18,9 +18,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, Indicator
-from scs_cli.errors import ScsError
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.errors import ScsError
+from scs_cli.core.frames import LedgerData
+from scs_cli.rules.model import Catalogue, CatalogueHistory, Indicator
 
 # SPEC §4, explain: "the first status that applies in this order".
 STATUS_ORDER = ("voided", "future", "suspended", "over-limit", "lifted", "expired",
@@ -428,7 +428,7 @@ def engine_view(result: Any) -> ReferenceResult:
     Only what the engine contract (docs/architecture.md) promises is read: resident rows
     (score in hundredths) and event rows (`nominal`, `points`, `status`, `capped_by`).
     """
-    from scs_cli.catalogue import from_cents
+    from scs_cli.rules.model import from_cents
 
     residents = {
         row["resident_id"]: ResidentScore(

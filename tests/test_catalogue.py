@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from scs_cli.catalogue import CatalogueHistory, adoption_problems, cents, from_cents
-from scs_cli.catalogue_schema import (
+from scs_cli.core.errors import CatalogueError
+from scs_cli.rules.model import CatalogueHistory, adoption_problems, cents, from_cents
+from scs_cli.rules.schema import (
     bundled_catalogue_paths,
     load_catalogue,
     parse_catalogue,
     to_document,
 )
-from scs_cli.errors import CatalogueError
 
 BAD = Path(__file__).parent / "bad_catalogues"
 BAD_FILES = sorted(BAD.glob("*.toml"))

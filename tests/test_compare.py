@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scs_cli.catalogue_schema import parse_catalogue
-from scs_cli.compare import compare, comparison_markdown, largest_deduction
+from scs_cli.audit.compare import compare, comparison_markdown, largest_deduction
+from scs_cli.rules.schema import parse_catalogue
 
 HEAD = """schema = 1
 [city]

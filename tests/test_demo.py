@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from scs_cli.catalogue import CatalogueHistory, cents
-from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
-from scs_cli.demo_generate import generate_events, write_events
-from scs_cli.errors import UsageError
+from scs_cli.core.errors import UsageError
+from scs_cli.demo.generate import generate_events, write_events
+from scs_cli.rules.model import CatalogueHistory, cents
+from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from scs_cli.catalogue_schema import parse_catalogue
-from scs_cli.diff import DifferentCitiesError, diff, diff_markdown
+from scs_cli.audit.diff import DifferentCitiesError, diff, diff_markdown
+from scs_cli.rules.schema import parse_catalogue
 
 OLD = """schema = 1
 [city]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scs_cli.durations import Duration
+from scs_cli.rules.durations import Duration
 
 
 def add_months_by_hand(day: date, months: int) -> date:

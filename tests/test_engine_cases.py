@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from reference_scorer import ReferenceResult, engine_view, reference_score
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, cents
-from scs_cli.catalogue_schema import build_catalogue, parse_catalogue
-from scs_cli.engine import score
-from scs_cli.errors import ScsError
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.errors import ScsError
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.kernel import score
+from scs_cli.rules.model import Catalogue, CatalogueHistory, cents
+from scs_cli.rules.schema import build_catalogue, parse_catalogue
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_KEYS = {"description", "as_of", "catalogues", "events", "voids", "lifts", "objections",

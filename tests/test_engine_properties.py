@@ -3,7 +3,7 @@
 Hypothesis draws small random catalogues (one or two versions of one city, written as
 TOML text and parsed by `parse_catalogue`, so valid by construction) and small random
 ledgers whose dates crowd around the edges the spec cares about (month ends, leap days,
-year ends, expiry and window edges). The main test asserts that `scs_cli.engine.score`
+year ends, expiry and window edges). The main test asserts that `scs_cli.engine.kernel.score`
 and `tests/reference_scorer.py` agree on every resident and every event. The invariants
 run on both scorers.
 
@@ -29,12 +29,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from reference_scorer import ReferenceResult, engine_view, reference_score
 
-from scs_cli.catalogue import CatalogueHistory, Indicator, cents
-from scs_cli.catalogue_schema import parse_catalogue
-from scs_cli.durations import Duration
-from scs_cli.engine import score
-from scs_cli.errors import ScsError
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.errors import ScsError
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.kernel import score
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.model import CatalogueHistory, Indicator, cents
+from scs_cli.rules.schema import parse_catalogue
 
 settings.register_profile(
     "scs-engine", derandomize=True, deadline=None, database=None, print_blob=True,

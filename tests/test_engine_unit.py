@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, from_cents
-from scs_cli.catalogue_schema import parse_catalogue
-from scs_cli.durations import Duration
-from scs_cli.engine import NoSchemeError, ScoreResult, score, score_series
-from scs_cli.engine_formats import points_text, render
-from scs_cli.engine_rules import DayTable, day_number, threshold_day
-from scs_cli.engine_sort import order_events
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.kernel import NoSchemeError, ScoreResult, score, score_series
+from scs_cli.engine.rulebook import DayTable, day_number, threshold_day
+from scs_cli.engine.sort import order_events
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.model import Catalogue, CatalogueHistory, from_cents
+from scs_cli.rules.schema import parse_catalogue
+from scs_cli.scoring.files import points_text, render
 
 HEAD = """schema = 1
 [city]

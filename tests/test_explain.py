@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scs_cli.catalogue import CatalogueHistory, cents
-from scs_cli.catalogue_schema import parse_catalogue
-from scs_cli.explain import LedgerNotes, explain
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.frames import LedgerData
+from scs_cli.explain.explain import explain
+from scs_cli.ledger.reads import LedgerNotes
+from scs_cli.rules.model import CatalogueHistory, cents
+from scs_cli.rules.schema import parse_catalogue
 
 CATALOGUE = """
 schema = 1
@@ -114,7 +115,7 @@ def history() -> CatalogueHistory:
 
 @pytest.fixture
 def kernel() -> Any:
-    from scs_cli.engine import score
+    from scs_cli.engine.kernel import score
 
     return score
 
@@ -408,7 +409,7 @@ def test_resident_without_consent_is_explained_but_not_scored() -> None:
 
 
 def test_unknown_resident_is_an_error(history: CatalogueHistory) -> None:
-    from scs_cli.errors import ScsError
+    from scs_cli.core.errors import ScsError
 
     data = LedgerData.build(events=[ev(1, "2024-01-05", "red-light")])
     with pytest.raises(ScsError, match="resident 'nobody' has no events"):
@@ -420,7 +421,7 @@ def test_unknown_resident_is_an_error(history: CatalogueHistory) -> None:
 def test_json_record_has_the_spec_keys(history: CatalogueHistory) -> None:
     import json
 
-    from scs_cli.output import to_json
+    from scs_cli.core.output import to_json
 
     data = LedgerData.build(events=[ev(1, "2024-01-05", "red-light"),
                                     ev(2, "2024-01-06", "donation")])
@@ -472,7 +473,7 @@ def ledgers(draw: Any) -> LedgerData:
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=ledgers())
 def test_explain_agrees_with_the_batch(history: CatalogueHistory, data: LedgerData) -> None:
-    from scs_cli.engine import score
+    from scs_cli.engine.kernel import score
 
     batch = score(data, history, AS_OF)
     statuses = {r["event_id"]: (r["status"], r["points"]) for r in batch.events.to_dicts()}
@@ -604,9 +605,9 @@ def test_cli_bad_date_is_one_line(scs: Any, ledger: Any) -> None:
 
 
 def test_explain_agrees_with_scoring_the_whole_ledger(ledger: Any) -> None:
-    from scs_cli.engine import score
-    from scs_cli.explain import explain_ledger
-    from scs_cli.ledger import Ledger
+    from scs_cli.engine.kernel import score
+    from scs_cli.explain.explain import explain_ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as book:
         batch = score(book.scoring_data(), book.history(), AS_OF).residents.to_dicts()
@@ -620,8 +621,8 @@ def test_explain_agrees_with_scoring_the_whole_ledger(ledger: Any) -> None:
 def test_one_resident_is_read_by_index_as_the_ledger_would_give_it(ledger: Any) -> None:
     import sqlite3
 
-    from scs_cli.explain import resident_data
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.reads import resident_data
+    from scs_cli.ledger.store import Ledger
 
     with sqlite3.connect(ledger) as conn:
         stamps = [r[0] for r in conn.execute(
@@ -630,7 +631,7 @@ def test_one_resident_is_read_by_index_as_the_ledger_would_give_it(ledger: Any) 
     with Ledger.open(ledger) as book:
         for known_at in (None, *(datetime.fromisoformat(s) for s in stamps)):
             whole = book.scoring_data(known_at).for_residents(["r1"])
-            mine = resident_data(book.conn, "r1", known_at)
+            mine = resident_data(book, "r1", known_at)
             for name in ("events", "voids", "lifts", "objections", "consents"):
                 a, b = getattr(whole, name), getattr(mine, name)
                 if name == "events":  # as text: the two number residents differently
@@ -666,9 +667,9 @@ def test_projection_is_the_engine_score_of_the_data_as_it_stood(ledger: Any,
     """The projection reuses the engine's preparation of the resident's data when nothing
     in it happens after as-of (2024-03-31); with later events or objections (2023-12-31)
     it prepares the data frozen at as-of. Either way each point is `engine.score`."""
-    from scs_cli.engine import score
-    from scs_cli.explain import explain_ledger
-    from scs_cli.ledger import Ledger
+    from scs_cli.engine.kernel import score
+    from scs_cli.explain.explain import explain_ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as book:
         data, history = book.scoring_data().for_residents(["r1"]), book.history()

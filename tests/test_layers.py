@@ -10,8 +10,8 @@ import scs_cli
 
 
 def library_modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(scs_cli.__path__, "scs_cli.")
-                  if m.name not in ("scs_cli.cli", "scs_cli.__main__"))
+    return sorted(m.name for m in pkgutil.walk_packages(scs_cli.__path__, "scs_cli.")
+                  if not m.name.startswith(("scs_cli.cli", "scs_cli.__main__")))
 
 
 def test_library_imports_no_typer_or_rich():

@@ -11,10 +11,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from scs_cli import ledger as ledger_module
-from scs_cli import ledger_schema
-from scs_cli.errors import LedgerError
-from scs_cli.ledger import Ledger
+from scs_cli.core.errors import LedgerError
+from scs_cli.ledger import schema as ledger_schema
+from scs_cli.ledger import store as ledger_module
+from scs_cli.ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = """resident_id,indicator,occurred_on,agency,reference,note,points
@@ -284,7 +284,7 @@ def test_consent_and_withdrawal(ledger: Path, scs) -> None:
 # --- what the engine reads ------------------------------------------------------------
 
 def test_scoring_data_has_the_contract_dtypes(ledger: Path) -> None:
-    from scs_cli.ledger_data import (
+    from scs_cli.core.frames import (
         CONSENTS_SCHEMA,
         EVENTS_SCHEMA,
         LIFTS_SCHEMA,
@@ -454,7 +454,7 @@ def test_library_never_prints_or_imports_the_cli() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, scs_cli.ledger, scs_cli.ledger_stats; "
+    code = ("import sys, scs_cli.ledger.store, scs_cli.ledger.stats; "
             "print(any(m.split('.')[0] in ('typer', 'rich') for m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scs_cli.ledger import Ledger
+from scs_cli.ledger.store import Ledger
 
 BAD_ROWS = Path(__file__).parent / "bad_rows"
 CASES = sorted(p for p in BAD_ROWS.iterdir() if p.suffix in (".csv", ".jsonl"))

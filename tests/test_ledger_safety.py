@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from scs_cli.ledger import Ledger
+from scs_cli.ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 

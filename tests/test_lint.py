@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scs_cli.catalogue_schema import load_catalogue, parse_catalogue
-from scs_cli.durations import Duration
-from scs_cli.lint import CHECKS, PROHIBITED_WORDS, _longer_than_five_years, lint, lint_files
+from scs_cli.audit.lint import CHECKS, PROHIBITED_WORDS, _longer_than_five_years, lint, lint_files
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.schema import load_catalogue, parse_catalogue
 
 CASES = Path(__file__).parent / "lint_cases"
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,13 +219,13 @@ def test_lint_invalid_catalogue_is_one_error_line(scs, tmp_path: Path) -> None: 
 
 
 def _domains() -> list[str]:
-    from scs_cli.taxonomy import default_taxonomy
+    from scs_cli.rules.taxonomy import default_taxonomy
 
     return list(default_taxonomy().domains)
 
 
 def test_lint_files_reports_problems_of_every_bad_file(tmp_path: Path) -> None:
-    from scs_cli.errors import CatalogueError
+    from scs_cli.core.errors import CatalogueError
 
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
     a.write_text("schema = 1\n")
@@ -252,7 +252,7 @@ def test_lint_without_catalogues_is_refused(scs) -> None:  # type: ignore[no-unt
 
 
 def test_lint_bundled_names_every_bundled_catalogue(scs) -> None:  # type: ignore[no-untyped-def]
-    from scs_cli.catalogue_schema import bundled_catalogue_paths
+    from scs_cli.rules.schema import bundled_catalogue_paths
 
     stems = [p.stem for p in bundled_catalogue_paths()]
     result = scs("catalogue", "lint", "--bundled", "-f", "csv")

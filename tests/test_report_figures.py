@@ -10,11 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from scs_cli.catalogue import CatalogueHistory
-from scs_cli.catalogue_schema import load_catalogue
-from scs_cli.ledger_data import LedgerData
-from scs_cli.report_charts import city_charts
-from scs_cli.report_figures import (
+from scs_cli.core.frames import LedgerData
+from scs_cli.report.charts import city_charts
+from scs_cli.report.figures import (
     AdoptedVersion,
     CityInput,
     SavedRun,
@@ -23,7 +21,9 @@ from scs_cli.report_figures import (
     month_ends,
     protect,
 )
-from scs_cli.report_render import city_html, city_json, city_markdown
+from scs_cli.report.render import city_html, city_json, city_markdown
+from scs_cli.rules.model import CatalogueHistory
+from scs_cli.rules.schema import load_catalogue
 
 TINY = Path(__file__).resolve().parent.parent / "examples" / "tiny.toml"
 AS_OF = date(2024, 3, 31)
@@ -262,8 +262,8 @@ def test_tallied_counting_events_sum_as_the_per_event_rows_do() -> None:
 
     from test_engine_unit import _random_ledger
 
-    from scs_cli.engine import evaluate, prepare
-    from scs_cli.report_figures import counted, tallied
+    from scs_cli.engine.kernel import evaluate, prepare
+    from scs_cli.report.figures import counted, tallied
 
     history, data = _random_ledger(7, n=600)
     prepared = prepare(data, history)

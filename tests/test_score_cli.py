@@ -232,7 +232,7 @@ def test_engine_does_not_import_the_cli() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, scs_cli.engine, scs_cli.engine_batch, scs_cli.runs; "
+    code = ("import sys, scs_cli.engine.kernel, scs_cli.scoring.batch, scs_cli.scoring.runs; "
             "print(any(m.split('.')[0] in ('typer', 'rich', 'click') for m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

@@ -16,7 +16,7 @@ from scs_cli.cli.catalogue_cmds import catalogue_app
 from scs_cli.cli.common import err, out
 
 if TYPE_CHECKING:
-    from scs_cli.taxonomy import Taxonomy
+    from scs_cli.rules.taxonomy import Taxonomy
 
 
 class AuditFormat(StrEnum):
@@ -40,11 +40,11 @@ BundledOpt = Annotated[bool, typer.Option(
 
 
 def _files(files: list[Path] | None, bundled: bool) -> list[Path]:
-    from scs_cli.errors import UsageError
+    from scs_cli.core.errors import UsageError
 
     chosen = list(files or [])
     if bundled:
-        from scs_cli.catalogue_schema import bundled_catalogue_paths
+        from scs_cli.rules.schema import bundled_catalogue_paths
 
         chosen += [Path(p.stem) for p in bundled_catalogue_paths()]  # shown by bundled name
     if not chosen:
@@ -62,7 +62,7 @@ def _skipped(files: tuple[str, ...]) -> None:
 def _taxonomy(path: Path | None) -> Taxonomy | None:
     if path is None:
         return None
-    from scs_cli.taxonomy import load_taxonomy
+    from scs_cli.rules.taxonomy import load_taxonomy
 
     return load_taxonomy(path)
 
@@ -84,8 +84,8 @@ def compare_cmd(
     """Put two or more catalogues side by side: scale, tiers, caps, the behaviours they
     share (aligned by taxonomy code, widest disagreement first), what only one has, and
     lint counts. Only published rules are compared, never residents."""
-    from scs_cli.compare import compare_files, comparison_markdown
-    from scs_cli.output import render, to_json
+    from scs_cli.audit.compare import compare_files, comparison_markdown
+    from scs_cli.core.output import render, to_json
 
     comp = compare_files(_files(files, bundled), _taxonomy(taxonomy))
     _skipped(comp.skipped)
@@ -103,7 +103,7 @@ def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-de
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.compare import behaviour_rows, only_in_text, overview_rows
+    from scs_cli.audit.compare import behaviour_rows, only_in_text, overview_rows
 
     labels = list(comp.labels)
     t = Table(title="Catalogues side by side", show_lines=True)
@@ -145,8 +145,8 @@ def diff_cmd(
     """List what a new version of one city's catalogue added, removed and changed:
     indicators (field by field), scale, tiers, categories, rewards, sanctions, policy
     and mode. Two different cities are refused (use compare)."""
-    from scs_cli.diff import CatalogueDiff, diff_files, diff_markdown
-    from scs_cli.output import render, to_json
+    from scs_cli.audit.diff import CatalogueDiff, diff_files, diff_markdown
+    from scs_cli.core.output import render, to_json
 
     d = diff_files(old, new, _taxonomy(taxonomy))
     if fmt is AuditFormat.json:
@@ -163,7 +163,7 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.diff import field_lines, item_title
+    from scs_cli.audit.diff import field_lines, item_title
 
     out.print(f"{d.city}: version {d.old_version} (in force from {d.old_effective_from}) → "
               f"{d.new_version} (in force from {d.new_effective_from})", highlight=False,
@@ -192,8 +192,8 @@ def lint_cmd(
 
     Exit status 1 when any finding is an error, else 0. docs/lint.md explains every code.
     """
-    from scs_cli.lint import lint_files, lint_summary_markdown
-    from scs_cli.output import render, to_json
+    from scs_cli.audit.lint import lint_files, lint_summary_markdown
+    from scs_cli.core.output import render, to_json
 
     report = lint_files(_files(files, bundled), _taxonomy(taxonomy))
     _skipped(report.skipped)

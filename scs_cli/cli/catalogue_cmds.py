@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from scs_cli.cli.common import FormatOpt, ScsGroup, err, out
-from scs_cli.errors import CatalogueError, Problem
-from scs_cli.output import Format, decimal_text, to_json
+from scs_cli.core.errors import CatalogueError, Problem
+from scs_cli.core.output import Format, decimal_text, to_json
 
 catalogue_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
                             help="Validate, show, list, compare, diff and lint catalogues.")
@@ -25,8 +25,8 @@ def validate(files: FilesArg) -> None:
     A behaviour taxonomy file (such as catalogues/taxonomy.toml) is checked as a taxonomy.
     Exit status 0 when all are valid, 1 otherwise.
     """
-    from scs_cli.catalogue_schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
-    from scs_cli.taxonomy import load_taxonomy
+    from scs_cli.rules.schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
+    from scs_cli.rules.taxonomy import load_taxonomy
 
     problems: list[Problem] = []
     for file in files:
@@ -57,7 +57,7 @@ def show(
     rewards, sanctions, policy and sources."""
     from rich.table import Table
 
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path, to_document
+    from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path, to_document
 
     cat = load_catalogue(resolve_catalogue_path(file))
     if fmt in (Format.json, Format.jsonl):
@@ -143,7 +143,7 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
     """List the bundled catalogues: city, version, effective date, indicator counts."""
     from rich.table import Table
 
-    from scs_cli.catalogue_schema import bundled_catalogue_paths, load_catalogue
+    from scs_cli.rules.schema import bundled_catalogue_paths, load_catalogue
 
     rows = []
     for path in bundled_catalogue_paths():
@@ -157,7 +157,7 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
             "published_indicators": cat.published_indicators,
         })
     if fmt is not Format.table:
-        from scs_cli.output import render
+        from scs_cli.core.output import render
 
         out.print(render(rows, list(rows[0]) if rows else [], fmt.value
                          if fmt is not Format.markdown else "csv"),

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from typer._click import Context  # typer's own click, not the click package
 
-from scs_cli.errors import ScsError, UsageError
-from scs_cli.output import Format
+from scs_cli.core.errors import ScsError, UsageError
+from scs_cli.core.output import Format
 
 
 class _LazyConsole:

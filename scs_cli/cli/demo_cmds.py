@@ -49,7 +49,7 @@ def demo(
     from dataclasses import replace
 
     started = time.perf_counter()
-    from scs_cli.demo import run_demo
+    from scs_cli.demo.run import run_demo
 
     result = run_demo(output, residents=residents, catalogues=catalogue or None, seed=seed,
                       force=force, progress=_status)
@@ -101,7 +101,7 @@ def generate(
     ranges; resident ids are pseudonyms (R0000001…); (agency, reference) pairs are unique.
     Default catalogue: rongcheng-2016.
     """
-    from scs_cli.demo_generate import generate_file
+    from scs_cli.demo.generate import generate_file
 
     result = generate_file(
         catalogue or ["rongcheng-2016"], residents=residents,

@@ -10,7 +10,7 @@ import typer
 from scs_cli.cli.common import AsOfOpt, KnownAtOpt, LedgerArg, out, parse_date, parse_timestamp
 
 if TYPE_CHECKING:
-    from scs_cli.explain import Explanation
+    from scs_cli.explain.explain import Explanation
 
 
 class ExplainFormat(StrEnum):
@@ -30,8 +30,8 @@ def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
     """Explain one resident's score and tier: every event with its status, points, rule and
     reason; the caps; the main reasons the score is not higher; each reward and sanction;
     and what the score will be when each negative event stops counting."""
-    from scs_cli.explain import explain_ledger
-    from scs_cli.output import to_json
+    from scs_cli.core.output import to_json
+    from scs_cli.explain.explain import explain_ledger
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
@@ -52,7 +52,7 @@ def _render(x: Explanation) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.output import decimal_text
+    from scs_cli.core.output import decimal_text
 
     def num(v: object) -> str:
         return "—" if v is None else decimal_text(v)  # type: ignore[arg-type]

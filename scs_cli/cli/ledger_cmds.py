@@ -19,7 +19,7 @@ from scs_cli.cli.common import (
     parse_date,
     progress_enabled,
 )
-from scs_cli.output import Format
+from scs_cli.core.output import Format
 
 ledger_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
                          help="Create a city's ledger; import events; record consents, "
@@ -63,7 +63,7 @@ def init(
                                             "rongcheng-2016).", show_default=False)],
 ) -> None:
     """Create a ledger bound to the catalogue's city, with that catalogue adopted."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.create(ledger, catalogue) as opened:
         adopted = opened.adopted()[0]
@@ -80,7 +80,7 @@ def adopt(
                                               "catalogue.", show_default=False)],
 ) -> None:
     """Adopt another version of the ledger's city catalogue (another city is refused)."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened:
         adopted = opened.adopt(catalogue)
@@ -109,7 +109,7 @@ def import_events(
     exit status 1. Rows whose (agency, reference) is already recorded are skipped as
     duplicates.
     """
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened, progress_callback() as callback:
         result = opened.import_file(file, skip_invalid=skip_invalid, rejects=rejects,
@@ -134,7 +134,7 @@ def consent(
 ) -> None:
     """Record a resident's consent to be scored from a date (or, with --withdraw, its
     withdrawal), for catalogues with participation = "consent"."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     day = parse_date(on, "--on")
     with Ledger.open(ledger) as opened:
@@ -152,7 +152,7 @@ def void(
                                         "error.", show_default=False)],
 ) -> None:
     """Void an event recorded in error: it never counts. Voiding twice is refused."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened:
         number = opened.void(event, reason)
@@ -163,7 +163,7 @@ def void(
 @ledger_app.command("lift")
 def lift(ledger: LedgerArg, event: EventArg, on: OnOpt) -> None:
     """Lift an event: it stops counting from a date (a debt paid, credit repaired)."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     day = parse_date(on, "--on")
     with Ledger.open(ledger) as opened:
@@ -176,8 +176,8 @@ def lift(ledger: LedgerArg, event: EventArg, on: OnOpt) -> None:
 def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Residents, events by indicator and year, date range, imports, voids, lifts,
     consents, objections pending and overdue (as of --as-of, default today)."""
-    from scs_cli.ledger import Ledger, utc_today
-    from scs_cli.output import to_json
+    from scs_cli.core.output import to_json
+    from scs_cli.ledger.store import Ledger, utc_today
 
     day = parse_date(as_of, "--as-of", utc_today())
     with Ledger.open(ledger) as opened:
@@ -237,8 +237,8 @@ def export(
                                          ".parquet, .jsonl or .json.", show_default=False)],
 ) -> None:
     """Export every event with its status columns (voided, lifted_on, objections…)."""
-    from scs_cli.ledger import Ledger
-    from scs_cli.output import format_for_path
+    from scs_cli.core.output import format_for_path
+    from scs_cli.ledger.store import Ledger
 
     format_for_path(output)  # refuse an unknown suffix before reading anything
     with Ledger.open(ledger) as opened, progress_callback() as callback:
@@ -251,7 +251,7 @@ def export(
 def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.table) -> None:
     """Every row about one resident (events, voids, lifts, objections, decisions,
     consents) in the order recorded, with recorded_at."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened:
         entries = opened.resident_history(resident)
@@ -259,14 +259,14 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
                 "objection_id": e.objection_id, "on": e.on, "details": e.details}
                for e in entries]
     if fmt in (Format.json, Format.jsonl):
-        from scs_cli.output import render
+        from scs_cli.core.output import render
 
         full = [{**r, "fields": e.fields} for r, e in zip(records, entries, strict=True)]
         out.print(render(full, list(full[0]), fmt.value), end="", highlight=False,
                   markup=False)
         return
     if fmt is Format.csv:
-        from scs_cli.output import render
+        from scs_cli.core.output import render
 
         out.print(render(records, list(records[0]), "csv"), end="", highlight=False,
                   markup=False)
@@ -286,8 +286,8 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
 def verify(ledger: LedgerArg) -> None:
     """Check the ledger: SQLite integrity, append-only triggers, recorded_at order, and
     that the events table and the engine's batches hold the same events."""
-    from scs_cli.ledger import Ledger
-    from scs_cli.ledger_stats import VerifyError
+    from scs_cli.ledger.stats import VerifyError
+    from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened:
         result = opened.verify()

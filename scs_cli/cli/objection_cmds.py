@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import typer
 
 from scs_cli.cli.common import AsOfOpt, FormatOpt, LedgerArg, ScsGroup, err, out, parse_date
-from scs_cli.output import Format
+from scs_cli.core.output import Format
 
 objection_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
                             help="File, decide and list residents' objections to events.")
@@ -29,7 +29,7 @@ def file_objection(
 
     While pending (and with objection_suspends = true) the event does not count.
     """
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     day = parse_date(on, "--on")
     with Ledger.open(ledger) as opened:
@@ -51,7 +51,7 @@ def decide(
 ) -> None:
     """Record the decision on an objection: --upheld voids the event, --rejected lets it
     count again."""
-    from scs_cli.ledger import Ledger
+    from scs_cli.ledger.store import Ledger
 
     if upheld == rejected:
         raise typer.BadParameter("give exactly one of --upheld and --rejected")
@@ -68,7 +68,7 @@ def list_objections(ledger: LedgerArg, as_of: AsOfOpt = None,
                     fmt: FormatOpt = Format.table) -> None:
     """List objections pending on --as-of (default today) with their age in days; those
     past the policy's objection_deadline are flagged overdue."""
-    from scs_cli.ledger import Ledger, utc_today
+    from scs_cli.ledger.store import Ledger, utc_today
 
     day = parse_date(as_of, "--as-of", utc_today())
     with Ledger.open(ledger) as opened:
@@ -78,7 +78,7 @@ def list_objections(ledger: LedgerArg, as_of: AsOfOpt = None,
                 "filed_on": o.filed_on, "age_days": o.age_days, "due_on": o.due_on,
                 "overdue": o.overdue, "grounds": o.grounds} for o in pending]
     if fmt is not Format.table:
-        from scs_cli.output import render
+        from scs_cli.core.output import render
 
         columns = ["objection_id", "event_id", "resident_id", "indicator", "filed_on",
                    "age_days", "due_on", "overdue", "grounds"]

@@ -27,7 +27,7 @@ def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
     Prints the paths written, one per line, on standard output.
     """
     from scs_cli.cli.common import progress_enabled
-    from scs_cli.report import write_reports
+    from scs_cli.report.batch import write_reports
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")

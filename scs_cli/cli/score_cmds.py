@@ -23,7 +23,7 @@ from scs_cli.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from scs_cli.engine_batch import Comparison, ScoreRun
+    from scs_cli.scoring.batch import Comparison, ScoreRun
 
 
 class ScoreFormat(StrEnum):
@@ -82,8 +82,8 @@ def score(
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
     decimals, reward ids ';'-separated).
     """
-    from scs_cli.engine_batch import score_ledger
-    from scs_cli.output import format_for_path
+    from scs_cli.core.output import format_for_path
+    from scs_cli.scoring.batch import score_ledger
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
@@ -94,14 +94,14 @@ def score(
                            save=save, progress=tick)
     frame = _rows(run)
     if output is not None:
-        from scs_cli.engine_formats import write
+        from scs_cli.scoring.files import write
 
         kind = write(frame, output, _points(run))
         err.print(f"wrote {frame.height:,} rows to {output} ({kind})", highlight=False)
     if fmt is ScoreFormat.table:
         _table(run)
     elif output is None:
-        from scs_cli.engine_formats import render
+        from scs_cli.scoring.files import render
 
         typer.echo(render(frame, fmt.value, _points(run)), nl=False)
     if run.run_id is not None:
@@ -119,8 +119,8 @@ def eligible(
     output: OutputOpt = None,
 ) -> None:
     """The residents a reward applies to: resident_id, score, tier (sorted by id)."""
-    from scs_cli.engine_batch import eligible as find
-    from scs_cli.output import format_for_path
+    from scs_cli.core.output import format_for_path
+    from scs_cli.scoring.batch import eligible as find
 
     if output is not None:
         format_for_path(output)
@@ -128,11 +128,11 @@ def eligible(
         found = find(ledger, reward, parse_date(as_of, "--as-of"),
                      parse_timestamp(known_at, "--known-at"), tick)
     if output is not None:
-        from scs_cli.engine_formats import write
+        from scs_cli.scoring.files import write
 
         write(found.residents, output)
     else:
-        from scs_cli.engine_formats import render
+        from scs_cli.scoring.files import render
 
         typer.echo(render(found.residents, fmt.value), nl=False)
     err.print(f"{found.residents.height:,} of {found.scored:,} residents eligible for "
@@ -147,8 +147,8 @@ def list_runs(
                    ] = ScoreFormat.table,
 ) -> None:
     """List the saved score runs: id, as-of, known-at, residents, digest, catalogues."""
-    from scs_cli.output import render, to_json
-    from scs_cli.runs import list_runs as read
+    from scs_cli.core.output import render, to_json
+    from scs_cli.scoring.runs import list_runs as read
 
     rows: list[dict[str, Any]] = [
         {"run_id": r.run_id, "as_of": r.as_of, "known_at": r.known_at.isoformat(),
@@ -185,7 +185,7 @@ def verify(
 
     Exit status 0 and "unchanged" when the digest is the same; 1 with what differs.
     """
-    from scs_cli.runs import RunChangedError, verify_run
+    from scs_cli.scoring.runs import RunChangedError, verify_run
 
     with _spinner() as tick:
         checked = verify_run(ledger, run, tick)
@@ -198,7 +198,7 @@ def verify(
 
 def _rows(run: ScoreRun) -> Any:
     """The rows csv/json/--output carry: every resident, or the movers of a comparison."""
-    from scs_cli.engine_formats import result_frame
+    from scs_cli.scoring.files import result_frame
 
     if run.comparison is not None:
         return run.comparison.movers
@@ -212,7 +212,7 @@ def _points(run: ScoreRun) -> tuple[str, ...]:
 def _table(run: ScoreRun) -> None:
     from rich.table import Table
 
-    from scs_cli.output import decimal_text
+    from scs_cli.core.output import decimal_text
 
     s = run.summary
     out.print(f"{run.city}: {s.residents:,} residents scored on {run.as_of} "

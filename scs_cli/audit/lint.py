@@ -18,10 +18,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from scs_cli.catalogue import Catalogue, Indicator
-from scs_cli.durations import Duration
-from scs_cli.errors import CatalogueError, Problem
-from scs_cli.taxonomy import Taxonomy, default_taxonomy
+from scs_cli.core.errors import CatalogueError, Problem
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.model import Catalogue, Indicator
+from scs_cli.rules.schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
+from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -497,7 +498,6 @@ def lint_files(files: Sequence[str | Path], taxonomy: Taxonomy | None = None) ->
 def load_catalogues(files: Sequence[str | Path], taxonomy: Taxonomy
                     ) -> tuple[list[tuple[str, Catalogue]], list[str]]:
     """([(file as given, catalogue)], [taxonomy files skipped]); every problem at once."""
-    from scs_cli.catalogue_schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
 
     loaded: list[tuple[str, Catalogue]] = []
     skipped: list[str] = []

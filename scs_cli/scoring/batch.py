@@ -16,10 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, Reward, from_cents
-from scs_cli.engine import ScoreResult, scheme_at, score
-from scs_cli.errors import LedgerError, ScsError, UsageError
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.errors import LedgerError, ScsError, UsageError
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.kernel import ScoreResult, scheme_at, score
+from scs_cli.ledger.store import Ledger
+from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
+from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
+from scs_cli.scoring import runs as runs
 
 Progress = Callable[[str], None]
 QUANTILES = (("min", 0.0), ("10%", 0.1), ("25%", 0.25), ("median", 0.5), ("75%", 0.75),
@@ -92,8 +95,6 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
                  catalogue: str | Path | None = None, baseline: str | Path | None = None,
                  save: bool = False, progress: Progress | None = None) -> ScoreRun:
     """Score every resident of a ledger (SPEC §4); optionally compare, or save the run."""
-    from scs_cli import runs
-    from scs_cli.ledger import Ledger
 
     if save and catalogue is not None:
         raise UsageError("--save records runs under the adopted catalogues; a what-if "
@@ -133,7 +134,6 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
 def eligible(path: str | Path, reward_id: str, as_of: date, known_at: datetime | None = None,
              progress: Progress | None = None) -> Eligibility:
     """The residents a reward of the scheme in force on as-of applies to."""
-    from scs_cli.ledger import Ledger
 
     tick = progress or (lambda what: None)
     known_at = known_at or datetime.now(UTC)
@@ -218,7 +218,6 @@ def _foreign_check(ledger: str | Path, city_id: str, path: str | Path | None
     """Load a what-if or baseline catalogue; refuse another city's, in one line."""
     if path is None:
         return None
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
 
     catalogue = load_catalogue(resolve_catalogue_path(path))
     if catalogue.city.id != city_id:

@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from scs_cli.catalogue import from_cents
-from scs_cli.engine_formats import render, result_frame
-from scs_cli.errors import ScsError
+from scs_cli.core.errors import ScsError
+from scs_cli.core.output import decimal_text
+from scs_cli.engine.kernel import score
+from scs_cli.ledger.store import Ledger
+from scs_cli.rules.model import from_cents
+from scs_cli.scoring.files import render, result_frame
 
 if TYPE_CHECKING:
-    from scs_cli.ledger import Ledger, RunRecord
+    from scs_cli.ledger.store import Ledger, RunRecord
 
 Progress = Callable[[str], None]
 EXAMPLES = 5  # how many changed residents a difference names
@@ -150,8 +153,6 @@ class RunChangedError(ScsError):
 def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
                ) -> Verification:
     """Recompute a saved run with its stored as-of, known-at and adopted catalogues."""
-    from scs_cli.engine import score
-    from scs_cli.ledger import Ledger
 
     tick = progress or (lambda what: None)
     with Ledger.open(path) as ledger:
@@ -171,7 +172,6 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
 
 
 def list_runs(path: str | Path) -> list[RunRecord]:
-    from scs_cli.ledger import Ledger
 
     with Ledger.open(path) as ledger:
         return ledger.runs()
@@ -182,6 +182,5 @@ def _dec(cents: int | None) -> Decimal | None:
 
 
 def _num(value: Decimal | None) -> str:
-    from scs_cli.output import decimal_text
 
     return "—" if value is None else decimal_text(value)

@@ -27,8 +27,9 @@ from typing import Any
 
 import polars as pl
 
-from scs_cli.catalogue import CatalogueHistory, cents
-from scs_cli.errors import Problem, ProblemsError, ScsError, UsageError
+from scs_cli.core.errors import Problem, ProblemsError, ScsError, UsageError
+from scs_cli.core.output import decimal_text
+from scs_cli.rules.model import CatalogueHistory, cents
 
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
            "points")
@@ -493,7 +494,6 @@ def _reporters(history: CatalogueHistory, indicator_codes: dict[str, int],
 
 
 def _plain(value: Any) -> str:
-    from scs_cli.output import decimal_text
 
     return decimal_text(value)
 

@@ -25,14 +25,19 @@ any partition of residents gives the same rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory
-from scs_cli.engine_rules import (
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.results import (
+    NoSchemeError,
+    Prepared,
+    ScoreResult,
+)
+from scs_cli.engine.rulebook import (
     KIND_ESCALATION,
     KIND_RANGE,
     DayTable,
@@ -40,74 +45,11 @@ from scs_cli.engine_rules import (
     day_number,
     period_key,
 )
-from scs_cli.engine_sort import order_events
-from scs_cli.errors import ScsError
-from scs_cli.ledger_data import LedgerData
+from scs_cli.engine.sort import order_events
+from scs_cli.engine.totals import totals
+from scs_cli.rules.model import Catalogue, CatalogueHistory
 
-STATUSES = ("voided", "future", "suspended", "over-limit", "lifted", "expired", "capped",
-            "counted")
-
-RESIDENTS_SCHEMA: dict[str, Any] = {
-    "resident_id": pl.String, "score": pl.Int64, "tier": pl.String,
-    "rewards": pl.List(pl.String), "sanctions": pl.List(pl.String),
-}
-EVENTS_SCHEMA: dict[str, Any] = {
-    "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
-    "occurred_on": pl.Date, "version": pl.String, "nominal": pl.Int64, "points": pl.Int64,
-    "status": pl.String, "stops_on": pl.Date, "capped_by": pl.String,
-}
-ADJUSTMENTS_SCHEMA: dict[str, Any] = {
-    "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
-}
 _SHIFT = 2**32  # packs (group number, day offset) into one sortable Int64
-
-
-class NoSchemeError(ScsError):
-    """No adopted catalogue version is in force on the as-of date."""
-
-    def __init__(self, as_of: date, first: date | None, source: str | None = None):
-        self.as_of = as_of
-        self.first = first
-        self.source = source
-        super().__init__(
-            (f"{source}: " if source else "") + f"no catalogue version is in force on {as_of}"
-            + (f" (the first adopted version takes effect on {first}; score at that date "
-               "or later)" if first else " (no catalogue is adopted; adopt one first)"))
-
-
-@dataclass(frozen=True)
-class ScoreResult:
-    """Scores at one as-of date, with every event's part in them (docs/architecture.md)."""
-
-    as_of: date
-    scheme: Catalogue
-    residents: pl.DataFrame
-    events: pl.DataFrame
-    adjustments: pl.DataFrame
-    # with ``tally``: one row per counting event (indicator, version, points before caps,
-    # resident as a number), for totals that need no per-event text
-    counting: pl.DataFrame | None = None
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything about a ledger and its rules that does not depend on the as-of date.
-
-    ``frame`` holds the events sorted by (resident, indicator, occurred_on, event id), with
-    residents numbered 0…n-1 (``rix``, see `engine_sort`), so per-resident totals are sums
-    over consecutive rows; ``row`` is each event's position in ``events``.
-    """
-
-    history: CatalogueHistory
-    book: RuleBook
-    table: DayTable
-    frame: pl.DataFrame
-    residents: pl.DataFrame      # rix, resident_id: every resident with an event
-    lexical: pl.Series           # rix of the residents in resident-id order
-    events: pl.DataFrame         # the ledger's events frame, in event-id order
-    indicators: tuple[str, ...]  # the ledger's indicator ids, by `events.code`
-    objections: pl.DataFrame     # objections not upheld: event_id, filed, decided (day numbers)
-    consents: pl.DataFrame
 
 
 def score(data: LedgerData, history: CatalogueHistory, as_of: date,
@@ -248,7 +190,6 @@ def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.
 def evaluate(prep: Prepared, as_of: date, detail: bool = True,
              tally: bool = False) -> ScoreResult:
     """Steps 1–9 at one as-of date over prepared events (``tally``: see `ScoreResult`)."""
-    from scs_cli.engine_totals import totals
 
     scheme = scheme_at(prep.history, as_of)
     a = day_number(as_of)

@@ -13,30 +13,26 @@ through the ledger's resident index, so it stays fast on a ledger of millions of
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, Indicator, from_cents
-from scs_cli.errors import LedgerError, ScsError
-from scs_cli.ledger_data import LedgerData
-from scs_cli.output import decimal_text
+import polars as pl
+
+from scs_cli.core.errors import LedgerError, ScsError
+from scs_cli.core.frames import LedgerData
+from scs_cli.core.output import decimal_text
+from scs_cli.engine.kernel import evaluate, prepare
+from scs_cli.ledger.reads import LedgerNotes, resident_data, resident_notes
+from scs_cli.ledger.store import Ledger
+from scs_cli.rules.model import Catalogue, CatalogueHistory, Indicator, from_cents
 
 COUNTING = ("counted", "capped")
 STANDING_NOT = ("voided", "future", "suspended")
 MAX_REASONS = 4  # as credit bureaus give them (FCRA/ECOA adverse-action notices)
-
-
-@dataclass(frozen=True)
-class LedgerNotes:
-    """What the ledger says about a resident's events in words, beyond the scoring frames."""
-
-    void_reasons: Mapping[int, str] = field(default_factory=dict)  # event_id → reason
-    objection_grounds: Mapping[int, str] = field(default_factory=dict)  # objection_id → text
 
 
 @dataclass(frozen=True)
@@ -149,14 +145,12 @@ class Explanation:
 
 def _prepare(data: LedgerData, history: CatalogueHistory) -> Any:
     """The engine's as-of independent state (sort, rule numbers): done once per explain."""
-    from scs_cli.engine import prepare
 
     return prepare(data, history)
 
 
 def _evaluate(prepared: Any, as_of: date, detail: bool = True) -> Any:
     """`engine.score` at one date over prepared data (``score`` is prepare + evaluate)."""
-    from scs_cli.engine import evaluate
 
     return evaluate(prepared, as_of, detail)
 
@@ -227,82 +221,17 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
 def explain_ledger(path: str | Path, resident_id: str, as_of: date,
                    known_at: datetime | None = None) -> Explanation:
     """Open a ledger, read one resident's rows by index, and explain their score."""
-    from scs_cli.ledger import Ledger
 
     with Ledger.open(path) as ledger:
         history = ledger.history(known_at)
-        conn = ledger.conn
-        data = resident_data(conn, resident_id, known_at)
+        data = resident_data(ledger, resident_id, known_at)
         if data.events.is_empty() and data.consents.is_empty():
             seen = f" as known at {known_at.isoformat()}" if known_at else ""
             raise LedgerError(path, f"no resident {resident_id!r} in this ledger{seen}",
                               "check the id: `scs ledger history LEDGER RESIDENT` lists a "
                               "resident's rows")
-        notes = ledger_notes(conn, resident_id, known_at)
+        notes = resident_notes(ledger, resident_id, known_at)
     return explain(data, history, resident_id, as_of, notes, known_at=known_at)
-
-
-# --- reading one resident from the ledger's SQLite file ---------------------------------
-
-def resident_data(conn: sqlite3.Connection, resident_id: str,
-                  known_at: datetime | None = None) -> LedgerData:
-    """One resident's scoring frames, read through the `events` table's resident index.
-
-    The same frames `Ledger.scoring_data(known_at)` gives, restricted to one resident,
-    without reading anybody else's rows.
-    """
-    from scs_cli.ledger import cutoff
-
-    cut = cutoff(known_at)
-    rows = conn.execute(
-        "SELECT event_id, resident_id, indicator, occurred_on, points, agency FROM events "
-        "WHERE resident_id = ? AND recorded_at <= ? ORDER BY event_id",
-        (resident_id, cut)).fetchall()
-    events = [{"event_id": r[0], "resident_id": r[1], "indicator": r[2],
-               "occurred_on": date.fromisoformat(r[3]),
-               "points": None if r[4] is None else int(Decimal(str(r[4])) * 100),
-               "agency": r[5]} for r in rows]
-    mine = ("(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)",
-            (resident_id, cut))  # by index, and no limit on the number of ids
-    voids = [{"event_id": r[0]} for r in conn.execute(
-        f"SELECT DISTINCT event_id FROM voids WHERE event_id IN {mine[0]} "
-        "AND recorded_at <= ?", (*mine[1], cut))]
-    lifts = [{"event_id": r[0], "lifted_on": date.fromisoformat(r[1])} for r in conn.execute(
-        f"SELECT event_id, lifted_on FROM lifts WHERE event_id IN {mine[0]} "
-        "AND recorded_at <= ?", (*mine[1], cut))]
-    objections = [
-        {"objection_id": r[0], "event_id": r[1], "filed_on": date.fromisoformat(r[2]),
-         "decided_on": date.fromisoformat(r[3]) if r[3] else None, "outcome": r[4]}
-        for r in conn.execute(
-            "SELECT o.objection_id, o.event_id, o.filed_on, d.decided_on, d.outcome "
-            "FROM objections o LEFT JOIN objection_decisions d "
-            "ON d.objection_id = o.objection_id AND d.recorded_at <= ? "
-            f"WHERE o.event_id IN {mine[0]} AND o.recorded_at <= ? "
-            "ORDER BY o.objection_id", (cut, *mine[1], cut))]
-    consents = [
-        {"resident_id": r[0], "on": date.fromisoformat(r[1]), "consent": bool(r[2]),
-         "seq": r[3]}
-        for r in conn.execute(
-            "SELECT resident_id, on_date, consent, consent_id FROM consents "
-            "WHERE resident_id = ? AND recorded_at <= ? ORDER BY consent_id",
-            (resident_id, cut))]
-    return LedgerData.build(events, voids, lifts, objections, consents)
-
-
-def ledger_notes(conn: sqlite3.Connection, resident_id: str,
-                 known_at: datetime | None = None) -> LedgerNotes:
-    """Void reasons and objection grounds for one resident's events (read-only SQL)."""
-    from scs_cli.ledger import cutoff
-
-    cut = cutoff(known_at)
-    mine = "(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)"
-    reasons = {r[0]: r[1] for r in conn.execute(
-        f"SELECT event_id, reason FROM voids WHERE event_id IN {mine} AND recorded_at <= ?",
-        (resident_id, cut, cut))}
-    grounds = {r[0]: r[1] for r in conn.execute(
-        f"SELECT objection_id, grounds FROM objections WHERE event_id IN {mine} "
-        "AND recorded_at <= ?", (resident_id, cut, cut))}
-    return LedgerNotes(reasons, grounds)
 
 
 # --- putting the kernel's rows into words ------------------------------------------------
@@ -740,7 +669,6 @@ def _frozen(data: LedgerData, as_of: date) -> LedgerData:
     dated stay: they are known plans. When nothing happens later, ``data`` itself is
     returned, so that the engine's preparation of it can be reused.
     """
-    import polars as pl
 
     on = pl.lit(as_of)
     later = pl.col("decided_on") > on

@@ -30,11 +30,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scs_cli.catalogue import Catalogue, Indicator
-from scs_cli.errors import UsageError
-from scs_cli.lint import SEVERITIES, lint, load_catalogues, markdown_table, severity_counts
-from scs_cli.output import decimal_text
-from scs_cli.taxonomy import Taxonomy, default_taxonomy
+from scs_cli.audit.lint import SEVERITIES, lint, load_catalogues, markdown_table, severity_counts
+from scs_cli.core.errors import UsageError
+from scs_cli.core.output import decimal_text
+from scs_cli.rules.model import Catalogue, Indicator
+from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
 HUNDRED = Decimal(100)
 

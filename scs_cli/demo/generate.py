@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, Indicator, adoption_problems, cents
-from scs_cli.errors import UsageError
+from scs_cli.core.errors import UsageError
+from scs_cli.core.output import decimal_text
+from scs_cli.rules.model import Catalogue, Indicator, adoption_problems, cents, from_cents
+from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 
 DEFAULT_UNTIL = date(2024, 12, 31)  # fixed, so that a seed alone fixes the output
 DEFAULT_SPAN_YEARS = 10  # at most this many years of history before `until`
@@ -304,8 +306,6 @@ def points_text(points: pl.Series) -> pl.Series:
     Few distinct values occur, so each is formatted once and mapped (formatting every row
     with string expressions costs seconds at ten million rows).
     """
-    from scs_cli.catalogue import from_cents
-    from scs_cli.output import decimal_text
 
     values = points.drop_nulls().unique().to_list()
     return points.replace_strict(values, [decimal_text(from_cents(v)) for v in values],
@@ -391,7 +391,6 @@ def generate_file(catalogue_paths: Sequence[str | Path], residents: int, events:
                   since: date | None = None,
                   progress: Callable[[str], None] | None = None) -> GenerateResult:
     """Load catalogues (files or bundled names), generate events and write them to ``output``."""
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
 
     output = Path(output)
     if output.suffix.lower() not in FORMATS:

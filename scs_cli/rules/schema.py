@@ -16,7 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from scs_cli.catalogue import (
+from scs_cli.core.errors import CatalogueError, Problem
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.model import (
     APPLIES_TO,
     MODES,
     PARTICIPATIONS,
@@ -32,9 +34,7 @@ from scs_cli.catalogue import (
     Scale,
     Tier,
 )
-from scs_cli.durations import Duration
-from scs_cli.errors import CatalogueError, Problem
-from scs_cli.taxonomy import Taxonomy, default_taxonomy
+from scs_cli.rules.taxonomy import Taxonomy, bundled_dir, default_taxonomy
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -554,7 +554,6 @@ def is_taxonomy_file(path: Path) -> bool:
 
 def bundled_catalogue_paths() -> list[Path]:
     """The city catalogues shipped in ``catalogues/`` (the taxonomy is not one)."""
-    from scs_cli.taxonomy import bundled_dir
 
     return sorted(p for p in bundled_dir().glob("*.toml") if p.name != "taxonomy.toml")
 
@@ -564,7 +563,6 @@ def resolve_catalogue_path(name: str | Path) -> Path:
     path = Path(name)
     if path.exists() or path.suffix:
         return path
-    from scs_cli.taxonomy import bundled_dir
 
     bundled = bundled_dir() / f"{name}.toml"
     return bundled if bundled.exists() else path

@@ -1,6 +1,6 @@
 """Steps 6–9 of the scoring kernel: caps, score, tier, rewards and sanctions.
 
-Works on the counting events `scs_cli.engine` judged; totals, tiers, scale, rewards and
+Works on the counting events `scs_cli.engine.kernel` judged; totals, tiers, scale, rewards and
 sanctions come from the version in force on the as-of date (the "scheme"), what belongs
 to one event (category, score_cap, tier_cap) from the version that judged it.
 """
@@ -8,15 +8,19 @@ to one event (category, score_cap, tier_cap) from the version that judged it.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, cents
-from scs_cli.engine_rules import RuleBook, day_number, threshold_day
-
-if TYPE_CHECKING:
-    from scs_cli.engine import Prepared, ScoreResult
+from scs_cli.engine.results import (
+    ADJUSTMENTS_SCHEMA,
+    EVENTS_SCHEMA,
+    RESIDENTS_SCHEMA,
+    Prepared,
+    ScoreResult,
+)
+from scs_cli.engine.rulebook import RuleBook, day_number, threshold_day
+from scs_cli.rules.model import Catalogue, cents
 
 _CAP_PAIRS = {"rix": pl.Int32, "code": pl.Int32, "side": pl.Int8}
 
@@ -24,13 +28,6 @@ _CAP_PAIRS = {"rix": pl.Int32, "code": pl.Int32, "side": pl.Int8}
 def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
            residents: pl.DataFrame, extra: list[str], detail: bool) -> ScoreResult:
     """Steps 6–9 over judged events (sorted by resident, residents in the same order)."""
-    from scs_cli.engine import (
-        ADJUSTMENTS_SCHEMA,
-        EVENTS_SCHEMA,
-        RESIDENTS_SCHEMA,
-        ScoreResult,
-    )
-
     book, rules = prep.book, prep.book.rules
     tiers = scheme.tier_names
     tier_rank = {name: i for i, name in enumerate(tiers)}
@@ -290,8 +287,6 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame,
 def _adjustment_rows(prep: Prepared, res: pl.DataFrame, residents: pl.DataFrame,
                      adjust: list[pl.DataFrame], frame: pl.DataFrame) -> pl.DataFrame:
     """Every cap as its own line: score = base + Σ points + Σ adjustments."""
-    from scs_cli.engine import ADJUSTMENTS_SCHEMA
-
     book = prep.book
     labels = {"indicator": pl.Series(book.indicators or ("",), dtype=pl.String),
               "category": pl.Series(book.categories or ("",), dtype=pl.String)}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from scs_cli.errors import CatalogueError, Problem
+from scs_cli.core.errors import CatalogueError, Problem
 
 KINDS = ("credit", "other", "protected")
 
@@ -23,7 +23,7 @@ def bundled_dir() -> Path:
     override = os.environ.get("SCS_CATALOGUES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "catalogues"
+    return Path(__file__).resolve().parents[2] / "catalogues"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ ledger contents on any day (only `recorded_at` differs).
 
 from __future__ import annotations
 
+import shlex
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,9 +25,17 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, cents
-from scs_cli.demo_generate import DEFAULT_UNTIL, check_versions, generate_events, write_events
-from scs_cli.errors import UsageError
+from scs_cli.core.errors import UsageError
+from scs_cli.core.output import to_json
+from scs_cli.demo.generate import DEFAULT_UNTIL, check_versions, generate_events, write_events
+from scs_cli.engine.kernel import score
+from scs_cli.explain.explain import explain_ledger
+from scs_cli.ledger.store import Ledger
+from scs_cli.report.batch import write_reports
+from scs_cli.rules.model import Catalogue, CatalogueHistory, cents
+from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
+from scs_cli.scoring.batch import score_ledger
+from scs_cli.scoring.files import result_frame, write
 
 AS_OF = DEFAULT_UNTIL  # the demo's "today": the last date of the synthetic history
 DEFAULT_CATALOGUES = ("rongcheng-2016", "rongcheng-2021")
@@ -78,7 +88,7 @@ class DemoResult:
     tiers: dict[str, int]
     resident: str
     resident_why: str
-    explanation: Any = field(repr=False)  # scs_cli.explain.Explanation
+    explanation: Any = field(repr=False)  # scs_cli.explain.explain.Explanation
     seconds: float = 0.0
 
     @property
@@ -141,7 +151,6 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _quote(path: Path) -> str:
-    import shlex
 
     return shlex.quote(str(path))
 
@@ -170,7 +179,6 @@ def load_versions(names: Sequence[str | Path] | None
                   ) -> tuple[list[Catalogue], list[Path], list[str]]:
     """The catalogues to adopt, oldest first: given ones, or the bundled Rongcheng versions
     that exist; with their paths and their names as a command takes them."""
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
 
     refs = [str(n) for n in names] if names else [
         n for n in DEFAULT_CATALOGUES if resolve_catalogue_path(n).exists()]
@@ -320,12 +328,7 @@ def run_demo(directory: str | Path, *, residents: int = 2000,
              catalogues: Sequence[str | Path] | None = None, seed: int = 2024,
              force: bool = False, progress: Progress | None = None) -> DemoResult:
     """Make, import, score, explain and report a synthetic ledger in ``directory``."""
-    import time
 
-    from scs_cli.explain import explain_ledger
-    from scs_cli.ledger import Ledger
-    from scs_cli.output import to_json
-    from scs_cli.report import write_reports
 
     started = time.perf_counter()
     say = progress or (lambda message: None)
@@ -396,10 +399,6 @@ def score_and_save(ledger_path: Path, as_of: date, output: Path
                    ) -> tuple[pl.DataFrame, int | None, pl.DataFrame]:
     """Score the ledger as `scs score --save` does and write the scores file; return the
     residents, the saved run's id, and every event's status (to pick whom to explain)."""
-    from scs_cli.engine import score
-    from scs_cli.engine_batch import score_ledger
-    from scs_cli.engine_formats import result_frame, write
-    from scs_cli.ledger import Ledger
 
     run = score_ledger(ledger_path, as_of, save=True)
     residents = run.result.residents

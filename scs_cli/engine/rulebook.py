@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, cents
-from scs_cli.durations import Duration
+from scs_cli.rules.durations import Duration
+from scs_cli.rules.model import Catalogue, CatalogueHistory, cents
 
 EPOCH = date(1970, 1, 1)
 KIND_POINTS, KIND_RANGE, KIND_ESCALATION = 0, 1, 2

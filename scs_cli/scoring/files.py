@@ -1,7 +1,7 @@
 """Score tables as CSV, JSON, JSON Lines and Parquet, written from the frame in one pass.
 
 Half a million residents are not turned into Python dicts: the text is built by Polars
-expressions. The forms are those of `scs_cli.output` (stable, documented in
+expressions. The forms are those of `scs_cli.core.output` (stable, documented in
 docs/scoring.md): points in their shortest exact decimal form (``1000``, ``987.5``,
 ``-0.25``), numbers in JSON, lists ``;``-joined and sorted in CSV, an absent value empty
 in CSV and ``null`` in JSON. Parquet keeps points exact as decimals with 2 places.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from scs_cli.output import format_for_path
+from scs_cli.core.output import format_for_path
 
 MACHINE_FORMATS = ("csv", "json", "jsonl")
 RESULT_COLUMNS = ("resident_id", "score", "tier", "rewards")

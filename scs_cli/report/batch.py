@@ -12,13 +12,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from scs_cli import __version__
-from scs_cli.errors import LedgerError, UsageError
+from scs_cli.core.errors import LedgerError, UsageError
+from scs_cli.engine.kernel import evaluate, prepare, scheme_at
+from scs_cli.ledger.reads import recorded_ranges
+from scs_cli.ledger.schema import stamp
+from scs_cli.ledger.store import Ledger
+from scs_cli.report.charts import cities_chart, city_charts
+from scs_cli.report.figures import (
+    AdoptedVersion,
+    CityInput,
+    SavedRun,
+    city_figures,
+    month_ends,
+    tallied,
+)
+from scs_cli.report.render import city_html, city_json, city_markdown, index_html, index_json
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
@@ -49,7 +64,6 @@ def _check_cities(ledgers: Sequence[Path], as_of: date,
                   known_at: datetime) -> list[tuple[Path, str]]:
     """Each ledger's city id. Two ledgers of one city, or one with no catalogue in force
     on the as-of date, are refused before anything is scored or written."""
-    from scs_cli.ledger import Ledger
 
     seen: dict[str, Path] = {}
     cities = []
@@ -73,28 +87,9 @@ def _check_cities(ledgers: Sequence[Path], as_of: date,
     return cities
 
 
-def recorded_ranges(ledger: Any, known_at: datetime) -> Any:
-    """When each event was recorded, as (first_event_id, last_event_id, recorded_at) ranges.
-
-    Events are recorded by import, and each import's events have consecutive ids, so the
-    small `event_batches` table answers it without touching the events themselves.
-    """
-    import polars as pl
-
-    from scs_cli.ledger_schema import stamp
-
-    rows = ledger.conn.execute(
-        "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
-        "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
-    frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,
-                                       "recorded_at": pl.String}, orient="row")
-    return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))
-
-
 def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
     """The saved run to compare with: the latest one scored before as-of (a run saved for
     the report's own date would compare the month with itself) and recorded by known-at."""
-    from scs_cli.ledger_schema import stamp
 
     cut = stamp(known_at)
     runs = [r for r in ledger.runs() if r.as_of < as_of and r.recorded_at <= cut]
@@ -108,11 +103,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
     each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end).
     """
-    from concurrent.futures import ThreadPoolExecutor
 
-    from scs_cli.engine import evaluate, prepare, scheme_at
-    from scs_cli.ledger import Ledger
-    from scs_cli.report_figures import AdoptedVersion, CityInput, SavedRun, month_ends, tallied
 
     step = tick or (lambda what: None)
     with Ledger.open(path) as ledger:
@@ -159,9 +150,6 @@ def read_city(path: Path, as_of: date, known_at: datetime,
 
 def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
     """Figures → charts → files, for one city."""
-    from scs_cli.report_charts import city_charts
-    from scs_cli.report_figures import city_figures
-    from scs_cli.report_render import city_html, city_json, city_markdown
 
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
     charts = city_charts(doc)
@@ -186,8 +174,6 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
                   public: bool = False, known_at: datetime | None = None,
                   progress: Progress | None = None) -> ReportResult:
     """Write the batch report of every ledger (one city each) and the index page."""
-    from scs_cli.report_charts import cities_chart
-    from scs_cli.report_render import index_html, index_json
 
     if not ledgers:
         raise UsageError("no ledger given", "name at least one ledger file")

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from scs_cli import ledger_import as imp
-from scs_cli import ledger_schema as schema
-from scs_cli.errors import LedgerError, ScsError
-from scs_cli.output import format_for_path
+from scs_cli.core.errors import LedgerError, ScsError
+from scs_cli.core.output import format_for_path
+from scs_cli.ledger import importer as imp
+from scs_cli.ledger import schema as schema
 
 if TYPE_CHECKING:
-    from scs_cli.ledger import Ledger
-    from scs_cli.ledger_data import LedgerData
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.ledger.store import Ledger
 
 
 def _as_text(data: LedgerData) -> pl.DataFrame:

@@ -14,11 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from scs_cli.catalogue import Catalogue
-from scs_cli.errors import ScsError
-from scs_cli.lint import markdown_table
-from scs_cli.output import decimal_text
-from scs_cli.taxonomy import Taxonomy
+from scs_cli.audit.lint import markdown_table
+from scs_cli.core.errors import ScsError
+from scs_cli.core.output import decimal_text
+from scs_cli.rules.model import Catalogue
+from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path, to_document
+from scs_cli.rules.taxonomy import Taxonomy
 
 Change = Literal["added", "removed", "changed"]
 # Sections in the order a reader meets them; the first three and policy are single tables.
@@ -99,7 +100,6 @@ class CatalogueDiff:
 def diff(old: Catalogue, new: Catalogue, *, old_name: str | None = None,
          new_name: str | None = None) -> CatalogueDiff:
     """Compare two versions of one city's catalogue; refuse two different cities."""
-    from scs_cli.catalogue_schema import to_document
 
     if old.city.id != new.city.id:
         raise DifferentCitiesError(old_name or old.label, old.city.id,
@@ -134,7 +134,6 @@ def diff(old: Catalogue, new: Catalogue, *, old_name: str | None = None,
 def diff_files(old: str | Path, new: str | Path,
                taxonomy: Taxonomy | None = None) -> CatalogueDiff:
     """Load two catalogue files (or bundled names) and diff them."""
-    from scs_cli.catalogue_schema import load_catalogue, resolve_catalogue_path
 
     return diff(load_catalogue(resolve_catalogue_path(old), taxonomy),
                 load_catalogue(resolve_catalogue_path(new), taxonomy),

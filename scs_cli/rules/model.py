@@ -1,6 +1,6 @@
 """The city catalogue: a frozen, validated model of one version of a city's rules.
 
-Parsing and validation live in `scs_cli.catalogue_schema`; this module is the model
+Parsing and validation live in `scs_cli.rules.schema`; this module is the model
 the rest of the library reads, plus the one place that answers "which version was in
 force on this date" (`CatalogueHistory.in_force`).
 """
@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from scs_cli.durations import Duration
+from scs_cli.rules.durations import Duration
 
 Mode = Literal["rewards-and-penalties", "rewards-only"]
 Participation = Literal["all", "consent"]

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from scs_cli.errors import UsageError
+from scs_cli.core.errors import UsageError
 
 
 class Format(StrEnum):
@@ -115,7 +115,7 @@ def write_file(path: str | Path, records: list[dict[str, Any]], columns: Sequenc
     fmt = format_for_path(path)
     path = Path(path)
     if fmt == "parquet":
-        import polars as pl
+        import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
 
         df = frame if frame is not None else pl.DataFrame(
             [{c: r.get(c) for c in columns} for r in records])

@@ -30,23 +30,25 @@ from typing import Any, Literal
 import polars as pl
 
 from scs_cli import __version__
-from scs_cli import ledger_batches as batches
-from scs_cli import ledger_import as imp
-from scs_cli import ledger_schema as schema
-from scs_cli.catalogue import (
-    AdoptedCatalogue,
-    Catalogue,
-    CatalogueHistory,
-    adoption_problems,
-)
-from scs_cli.errors import LedgerError, Problem, ProblemsError
-from scs_cli.ledger_data import (
+from scs_cli.core.errors import LedgerError, Problem, ProblemsError
+from scs_cli.core.frames import (
     CONSENTS_SCHEMA,
     LIFTS_SCHEMA,
     OBJECTIONS_SCHEMA,
     VOIDS_SCHEMA,
     LedgerData,
 )
+from scs_cli.ledger import batches as batches
+from scs_cli.ledger import importer as imp
+from scs_cli.ledger import schema as schema
+from scs_cli.ledger.stats import export_events, ledger_stats, resident_history, verify_ledger
+from scs_cli.rules.model import (
+    AdoptedCatalogue,
+    Catalogue,
+    CatalogueHistory,
+    adoption_problems,
+)
+from scs_cli.rules.schema import load_catalogue, parse_catalogue, resolve_catalogue_path
 
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing the ledger
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -144,6 +146,8 @@ class Ledger:
     @functools.cached_property
     def db(self):  # type: ignore[no-untyped-def]
         """The sqlite-utils view of the file, loaded only when a write needs it."""
+        # lazy: importing sqlite-utils (and the click it brings) costs ~0.4 s, and reads
+        # such as `scs explain` never need it
         from sqlite_utils import Database
 
         return Database(self.conn)
@@ -170,7 +174,8 @@ class Ledger:
             try:
                 conn.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode=WAL")
-                from sqlite_utils import Database
+
+                from sqlite_utils import Database  # lazy: see `Ledger.db`
 
                 db = Database(conn)
                 conn.execute("BEGIN IMMEDIATE")
@@ -301,7 +306,6 @@ class Ledger:
         adopted = []
         for text, sha, number in rows:
             if sha not in self._parsed:
-                from scs_cli.catalogue_schema import parse_catalogue
 
                 self._parsed[sha] = parse_catalogue(text, f"{self.path}:catalogues/{number}")
             adopted.append(AdoptedCatalogue(self._parsed[sha], text, sha))
@@ -659,29 +663,24 @@ class Ledger:
     # --- reading back (ledger_stats.py) -------------------------------------------------
 
     def stats(self, as_of: date | None = None) -> Any:
-        from scs_cli.ledger_stats import ledger_stats
 
         return ledger_stats(self, as_of or utc_today())
 
     def verify(self) -> Any:
-        from scs_cli.ledger_stats import verify_ledger
 
         return verify_ledger(self)
 
     def export(self, path: str | Path, progress: imp.Progress | None = None) -> Any:
-        from scs_cli.ledger_stats import export_events
 
         return export_events(self, Path(path), progress)
 
     def resident_history(self, resident_id: str) -> Any:
-        from scs_cli.ledger_stats import resident_history
 
         return resident_history(self, resident_id)
 
 
 def _read_catalogue(path: str | Path) -> tuple[str, str, Catalogue]:
     """(name as given, exact text, validated catalogue) of a catalogue file or bundled name."""
-    from scs_cli.catalogue_schema import load_catalogue, parse_catalogue, resolve_catalogue_path
 
     resolved = resolve_catalogue_path(path)
     try:

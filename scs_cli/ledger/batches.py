@@ -26,7 +26,7 @@ from typing import Literal
 
 import polars as pl
 
-from scs_cli.ledger_data import EVENTS_SCHEMA, RESIDENTS_SCHEMA
+from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA
 
 BATCH_ROWS = 1_000_000  # events per batch, so no blob nears SQLite's size limit
 # Measured: the smallest, and about as fast to read as lz4 (docs/ledger.md).

@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from scs_cli.catalogue import Catalogue, CatalogueHistory, Reward, from_cents
-from scs_cli.ledger_data import LedgerData
+from scs_cli.core.frames import LedgerData
+from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
 
 SMALL = 5                  # published reports hide every count below this
 FORMAT_VERSION = 1

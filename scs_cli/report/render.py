@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from scs_cli.output import to_json
+from scs_cli.core.output import to_json
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HIDDEN = {"<5": "<5", "complement": "×"}

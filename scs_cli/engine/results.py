@@ -1,0 +1,81 @@
+"""What the engine hands back: `ScoreResult`, the as-of-free `Prepared` state, their schemas.
+
+Kept apart from the kernel so that the steps (`kernel`, `totals`) can share them without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from scs_cli.core.errors import ScsError
+from scs_cli.engine.rulebook import DayTable, RuleBook
+from scs_cli.rules.model import Catalogue, CatalogueHistory
+
+STATUSES = ("voided", "future", "suspended", "over-limit", "lifted", "expired", "capped",
+            "counted")
+
+RESIDENTS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "score": pl.Int64, "tier": pl.String,
+    "rewards": pl.List(pl.String), "sanctions": pl.List(pl.String),
+}
+EVENTS_SCHEMA: dict[str, Any] = {
+    "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
+    "occurred_on": pl.Date, "version": pl.String, "nominal": pl.Int64, "points": pl.Int64,
+    "status": pl.String, "stops_on": pl.Date, "capped_by": pl.String,
+}
+ADJUSTMENTS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
+}
+
+
+class NoSchemeError(ScsError):
+    """No adopted catalogue version is in force on the as-of date."""
+
+    def __init__(self, as_of: date, first: date | None, source: str | None = None):
+        self.as_of = as_of
+        self.first = first
+        self.source = source
+        super().__init__(
+            (f"{source}: " if source else "") + f"no catalogue version is in force on {as_of}"
+            + (f" (the first adopted version takes effect on {first}; score at that date "
+               "or later)" if first else " (no catalogue is adopted; adopt one first)"))
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores at one as-of date, with every event's part in them (docs/architecture.md)."""
+
+    as_of: date
+    scheme: Catalogue
+    residents: pl.DataFrame
+    events: pl.DataFrame
+    adjustments: pl.DataFrame
+    # with ``tally``: one row per counting event (indicator, version, points before caps,
+    # resident as a number), for totals that need no per-event text
+    counting: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything about a ledger and its rules that does not depend on the as-of date.
+
+    ``frame`` holds the events sorted by (resident, indicator, occurred_on, event id), with
+    residents numbered 0…n-1 (``rix``, see `engine_sort`), so per-resident totals are sums
+    over consecutive rows; ``row`` is each event's position in ``events``.
+    """
+
+    history: CatalogueHistory
+    book: RuleBook
+    table: DayTable
+    frame: pl.DataFrame
+    residents: pl.DataFrame      # rix, resident_id: every resident with an event
+    lexical: pl.Series           # rix of the residents in resident-id order
+    events: pl.DataFrame         # the ledger's events frame, in event-id order
+    indicators: tuple[str, ...]  # the ledger's indicator ids, by `events.code`
+    objections: pl.DataFrame     # objections not upheld: event_id, filed, decided (day numbers)
+    consents: pl.DataFrame

@@ -1,0 +1,4 @@
+"""Explain: one resident's score, event by event, put into words from the engine's own result.
+
+It may import `core`, `rules`, `ledger`, `engine` and `scoring`.
+"""

@@ -1,0 +1,104 @@
+"""Reads that serve one surface: one resident's rows for `explain`, recording times for reports.
+
+They are SQL, so they live here; each returns frames or plain values, never a cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from scs_cli.core.frames import LedgerData
+from scs_cli.ledger.schema import stamp
+from scs_cli.ledger.store import cutoff
+
+if TYPE_CHECKING:
+    from scs_cli.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class LedgerNotes:
+    """What the ledger says about a resident's events in words, beyond the scoring frames."""
+
+    void_reasons: Mapping[int, str] = field(default_factory=dict)  # event_id → reason
+    objection_grounds: Mapping[int, str] = field(default_factory=dict)  # objection_id → text
+
+
+def resident_data(ledger: Ledger, resident_id: str,
+                  known_at: datetime | None = None) -> LedgerData:
+    """One resident's scoring frames, read through the `events` table's resident index.
+
+    The same frames `Ledger.scoring_data(known_at)` gives, restricted to one resident,
+    without reading anybody else's rows.
+    """
+
+    cut = cutoff(known_at)
+    conn = ledger.conn
+    rows = conn.execute(
+        "SELECT event_id, resident_id, indicator, occurred_on, points, agency FROM events "
+        "WHERE resident_id = ? AND recorded_at <= ? ORDER BY event_id",
+        (resident_id, cut)).fetchall()
+    events = [{"event_id": r[0], "resident_id": r[1], "indicator": r[2],
+               "occurred_on": date.fromisoformat(r[3]),
+               "points": None if r[4] is None else int(Decimal(str(r[4])) * 100),
+               "agency": r[5]} for r in rows]
+    mine = ("(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)",
+            (resident_id, cut))  # by index, and no limit on the number of ids
+    voids = [{"event_id": r[0]} for r in conn.execute(
+        f"SELECT DISTINCT event_id FROM voids WHERE event_id IN {mine[0]} "
+        "AND recorded_at <= ?", (*mine[1], cut))]
+    lifts = [{"event_id": r[0], "lifted_on": date.fromisoformat(r[1])} for r in conn.execute(
+        f"SELECT event_id, lifted_on FROM lifts WHERE event_id IN {mine[0]} "
+        "AND recorded_at <= ?", (*mine[1], cut))]
+    objections = [
+        {"objection_id": r[0], "event_id": r[1], "filed_on": date.fromisoformat(r[2]),
+         "decided_on": date.fromisoformat(r[3]) if r[3] else None, "outcome": r[4]}
+        for r in conn.execute(
+            "SELECT o.objection_id, o.event_id, o.filed_on, d.decided_on, d.outcome "
+            "FROM objections o LEFT JOIN objection_decisions d "
+            "ON d.objection_id = o.objection_id AND d.recorded_at <= ? "
+            f"WHERE o.event_id IN {mine[0]} AND o.recorded_at <= ? "
+            "ORDER BY o.objection_id", (cut, *mine[1], cut))]
+    consents = [
+        {"resident_id": r[0], "on": date.fromisoformat(r[1]), "consent": bool(r[2]),
+         "seq": r[3]}
+        for r in conn.execute(
+            "SELECT resident_id, on_date, consent, consent_id FROM consents "
+            "WHERE resident_id = ? AND recorded_at <= ? ORDER BY consent_id",
+            (resident_id, cut))]
+    return LedgerData.build(events, voids, lifts, objections, consents)
+
+
+def resident_notes(ledger: Ledger, resident_id: str,
+                 known_at: datetime | None = None) -> LedgerNotes:
+    """Void reasons and objection grounds for one resident's events (read-only SQL)."""
+
+    cut = cutoff(known_at)
+    conn = ledger.conn
+    mine = "(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)"
+    reasons = {r[0]: r[1] for r in conn.execute(
+        f"SELECT event_id, reason FROM voids WHERE event_id IN {mine} AND recorded_at <= ?",
+        (resident_id, cut, cut))}
+    grounds = {r[0]: r[1] for r in conn.execute(
+        f"SELECT objection_id, grounds FROM objections WHERE event_id IN {mine} "
+        "AND recorded_at <= ?", (resident_id, cut, cut))}
+    return LedgerNotes(reasons, grounds)
+
+
+def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
+    """When each event was recorded, as (first_event_id, last_event_id, recorded_at) ranges.
+
+    Events are recorded by import, and each import's events have consecutive ids, so the
+    small `event_batches` table answers it without touching the events themselves.
+    """
+    rows = ledger.conn.execute(
+        "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
+        "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
+    frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,
+                                       "recorded_at": pl.String}, orient="row")
+    return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))

@@ -1,0 +1,6 @@
+"""The rules: a city's catalogue as a frozen model, read from and written to TOML.
+
+It owns the catalogue model and "which version was in force" (`model`), reading, validating and
+writing catalogue files and finding the bundled ones (`schema`), the behaviour taxonomy
+(`taxonomy`) and calendar durations (`durations`). It may import only `core`.
+"""

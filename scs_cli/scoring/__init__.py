@@ -1,0 +1,6 @@
+"""Scoring a ledger: what `scs score`, `scs eligible` and `scs runs` do with the engine.
+
+It owns scoring a ledger or a what-if catalogue and comparing it with a baseline (`batch`),
+writing score tables to files (`files`), and saved runs and their verification (`runs`). It
+may import `core`, `rules`, `ledger` and `engine`.
+"""
