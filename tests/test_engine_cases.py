@@ -3,7 +3,7 @@
 Each case file holds one or more catalogue versions, a tiny ledger, an as-of date and the
 expected result worked out by hand from the spec (see docs/testing.md for the format).
 The reference scorer (tests/reference_scorer.py) must pass every case now; the fast
-engine must pass them too once `scs_cli/engine.py` exists.
+engine must pass them too once `scs_cli/engine/kernel.py` exists.
 """
 
 from __future__ import annotations

@@ -48,3 +48,14 @@ def test_every_command_has_help(scs):
     root = get_command(app)
     for path, cmd in walk(root, []):
         assert (cmd.help or "").strip(), f"`scs {' '.join(path)}` has no help text"
+
+
+def test_every_part_says_what_it_owns_and_may_import():
+    """A newcomer finds a feature's room from the folder listing and its docstring."""
+    import importlib
+
+    parts = [m.name for m in pkgutil.iter_modules(scs_cli.__path__, "scs_cli.") if m.ispkg]
+    assert len(parts) >= 9
+    for name in parts:
+        doc = importlib.import_module(name).__doc__ or ""
+        assert "import" in doc and len(doc.split()) >= 20, f"{name} does not say what it owns"

@@ -1,6 +1,6 @@
 """`scs demo`: the whole job on a bundled catalogue, in one directory, in seconds.
 
-`run_demo` generates a synthetic event file (`demo_generate`), makes a ledger that adopts
+`run_demo` generates a synthetic event file (`demo.generate`), makes a ledger that adopts
 the bundled Rongcheng catalogues (2016 and, when bundled, 2021), imports the events,
 records what a credit office records besides events (consents, voids, lifts, objections
 and their decisions), scores the ledger and saves the run, explains one resident whose

@@ -8,9 +8,9 @@ one per event (with the points it counted and why) and one per cap adjustment, s
 How it stays fast and exact:
 - points are Int64 hundredths, never floats;
 - rule attributes are gathered from a dense table by (version, indicator) number, and
-  calendar arithmetic is looked up per calendar day (`engine_rules`);
+  calendar arithmetic is looked up per calendar day (`rulebook`);
 - the events are sorted once, by (resident, indicator, occurred_on, event id), as one
-  sort of packed integers (`engine_sort`); limits and escalation are running counts over
+  sort of packed integers (`sort`); limits and escalation are running counts over
   that order (escalation windows by one search over window ends, which never decrease
   within a resident's indicator) and each resident's totals are read at the end of the
   resident's run of rows;

@@ -65,7 +65,7 @@ class Prepared:
     """Everything about a ledger and its rules that does not depend on the as-of date.
 
     ``frame`` holds the events sorted by (resident, indicator, occurred_on, event id), with
-    residents numbered 0…n-1 (``rix``, see `engine_sort`), so per-resident totals are sums
+    residents numbered 0…n-1 (``rix``, see `engine.sort`), so per-resident totals are sums
     over consecutive rows; ``row`` is each event's position in ``events``.
     """
 

@@ -2,7 +2,7 @@
 
 For each city ledger: read it once at known-at, prepare the engine once, score at the
 as-of date (with every event's detail) and at the twelve month ends before it (scores
-only), compute the figures (`report_figures`), draw the charts (`report_charts`) and write
+only), compute the figures (`figures`), draw the charts (`charts`) and write
 ``DIR/<city-id>/index.html``, ``report.md``, ``report.json`` and one ``.svg`` per chart;
 then ``DIR/index.html`` (and ``index.json``) putting the cities side by side. Cities are
 never pooled: each is scored on its own ledger with its own catalogue.
