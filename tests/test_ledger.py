@@ -53,7 +53,8 @@ def test_init_binds_the_city_and_adopts_the_catalogue(tmp_path: Path, scs,
     text = tiny_catalogue.read_text(encoding="utf-8")
     assert conn.execute("SELECT version, effective_from, text FROM catalogues").fetchall() == [
         ("1", "2020-01-01", text)]
-    assert [n for (n,) in conn.execute("SELECT name FROM migrations")] == ["0001_initial"]
+    assert [n for (n,) in conn.execute("SELECT name FROM migrations")] == ["0001_initial",
+                                                                          "0002_chain"]
     assert not list(tmp_path.glob(".*creating*"))
 
 
@@ -185,8 +186,15 @@ def test_verify_passes_on_a_used_ledger(ledger: Path, scs) -> None:
     _fill_every_table(ledger)
     result = scs("ledger", "verify", ledger)
     assert result.exit_code == 0
-    assert result.stderr == (f"{ledger}: ok (4 events in 1 batch agree; every table "
-                             "append-only; recorded_at never goes back)\n")
+    with Ledger.open(ledger) as opened:
+        head = opened.head()
+    # migrations 2, city 1, catalogue 1, import 1, batch 1, void, lift, objection,
+    # decision, consent, run: one link each
+    assert head.rows == 12
+    assert result.stderr == (
+        f"{ledger}: ok (chain of 12 rows intact, head {head.hash[:12]}…; 4 events in 1 batch "
+        "agree with their checksums and the events table; every table append-only; "
+        "recorded_at never goes back or into the future)\n")
 
 
 # --- recorded_at ----------------------------------------------------------------------

@@ -283,18 +283,57 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
 
 
 @ledger_app.command("verify")
-def verify(ledger: LedgerArg) -> None:
-    """Check the ledger: SQLite integrity, append-only triggers, recorded_at order, and
-    that the events table and the engine's batches hold the same events."""
+def verify(
+    ledger: LedgerArg,
+    head: Annotated[str | None, typer.Option(
+        "--head", help="A head published earlier (ROWS:HASH or HASH, as `scs ledger head` "
+        "printed it): prove the ledger still extends it.", show_default=False)] = None,
+) -> None:
+    """Check the ledger: recompute its hash chain and name the first row that breaks;
+    check each batch's checksums, that the events table and the batches hold the same
+    events, that no row is recorded in the future, SQLite integrity and the append-only
+    triggers. With --head, prove the ledger extends that published head.
+
+    Example: scs ledger verify city.db --head 42:3f2a…
+    """
     from scs_cli.ledger.stats import VerifyError
     from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened:
-        result = opened.verify()
+        result = opened.verify(head)
     if not result.ok:
         raise VerifyError(result)
-    err.print(f"{ledger}: ok ({_n(result.events, 'event')} in {_n(result.batches, 'batch')}"
-              " agree; every table append-only; recorded_at never goes back)",
+    extends = (f"; extends the published head {result.published[:12]}…"
+               if result.published else "")
+    err.print(f"{ledger}: ok (chain of {_n(result.head.rows, 'row')} intact, head "
+              f"{result.head.hash[:12]}…{extends}; {_n(result.events, 'event')} in "
+              f"{_n(result.batches, 'batch')} agree with their checksums and the events "
+              "table; every table append-only; recorded_at never goes back or into the "
+              "future)", highlight=False, markup=False)
+
+
+@ledger_app.command("head")
+def head(ledger: LedgerArg, fmt: FormatOpt = Format.table) -> None:
+    """Print the ledger's head, ROWS:HASH, for the office to publish: the number of rows
+    appended and the hash that chains them all. Anyone holding it can later check the
+    ledger with `scs ledger verify LEDGER --head ROWS:HASH`.
+
+    Example: scs ledger head city.db
+    """
+    from scs_cli.ledger.store import Ledger
+
+    with Ledger.open(ledger) as opened:
+        result = opened.head()
+    if fmt in (Format.json, Format.jsonl):
+        from scs_cli.core.output import to_json
+
+        out.print(to_json({"rows": result.rows, "hash": result.hash},
+                          indent=2 if fmt is Format.json else None),
+                  highlight=False, markup=False)
+        return
+    out.print(f"{result.rows}:{result.hash}", highlight=False, markup=False, soft_wrap=True)
+    err.print(f"{ledger}: {_n(result.rows, 'row')} appended; publish this head, and check "
+              "the ledger against it with `scs ledger verify LEDGER --head ROWS:HASH`",
               highlight=False, markup=False)
 
 

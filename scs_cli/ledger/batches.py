@@ -16,6 +16,7 @@ resident-id strings took longer than scoring them (measured, docs/ledger.md).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
@@ -45,6 +46,33 @@ class Batch:
     data: bytes
     residents: bytes
     sources: bytes
+
+    def checksums(self) -> tuple[str, str, str]:
+        """SHA-256 of data, residents and sources, recorded beside them, checked on read."""
+        return (sha256(self.data), sha256(self.residents), sha256(self.sources))
+
+
+class DamagedBatch(Exception):
+    """A batch blob whose bytes no longer match the SHA-256 recorded with it.
+
+    Raised without the ledger's name, which `Ledger._sql` adds (a `LedgerError`)."""
+
+    def __init__(self, batch_id: int, part: str):
+        self.batch_id = batch_id
+        self.part = part
+        super().__init__(f"event batch {batch_id} is damaged: its {part} bytes do not match "
+                         "the SHA-256 recorded with them")
+
+
+def sha256(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def checked(batch_id: int, part: str, blob: bytes, expected: str | None) -> bytes:
+    """The blob, if its bytes are the ones recorded; else `DamagedBatch`."""
+    if expected is None or sha256(blob) != expected:
+        raise DamagedBatch(batch_id, part)
+    return blob
 
 
 def _stream(frame: pl.DataFrame) -> bytes:
@@ -88,19 +116,24 @@ def _read(blob: bytes, columns: Sequence[str] | None = None) -> pl.DataFrame:
     return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None)
 
 
+def _parts(conn: sqlite3.Connection, part: str, cut: str) -> list[bytes]:
+    """One blob column of every batch recorded by ``cut``, each checked against its
+    recorded SHA-256 (``part`` is one of the three blob columns, never user text)."""
+    assert part in ("data", "residents", "sources")
+    return [checked(batch_id, part, blob, expected) for batch_id, blob, expected in
+            conn.execute(f"SELECT batch_id, {part}, {part}_sha256 FROM event_batches "
+                         "WHERE recorded_at <= ? ORDER BY batch_id", (cut,))]
+
+
 def read_residents(conn: sqlite3.Connection, cut: str) -> pl.DataFrame:
     """(resident, resident_id) of every resident recorded by ``cut``, by number."""
-    frames = [_read(blob) for (blob,) in conn.execute(
-        "SELECT residents FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-        (cut,))]
+    frames = [_read(blob) for blob in _parts(conn, "residents", cut)]
     return pl.concat(frames) if frames else pl.DataFrame(schema=RESIDENTS_SCHEMA)
 
 
 def read_sources(conn: sqlite3.Connection, cut: str) -> pl.DataFrame:
     """agency, reference of every event recorded by ``cut``, in event-id order."""
-    frames = [_read(blob) for (blob,) in conn.execute(
-        "SELECT sources FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-        (cut,))]
+    frames = [_read(blob) for blob in _parts(conn, "sources", cut)]
     return pl.concat(frames) if frames else pl.DataFrame(schema=SOURCES_SCHEMA)
 
 
@@ -111,9 +144,10 @@ def read_events(conn: sqlite3.Connection, cut: str
     ``events.code`` is renumbered from each batch's own indicator list into one list for
     the whole ledger (sorted), with a gather from a table of a few entries per batch.
     """
-    rows = conn.execute(
-        "SELECT indicators, data FROM event_batches WHERE recorded_at <= ? "
-        "ORDER BY batch_id", (cut,)).fetchall()
+    rows = [(text, checked(batch_id, "data", blob, expected))
+            for batch_id, text, blob, expected in conn.execute(
+                "SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
+                "WHERE recorded_at <= ? ORDER BY batch_id", (cut,))]
     residents = read_residents(conn, cut)
     if not rows:
         return pl.DataFrame(schema=EVENTS_SCHEMA), residents, ()

@@ -13,17 +13,22 @@ migrations, each recorded in the `migrations` table once applied.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from scs_cli.ledger import chain
 
 if TYPE_CHECKING:  # sqlite-utils (and the pandas it may load) only when migrating
     from sqlite_utils import Database
 
 # Tables in the order a person meets them; all are append-only.
 TABLES = ("migrations", "ledger_info", "catalogues", "imports", "events", "event_batches",
-          "voids", "lifts", "objections", "objection_decisions", "consents", "runs")
+          "voids", "lifts", "objections", "objection_decisions", "consents", "runs", "chain")
+# The tables of schema step 0001, which must keep making exactly what it always made.
+V1_TABLES = TABLES[:-1]
 
 # Columns whose value may appear only once: an insert repeating one is refused, not merged.
 # Not on `events`: a trigger run per row would double the cost of importing millions of
@@ -33,7 +38,7 @@ UNIQUE_KEYS = {
     "migrations": "name", "catalogues": "catalogue_id", "imports": "import_id",
     "event_batches": "batch_id", "voids": "event_id",
     "lifts": "event_id", "objections": "objection_id", "objection_decisions": "objection_id",
-    "consents": "consent_id", "runs": "run_id",
+    "consents": "consent_id", "runs": "run_id", "chain": "link",
 }
 
 PAGE_SIZE = 16384  # set at creation; 4x fewer pages than the default 4096: faster bulk imports
@@ -168,13 +173,52 @@ def _initial(db: Database) -> None:
         residents INTEGER NOT NULL,
         result BLOB NOT NULL,
         recorded_at TEXT NOT NULL)""")
-    for table in TABLES:
+    for table in V1_TABLES:
         _append_only(db, table)
+
+
+def _chain(db: Database) -> None:
+    """Version 2: the hash chain, each batch's blob checksums, and the head of each run.
+
+    An older ledger is migrated, not refused: its batches get their checksums and its rows
+    are linked in recording order, so the chain attests to them from the migration on.
+    """
+    db.execute("""CREATE TABLE chain (
+        link INTEGER PRIMARY KEY,
+        table_name TEXT NOT NULL,
+        row_id INTEGER NOT NULL,
+        content_sha256 TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        UNIQUE (table_name, row_id))""")
+    for part in ("data", "residents", "sources"):
+        db.execute(f"ALTER TABLE event_batches ADD COLUMN {part}_sha256 TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN head_rows INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN head_hash TEXT")
+    if db.execute("SELECT count(*) FROM event_batches").fetchone()[0]:
+        # The only update scs ever makes: filling the new checksums of existing batches,
+        # with the append-only trigger set aside inside this one transaction.
+        conn = db.conn
+        conn.execute("DROP TRIGGER event_batches_no_update")
+        conn.create_function("scs_sha256", 1, _sha256, deterministic=True)
+        conn.execute("UPDATE event_batches SET data_sha256 = scs_sha256(data), "
+                     "residents_sha256 = scs_sha256(residents), "
+                     "sources_sha256 = scs_sha256(sources)")
+        message = APPEND_ONLY.format(table="event_batches").replace("'", "''")
+        conn.execute("CREATE TRIGGER event_batches_no_update BEFORE UPDATE ON event_batches "
+                     f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
+    _append_only(db, "chain")
+    chain.link_existing(db.conn)
+
+
+def _sha256(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
 
 
 # The ordered schema history. Append new steps; never edit or reorder an applied one.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _initial),
+    ("0002_chain", _chain),
 ]
 
 
@@ -207,8 +251,10 @@ def migrate(db: Database, recorded_at: str) -> list[str]:
     applied = []
     for name, step in pending_migrations(db):
         step(db)
-        db.execute("INSERT INTO migrations (name, recorded_at) VALUES (?, ?)",
-                   (name, recorded_at))
+        cursor = db.execute("INSERT INTO migrations (name, recorded_at) VALUES (?, ?)",
+                            (name, recorded_at))
+        if "chain" in table_names(db):
+            chain.append(db.conn, "migrations", int(cursor.lastrowid or 0), recorded_at)
         applied.append(name)
     return applied
 

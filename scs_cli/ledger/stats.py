@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from scs_cli.core.errors import LedgerError, ScsError
+from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.output import format_for_path
+from scs_cli.ledger import batches, chain
 from scs_cli.ledger import importer as imp
 from scs_cli.ledger import schema as schema
+from scs_cli.ledger.chain import Head
 
 if TYPE_CHECKING:
     from scs_cli.core.frames import LedgerData
@@ -274,6 +276,8 @@ class VerifyResult:
     events: int
     batches: int
     problems: list[str]
+    head: Head  # the head recomputed from the rows (what `scs ledger head` should print)
+    published: str | None = None  # the --head given, if any; its proof is in `problems`
 
     @property
     def ok(self) -> bool:
@@ -291,14 +295,52 @@ class VerifyError(ScsError):
         return [f"{self.result.ledger}: {p}" for p in self.result.problems]
 
 
-def verify_ledger(ledger: Ledger) -> VerifyResult:
-    """Check the ledger's integrity; return every finding (an empty list: all is well)."""
+def published_head(text: str) -> str:
+    """The hash of a published head given as HASH or ROWS:HASH (as `scs ledger head`
+    prints it); a `UsageError` for anything else."""
+    value = text.strip().lower()
+    rows, _, digest = value.rpartition(":")
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or (
+            rows and not (rows.isascii() and rows.isdigit())):
+        raise UsageError(f"--head {text[:80]!r} is not a ledger head",
+                         "give the hash `scs ledger head LEDGER` printed: 64 hex digits, "
+                         "optionally after ROWS:")
+    return digest
+
+
+def verify_ledger(ledger: Ledger, head: str | None = None,
+                  now: datetime | None = None) -> VerifyResult:
+    """Check the ledger's integrity; return every finding (an empty list: all is well).
+
+    The chain is recomputed from the rows and the first link that breaks is named; every
+    batch's blobs are checked against their SHA-256; the events table must hold what the
+    batches hold; no recorded_at may lie after ``now``; and with ``head`` (a published
+    head's hash) the chain must pass through that head.
+    """
     problems: list[str] = []
     conn = ledger.conn
+    wanted = published_head(head) if head is not None else None
+    moment = schema.stamp(now or datetime.now(UTC))
     with ledger._sql():
         for (line,) in conn.execute("PRAGMA quick_check"):
             if line != "ok":
                 problems.append(f"SQLite quick_check: {line}")
+        recomputed, breaks, passed = chain.check(conn)
+        if breaks:
+            problems.append(f"{breaks[0].message} (the chain breaks there; "
+                            f"{len(breaks)} finding(s) in all)")
+        if wanted is not None and wanted not in passed:
+            problems.append(f"does not extend the published head {wanted[:16]}…: no intact "
+                            "link of the chain has that hash (the history up to it was "
+                            "rewritten, cut short, or the head belongs to another ledger)")
+        for table in schema.TABLES:
+            if table not in schema.table_names(conn):
+                continue
+            late = conn.execute(f"SELECT count(*), min(recorded_at) FROM {table} "
+                                "WHERE recorded_at > ?", (moment,)).fetchone()
+            if late[0]:
+                problems.append(f"table {table}: {late[0]} row(s) recorded in the future "
+                                f"(first {late[1]}; now is {moment})")
         triggers = {r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
         for table in schema.TABLES:
@@ -316,6 +358,20 @@ def verify_ledger(ledger: Ledger) -> VerifyResult:
                 "SELECT catalogue_id, sha256, text FROM catalogues"):
             if hashlib.sha256(text.encode()).hexdigest() != sha:
                 problems.append(f"catalogue {number}: its text does not match its sha256")
+        count = _one(ledger, "SELECT count(*) FROM event_batches")
+        damaged = []
+        for batch_id, *parts in conn.execute(
+                "SELECT batch_id, data, data_sha256, residents, residents_sha256, sources, "
+                "sources_sha256 FROM event_batches ORDER BY batch_id"):
+            for name, blob, expected in zip(("data", "residents", "sources"), parts[0::2],
+                                            parts[1::2], strict=True):
+                if batches.sha256(blob) != expected:
+                    damaged.append(f"event batch {batch_id}: its {name} bytes do not match "
+                                   "the SHA-256 recorded with them")
+        if damaged:
+            problems += damaged
+            return VerifyResult(str(ledger.path), _one(ledger, "SELECT count(*) FROM events"),
+                                count, problems, recomputed, wanted)
         data = ledger.scoring_data(sources=True)
         blobs = _as_text(data)
         numbers = data.residents
@@ -323,7 +379,6 @@ def verify_ledger(ledger: Ledger) -> VerifyResult:
                                                         dtype=pl.Int32), check_names=False)
                 and numbers["resident_id"].n_unique() == numbers.height):
             problems.append("the batches' residents are not numbered 0, 1, 2… once each")
-        batches = _one(ledger, "SELECT count(*) FROM event_batches")
         stored = _events_table(ledger)
         if stored.height != blobs.height:
             problems.append(f"events table has {stored.height} rows but the batches hold "
@@ -346,7 +401,7 @@ def verify_ledger(ledger: Ledger) -> VerifyResult:
                     imported and hi - lo + 1 != imported):
                 problems.append(f"import {import_id}: records {imported} events "
                                 f"{low}-{high} but the events table has {have} ({lo}-{hi})")
-    return VerifyResult(str(ledger.path), stored.height, batches, problems)
+    return VerifyResult(str(ledger.path), stored.height, count, problems, recomputed, wanted)
 
 
 def _events_table(ledger: Ledger) -> pl.DataFrame:

@@ -39,8 +39,10 @@ from scs_cli.core.frames import (
     LedgerData,
 )
 from scs_cli.ledger import batches as batches
+from scs_cli.ledger import chain as chain
 from scs_cli.ledger import importer as imp
 from scs_cli.ledger import schema as schema
+from scs_cli.ledger.chain import Head
 from scs_cli.ledger.stats import export_events, ledger_stats, resident_history, verify_ledger
 from scs_cli.rules.model import (
     AdoptedCatalogue,
@@ -181,9 +183,11 @@ class Ledger:
                 conn.execute("BEGIN IMMEDIATE")
                 stamp = schema.now_stamp()
                 schema.migrate(db, stamp)
-                conn.execute("INSERT INTO ledger_info (city_id, city_name, scs_version, "
-                             "recorded_at) VALUES (?, ?, ?, ?)",
-                             (catalogue.city.id, catalogue.city.name, __version__, stamp))
+                cursor = conn.execute(
+                    "INSERT INTO ledger_info (city_id, city_name, scs_version, "
+                    "recorded_at) VALUES (?, ?, ?, ?)",
+                    (catalogue.city.id, catalogue.city.name, __version__, stamp))
+                chain.append(conn, "ledger_info", int(cursor.lastrowid or 0), stamp)
                 _insert_catalogue(conn, catalogue, text, source, stamp)
                 conn.execute("COMMIT")
             finally:
@@ -281,6 +285,10 @@ class Ledger:
             raise LedgerError(self.path, f"cannot be used: {text}") from None
         except sqlite3.DatabaseError as exc:
             raise LedgerError(self.path, f"is damaged or not an scs ledger: {exc}") from None
+        except batches.DamagedBatch as exc:
+            raise LedgerError(self.path, f"{exc}; nothing was computed from it",
+                              "restore the ledger from a backup; `scs ledger verify LEDGER` "
+                              "lists every problem") from None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[str]:
@@ -390,6 +398,7 @@ class Ledger:
             (raw.file, raw.sha256, raw.rows, count, duplicates, rejected,
              first if count else None, first + count - 1 if count else None, stamp))
         import_id = int(cursor.lastrowid or 0)
+        chain.append(conn, "imports", import_id, stamp)
         if count:
             # A large import into a smaller ledger re-sorts the resident index once
             # instead of inserting millions of random keys into it (same transaction).
@@ -411,12 +420,15 @@ class Ledger:
                         progress("indexing", 1, 1)
                 encoded = encoding.result()
             for batch in encoded:
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO event_batches (import_id, first_event_id, last_event_id, "
-                    "rows, indicators, data, residents, sources, recorded_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?)",
+                    "rows, indicators, data, residents, sources, data_sha256, "
+                    "residents_sha256, sources_sha256, recorded_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (import_id, batch.first_event_id, batch.last_event_id, batch.rows,
-                     batch.indicators, batch.data, batch.residents, batch.sources, stamp))
+                     batch.indicators, batch.data, batch.residents, batch.sources,
+                     *batch.checksums(), stamp))
+                chain.append(conn, "event_batches", int(cursor.lastrowid or 0), stamp)
         return ImportResult(raw.file, import_id, raw.rows, count, duplicates, rejected,
                             first if count else None, first + count - 1 if count else None,
                             rejects_file, stamp)
@@ -458,6 +470,7 @@ class Ledger:
             cursor = self.conn.execute(
                 "INSERT INTO consents (resident_id, on_date, consent, recorded_at) "
                 "VALUES (?,?,?,?)", (resident_id, on.isoformat(), 0 if withdraw else 1, stamp))
+            chain.append(self.conn, "consents", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def void(self, event_id: int, reason: str) -> int:
@@ -473,6 +486,7 @@ class Ledger:
             cursor = self.conn.execute(
                 "INSERT INTO voids (event_id, reason, recorded_at) VALUES (?,?,?)",
                 (event_id, reason, stamp))
+            chain.append(self.conn, "voids", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def lift(self, event_id: int, on: date) -> int:
@@ -495,6 +509,7 @@ class Ledger:
             cursor = self.conn.execute(
                 "INSERT INTO lifts (event_id, lifted_on, recorded_at) VALUES (?,?,?)",
                 (event_id, on.isoformat(), stamp))
+            chain.append(self.conn, "lifts", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def file_objection(self, event_id: int, on: date, grounds: str) -> int:
@@ -524,6 +539,7 @@ class Ledger:
             cursor = self.conn.execute(
                 "INSERT INTO objections (event_id, filed_on, grounds, recorded_at) "
                 "VALUES (?,?,?,?)", (event_id, on.isoformat(), grounds, stamp))
+            chain.append(self.conn, "objections", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def decide_objection(self, objection_id: int, outcome: Outcome, on: date) -> int:
@@ -552,6 +568,7 @@ class Ledger:
             cursor = self.conn.execute(
                 "INSERT INTO objection_decisions (objection_id, outcome, decided_on, "
                 "recorded_at) VALUES (?,?,?,?)", (objection_id, outcome, on.isoformat(), stamp))
+            chain.append(self.conn, "objection_decisions", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def objections(self, as_of: date | None = None) -> list[ObjectionStatus]:
@@ -616,16 +633,19 @@ class Ledger:
     # --- saved runs ---------------------------------------------------------------------
 
     def save_run(self, as_of: date, known_at: datetime, catalogue_sha256s: Sequence[str],
-                 digest: str, result: pl.DataFrame) -> int:
-        """Store a score run: its times, catalogue hashes, digest and result table."""
+                 digest: str, result: pl.DataFrame, head: Head | None = None) -> int:
+        """Store a score run: its times, catalogue hashes, digest, result table and the
+        ledger head it was computed at (default: the head when it is saved)."""
         buffer = io.BytesIO()
         result.write_parquet(buffer)
         with self._write() as stamp:
+            at = head or chain.head(self.conn)
             cursor = self.conn.execute(
                 "INSERT INTO runs (as_of, known_at, catalogue_sha256s, digest, residents, "
-                "result, recorded_at) VALUES (?,?,?,?,?,?,?)",
+                "result, head_rows, head_hash, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (as_of.isoformat(), schema.stamp(known_at), json.dumps(list(catalogue_sha256s)),
-                 digest, result.height, buffer.getvalue(), stamp))
+                 digest, result.height, buffer.getvalue(), at.rows, at.hash, stamp))
+            chain.append(self.conn, "runs", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     _RUN_COLUMNS = ("run_id, as_of, known_at, catalogue_sha256s, digest, residents, "
@@ -666,9 +686,17 @@ class Ledger:
 
         return ledger_stats(self, as_of or utc_today())
 
-    def verify(self) -> Any:
+    def verify(self, head: str | None = None) -> Any:
+        """Every integrity finding (`VerifyResult`); ``head``: a published head to extend."""
+        return verify_ledger(self, head)
 
-        return verify_ledger(self)
+    def head(self) -> Head:
+        """The head of the ledger's hash chain: `rows` appended so far and the last `hash`.
+
+        Publish it (reports and saved runs record it); `verify(head=…)` later proves the
+        ledger still extends it."""
+        with self._sql():
+            return chain.head(self.conn)
 
     def export(self, path: str | Path, progress: imp.Progress | None = None) -> Any:
 
@@ -694,9 +722,10 @@ def _read_catalogue(path: str | Path) -> tuple[str, str, Catalogue]:
 def _insert_catalogue(conn: sqlite3.Connection, catalogue: Catalogue, text: str, source: str,
                       stamp: str) -> None:
     adopted = AdoptedCatalogue.from_text(catalogue, text)
-    conn.execute(
+    cursor = conn.execute(
         "INSERT INTO catalogues (city_id, version, effective_from, sha256, file, text, "
         "recorded_at) VALUES (?,?,?,?,?,?,?)",
         (catalogue.city.id, catalogue.version, catalogue.effective_from.isoformat(),
          adopted.sha256, Path(source).name, text, stamp))
+    chain.append(conn, "catalogues", int(cursor.lastrowid or 0), stamp)
 
