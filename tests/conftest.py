@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from scs_cli.cli.app import app
+
+# Property tests judge answers, never time: these machines are shared and noisy, so no
+# Hypothesis example may fail for being slow.
+settings.register_profile("scs", deadline=None)
+settings.load_profile("scs")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
