@@ -52,12 +52,14 @@ class Scale:
     base: Decimal
     min: Decimal | None = None
     max: Decimal | None = None
+    assumed: frozenset[str] = frozenset()  # keys whose values no source gives (SPEC §2)
 
 
 @dataclass(frozen=True)
 class Tier:
     name: str
     min: Decimal | None  # None only for the last tier, which catches everything below
+    assumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Category:
     name: str
     max_deduction: Decimal | None = None
     max_award: Decimal | None = None
+    assumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Indicator:
     score_cap: Decimal | None = None
     applies_to: AppliesTo = "self"
     published: bool = True
+    assumed: frozenset[str] = frozenset()
 
     @property
     def nominal_values(self) -> tuple[Decimal, ...]:
@@ -146,6 +150,7 @@ class Reward:
     min_tier: str
     min_score: Decimal | None = None
     clean_for: Duration | None = None
+    assumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,7 @@ class Sanction:
     id: str
     name: str
     max_tier: str
+    assumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,7 @@ class Policy:
     objection_suspends: bool = True
     objection_deadline: Duration | None = None
     participation: Participation = "all"
+    assumed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,7 @@ class Catalogue:
     rewards: dict[str, Reward] = field(default_factory=dict)
     sanctions: dict[str, Sanction] = field(default_factory=dict)
     policy: Policy = Policy()
+    assumed: frozenset[str] = frozenset()  # keys of the [catalogue] table that are assumed
 
     def __hash__(self) -> int:  # dict fields: hash by identity of the version
         return hash((self.city.id, self.version, self.effective_from))
@@ -216,6 +224,21 @@ class Catalogue:
         for ind in self.indicators.values():
             grouped.setdefault(ind.category, []).append(ind)
         return grouped
+
+    def assumptions(self) -> list[tuple[str, str]]:
+        """Every assumed value as (table path, key), in file order: what no source gives.
+
+        Paths are the ones validation names (``tiers[0]``, ``indicators.red-light``).
+        """
+        tables: list[tuple[str, frozenset[str]]] = [("catalogue", self.assumed),
+                                                     ("scale", self.scale.assumed)]
+        tables += [(f"tiers[{i}]", t.assumed) for i, t in enumerate(self.tiers)]
+        tables += [(f"categories.{k}", v.assumed) for k, v in self.categories.items()]
+        tables += [(f"indicators.{k}", v.assumed) for k, v in self.indicators.items()]
+        tables += [(f"rewards.{k}", v.assumed) for k, v in self.rewards.items()]
+        tables += [(f"sanctions.{k}", v.assumed) for k, v in self.sanctions.items()]
+        tables.append(("policy", self.policy.assumed))
+        return [(path, key) for path, keys in tables for key in sorted(keys)]
 
 
 @dataclass(frozen=True)

@@ -42,18 +42,18 @@ TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indi
             "rewards", "sanctions", "policy")
 CITY_KEYS = ("id", "name", "province")
 CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mode",
-                  "published_indicators")
-SCALE_KEYS = ("base", "min", "max")
-TIER_KEYS = ("name", "min")
-CATEGORY_KEYS = ("name", "max_deduction", "max_award")
+                  "published_indicators", "assumed")
+SCALE_KEYS = ("base", "min", "max", "assumed")
+TIER_KEYS = ("name", "min", "assumed")
+CATEGORY_KEYS = ("name", "max_deduction", "max_award", "assumed")
 INDICATOR_KEYS = ("name", "category", "behavior", "points", "points_range", "escalation",
                   "escalation_window", "basis", "source", "reporters", "expires_after", "limit",
                   "max_deduction", "max_award", "tier_cap", "score_cap", "applies_to",
-                  "published")
+                  "published", "assumed")
 LIMIT_KEYS = ("count", "per")
-REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for")
-SANCTION_KEYS = ("name", "max_tier")
-POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation")
+REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "assumed")
+SANCTION_KEYS = ("name", "max_tier", "assumed")
+POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation", "assumed")
 
 
 class _Absent(dict):  # type: ignore[type-arg]
@@ -194,6 +194,29 @@ class _Checker:
         return None if any(v is None for v in out) else tuple(v for v in out if v is not None)
 
 
+    def assumed(self, table: dict[str, Any], where: str, allowed: tuple[str, ...]
+                ) -> frozenset[str]:
+        """The table's ``assumed`` keys (SPEC §2 "Provenance"): each names a value it gives."""
+        if table is ABSENT or "assumed" not in table:
+            return frozenset()
+        value = table["assumed"]
+        path = _join(where, "assumed")
+        given = [k for k in table if k != "assumed" and k in allowed]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.add(path, f"must be a list of key names, not {_kind(value)}",
+                     'write assumed = ["' + next((k for k in given if k != "name"),
+                                                 "expires_after") + '"]')
+            return frozenset()
+        for i, key in enumerate(value):
+            if key == "assumed" or key not in allowed:
+                self.add(f"{path}[{i}]", f"{key!r} is not a key of this table",
+                         "name keys this table gives: " + (", ".join(given) or "(none)"))
+            elif key not in table:
+                self.add(f"{path}[{i}]", f"{key!r} is marked assumed but this table does "
+                         "not give it", f"give {key} a value or remove it from assumed")
+        return frozenset(value)
+
+
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
@@ -268,6 +291,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         effective = None
     mode = c.string(cat_t, "mode", "catalogue", choices=MODES) or "rewards-and-penalties"
     published_indicators = c.integer(cat_t, "published_indicators", "catalogue")
+    catalogue_assumed = c.assumed(cat_t, "catalogue", CATALOGUE_KEYS)
 
     scale_t = c.table(doc["scale"], "scale", SCALE_KEYS) \
         if c.required(doc, "scale", "") else ABSENT
@@ -276,6 +300,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
     hi = c.decimal(scale_t, "max", "scale")
     if lo is not None and hi is not None and lo > hi:
         c.add("scale", f"min {lo} is above max {hi}", "swap them")
+    scale_assumed = c.assumed(scale_t, "scale", SCALE_KEYS)
 
     tiers = _tiers(c, doc)
     tier_names = {t.name for t in tiers}
@@ -295,6 +320,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
             cid, c.string(t, "name", where) or cid,
             c.decimal(t, "max_deduction", where, positive=True),
             c.decimal(t, "max_award", where, positive=True),
+            assumed=c.assumed(t, where, CATEGORY_KEYS),
         )
 
     indicators: dict[str, Indicator] = {}
@@ -311,7 +337,8 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         min_tier = known_tier(c.string(t, "min_tier", where, required=True),
                               f"{where}.min_tier")
         reward = Reward(rid, name or rid, min_tier or "", c.decimal(t, "min_score", where),
-                        c.duration(t, "clean_for", where))
+                        c.duration(t, "clean_for", where),
+                        assumed=c.assumed(t, where, REWARD_KEYS))
         rewards[rid] = reward
 
     sanctions: dict[str, Sanction] = {}
@@ -321,7 +348,8 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         name = c.string(t, "name", where, required=True)
         max_tier = known_tier(c.string(t, "max_tier", where, required=True),
                               f"{where}.max_tier")
-        sanctions[sid] = Sanction(sid, name or sid, max_tier or "")
+        sanctions[sid] = Sanction(sid, name or sid, max_tier or "",
+                                  assumed=c.assumed(t, where, SANCTION_KEYS))
         if mode == "rewards-only":
             c.add(where, "sanctions are not allowed in a rewards-only catalogue",
                   "scores may be combined with incentives, never with punishments: remove "
@@ -336,6 +364,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
             objection_deadline=c.duration(t, "objection_deadline", "policy"),
             participation=c.string(t, "participation", "policy",  # type: ignore[arg-type]
                                    choices=PARTICIPATIONS) or "all",
+            assumed=c.assumed(t, "policy", POLICY_KEYS),
         )
 
     if c.problems:
@@ -345,7 +374,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         city=City(city_id, city_name, province),
         version=version,
         effective_from=effective,
-        scale=Scale(base, lo, hi),
+        scale=Scale(base, lo, hi, scale_assumed),
         tiers=tuple(tiers),
         title=c.string(cat_t, "title", "catalogue"),
         sources=c.strings(cat_t, "sources", "catalogue") or (),
@@ -357,6 +386,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         rewards=rewards,
         sanctions=sanctions,
         policy=policy,
+        assumed=catalogue_assumed,
     )
 
 
@@ -408,7 +438,7 @@ def _tiers(c: _Checker, doc: dict[str, Any]) -> list[Tier]:
                 c.add(f"{where}.min", f"{minimum} is not below the previous tier's {previous}",
                       "list tiers best first with strictly decreasing min")
             previous = minimum
-        tiers.append(Tier(name or f"#{i}", minimum))
+        tiers.append(Tier(name or f"#{i}", minimum, c.assumed(t, where, TIER_KEYS)))
     return tiers
 
 
@@ -470,6 +500,7 @@ def _indicator(c: _Checker, iid: str, raw: Any, categories: dict[str, Category],
         score_cap=c.decimal(t, "score_cap", where),
         applies_to=c.string(t, "applies_to", where, choices=APPLIES_TO) or "self",
         published=True if (p := c.boolean(t, "published", where)) is None else p,
+        assumed=c.assumed(t, where, INDICATOR_KEYS),
     )
     if len(c.problems) > before:
         return None
@@ -496,28 +527,34 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
     doc["catalogue"] = _clean({
         "version": cat.version, "effective_from": cat.effective_from, "title": cat.title,
         "sources": list(cat.sources) or None, "notes": cat.notes, "mode": cat.mode,
-        "published_indicators": cat.published_indicators,
+        "published_indicators": cat.published_indicators, "assumed": _assumed(cat.assumed),
     })
-    doc["scale"] = _clean({"base": cat.scale.base, "min": cat.scale.min, "max": cat.scale.max})
-    doc["tiers"] = [_clean({"name": t.name, "min": t.min}) for t in cat.tiers]
+    doc["scale"] = _clean({"base": cat.scale.base, "min": cat.scale.min, "max": cat.scale.max,
+                           "assumed": _assumed(cat.scale.assumed)})
+    doc["tiers"] = [_clean({"name": t.name, "min": t.min, "assumed": _assumed(t.assumed)})
+                    for t in cat.tiers]
     if cat.categories:
         doc["categories"] = {k: _clean({"name": v.name, "max_deduction": v.max_deduction,
-                                        "max_award": v.max_award})
+                                        "max_award": v.max_award,
+                                        "assumed": _assumed(v.assumed)})
                              for k, v in cat.categories.items()}
     if cat.indicators:
         doc["indicators"] = {k: _indicator_doc(v) for k, v in cat.indicators.items()}
     if cat.rewards:
         doc["rewards"] = {k: _clean({"name": r.name, "min_tier": r.min_tier,
                                      "min_score": r.min_score,
-                                     "clean_for": _str(r.clean_for)})
+                                     "clean_for": _str(r.clean_for),
+                                     "assumed": _assumed(r.assumed)})
                           for k, r in cat.rewards.items()}
     if cat.sanctions:
-        doc["sanctions"] = {k: {"name": s.name, "max_tier": s.max_tier}
+        doc["sanctions"] = {k: _clean({"name": s.name, "max_tier": s.max_tier,
+                                       "assumed": _assumed(s.assumed)})
                             for k, s in cat.sanctions.items()}
     p = cat.policy
     doc["policy"] = _clean({"objection_suspends": p.objection_suspends,
                             "objection_deadline": _str(p.objection_deadline),
-                            "participation": p.participation})
+                            "participation": p.participation,
+                            "assumed": _assumed(p.assumed)})
     return doc
 
 
@@ -532,7 +569,12 @@ def _indicator_doc(i: Indicator) -> dict[str, Any]:
         "limit": {"count": i.limit.count, "per": i.limit.per} if i.limit else None,
         "max_deduction": i.max_deduction, "max_award": i.max_award, "tier_cap": i.tier_cap,
         "score_cap": i.score_cap, "applies_to": i.applies_to, "published": i.published,
+        "assumed": _assumed(i.assumed),
     })
+
+
+def _assumed(keys: frozenset[str]) -> list[str] | None:
+    return sorted(keys) or None
 
 
 def _str(value: object | None) -> str | None:
