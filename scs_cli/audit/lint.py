@@ -27,7 +27,7 @@ from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 
-# Sources, named as in /work/shared/SOURCES.md and research/catalogues.md §4.
+# Sources, named as in the bibliography catalogues/SOURCES.md.
 REG_2013 = "national credit-reporting regulation 2013 (征信业管理条例)"
 ART14 = f"{REG_2013} art. 14; Shanghai Social Credit Regulations 2017 art. 14"
 ART16 = (f"{REG_2013} art. 16; Shanghai 2017 art. 35, Shandong 2020 art. 38, "
@@ -323,6 +323,25 @@ def _wide_discretion(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
                 f"{_num(high)} to {_num(low)}: the worst is more than twice the mildest, so "
                 "the agency, not the published rule, sets the penalty (Creemers 2018: "
                 "residents need to know the benchmarks); split it into graded indicators")
+
+
+@check("SCS305", "assumed-values", "info",
+       "values no source gives, marked assumed")
+def _assumed_values(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
+    marks = cat.assumptions()
+    if not marks:
+        return
+    shown = [f"{path}.{key}" for path, key in marks[:MAX_LISTED]]
+    more = f" and {len(marks) - MAX_LISTED} more" if len(marks) > MAX_LISTED else ""
+    yield None, (
+        f"{len(marks)} value{'s' * (len(marks) != 1)} {'are' if len(marks) != 1 else 'is'} "
+        f"the compiler's assumption, not a published figure ({', '.join(shown)}{more}): a "
+        "score or tier that rests on them is a guess, not the law (SPEC §2 Provenance; "
+        "Creemers 2018: residents need to know the benchmarks); check them against a "
+        "primary source, then drop them from `assumed`")
+
+
+MAX_LISTED = 6  # keys named in the message; the count covers them all
 
 
 # ------------------------------------------------------------- what scores lead to (4xx)
