@@ -191,8 +191,8 @@ def test_more_reasons_upheld_objection_no_rule_range_and_weeks() -> None:
     e = by_id(explain(data, hist, "r1", AS_OF))
     # 2020-12-31 and 2021-01-01 are in the same ISO week 2020-W53
     assert e[2].reason == "2nd in week 2020-W53: over the limit of 1 per week"
-    assert e[3].reason == ("points set by the reporting agency within -50 to -5; counts, "
-                           "with no expiry")
+    assert e[3].reason == ("points set by the reporting agency within -50 to -5; counts: "
+                           "the catalogue sets no expiry")
     assert e[3].points == Decimal("-7.5")
     assert e[4].reason == "voided: objection 3 upheld on 2024-02-01"
     assert e[5].status == "voided"

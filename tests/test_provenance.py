@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from scs_cli.rules.schema import bundled_catalogue_paths, load_catalogue, parse_catalogue, to_document
+from scs_cli.rules.schema import (
+    bundled_catalogue_paths,
+    load_catalogue,
+    parse_catalogue,
+    to_document,
+)
 from scs_cli.rules.taxonomy import bundled_dir
 
 BUNDLED = bundled_catalogue_paths()
@@ -164,3 +169,120 @@ def test_a_replaced_assumption_is_part_of_the_catalogue_value():
     cat = load_catalogue(bundled_dir() / "baoji-2020.toml")
     other = replace(cat, scale=replace(cat.scale, assumed=frozenset()))
     assert other.scale != cat.scale
+
+
+# --- visible everywhere: show, explain, report ----------------------------------------------
+
+RONGCHENG = bundled_dir() / "rongcheng-2016.toml"
+
+
+def test_show_marks_assumed_values_and_never_says_never(scs, monkeypatch):
+    from scs_cli.cli.common import out
+
+    monkeypatch.setattr(getattr(out, "console", out), "_width", 300)  # one line per row
+    result = scs("catalogue", "show", RONGCHENG)
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "1050 (assumed)" in text and "1030 (assumed)" in text
+    assert "960 (assumed)" not in text  # A >= 960 is Liu 2019's, shown as published
+    assert "5y (assumed)" in text and "-10 (assumed)" in text
+    assert "in force from 2016-01-05 (assumed)" in text
+    assert "never" not in text.lower()  # a rule with no expiry_after shows "none set"
+    assert "none set" in text
+    assert "17 values marked (assumed)" in text
+
+
+def test_show_json_carries_the_assumed_lists(scs):
+    import json
+
+    result = scs("catalogue", "show", RONGCHENG, "--format", "json")
+    doc = json.loads(result.stdout)
+    assert doc["tiers"][0]["assumed"] == ["min"] and "assumed" not in doc["tiers"][2]
+    assert doc["indicators"]["credit-card-arrears"]["assumed"] == [
+        "expires_after", "limit", "points"]
+    assert doc["catalogue"]["assumed"] == ["effective_from"]
+
+
+def _rongcheng_explanation():
+    from datetime import date
+    from decimal import Decimal
+
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.explain.explain import explain
+    from scs_cli.rules.model import CatalogueHistory, cents
+
+    def ev(event_id: int, day: str, indicator: str) -> dict[str, object]:
+        return {"event_id": event_id, "resident_id": "r1", "indicator": indicator,
+                "occurred_on": date.fromisoformat(day), "points": None}
+
+    data = LedgerData.build(events=[
+        ev(1, "2020-03-01", "contract-non-performance"),  # -20, expiry 5y assumed
+        ev(2, "2020-04-01", "credit-card-arrears"),        # -10, points and limit assumed
+        ev(3, "2020-05-01", "superstition"),               # -10, no expiry in the catalogue
+    ])
+    assert cents(Decimal("-10")) == -1000
+    return explain(data, CatalogueHistory([load_catalogue(RONGCHENG)]), "r1",
+                   date(2021, 1, 1))
+
+
+def test_explain_marks_the_points_and_expiry_that_rest_on_assumptions():
+    x = _rongcheng_explanation()
+    assert str(x.score) == "960" and x.tier == "A"
+    by = {e.event_id: e for e in x.events}
+    assert by[1].assumed == ("expires_after",)
+    assert "(expires_after 5y, assumed: no source gives it)" in by[1].reason
+    assert by[2].assumed == ("points", "limit", "expires_after")
+    assert "rests on assumed points, limit (no source gives them)" in by[2].reason
+    assert by[3].assumed == ()
+    assert "the catalogue sets no expiry" in by[3].reason and "never" not in by[3].reason
+    # the A band's upper edge is AA's assumed floor
+    assert "960 ≤ 960 < 1030 (assumed) → A" in x.tier_reason
+    assert x.assumptions == ("tiers[1].min", "indicators.contract-non-performance.expires_after",
+                             "indicators.credit-card-arrears.points",
+                             "indicators.credit-card-arrears.limit",
+                             "indicators.credit-card-arrears.expires_after")
+    record = x.to_record()
+    assert record["events"][1]["assumed"] == ["points", "limit", "expires_after"]
+    assert record["assumptions"][0] == "tiers[1].min"
+
+
+def test_report_says_how_many_counted_points_rest_on_assumptions():
+    from datetime import UTC, date, datetime
+
+    import polars as pl
+
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.report.figures import AdoptedVersion, CityInput, city_figures
+    from scs_cli.report.render import city_markdown
+    from scs_cli.rules.model import CatalogueHistory
+
+    cat = load_catalogue(RONGCHENG)
+    as_of = date(2021, 1, 1)
+    engine_events = pl.DataFrame(
+        [(1, "r1", "contract-non-performance", "2016", -2000, "counted"),
+         (2, "r1", "superstition", "2016", -1000, "counted"),
+         (3, "r2", "volunteer-service", "2016", 100, "counted"),
+         (4, "r2", "credit-card-arrears", "2016", -1000, "expired")],
+        schema={"event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
+                "version": pl.String, "points": pl.Int64, "status": pl.String}, orient="row")
+    res = pl.DataFrame([("r1", 97000, "A", [], []), ("r2", 100100, "A", [], [])],
+                       schema={"resident_id": pl.String, "score": pl.Int64, "tier": pl.String,
+                               "rewards": pl.List(pl.String), "sanctions": pl.List(pl.String)},
+                       orient="row")
+    inp = CityInput(scheme=cat, history=CatalogueHistory([cat]),
+                    adopted=(AdoptedVersion("2016", cat.effective_from, "0" * 64),),
+                    as_of=as_of, known_at=datetime(2021, 1, 2, tzinfo=UTC),
+                    data=LedgerData.build([]), residents=res, events=engine_events,
+                    monthly={as_of: res}, last_run=None, recorded=None)
+    doc = city_figures(inp, public=False, generated_by="test")
+    p = doc["provenance"]
+    assert p["assumed_values"] == 17 and p["tier_floors_assumed"] == ["AAA", "AA"]
+    # 20 + 10 + 1 points count in size; the 20 rest on an assumed 5-year expiry; the
+    # expired event does not count at all
+    assert (p["counted_points"], p["assumed_points"], p["assumed_events"]) == (31, 20, 1)
+    assert p["assumed_share"] == round(20 / 31, 4)
+    md = city_markdown(doc, {k: f"{k}.svg" for k in ("tier-shares", "score-distribution",
+                                                     "tier-shares-monthly", "indicators")})
+    assert "Of the 31 points counted (in size, before caps), 20 (64.5%) in 1 events" in md
+    public = city_figures(inp, public=True, generated_by="test")["provenance"]
+    assert public["assumed_points"] is None and public["suppressed"] == "<5"

@@ -66,23 +66,29 @@ def show(
         return
     scale = cat.scale
     out.print(f"[bold]{cat.city.name}[/bold] ({cat.city.province or 'province not given'}) — "
-              f"catalogue {cat.version}, in force from {cat.effective_from}", highlight=False)
+              f"catalogue {cat.version}, in force from "
+              f"{_mark(cat.effective_from, 'effective_from', cat.assumed)}", highlight=False)
     if cat.title:
         out.print(cat.title, highlight=False)
     clamp = ""
     if scale.min is not None or scale.max is not None:
-        clamp = (f", clamped to [{_num(scale.min) if scale.min is not None else '…'}, "
-                 f"{_num(scale.max) if scale.max is not None else '…'}]")
-    out.print(f"Mode: {cat.mode}; participation: {cat.policy.participation}; "
-              f"base {_num(scale.base)}{clamp}", highlight=False)
+        low_s = _mark(_num(scale.min), "min", scale.assumed) if scale.min is not None else "…"
+        high_s = _mark(_num(scale.max), "max", scale.assumed) if scale.max is not None else "…"
+        clamp = f", clamped to [{low_s}, {high_s}]"
+    out.print(f"Mode: {cat.mode}; participation: "
+              f"{_mark(cat.policy.participation, 'participation', cat.policy.assumed)}; "
+              f"base {_mark(_num(scale.base), 'base', scale.assumed)}{clamp}", highlight=False)
 
     tiers = Table(title="Tiers (best first)")
     for col in ("tier", "from", "below", "relative to base"):
         tiers.add_column(col)
     for tier in cat.tiers:
         low, high = cat.tier_band(tier.name)
-        tiers.add_row(tier.name, _num(low) if low is not None else "—",
-                      _num(high) if high is not None else "—",
+        upper = cat.tiers[cat.tier_rank(tier.name) - 1] if cat.tier_rank(tier.name) else None
+        tiers.add_row(_mark(tier.name, "name", tier.assumed),
+                      _mark(_num(low), "min", tier.assumed) if low is not None else "—",
+                      _mark(_num(high), "min", upper.assumed) if high is not None and upper
+                      else "—",
                       _signed(low - scale.base) if low is not None else "below")
     out.print(tiers)
 
@@ -91,7 +97,8 @@ def show(
         for col in ("id", "name", "max deduction", "max award"):
             cats.add_column(col)
         for c in cat.categories.values():
-            cats.add_row(c.id, c.name, _num(c.max_deduction), _num(c.max_award))
+            cats.add_row(c.id, c.name, _mark(_num(c.max_deduction), "max_deduction", c.assumed),
+                         _mark(_num(c.max_award), "max_award", c.assumed))
         out.print(cats)
 
     for category, inds in cat.indicators_by_category().items():
@@ -100,18 +107,26 @@ def show(
         for col in ("id", "name", "points", "expires", "limit", "caps", "basis"):
             t.add_column(col, overflow="fold")
         for i in inds:
+            a = i.assumed
             caps = ", ".join(x for x in (
-                f"max −{_num(i.max_deduction)}" if i.max_deduction else "",
-                f"max +{_num(i.max_award)}" if i.max_award else "",
-                f"tier ≤ {i.tier_cap}" if i.tier_cap else "",
-                f"score ≤ {_num(i.score_cap)}" if i.score_cap is not None else "",
+                _mark(f"max −{_num(i.max_deduction)}", "max_deduction", a)
+                if i.max_deduction else "",
+                _mark(f"max +{_num(i.max_award)}", "max_award", a) if i.max_award else "",
+                _mark(f"tier ≤ {i.tier_cap}", "tier_cap", a) if i.tier_cap else "",
+                _mark(f"score ≤ {_num(i.score_cap)}", "score_cap", a)
+                if i.score_cap is not None else "",
                 f"applies to {i.applies_to}" if i.applies_to != "self" else "",
                 "unpublished" if not i.published else "") if x)
-            window = f" within {i.escalation_window}" if i.escalation_window else ""
-            t.add_row(i.id, i.name, i.describe_points() + window,
-                      str(i.expires_after or "never"),
-                      f"{i.limit.count}/{i.limit.per}" if i.limit else "",
-                      caps, i.basis or "[red]none given[/red]")
+            window = (_mark(f" within {i.escalation_window}", "escalation_window", a)
+                      if i.escalation_window else "")
+            points = _mark(i.describe_points(), ("points", "points_range", "escalation"), a)
+            # No expires_after says the catalogue sets none, not that the law says "never".
+            t.add_row(i.id, i.name, points + window,
+                      _mark(i.expires_after, "expires_after", a) if i.expires_after
+                      else "none set",
+                      _mark(f"{i.limit.count}/{i.limit.per}", "limit", a) if i.limit else "",
+                      caps, _mark(i.basis, "basis", a) if i.basis
+                      else "[red]none given[/red]")
         out.print(t)
 
     if cat.rewards or cat.sanctions:
@@ -119,19 +134,30 @@ def show(
         for col in ("kind", "id", "name", "condition"):
             t.add_column(col)
         for r in cat.rewards.values():
-            cond = f"tier {r.min_tier} or better"
+            cond = _mark(f"tier {r.min_tier} or better", "min_tier", r.assumed)
             if r.min_score is not None:
-                cond += f", score ≥ {_num(r.min_score)}"
+                cond += ", " + _mark(f"score ≥ {_num(r.min_score)}", "min_score", r.assumed)
             if r.clean_for:
-                cond += f", no negative event in the last {r.clean_for}"
+                cond += ", " + _mark(f"no negative event in the last {r.clean_for}",
+                                     "clean_for", r.assumed)
             t.add_row("reward", r.id, r.name, cond)
         for s in cat.sanctions.values():
-            t.add_row("sanction", s.id, s.name, f"tier {s.max_tier} or worse")
+            t.add_row("sanction", s.id, s.name,
+                      _mark(f"tier {s.max_tier} or worse", "max_tier", s.assumed))
         out.print(t)
     if cat.policy.objection_deadline or not cat.policy.objection_suspends:
-        out.print(f"Objections: {'suspend' if cat.policy.objection_suspends else 'do not suspend'}"
-                  f" the event; decided within {cat.policy.objection_deadline or 'no deadline'}",
-                  highlight=False)
+        pa = cat.policy.assumed
+        suspend = 'suspend' if cat.policy.objection_suspends else 'do not suspend'
+        deadline = (_mark(cat.policy.objection_deadline, "objection_deadline", pa)
+                    if cat.policy.objection_deadline else "no deadline")
+        out.print(f"Objections: {_mark(suspend, 'objection_suspends', pa)} the event; decided "
+                  f"within {deadline}", highlight=False)
+    assumed = cat.assumptions()
+    if assumed:
+        out.print(f"{len(assumed)} value{'s' * (len(assumed) != 1)} marked (assumed) "
+                  f"{'are' if len(assumed) != 1 else 'is'} the compiler's assumption: no "
+                  "source gives them (see Notes); scores that rest on them are illustrations, "
+                  "not the law.", highlight=False)
     if cat.sources:
         out.print("Sources: " + "; ".join(cat.sources), highlight=False, markup=False)
     if cat.notes:
@@ -174,6 +200,13 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
                   str(r["effective_from"]), str(r["mode"]), str(r["indicators"]),
                   f"{r['negative']} / {r['positive']}", covered)
     out.print(t)
+
+
+def _mark(value: object, keys: str | tuple[str, ...], assumed: frozenset[str]) -> str:
+    """A shown value, with " (assumed)" when its key is in the table's `assumed`."""
+    names = (keys,) if isinstance(keys, str) else keys
+    text = str(value)
+    return f"{text} (assumed)" if text and any(k in assumed for k in names) else text
 
 
 def _num(value) -> str:  # type: ignore[no-untyped-def]

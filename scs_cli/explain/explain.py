@@ -50,6 +50,9 @@ class EventLine:
     version: str | None
     capped_by: str | None
     stops_on: date | None
+    # Keys of the judging rule (points, expiry, limit, caps) that no source gives: the
+    # catalogue marks them `assumed` (SPEC §2 Provenance).
+    assumed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Adjustment:
     key: str | None
     amount: Decimal
     reason: str
+    assumed: bool = False  # the bound that made it (a cap, the scale's clamp) is assumed
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,9 @@ class Explanation:
     sanctions: tuple[Eligibility, ...]
     projection: tuple[ProjectionPoint, ...]
     known_at: datetime | None = None
+    # Every assumed catalogue value this score, tier or a counting event rests on, as
+    # ``table.key`` paths (``tiers[0].min``, ``indicators.x.expires_after``).
+    assumptions: tuple[str, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """The SPEC §4 JSON object (plus `score_reason`, `adjustments`, `basis`…)."""
@@ -126,11 +133,14 @@ class Explanation:
                 {"event_id": e.event_id, "indicator": e.indicator, "occurred_on": e.occurred_on,
                  "nominal_points": e.nominal_points, "points": e.points, "status": e.status,
                  "reason": e.reason, "basis": e.basis, "source": e.source,
-                 "version": e.version, "capped_by": e.capped_by, "stops_on": e.stops_on}
+                 "version": e.version, "capped_by": e.capped_by, "stops_on": e.stops_on,
+                 "assumed": list(e.assumed)}
                 for e in self.events],
             "adjustments": [
-                {"scope": a.scope, "key": a.key, "amount": a.amount, "reason": a.reason}
+                {"scope": a.scope, "key": a.key, "amount": a.amount, "reason": a.reason,
+                 "assumed": a.assumed}
                 for a in self.adjustments],
+            "assumptions": list(self.assumptions),
             "rewards": [{"id": r.id, "name": r.name, "applies": r.applies, "reason": r.reason}
                         for r in self.rewards],
             "sanctions": [{"id": s.id, "name": s.name, "applies": s.applies,
@@ -215,6 +225,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                         for s in scheme.sanctions.values()),
         projection=_projection(ctx, resident_id, events, prepared),
         known_at=known_at,
+        assumptions=_assumptions(ctx, score, events, adjustments),
     )
 
 
@@ -318,14 +329,57 @@ def _event_lines(ctx: _Context, frame: Any) -> tuple[EventLine, ...]:
         rule = ctx.rule(r["indicator"], r["occurred_on"])
         reason = _event_reason(ctx, r, rule, voids, lifts, objections.get(r["event_id"], []),
                                standing.get(r["indicator"], []))
+        assumed = _event_assumed(ctx, rule, r)
+        rests = [k for k in assumed if k != "expires_after"]  # expiry is marked in place
+        if rests and r["status"] not in STANDING_NOT:
+            reason += f"; rests on assumed {', '.join(rests)} (no source gives them)"
         lines.append(EventLine(
             event_id=int(r["event_id"]), indicator=r["indicator"],
             name=rule.name if rule else None, occurred_on=r["occurred_on"],
             nominal_points=_nominal(r, rule, own_points.get(r["event_id"])),
             points=from_cents(int(r["points"] or 0)), status=r["status"], reason=reason,
             basis=rule.basis if rule else None, source=rule.source if rule else None,
-            version=r.get("version"), capped_by=r.get("capped_by"), stops_on=r.get("stops_on")))
+            version=r.get("version"), capped_by=r.get("capped_by"), stops_on=r.get("stops_on"),
+            assumed=assumed))
     return tuple(lines)
+
+
+# What of a rule an event's points, expiry or caps can rest on.
+EVENT_KEYS = ("points", "points_range", "escalation", "escalation_window", "limit",
+              "expires_after", "max_deduction", "max_award", "tier_cap", "score_cap")
+
+
+def _event_assumed(ctx: _Context, rule: Indicator | None, r: dict[str, Any]
+                   ) -> tuple[str, ...]:
+    """The assumed keys an event rests on: its rule's, and a category cap that cut it."""
+    keys = [k for k in EVENT_KEYS if rule is not None and k in rule.assumed]
+    scope, _, key = (r.get("capped_by") or "").partition(":")
+    if scope == "category" and key in ctx.scheme.categories:
+        cat = ctx.scheme.categories[key]
+        keys += [f"categories.{key}.{k}" for k in ("max_deduction", "max_award")
+                 if k in cat.assumed]
+    return tuple(keys)
+
+
+def _assumptions(ctx: _Context, score: Decimal, events: Sequence[EventLine],
+                 adjustments: Sequence[Adjustment]) -> tuple[str, ...]:
+    """Every assumed value the score, the tier or a counting event rests on, in order."""
+    scheme = ctx.scheme
+    found: list[str] = []
+    band = scheme.tier_rank(scheme.tier_for(score))
+    for i in (band - 1, band):  # the band's floor and the next better tier's floor
+        if 0 <= i < len(scheme.tiers) and "min" in scheme.tiers[i].assumed:
+            found.append(f"tiers[{i}].min")
+    if "base" in scheme.scale.assumed:
+        found.append("scale.base")
+    for a in adjustments:
+        if a.scope == "clamp":
+            found += [f"scale.{k}" for k in ("min", "max") if k in scheme.scale.assumed]
+    for e in events:
+        if e.status in COUNTING:
+            found += [k if k.startswith("categories.") else f"indicators.{e.indicator}.{k}"
+                      for k in e.assumed]
+    return tuple(dict.fromkeys(found))
 
 
 def _nominal(r: dict[str, Any], rule: Indicator | None, own: int | None) -> Decimal | None:
@@ -383,17 +437,19 @@ def _event_reason(ctx: _Context, r: dict[str, Any], rule: Indicator | None, void
     how = _how_much(r, rule, standing)
     if status == "lifted":
         return f"lifted on {lifts.get(eid, r.get('stops_on'))}" + (f"; {how}" if how else "")
+    expiry = (f"expires_after {rule.expires_after}"
+              + (", assumed: no source gives it" if "expires_after" in rule.assumed else ""))
     if status == "expired":
-        return (f"expired on {r.get('stops_on')} (expires_after {rule.expires_after})"
-                + (f"; {how}" if how else ""))
+        return f"expired on {r.get('stops_on')} ({expiry})" + (f"; {how}" if how else "")
     parts = [how] if how else []
     stops = r.get("stops_on")
     if stops is None:
-        parts.append("counts, with no expiry")
+        # The catalogue sets no expiry: that is not the same as a law saying "never".
+        parts.append("counts: the catalogue sets no expiry")
     elif lifts.get(eid) == stops:
         parts.append(f"counts until lifted on {stops}")
     else:
-        parts.append(f"counts until {stops} (expires_after {rule.expires_after})")
+        parts.append(f"counts until {stops} ({expiry})")
     if status == "capped":
         parts.append(_capped_text(ctx, r.get("capped_by"), r["points"] < 0))
     return "; ".join(parts)
@@ -468,8 +524,23 @@ def _adjustments(ctx: _Context, frame: Any, events: Sequence[EventLine]
                     else f"score clamped to the scale's minimum {_num(scale.min)}")
         else:
             text = _score_cap_text(ctx, events)
-        out.append(Adjustment(scope, key, amount, text))
+        assumed = _bound_assumed(ctx, scope, key, amount)
+        out.append(Adjustment(scope, key, amount,
+                              text + (" (an assumed value: no source gives it)" if assumed
+                                      else ""), assumed))
     return tuple(out)
+
+
+def _bound_assumed(ctx: _Context, scope: str, key: str | None, amount: Decimal) -> bool:
+    """Is the bound behind an adjustment (a cap, the scale's clamp) marked assumed?"""
+    if scope in ("indicator", "category"):
+        holder: Any = (ctx.scheme.indicators.get(key or "") if scope == "indicator"
+                       else ctx.scheme.categories.get(key or ""))
+        return holder is not None and (
+            "max_deduction" if amount > 0 else "max_award") in holder.assumed
+    if scope == "clamp":
+        return ("max" if amount < 0 else "min") in ctx.scheme.scale.assumed
+    return False
 
 
 def _score_cap_events(ctx: _Context, events: Sequence[EventLine]
@@ -521,12 +592,16 @@ def _pm(value: Decimal) -> str:
 def _band_text(scheme: Catalogue, score: Decimal, band: str) -> str:
     low, high = scheme.tier_band(band)
     s = _num(score)
+    i = scheme.tier_rank(band)
+    # A band edge the catalogue marks assumed is a guess, not the law: say so where it is used.
+    low_t = _num(low) + (" (assumed)" if "min" in scheme.tiers[i].assumed else "")
+    high_t = _num(high) + (" (assumed)" if i and "min" in scheme.tiers[i - 1].assumed else "")
     if low is not None and high is not None:
-        return f"{_num(low)} ≤ {s} < {_num(high)} → {band}"
+        return f"{low_t} ≤ {s} < {high_t} → {band}"
     if low is not None:
-        return f"{s} ≥ {_num(low)} → {band}"
+        return f"{s} ≥ {low_t} → {band}"
     if high is not None:
-        return f"{s} < {_num(high)} → {band}"
+        return f"{s} < {high_t} → {band}"
     return f"{s} → {band} (the only tier)"
 
 

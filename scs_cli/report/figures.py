@@ -304,7 +304,8 @@ def tallied(counting: pl.DataFrame, history: CatalogueHistory) -> Counted:
     # one pass of the lazy engine over the rows for the three tables
     per_rule, residents, cat_res = (frame for frame in pl.collect_all([
         rows.group_by("indicator", "version").agg(events=pl.len(),
-                                                   points=pl.col("points").sum()),
+                                                   points=pl.col("points").sum(),
+                                                   magnitude=pl.col("points").abs().sum()),
         rows.group_by("indicator").agg(pl.col("who").n_unique()),
         cats.group_by("category").agg(pl.col("who").n_unique()),
     ]))
@@ -363,6 +364,43 @@ def indicators(inp: CityInput, public: bool, got: Counted | None = None) -> dict
     cats = [_hide(r, m, ("events", "residents", "points")) for r, m in zip(cats, marks,
                                                                              strict=True)]
     return {"indicators": rows, "categories": cats}
+
+
+# What of a rule a counting event's points rest on: its value, and whether it still counts.
+RESTING_KEYS = frozenset({"points", "points_range", "escalation", "escalation_window", "limit",
+                          "expires_after"})
+
+
+def provenance(inp: CityInput, public: bool, got: Counted | None = None) -> dict[str, Any]:
+    """How much of what counts rests on values the catalogue marks assumed (SPEC §2).
+
+    Points are counted in size (a deduction of 10 and an award of 10 are 20 points), before
+    caps, over the counting events on the as-of date; an event rests on an assumption when
+    its rule, in the version that judges it, marks its points or its expiry assumed.
+    """
+    got = got or _summary(inp)
+    by_version = {c.version: c for c in inp.history}
+    events = assumed_events = magnitude = assumed_magnitude = 0
+    for indicator, version, n, size in got.per_rule.select(
+            "indicator", "version", "events", "magnitude").iter_rows():
+        cat = by_version.get(version)
+        rule = cat.indicators.get(indicator) if cat else None
+        events, magnitude = events + int(n), magnitude + int(size or 0)
+        if rule is not None and rule.assumed & RESTING_KEYS:
+            assumed_events += int(n)
+            assumed_magnitude += int(size or 0)
+    n_events, mark = _count(assumed_events, public)
+    scheme = inp.scheme
+    return {
+        "assumed_values": len(scheme.assumptions()),
+        "tier_floors_assumed": [t.name for t in scheme.tiers if "min" in t.assumed],
+        "counted_points": _points(magnitude),
+        "assumed_points": _points(assumed_magnitude) if n_events is not None else None,
+        "assumed_events": n_events,
+        "assumed_share": (round(assumed_magnitude / magnitude, 4)
+                          if magnitude and n_events is not None else None),
+        "suppressed": mark,
+    }
 
 
 def rewards_and_sanctions(inp: CityInput, public: bool) -> dict[str, list[dict[str, Any]]]:
@@ -602,6 +640,7 @@ def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str
         "score_distribution": distribution(inp.scheme, inp.residents, public),
         "monthly": monthly(inp, public),
         **indicators(inp, public, got),
+        "provenance": provenance(inp, public, got),
         **rewards_and_sanctions(inp, public),
         "transitions": transitions(inp, public),
         "objections": objections(inp, public),

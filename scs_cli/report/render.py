@@ -88,6 +88,28 @@ def headline_cards(doc: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def provenance_text(doc: dict[str, Any]) -> str:
+    """How much of what counts rests on values the catalogue marks assumed."""
+    p = doc.get("provenance")
+    if not p:
+        return ""
+    if not p["assumed_values"]:
+        return "Every value of the catalogue in force is cited; none is marked assumed."
+    floors = p["tier_floors_assumed"]
+    text = (f"The catalogue in force marks {p['assumed_values']} value"
+            f"{'s' * (p['assumed_values'] != 1)} assumed: the compiler's choice where no "
+            "source gives one"
+            + (f", including the floor{'s' * (len(floors) != 1)} of tier"
+               f"{'s' * (len(floors) != 1)} {', '.join(floors)}" if floors else "") + ". ")
+    if p["assumed_points"] is None:
+        return text + ("Fewer than 5 counting events rest on assumed points or expiry; "
+                       "their points are not shown.")
+    return text + (f"Of the {num(p['counted_points'])} points counted (in size, before caps), "
+                   f"{num(p['assumed_points'])} ({pct(p['assumed_share'])}) in "
+                   f"{num(p['assumed_events'])} events rest on an assumed point value or "
+                   "expiry.")
+
+
 def scheme_text(doc: dict[str, Any]) -> str:
     s = doc["headline"]["scheme"]
     text = (f"Scheme in force on {day(doc['as_of'])}: catalogue version {s['version']} "
@@ -318,7 +340,9 @@ def city_html(doc: dict[str, Any], charts: dict[str, str]) -> str:
               _figure(charts["indicators"], "most applied indicators"),
               "<p class=note>Counting events on the as-of date; points before caps.</p>",
               html_table(indicators_table(doc)), "<h3>By category</h3>",
-              html_table(categories_table(doc))]
+              html_table(categories_table(doc)),
+              "<h3 id=provenance>Resting on assumptions</h3>",
+              f"<p>{_e(provenance_text(doc))}</p>"]
     parts += ["<h2 id=rewards>Rewards and sanctions</h2><h3>Rewards granted</h3>",
               html_table(grants_table(doc, "rewards") if doc["rewards"] else None,
                          "The catalogue defines no rewards."),
@@ -416,7 +440,8 @@ def city_markdown(doc: dict[str, Any], chart_files: dict[str, str]) -> str:
     out += ["## Indicators most applied", "", img("indicators", "most applied indicators"),
             "Counting events on the as-of date; points before caps.", "",
             md_table(indicators_table(doc)), "### By category", "",
-            md_table(categories_table(doc))]
+            md_table(categories_table(doc)), "### Resting on assumptions", "",
+            provenance_text(doc), ""]
     out += ["## Rewards and sanctions", "", "### Rewards granted", "",
             md_table(grants_table(doc, "rewards") if doc["rewards"] else None,
                      "The catalogue defines no rewards."),
