@@ -73,6 +73,9 @@ def _render(x: Explanation) -> None:
         why.add_column(overflow="fold", ratio=1)
         why.add_row("  score:", x.score_reason)
         why.add_row("  tier:", x.tier_reason)
+        if x.assumptions:
+            why.add_row("  assumed:", "rests on catalogue values no source gives: "
+                        + ", ".join(x.assumptions))
         out.print(why)
     else:
         plain(x.score_reason, "bold")
