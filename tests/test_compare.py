@@ -138,13 +138,13 @@ def test_behaviours_are_aligned_across_three_cities(cities) -> None:  # type: ig
     assert [r.headline for r in loan.rules.values()] == [-20, -3, -50]
     assert loan.rules["alpha 1"].expires == "5y"
     assert loan.rules["alpha 1"].limit == "1/month"
-    assert loan.rules["beta 1"].expires == "never"
+    assert loan.rules["beta 1"].expires == "none set"  # no expiry given is not "never"
     # two Gamma indicators share the red-light code: one cell, the severer value heads it
     red = rows["traffic.red-light"].rules["gamma 1"]
     assert red.indicators == ("red-light-minor", "red-light-serious")
     assert red.points == "-10; -25"
     assert red.headline == -25
-    assert red.expires == "never; 1y"
+    assert red.expires == "none set; 1y"
     # Beta has no blood donation
     assert set(rows["civic.blood-donation"].rules) == {"alpha 1", "gamma 1"}
     assert rows["civic.blood-donation"].kind == "other"
@@ -223,14 +223,14 @@ def test_json_shape(scs, files) -> None:  # type: ignore[no-untyped-def]
         "label", "city_id", "city", "province", "version", "effective_from", "mode",
         "participation", "base", "min", "max", "tiers", "indicators", "positive", "negative",
         "categories", "largest_deduction", "rewards", "sanctions", "published_indicators",
-        "coverage"}
+        "coverage", "assumed"}
     assert data["cities"][0]["largest_deduction"] == {
         "one_each": 105, "repeated": None, "uncapped": ["red-light", "uncoded"], "floor": 1000}
     first = data["behaviours"][0]
     assert set(first) == {"behaviour", "description", "kind", "disagreement", "spread",
                           "cities"}
     assert set(first["cities"]["gamma 1"]) == {"indicators", "points", "headline", "relative",
-                                               "expires", "limit", "caps"}
+                                               "expires", "limit", "caps", "assumed"}
     assert first["cities"]["beta 1"]["relative"] == -25
     assert set(data["only_in"]) == {"alpha 1", "beta 1", "gamma 1"}
     assert set(data["lint"]["alpha 1"]) == {"error", "warning", "info"}

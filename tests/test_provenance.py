@@ -286,3 +286,47 @@ def test_report_says_how_many_counted_points_rest_on_assumptions():
     assert "Of the 31 points counted (in size, before caps), 20 (64.5%) in 1 events" in md
     public = city_figures(inp, public=True, generated_by="test")["provenance"]
     assert public["assumed_points"] is None and public["suppressed"] == "<5"
+
+
+# --- compare and diff ---------------------------------------------------------------------
+
+def test_diff_reports_an_assumption_changed_between_versions(tmp_path):
+    from scs_cli.audit.diff import diff, diff_markdown
+
+    old = load_catalogue(RONGCHENG)
+    # the next version confirms AAA's floor and the contract row's expiry in a primary text
+    tiers = (replace(old.tiers[0], assumed=frozenset()), *old.tiers[1:])
+    ind = replace(old.indicators["contract-non-performance"], assumed=frozenset())
+    new = replace(old, version="2017", tiers=tiers,
+                  indicators={**old.indicators, ind.id: ind})
+    d = diff(old, new)
+    changed = {(c.section, c.id): c for c in d.changes}
+    assert [(f.field, f.old, f.new) for f in changed[("tiers", "AAA")].fields] == [
+        ("assumed", ["min"], None)]
+    assert [(f.field, f.old, f.new) for f in
+            changed[("indicators", "contract-non-performance")].fields] == [
+        ("assumed", ["expires_after"], None)]
+    assert "assumed" in diff_markdown(d)
+    assert diff(old, old).changes == ()
+
+
+def test_compare_marks_assumed_values_and_counts_them():
+    from scs_cli.audit.compare import compare, overview_rows, tiers_text
+
+    rongcheng = load_catalogue(RONGCHENG)
+    suining = load_catalogue(bundled_dir() / "suining-2010.toml")
+    comp = compare([rongcheng, suining])
+    rows = {b.behaviour: b for b in comp.behaviours}
+    loan = rows["finance.loan-default"].rules
+    assert loan["rongcheng 2016"].expires == "5y (assumed)"
+    assert loan["rongcheng 2016"].points == "-10"
+    assert loan["suining 2010"].expires == "3y (assumed)"
+    card = rows["finance.credit-card-arrears"].rules
+    assert card["rongcheng 2016"].points == "-10 (assumed)"
+    assert "credit-card-arrears.points" in card["rongcheng 2016"].assumed
+    assert tiers_text(comp.cities[0]).startswith("AAA ≥ 1050 (assumed) (+50), AA ≥ 1030 "
+                                                 "(assumed) (+30), A ≥ 960 (-40)")
+    assert dict(overview_rows(comp))["assumed values"] == [
+        str(len(rongcheng.assumptions())), str(len(suining.assumptions()))]
+    fee = rows["utilities.fee-arrears"].rules["rongcheng 2016"]
+    assert fee.expires == "none set"

@@ -45,6 +45,7 @@ class TierBand:
     min: Decimal | None       # None: the last tier, everything below the one above
     below: Decimal | None     # the next better tier's min (None for the best tier)
     relative: Decimal | None  # min - base
+    assumed: bool = False     # the catalogue marks this tier's min assumed
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class CityOverview:
     rewards: tuple[str, ...]         # "name (tier A or better, …)"
     sanctions: tuple[str, ...]
     published_indicators: int | None
+    assumed: tuple[str, ...] = ()    # every value marked assumed, as "table.key" paths
 
     @property
     def coverage(self) -> Decimal | None:
@@ -101,9 +103,10 @@ class CityRule:
     points: str                 # describe_points, "; "-joined for several indicators
     headline: Decimal           # the most severe nominal value (see module docstring)
     relative: Decimal | None    # headline as % of base
-    expires: str                # "5y", "never"; "; "-joined
+    expires: str                # "5y", "none set"; "; "-joined; " (assumed)" marks a guess
     limit: str                  # "1/month", "" when none
     caps: str                   # "max −30, tier ≤ B", "" when none
+    assumed: tuple[str, ...] = ()  # "indicator.key" of every assumed value in these rules
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class Comparison:
                     "headline": r.headline, "relative": _round(r.relative),
                     "expires": r.expires,
                     "limit": r.limit or None, "caps": r.caps or None,
+                    "assumed": list(r.assumed),
                 } for label, r in b.rules.items()},
             } for b in self.behaviours],
             "only_in": {label: [{"behaviour": o.behaviour, "indicator": o.indicator,
@@ -183,8 +187,8 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
         "label": c.label, "city_id": c.city_id, "city": c.city, "province": c.province,
         "version": c.version, "effective_from": c.effective_from, "mode": c.mode,
         "participation": c.participation, "base": c.base, "min": c.min, "max": c.max,
-        "tiers": [{"name": t.name, "min": t.min, "below": t.below, "relative": t.relative}
-                  for t in c.tiers],
+        "tiers": [{"name": t.name, "min": t.min, "below": t.below, "relative": t.relative,
+                   "assumed": t.assumed} for t in c.tiers],
         "indicators": c.indicators, "positive": c.positive, "negative": c.negative,
         "categories": [{"id": k.id, "name": k.name, "max_deduction": k.max_deduction,
                         "max_award": k.max_award} for k in c.categories],
@@ -193,6 +197,7 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
         "rewards": list(c.rewards), "sanctions": list(c.sanctions),
         "published_indicators": c.published_indicators,
         "coverage": _round(c.coverage * HUNDRED) if c.coverage is not None else None,
+        "assumed": list(c.assumed),
     }
 
 
@@ -272,14 +277,26 @@ def _rule(cat: Catalogue, inds: list[Indicator]) -> CityRule:
     ref = reference_points(cat)
     return CityRule(
         indicators=tuple(i.id for i in inds),
-        points="; ".join(i.describe_points() + (f" within {i.escalation_window}"
-                                                if i.escalation_window else "") for i in inds),
+        points="; ".join(_marked(i.describe_points(), i, POINT_KEYS)
+                         + (_marked(f" within {i.escalation_window}", i, ("escalation_window",))
+                            if i.escalation_window else "") for i in inds),
         headline=headline,
         relative=headline * HUNDRED / ref if ref else None,
-        expires="; ".join(_unique(str(i.expires_after or "never") for i in inds)),
+        # no expires_after: the catalogue sets none, which is not a law saying "never"
+        expires="; ".join(_unique(_marked(str(i.expires_after), i, ("expires_after",))
+                                  if i.expires_after else "none set" for i in inds)),
         limit="; ".join(_unique(f"{i.limit.count}/{i.limit.per}" for i in inds if i.limit)),
         caps="; ".join(_unique(c for c in (indicator_caps(i) for i in inds) if c)),
+        assumed=tuple(f"{i.id}.{k}" for i in inds for k in sorted(i.assumed)),
     )
+
+
+POINT_KEYS = ("points", "points_range", "escalation")
+
+
+def _marked(text: str, ind: Indicator, keys: tuple[str, ...]) -> str:
+    """A rule's value as text, with " (assumed)" when the catalogue marks it so."""
+    return text + (" (assumed)" if any(k in ind.assumed for k in keys) else "")
 
 
 def _row(code: str, rules: dict[str, CityRule], taxonomy: Taxonomy) -> BehaviourRow:
@@ -297,10 +314,13 @@ def _row(code: str, rules: dict[str, CityRule], taxonomy: Taxonomy) -> Behaviour
 
 def indicator_caps(ind: Indicator) -> str:
     return ", ".join(x for x in (
-        f"max -{decimal_text(ind.max_deduction)}" if ind.max_deduction else "",
-        f"max +{decimal_text(ind.max_award)}" if ind.max_award else "",
-        f"tier ≤ {ind.tier_cap}" if ind.tier_cap else "",
-        f"score ≤ {decimal_text(ind.score_cap)}" if ind.score_cap is not None else "",
+        _marked(f"max -{decimal_text(ind.max_deduction)}", ind, ("max_deduction",))
+        if ind.max_deduction else "",
+        _marked(f"max +{decimal_text(ind.max_award)}", ind, ("max_award",))
+        if ind.max_award else "",
+        _marked(f"tier ≤ {ind.tier_cap}", ind, ("tier_cap",)) if ind.tier_cap else "",
+        _marked(f"score ≤ {decimal_text(ind.score_cap)}", ind, ("score_cap",))
+        if ind.score_cap is not None else "",
     ) if x)
 
 
@@ -312,7 +332,7 @@ def overview(cat: Catalogue) -> CityOverview:
     base = cat.scale.base
     tiers = tuple(
         TierBand(t.name, t.min, cat.tier_band(t.name)[1],
-                 t.min - base if t.min is not None else None)
+                 t.min - base if t.min is not None else None, "min" in t.assumed)
         for t in cat.tiers)
     one_each, most, uncapped = largest_deduction(cat)
     inds = cat.indicators.values()
@@ -329,6 +349,7 @@ def overview(cat: Catalogue) -> CityOverview:
         sanctions=tuple(f"{s.name} (tier {s.max_tier} or worse)"
                         for s in cat.sanctions.values()),
         published_indicators=cat.published_indicators,
+        assumed=tuple(f"{path}.{key}" for path, key in cat.assumptions()),
     )
 
 
@@ -400,7 +421,8 @@ def tiers_text(c: CityOverview) -> str:
         if t.min is None:
             parts.append(f"{t.name} below")
         else:
-            parts.append(f"{t.name} ≥ {decimal_text(t.min)} ({signed(t.relative or Decimal(0))})")
+            parts.append(f"{t.name} ≥ {decimal_text(t.min)}{' (assumed)' * t.assumed} "
+                         f"({signed(t.relative or Decimal(0))})")
     return ", ".join(parts)
 
 
@@ -460,6 +482,7 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
         row("largest deduction", deduction_text),
         row("rewards", lambda c: "; ".join(c.rewards) or "none"),
         row("sanctions", lambda c: "; ".join(c.sanctions) or "none"),
+        row("assumed values", lambda c: str(len(c.assumed))),
         row("lint", lambda c: counts(c.label)),
     ]
 
