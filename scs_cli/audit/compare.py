@@ -285,7 +285,8 @@ def _rule(cat: Catalogue, inds: list[Indicator]) -> CityRule:
         # no expires_after: the catalogue sets none, which is not a law saying "never"
         expires="; ".join(_unique(_marked(str(i.expires_after), i, ("expires_after",))
                                   if i.expires_after else "none set" for i in inds)),
-        limit="; ".join(_unique(f"{i.limit.count}/{i.limit.per}" for i in inds if i.limit)),
+        limit="; ".join(_unique(_marked(f"{i.limit.count}/{i.limit.per}", i, ("limit",))
+                                for i in inds if i.limit)),
         caps="; ".join(_unique(c for c in (indicator_caps(i) for i in inds) if c)),
         assumed=tuple(f"{i.id}.{k}" for i in inds for k in sorted(i.assumed)),
     )
@@ -467,10 +468,12 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
 
     return [
         row("city", lambda c: c.city + (f" ({c.province})" if c.province else "")),
-        row("version", lambda c: f"{c.version}, in force from {c.effective_from}"),
+        row("version", lambda c: f"{c.version}, in force from {c.effective_from}"
+            + (" (assumed)" if "catalogue.effective_from" in c.assumed else "")),
         row("mode", lambda c: c.mode),
         row("participation", lambda c: c.participation),
-        row("base", lambda c: decimal_text(c.base)),
+        row("base", lambda c: decimal_text(c.base)
+            + (" (assumed)" if "scale.base" in c.assumed else "")),
         row("clamp", clamp),
         row("tiers (vs base)", tiers_text),
         row("indicators (− / +)", lambda c: f"{c.indicators} ({c.negative} / {c.positive})"),
