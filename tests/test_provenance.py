@@ -241,6 +241,11 @@ def test_explain_marks_the_points_and_expiry_that_rest_on_assumptions():
                              "indicators.credit-card-arrears.points",
                              "indicators.credit-card-arrears.limit",
                              "indicators.credit-card-arrears.expires_after")
+    # the projection says when an assumed expiry ends an event
+    first = x.projection[0]
+    assert first.date.isoformat() == "2025-03-01" and first.events == (1,)
+    assert first.reason.endswith("expires (an assumed expiry)")
+    assert [p.date.isoformat() for p in x.projection] == ["2025-03-01", "2025-04-01"]
     record = x.to_record()
     assert record["events"][1]["assumed"] == ["points", "limit", "expires_after"]
     assert record["assumptions"][0] == "tiers[1].min"

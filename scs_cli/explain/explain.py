@@ -790,7 +790,9 @@ def _projection(ctx: _Context, resident_id: str, events: Sequence[EventLine],
         tier = str(row["tier"][0]) if not row.is_empty() else None
         what = "; ".join(
             f"event {e.event_id} ({e.name or e.indicator}, {_signed(e.points)}) "
-            f"{'is lifted' if lifts.get(e.event_id) == d else 'expires'}" for e in stopping[d])
+            + ("is lifted" if lifts.get(e.event_id) == d else
+               "expires (an assumed expiry)" if "expires_after" in e.assumed else "expires")
+            for e in stopping[d])
         points.append(ProjectionPoint(d, score, tier, tuple(e.event_id for e in stopping[d]),
                                       what))
     return tuple(points)
