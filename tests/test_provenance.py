@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scs_cli.rules.schema import (
     bundled_catalogue_paths,
@@ -335,3 +337,60 @@ def test_compare_marks_assumed_values_and_counts_them():
         str(len(rongcheng.assumptions())), str(len(suining.assumptions()))]
     fee = rows["utilities.fee-arrears"].rules["rongcheng 2016"]
     assert fee.expires == "none set"
+
+
+# --- properties: provenance is metadata, it never changes a score ----------------------------
+
+SUINING = bundled_dir() / "suining-2010.toml"
+
+
+@st.composite
+def re_marked(draw: st.DrawFn, path: Path) -> dict[str, object]:
+    """A bundled catalogue's document with every table's `assumed` drawn afresh from the
+    keys that table gives."""
+    doc = to_document(load_catalogue(path))
+
+    def mark(table: dict[str, object]) -> None:
+        table.pop("assumed", None)
+        keys = draw(st.lists(st.sampled_from(sorted(table)), unique=True, max_size=3)) \
+            if table else []
+        if keys:
+            table["assumed"] = keys
+
+    for name in ("catalogue", "scale", "policy"):
+        mark(doc[name])  # type: ignore[arg-type]
+    for tier in doc["tiers"]:  # type: ignore[attr-defined]
+        mark(tier)
+    for section in ("categories", "indicators", "rewards", "sanctions"):
+        for table in doc.get(section, {}).values():  # type: ignore[attr-defined]
+            mark(table)
+    return doc
+
+
+@settings(max_examples=25)
+@given(doc=re_marked(SUINING), data=st.data())
+def test_any_assumed_subset_reads_back_and_never_changes_a_score(doc, data):
+    from datetime import date
+
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.engine.kernel import score
+    from scs_cli.rules.model import CatalogueHistory
+
+    marked = parse_catalogue(tomli_w.dumps(doc))
+    again = parse_catalogue(tomli_w.dumps(to_document(marked)))
+    assert again.assumptions() == marked.assumptions()
+    plain = load_catalogue(SUINING)
+    ids = sorted(plain.indicators)
+    picks = data.draw(st.lists(st.tuples(st.sampled_from(ids), st.integers(0, 3000)),
+                               min_size=1, max_size=12))
+    events = [{"event_id": n + 1, "resident_id": f"r{n % 3}", "indicator": ind,
+               "occurred_on": date.fromordinal(date(2010, 1, 1).toordinal() + day),
+               "points": (plain.indicators[ind].points_range[0] * 100
+                          if plain.indicators[ind].points_range else None)}
+              for n, (ind, day) in enumerate(picks)]
+    ledger = LedgerData.build(events=[{**e, "points": None if e["points"] is None
+                                       else int(e["points"])} for e in events])
+    as_of = date(2016, 1, 1)
+    with_marks = score(ledger, CatalogueHistory([marked]), as_of).residents
+    without = score(ledger, CatalogueHistory([plain]), as_of).residents
+    assert with_marks.equals(without)
