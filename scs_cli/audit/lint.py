@@ -343,6 +343,39 @@ def _assumed_values(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
 
 MAX_LISTED = 6  # keys named in the message; the count covers them all
 
+# A citation that names a file (a path ending in a document suffix), not a published work;
+# web addresses are findable and are not matched.
+FILE_CITATION = re.compile(r"(?<![\w:/.])(?:\.{0,2}/)?(?:[\w.-]+/)*[\w-]+\."
+                           r"(?:md|txt|toml|csv|json|ya?ml|docx?|xlsx?|odt)\b")
+
+
+def _file_cited(text: str) -> str | None:
+    """The file a citation names, if any (ignoring web addresses)."""
+    words = [w for w in re.split(r"[\s;,()]+", text) if not re.match(r"(?i)https?://", w)]
+    for word in words:
+        m = FILE_CITATION.search(word)
+        if m:
+            return m.group(0)
+    return None
+
+
+@check("SCS306", "file-as-source", "warning",
+       "a citation names a file, not a published work")
+def _file_as_source(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
+    for i, text in enumerate(cat.sources):
+        found = _file_cited(text)
+        if found:
+            yield None, (f"sources[{i}] cites the file {found!r}: a reader of the catalogue "
+                         "cannot follow it (SPEC §2 Provenance: cite author, year, title and "
+                         "page or article, never a file outside the catalogue's repository); "
+                         "cite the publication the file reports")
+    for ind in cat.indicators.values():
+        found = _file_cited(ind.source or "")
+        if found:
+            yield ind.id, (f"{_what(ind)} cites the file {found!r} as its source: a reader "
+                           "cannot follow it (SPEC §2 Provenance); cite the publication the "
+                           "file reports (author, year, title, page or article)")
+
 
 # ------------------------------------------------------------- what scores lead to (4xx)
 
