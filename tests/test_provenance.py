@@ -194,6 +194,15 @@ def test_show_marks_assumed_values_and_never_says_never(scs, monkeypatch):
     assert "17 values marked (assumed)" in text
 
 
+def test_list_counts_each_bundled_catalogue_s_assumed_values(scs):
+    import json
+
+    rows = json.loads(scs("catalogue", "list", "--format", "json").stdout)
+    counts = {r["name"]: r["assumed_values"] for r in rows}
+    assert counts["rongcheng-2016"] == 17
+    assert counts == {p.stem: len(load_catalogue(p).assumptions()) for p in BUNDLED}
+
+
 def test_show_json_carries_the_assumed_lists(scs):
     import json
 

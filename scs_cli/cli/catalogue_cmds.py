@@ -181,6 +181,7 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
             "negative": sum(i.is_negative for i in cat.indicators.values()),
             "positive": sum(i.is_positive for i in cat.indicators.values()),
             "published_indicators": cat.published_indicators,
+            "assumed_values": len(cat.assumptions()),
         })
     if fmt is not Format.table:
         from scs_cli.core.output import render
@@ -191,14 +192,14 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
         return
     t = Table(title="Bundled catalogues")
     for col in ("name", "city", "version", "in force from", "mode", "indicators",
-                "− / +", "coverage"):
+                "− / +", "coverage", "assumed values"):
         t.add_column(col)
     for r in rows:
         covered = (f"{r['indicators']} of {r['published_indicators']} published"
                    if r["published_indicators"] else "count not published")
         t.add_row(str(r["name"]), str(r["city"]), str(r["version"]),
                   str(r["effective_from"]), str(r["mode"]), str(r["indicators"]),
-                  f"{r['negative']} / {r['positive']}", covered)
+                  f"{r['negative']} / {r['positive']}", covered, str(r["assumed_values"]))
     out.print(t)
 
 
