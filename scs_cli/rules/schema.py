@@ -193,7 +193,6 @@ class _Checker:
         out = [self.number(v, f"{path}[{i}]") for i, v in enumerate(value)]
         return None if any(v is None for v in out) else tuple(v for v in out if v is not None)
 
-
     def assumed(self, table: dict[str, Any], where: str, allowed: tuple[str, ...]
                 ) -> frozenset[str]:
         """The table's ``assumed`` keys (SPEC §2 "Provenance"): each names a value it gives."""
