@@ -403,3 +403,30 @@ def test_any_assumed_subset_reads_back_and_never_changes_a_score(doc, data):
     with_marks = score(ledger, CatalogueHistory([marked]), as_of).residents
     without = score(ledger, CatalogueHistory([plain]), as_of).residents
     assert with_marks.equals(without)
+
+
+def test_explain_says_when_a_tier_or_score_cap_is_assumed():
+    from datetime import date
+
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.explain.explain import explain
+    from scs_cli.rules.model import CatalogueHistory
+
+    # Shijiazhuang's judgment-defaulter row: tier_cap assumed (Liu 2019's general rule)
+    cat = load_catalogue(bundled_dir() / "shijiazhuang-2020.toml")
+    data = LedgerData.build(events=[{"event_id": 1, "resident_id": "r1",
+                                     "indicator": "judgment-defaulter",
+                                     "occurred_on": date(2020, 3, 1), "points": None}])
+    x = explain(data, CatalogueHistory([cat]), "r1", date(2020, 6, 1))
+    assert x.tier == "poor"
+    assert x.tier_reason.startswith(
+        "tier capped at poor (an assumed cap: no source gives it) by event 1")
+    # Wuxi's score cap is published (Shqbk): no mark; an assumed one is marked
+    wuxi = load_catalogue(bundled_dir() / "wuxi-2019.toml")
+    x = explain(data, CatalogueHistory([wuxi]), "r1", date(2020, 6, 1))
+    assert "score capped at 649 by event 1" in x.score_reason
+    ind = replace(wuxi.indicators["judgment-defaulter"], assumed=frozenset({"score_cap"}))
+    guess = replace(wuxi, indicators={**wuxi.indicators, ind.id: ind})
+    x = explain(data, CatalogueHistory([guess]), "r1", date(2020, 6, 1))
+    assert "score capped at 649 (an assumed cap: no source gives it) by event 1" in \
+        x.score_reason

@@ -564,7 +564,9 @@ def _score_cap_text(ctx: _Context, events: Sequence[EventLine]) -> str:
     cap, by = _score_cap_events(ctx, events)
     if cap is None:
         return "score capped"
-    return f"score capped at {_num(cap)} by {_events_text(by)}"
+    assumed = " (an assumed cap: no source gives it)" if any(
+        "score_cap" in e.assumed for e in by) else ""
+    return f"score capped at {_num(cap)}{assumed} by {_events_text(by)}"
 
 
 def _score_reason(ctx: _Context, score: Decimal, events: Sequence[EventLine],
@@ -613,11 +615,14 @@ def _tier_reason(ctx: _Context, score: Decimal, tier: str,
     by = [e for e in events if e.status in COUNTING
           and (rule := ctx.rule(e.indicator, e.occurred_on)) is not None
           and rule.tier_cap == tier]
+    assumed = (" (an assumed cap: no source gives it)"
+               if any("tier_cap" in e.assumed for e in by) else "")
     if band == tier:
         # a tier cap that changes nothing today still matters once the score rises
         return band_text + (f"; {_events_text(by)} also cap{'s' * (len(by) == 1)} the tier "
-                            f"at {tier}" if by else "")
-    return (f"tier capped at {tier} by {_events_text(by) if by else 'a counting event'}; "
+                            f"at {tier}{assumed}" if by else "")
+    return (f"tier capped at {tier}{assumed} by "
+            f"{_events_text(by) if by else 'a counting event'}; "
             f"the score band alone gives {band} ({band_text})")
 
 
