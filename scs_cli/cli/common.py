@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from typer._click import Context  # typer's own click, not the click package
 
 from scs_cli.core.errors import ScsError, UsageError
-from scs_cli.core.output import Format
+from scs_cli.core.output import Format, terminal_text
 
 
 class _LazyConsole:
@@ -35,9 +37,7 @@ class _LazyConsole:
     def _get(self) -> Console:
         console = object.__getattribute__(self, "_console")
         if console is None:
-            from rich.console import Console
-
-            console = Console(**object.__getattribute__(self, "_options"))
+            console = _safe_console_class()(**object.__getattribute__(self, "_options"))
             object.__setattr__(self, "_console", console)
         return console  # type: ignore[no-any-return]
 
@@ -52,6 +52,32 @@ class _LazyConsole:
 
     def __exit__(self, *exc: Any) -> None:
         self._get().__exit__(*exc)
+
+
+def _safe_console_class() -> type[Console]:
+    """A rich Console that removes control characters from every piece of text it shows.
+
+    Catalogue names, notes, grounds and resident ids come from files anyone may write; an
+    escape sequence among them could rewrite the screen. Rich's own styling travels as
+    styles and control segments, which are left alone."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class SafeConsole(Console):
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control is None and segment.text:
+                    clean = terminal_text(segment.text)
+                    if clean != segment.text:
+                        segment = Segment(clean, segment.style)
+                yield segment
+
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; ScsGroup.invoke ends a closed pipe quietly with 0
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return SafeConsole
 
 
 # Data goes to stdout, everything for people to stderr.
@@ -71,12 +97,33 @@ class ScsGroup(TyperGroup):
             if SHOW_TRACEBACK["on"]:
                 raise
             for line in exc.lines():
-                typer.echo(f"error: {line}", err=True)
+                typer.echo(f"error: {terminal_text(line)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if SHOW_TRACEBACK["on"] and exc.errno != errno.EPIPE:
+                raise
+            _silence_stdout()
+            if exc.errno == errno.EPIPE:  # `scs … | head`: the reader has all it wants
+                ctx.exit(0)
+            where = exc.filename if exc.filename is not None else "standard output"
+            typer.echo(f"error: {terminal_text(str(where))}: cannot be written or read: "
+                       f"{exc.strerror or exc} (check the file, the folder and free space)",
+                       err=True)
+            ctx.exit(1)
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         _plain_coercion(self, ctx)
         return super().parse_args(ctx, args)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: what is still buffered for a closed pipe or a full
+    disk would otherwise fail again at exit, with Python's own message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test runner's): nothing to flush
+        pass
 
 
 class _PlainParam:
@@ -162,7 +209,11 @@ def parse_timestamp(value: str | None, option: str) -> datetime | None:
                          "write e.g. 2024-03-31T12:00:00Z") from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is still the year 0 in UTC
+        raise UsageError(f"{option} {value!r} is before 0001-01-01 or after 9999-12-31 in UTC",
+                         "give a timestamp within those years") from None
 
 
 def progress_enabled() -> bool:

@@ -237,10 +237,11 @@ def export(
                                          ".parquet, .jsonl or .json.", show_default=False)],
 ) -> None:
     """Export every event with its status columns (voided, lifted_on, objections…)."""
-    from scs_cli.core.output import format_for_path
+    from scs_cli.core.output import check_output_path, format_for_path
     from scs_cli.ledger.store import Ledger
 
-    format_for_path(output)  # refuse an unknown suffix before reading anything
+    format_for_path(output)  # refuse an unknown suffix or a precious target before reading
+    check_output_path(output, {"the ledger": ledger})
     with Ledger.open(ledger) as opened, progress_callback() as callback:
         result = opened.export(output, callback)
     err.print(f"{ledger}: exported {_n(result.events, 'event')} to {output}",

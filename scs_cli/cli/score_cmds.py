@@ -82,13 +82,13 @@ def score(
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
     decimals, reward ids ';'-separated).
     """
-    from scs_cli.core.output import format_for_path
     from scs_cli.scoring.batch import score_ledger
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
-    if output is not None:
-        format_for_path(output)  # refuse a bad suffix before the work
+    if output is not None:  # refuse a bad suffix or a precious target before the work
+        _check_output(output, {"the ledger": ledger, "the --catalogue file": catalogue,
+                               "the --baseline file": baseline})
     with _spinner() as tick:
         run = score_ledger(ledger, day, stamp, catalogue=catalogue, baseline=baseline,
                            save=save, progress=tick)
@@ -119,11 +119,10 @@ def eligible(
     output: OutputOpt = None,
 ) -> None:
     """The residents a reward applies to: resident_id, score, tier (sorted by id)."""
-    from scs_cli.core.output import format_for_path
     from scs_cli.scoring.batch import eligible as find
 
     if output is not None:
-        format_for_path(output)
+        _check_output(output, {"the ledger": ledger})
     with _spinner() as tick:
         found = find(ledger, reward, parse_date(as_of, "--as-of"),
                      parse_timestamp(known_at, "--known-at"), tick)
@@ -194,6 +193,13 @@ def verify(
     r = checked.run
     out.print(f"run {r.run_id} unchanged: as-of {r.as_of}, known-at {r.known_at.isoformat()}, "
               f"{r.residents:,} residents, digest {r.digest}", highlight=False, markup=False)
+
+
+def _check_output(output: Path, inputs: dict[str, Path | None]) -> None:
+    from scs_cli.core.output import check_output_path, format_for_path
+
+    format_for_path(output)
+    check_output_path(output, inputs)
 
 
 def _rows(run: ScoreRun) -> Any:

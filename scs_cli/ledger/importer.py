@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.errors import Problem, ProblemsError, ScsError, UsageError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import decimal_text, write_atomic
 from scs_cli.rules.model import CatalogueHistory, cents
 
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
@@ -650,11 +650,7 @@ def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame) -> tuple[pl.Data
 def write_rejects(checked: Checked, path: Path) -> int:
     """Write the bad rows, with their `error`, as CSV; return how many."""
     rejects = checked.rejects()
-    try:
-        rejects.write_csv(path)
-    except OSError as exc:
-        raise ScsError(f"{path}: cannot write the rejects file: {exc.strerror} "
-                       "(choose another place with --rejects FILE)") from None
+    write_atomic(path, rejects.write_csv, option="--rejects")
     return rejects.height
 
 

@@ -38,6 +38,7 @@ from scs_cli.core.frames import (
     VOIDS_SCHEMA,
     LedgerData,
 )
+from scs_cli.core.output import check_output_path
 from scs_cli.ledger import batches as batches
 from scs_cli.ledger import chain as chain
 from scs_cli.ledger import importer as imp
@@ -354,6 +355,10 @@ class Ledger:
         """Validate an event file and record its rows, all or (with skip_invalid) the
         good ones. Bad rows raise `BadRowsError` (one line each) and change nothing."""
         path = Path(path)
+        if skip_invalid:  # never let the rejects file overwrite the ledger or the input
+            check_output_path(Path(rejects) if rejects else path.with_name(
+                path.name + ".rejects.csv"), {"the ledger": self.path, "the event file": path},
+                option="--rejects")
         raw = imp.read_rows(path)
         if progress:
             progress("checking", 0, raw.rows)
