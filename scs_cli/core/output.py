@@ -15,7 +15,6 @@ that is an input, the ledger or a SQLite database.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import os
@@ -118,14 +117,26 @@ def terminal_text(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def markdown_text(text: str) -> str:
-    """Text for Markdown that renders as itself: HTML escaped, never run."""
-    return html.escape(text, quote=False)
+    """Text for Markdown that renders as itself: every ``<`` that could open an HTML tag,
+    comment or processing instruction is escaped, so no HTML in it ever runs. (A ``<``
+    before a digit or a space, as in ``<5``, opens nothing and stays readable.)"""
+    return _TAG_START.sub("&lt;", text)
+
+
+def markdown_document(text: str) -> str:
+    """A whole Markdown document built from catalogue or ledger text, made safe by
+    `markdown_text`, except the ``<br>`` that tables use for line breaks (which runs
+    nothing, whoever wrote it)."""
+    return markdown_text(text).replace("&lt;br>", "<br>")
 
 
 def markdown_cell(text: str) -> str:
     """`markdown_text` for a table cell: a ``|`` or a line break would end the cell."""
-    return markdown_text(text).replace("\\", "\\\\").replace("|", "\\|").replace(
+    return markdown_text(text).replace("|", "\\|").replace(
         "\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
