@@ -193,9 +193,29 @@ def parse_date(value: str | None, option: str, default: date | None = None) -> d
     if value is None:
         return default or date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r} is not a date", "write YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise UsageError(f"{option} {value} is too far out",
+                         f"give a date from {EARLIEST_DATE} to {LATEST_DATE}: rules look up "
+                         "to 100 years back and ahead of it")
+    return day
+
+
+# Dates have to leave room for a catalogue's longest duration (100 years, SPEC §2) on either
+# side before Python's calendar ends (0001 and 9999).
+EARLIEST_DATE = date(101, 1, 1)
+LATEST_DATE = date(9898, 12, 31)
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+
+
+def check_id(value: int | None) -> int | None:
+    """A typer callback: an event or objection id SQLite can hold, else one line, exit 1."""
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise UsageError(f"id {value} is outside 1 to {MAX_ID:,}",
+                         "use an id that `scs ledger history` or `scs objection list` shows")
+    return value
 
 
 def parse_timestamp(value: str | None, option: str) -> datetime | None:

@@ -14,6 +14,7 @@ from scs_cli.cli.common import (
     FormatOpt,
     LedgerArg,
     ScsGroup,
+    check_id,
     err,
     out,
     parse_date,
@@ -27,7 +28,8 @@ ledger_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=No
 
 ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
                                             show_default=False)]
-EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False)]
+EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False,
+                                         callback=check_id)]
 OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in the future.",
                                     show_default=False)]
 

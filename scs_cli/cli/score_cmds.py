@@ -15,6 +15,7 @@ from scs_cli.cli.common import (
     KnownAtOpt,
     LedgerArg,
     ScsGroup,
+    check_id,
     err,
     out,
     parse_date,
@@ -178,7 +179,7 @@ def list_runs(
 def verify(
     ledger: LedgerArg,
     run: Annotated[int, typer.Argument(help="The run id (`scs runs list`).",
-                                       show_default=False)],
+                                       show_default=False, callback=check_id)],
 ) -> None:
     """Recompute a saved run with its as-of, known-at and adopted catalogues.
 
