@@ -14,7 +14,6 @@ that is an input, the ledger or a SQLite database.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -214,11 +213,12 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
+    # Polars' writer, as for frames: it quotes a carriage return inside a cell, which the
+    # csv module (with "\n" line ends) leaves bare, splitting the row for every reader
+    rows = [[_cell(rec.get(c)) or None for c in columns] for rec in records]
+    frame = pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    for rec in records:
-        writer.writerow([_cell(rec.get(c)) for c in columns])
+    frame.write_csv(buf, line_terminator="\n")
     return buf.getvalue()
 
 
