@@ -97,7 +97,7 @@ class ScsGroup(TyperGroup):
             if SHOW_TRACEBACK["on"]:
                 raise
             for line in exc.lines():
-                typer.echo(f"error: {terminal_text(line)}", err=True)
+                typer.echo(f"error: {one_line(line)}", err=True)
             ctx.exit(exc.exit_code)
         except OSError as exc:
             if SHOW_TRACEBACK["on"] and exc.errno != errno.EPIPE:
@@ -114,6 +114,12 @@ class ScsGroup(TyperGroup):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         _plain_coercion(self, ctx)
         return super().parse_args(ctx, args)
+
+
+def one_line(text: str) -> str:
+    """An error line as one terminal line: a line break quoted from a file is shown as
+    ``\\n``, and control characters are removed."""
+    return terminal_text(text.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 def _silence_stdout() -> None:

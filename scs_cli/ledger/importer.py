@@ -324,6 +324,8 @@ def _read_jsonl_slowly(file: str, data: bytes
                 value = json.loads(line, parse_float=str, parse_int=str)
             except ValueError as exc:
                 value, why = None, f"is not valid JSON: {exc.args[0].split(':')[0]}"
+            except RecursionError:  # the json module recurses once per nested [ or {
+                value, why = None, "is nested too deeply (write one flat object per line)"
             if value is not None and not isinstance(value, dict):
                 why = "is not a JSON object (write one {\"resident_id\": …} object per line)"
             elif isinstance(value, dict):
