@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import string
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
-import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
