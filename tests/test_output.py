@@ -10,6 +10,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -322,3 +323,75 @@ def test_arguments_out_of_bounds_are_one_line(scs, tiny_ledger, tmp_path, args):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert digest(ledger) == before
+
+
+# --- one Format, every command ---------------------------------------------------------
+
+def _format_commands() -> dict[str, list[str]]:
+    """Every command with --format, by its path, with the formats it accepts."""
+    from typer.main import get_command
+
+    from scs_cli.cli.app import app
+
+    found: dict[str, list[str]] = {}
+
+    def walk(command: Any, path: tuple[str, ...]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, (*path, name))
+        for param in command.params:
+            if "--format" in getattr(param, "opts", ()):
+                found[" ".join(path)] = param.metavar.strip("[]").split("|")
+
+    walk(get_command(app), ())
+    return found
+
+
+FORMAT_ARGS = {
+    "score": ["{ledger}", "--as-of", "2022-06-30"],
+    "eligible": ["{ledger}", "discount", "--as-of", "2022-06-30"],
+    "explain": ["{ledger}", "r2", "--as-of", "2022-06-30"],
+    "runs list": ["{ledger}"],
+    "ledger stats": ["{ledger}", "--as-of", "2022-06-30"],
+    "ledger history": ["{ledger}", "r2"],
+    "objection list": ["{ledger}", "--as-of", "2021-04-10"],
+    "catalogue show": ["{catalogue}"],
+    "catalogue list": [],
+    "catalogue compare": ["{catalogue}", "rongcheng-2016"],
+    "catalogue diff": ["{catalogue}", "{catalogue}"],
+    "catalogue lint": ["{catalogue}"],
+}
+
+
+def test_every_format_a_command_accepts_is_written(scs, tiny_ledger, tiny_catalogue):  # type: ignore[no-untyped-def]
+    ledger = tiny_ledger(EVENTS)
+    assert scs("objection", "file", ledger, "2", "--on", "2021-04-05", "--grounds",
+               ":warning: =1+1").exit_code == 0
+    assert scs("score", ledger, "--as-of", "2022-06-30", "--save").exit_code == 0
+    commands = _format_commands()
+    assert sorted(commands) == sorted(FORMAT_ARGS)  # a new --format needs a case here
+    for command, accepted in commands.items():
+        args = [a.format(ledger=ledger, catalogue=tiny_catalogue) for a in FORMAT_ARGS[command]]
+        for fmt in accepted:
+            result = scs(*command.split(), *args, "--format", fmt)
+            assert result.exit_code == 0, (command, fmt, result.stderr)
+            if fmt == "json":
+                json.loads(result.stdout)
+            elif fmt == "jsonl":
+                for line in result.stdout.splitlines():
+                    json.loads(line)
+            elif fmt == "markdown":
+                assert result.stdout.lstrip().startswith(("|", "**")), (command, result.stdout)
+        for fmt in {"table", "markdown", "csv", "json", "jsonl"} - set(accepted):
+            result = scs(*command.split(), *args, "--format", fmt)
+            assert result.exit_code == 2, (command, fmt)
+            assert f"{fmt!r} is not one of " + ", ".join(map(repr, accepted)) in result.stderr
+
+
+def test_machine_output_is_not_decorated(scs, tiny_ledger):  # type: ignore[no-untyped-def]
+    ledger = tiny_ledger(EVENTS)
+    assert scs("objection", "file", ledger, "2", "--on", "2021-04-05", "--grounds",
+               ":warning: =1+1").exit_code == 0
+    result = scs("objection", "list", ledger, "--as-of", "2021-04-10", "-f", "csv")
+    assert result.stdout.splitlines()[1].endswith(",:warning: =1+1")  # no emoji, no guard
+    result = scs("objection", "list", ledger, "--as-of", "2021-04-10", "-f", "json")
+    assert json.loads(result.stdout)[0]["grounds"] == ":warning: =1+1"

@@ -176,11 +176,12 @@ def _plain_coercion(command: Any, ctx: Context) -> None:
     for param in [*command.params, command.get_help_option(ctx)]:
         desc = getattr(param, "type_descriptor", None)
         if (param is None or desc is None or getattr(param, "_runtime_param", False) is not None
-                or param.multiple or param.nargs != 1 or desc.file_annotation is not None
-                or desc.parameter_info.parser is not None):
+                or param.multiple or param.nargs != 1 or desc.file_annotation is not None):
             continue
         kind, info = desc.annotation, desc.parameter_info
-        if kind is bool:  # a flag left unset is None; any text goes to typer
+        if info.parser is not None:  # `formats`: its parser is the whole conversion
+            param._runtime_param = _PlainParam(lambda v, p, c, parse=info.parser: parse(v))
+        elif kind is bool:  # a flag left unset is None; any text goes to typer
             param._runtime_param = _PlainParam(_to_typer)
         elif kind is str:
             param._runtime_param = _PlainParam(lambda v, p, c: v)
@@ -242,6 +243,12 @@ def parse_timestamp(value: str | None, option: str) -> datetime | None:
                          "give a timestamp within those years") from None
 
 
+def emit(text: str) -> None:
+    """Machine output (csv, json, jsonl, markdown) to stdout exactly as written: not through
+    rich, which would turn ``:warning:`` in a note into an emoji."""
+    typer.echo(text, nl=not text.endswith("\n"))
+
+
 def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
@@ -253,4 +260,23 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Valid date (defaul
 KnownAtOpt = Annotated[str | None, typer.Option(
     "--known-at", help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
     show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+def formats(*accepted: Format, help: str | None = None) -> Any:
+    """The ``--format`` option of a command that writes the ``accepted`` formats.
+
+    Every command shares the one `Format`; anything else is refused as a usage error
+    (exit 2) that names what this command writes, and its help lists exactly those."""
+    names = ", ".join(repr(f.value) for f in accepted)
+
+    def parse(value: str | Format) -> Format:
+        if isinstance(value, Format) and value in accepted:
+            return value
+        found = next((f for f in accepted if f.value == value), None)
+        if found is None:
+            raise typer.BadParameter(f"{str(value)!r} is not one of {names}.")
+        return found
+
+    return typer.Option("--format", "-f", metavar="[" + "|".join(f.value for f in accepted)
+                        + "]", help=help or f"Output format: {names}.", parser=parse)
+
+
+FormatOpt = Annotated[Format, formats(*Format)]

@@ -63,13 +63,14 @@ def demo(
 
 def _explain_text(ledger: Path, resident: str, as_of: str) -> str:
     """What `scs explain` shows for the resident, as text for a file (120 columns)."""
-    from scs_cli.cli.explain_cmds import ExplainFormat, explain_cmd
+    from scs_cli.cli.explain_cmds import explain_cmd
+    from scs_cli.core.output import Format
 
     width = out.width
     out.width = 120
     try:
         with out.capture() as captured:
-            explain_cmd(ledger, resident, as_of=as_of, known_at=None, fmt=ExplainFormat.table)
+            explain_cmd(ledger, resident, as_of=as_of, known_at=None, fmt=Format.table)
     finally:
         out.width = width
     return "\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n"

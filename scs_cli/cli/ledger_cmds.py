@@ -15,7 +15,9 @@ from scs_cli.cli.common import (
     LedgerArg,
     ScsGroup,
     check_id,
+    emit,
     err,
+    formats,
     out,
     parse_date,
     progress_enabled,
@@ -175,7 +177,9 @@ def lift(ledger: LedgerArg, event: EventArg, on: OnOpt) -> None:
 
 
 @ledger_app.command("stats")
-def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
+          fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)
+                         ] = Format.table) -> None:
     """Residents, events by indicator and year, date range, imports, voids, lifts,
     consents, objections pending and overdue (as of --as-of, default today)."""
     from scs_cli.core.output import to_json
@@ -185,8 +189,7 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.tabl
     with Ledger.open(ledger) as opened:
         result = opened.stats(day)
     if fmt is not Format.table:
-        out.print(to_json(result, indent=2 if fmt is Format.json else None),
-                  highlight=False, markup=False)
+        emit(to_json(result, indent=2 if fmt is Format.json else None))
         return
     from rich.table import Table
 
@@ -265,14 +268,12 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
         from scs_cli.core.output import render
 
         full = [{**r, "fields": e.fields} for r, e in zip(records, entries, strict=True)]
-        out.print(render(full, list(full[0]), fmt.value), end="", highlight=False,
-                  markup=False)
+        emit(render(full, list(full[0]), fmt.value))
         return
-    if fmt is Format.csv:
+    if fmt in (Format.csv, Format.markdown):
         from scs_cli.core.output import render
 
-        out.print(render(records, list(records[0]), "csv"), end="", highlight=False,
-                  markup=False)
+        emit(render(records, list(records[0]), fmt.value))
         return
     from rich.table import Table
 

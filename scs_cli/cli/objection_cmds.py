@@ -12,6 +12,7 @@ from scs_cli.cli.common import (
     LedgerArg,
     ScsGroup,
     check_id,
+    emit,
     err,
     out,
     parse_date,
@@ -92,8 +93,7 @@ def list_objections(ledger: LedgerArg, as_of: AsOfOpt = None,
 
         columns = ["objection_id", "event_id", "resident_id", "indicator", "filed_on",
                    "age_days", "due_on", "overdue", "grounds"]
-        out.print(render(records, columns, fmt.value if fmt is not Format.markdown
-                         else "csv"), end="", highlight=False, markup=False)
+        emit(render(records, columns, fmt.value))
         return
     if not records:
         err.print(f"{ledger}: no objection pending on {day}", highlight=False, markup=False)
