@@ -34,7 +34,8 @@ from scs_cli.rules.model import CatalogueHistory, cents
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
            "points")
 REQUIRED = ("resident_id", "indicator", "occurred_on")
-RESIDENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+# the first character a letter or digit: an id never reads as a spreadsheet formula or option
+RESIDENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
 Progress = Callable[[str, int, int], None]
 PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
@@ -534,7 +535,8 @@ def _checks(known: pl.Series, first: date | None, city_id: str, today: date,
     checks += [
         ("resident_id", col("resident_id").is_not_null()
          & ~col("resident_id").str.contains(RESIDENT_ID),
-         pl.format("'{}' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -; no names)",
+         pl.format("'{}' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -, first a "
+                   "letter or digit; no names)",
                    col("resident_id").str.slice(0, 70))),
         ("indicator", col("indicator").is_not_null() & ~col("indicator").is_in(
             known.implode()),

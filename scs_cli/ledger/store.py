@@ -469,7 +469,7 @@ class Ledger:
         """Record a resident's consent to be scored (or its withdrawal) from a date."""
         if not RESIDENT_ID.match(resident_id):
             raise LedgerError(self.path, f"{resident_id!r} is not a resident id",
-                              "use 1-64 of A-Z a-z 0-9 . _ : -")
+                              "use 1-64 of A-Z a-z 0-9 . _ : -, first a letter or digit")
         self._not_future(on, "the consent date" if not withdraw else "the withdrawal date")
         with self._write() as stamp:
             cursor = self.conn.execute(
