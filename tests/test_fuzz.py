@@ -329,3 +329,33 @@ def test_any_arguments_end_in_a_result_or_one_error(command, a, b, fresh, tmp_pa
         assert digest(ledger) == before, "a refused command changed the ledger"
     else:
         assert scs("ledger", "verify", ledger).exit_code == 0
+
+
+def test_a_very_wide_header_is_refused_in_lines(fresh, tmp_path):  # type: ignore[no-untyped-def]
+    # quadratic header checks once took minutes here: this finishes in seconds
+    ledger = fresh()
+    before = digest(ledger)
+    names = ["resident_id", "indicator", "occurred_on", *(f"c{i}" for i in range(20_000)), "c7"]
+    events = tmp_path / "wide.csv"
+    events.write_text(",".join(names) + "\n" + ",".join(["r1", "dog", "2021-01-01"]
+                                                       + [""] * 20_001) + "\n")
+    result = scs("ledger", "import", ledger, events)
+    assert_clean(result)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 20_002  # each unknown column, the repeated one, the summary
+    assert lines[-2] == f"error: {events}:1: c7: column named twice in the header (keep one)"
+    assert lines[-1].endswith("bad file; nothing was imported (fix the header and import "
+                              "again)")
+    assert digest(ledger) == before
+
+
+def test_a_very_wide_header_with_ragged_rows_is_refused_in_lines(fresh, tmp_path):  # type: ignore[no-untyped-def]
+    ledger = fresh()
+    before = digest(ledger)
+    names = ["resident_id", "indicator", "occurred_on", *(f"c{i}" for i in range(20_000))]
+    events = tmp_path / "wide.csv"
+    events.write_text(",".join(names) + "\nr1,dog,2021-01-01\n")  # short: the slow reader
+    result = scs("ledger", "import", ledger, events)
+    assert_clean(result)
+    assert len(result.stderr.splitlines()) > 20_000
+    assert digest(ledger) == before

@@ -105,15 +105,13 @@ def safe_cells(column: pl.Expr) -> pl.Expr:
 
 # C0 and C1 controls (but newline and tab, which lay text out), DEL, and the bidirectional
 # overrides that make a terminal show text in another order than it is stored.
-_CONTROL = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F,
-                              *range(0x80, 0xA0), *range(0x202A, 0x202F),
-                              *range(0x2066, 0x206A))}
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_text(text: str) -> str:
     """Text from a catalogue or ledger made harmless for a terminal: control characters
     (escape sequences, bells, carriage returns, bidi overrides) removed."""
-    return text.translate(_CONTROL)
+    return _CONTROL.sub("", text)
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")

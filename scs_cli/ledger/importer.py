@@ -169,9 +169,11 @@ def _read_csv(file: str, data: bytes
     file_problems = _header_problems(header)
     if len(header) != frame.width:  # a header Polars read differently: take the slow path
         return _read_csv_slowly(file, data)
-    frame.columns = [f"{name}\x00{i}" if name in header[:i] else name
-                     for i, name in enumerate(header)]
-    frame = frame.select([c for c in frame.columns if "\x00" not in c])
+    frame.columns = _marked_repeats(header)
+    # A file with header problems is refused whatever its rows hold: check its known columns
+    # only, or a 100,000-column header costs minutes of per-column work.
+    keep = COLUMNS if file_problems.height else [c for c in frame.columns if "\x00" not in c]
+    frame = frame.select([c for c in frame.columns if c in keep])
     physical = data.count(b"\n") + (not data.endswith(b"\n"))
     if physical != frame.height + 1:  # a quoted value spans lines: count like csv does
         lines = pl.Series(_csv_record_lines(data))
@@ -181,6 +183,18 @@ def _read_csv(file: str, data: bytes
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
             _problem_frame())
+
+
+def _marked_repeats(header: list[str]) -> list[str]:
+    """The header with each repeated name marked ``name\x00i`` (dropped later).
+
+    A set of names seen, not ``header[:i]``: a 100,000-column header stays linear."""
+    seen: set[str] = set()
+    names = []
+    for i, name in enumerate(header):
+        names.append(f"{name}\x00{i}" if name in seen else name)
+        seen.add(name)
+    return names
 
 
 def _csv_header(data: bytes) -> list[str]:
@@ -204,12 +218,14 @@ def _csv_record_lines(data: bytes) -> list[int]:
 
 def _header_problems(header: list[str]) -> pl.DataFrame:
     rows = []
-    for i, name in enumerate(header):
-        if name in header[:i]:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
             rows.append((1, name, "column named twice in the header (keep one)"))
         elif name not in COLUMNS:
             rows.append((1, name or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
+        seen.add(name)
     for name in REQUIRED:
         if name not in header:
             rows.append((1, name, "missing column (the header must name resident_id, "
@@ -246,8 +262,11 @@ def _read_csv_slowly(file: str, data: bytes
             [(1, "header", f"cannot be read as CSV: {exc}")], FILE_PROBLEM_SCHEMA),
             _problem_frame())
     file_problems = _header_problems(header)
-    unique = list(dict.fromkeys(header))
-    positions = [header.index(name) for name in unique]
+    first: dict[str, int] = {}  # each name's first position, found in one pass
+    for i, name in enumerate(header):
+        first.setdefault(name, i)
+    unique = list(first)
+    positions = list(first.values())
     records: list[list[str | None]] = []
     lines: list[int] = []
     problems: list[tuple[int, str, str]] = []
