@@ -274,6 +274,24 @@ def test_any_csv_event_file_is_imported_whole_or_refused(text, skip, fresh, tmp_
 
 
 @FUZZ
+@given(short=st.integers(min_value=1, max_value=4), quoted=st.booleans(),
+       at=st.integers(min_value=0, max_value=3))
+def test_a_short_csv_row_is_never_accepted(short, quoted, at, fresh, tmp_path):  # type: ignore[no-untyped-def]
+    header = "resident_id,indicator,occurred_on,agency,note"
+    good = ["r1,dog,2021-01-01,court," + ('"a, b"' if quoted else "ok")] * 3
+    row = ",".join(["r9", "dog", "2021-02-01", "court", "x"][:short])
+    rows = good[:at] + [row] + good[at:]
+    events = tmp_path / "events.csv"
+    events.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ledger = fresh()
+    before = digest(ledger)
+    result = scs("ledger", "import", ledger, events)
+    assert result.exit_code == 1
+    assert f"events.csv:{at + 2}: row: has {short} field" in result.stderr
+    assert digest(ledger) == before
+
+
+@FUZZ
 @given(text=jsonl_files(), skip=st.booleans())
 def test_any_json_lines_event_file_is_imported_whole_or_refused(text, skip, fresh, tmp_path):  # type: ignore[no-untyped-def]
     events = tmp_path / "events.jsonl"

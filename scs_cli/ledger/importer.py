@@ -169,6 +169,8 @@ def _read_csv(file: str, data: bytes
     file_problems = _header_problems(header)
     if len(header) != frame.width:  # a header Polars read differently: take the slow path
         return _read_csv_slowly(file, data)
+    if _short_rows(data, len(header), frame.height):  # Polars pads them: the slow path names
+        return _read_csv_slowly(file, data)          # each one
     frame.columns = _marked_repeats(header)
     # A file with header problems is refused whatever its rows hold: check its known columns
     # only, or a 100,000-column header costs minutes of per-column work.
@@ -183,6 +185,19 @@ def _read_csv(file: str, data: bytes
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
             _problem_frame())
+
+
+def _short_rows(data: bytes, width: int, records: int) -> bool:
+    """Whether some row may have fewer fields than the header (Polars fills them with null).
+
+    Without quotes every field but the last ends at a comma, so one C-speed count decides
+    (a mismatch may also be blank lines: the slow path sorts that out). With quotes, the
+    csv module counts each record's fields."""
+    if b'"' not in data:
+        return data.count(b",") != (width - 1) * (records + 1)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
+                            newline="")
+    return any(0 < len(row) < width for row in csv.reader(text))
 
 
 def _marked_repeats(header: list[str]) -> list[str]:
