@@ -353,6 +353,7 @@ FORMAT_ARGS = {
     "runs list": ["{ledger}"],
     "ledger stats": ["{ledger}", "--as-of", "2022-06-30"],
     "ledger history": ["{ledger}", "r2"],
+    "ledger head": ["{ledger}"],
     "objection list": ["{ledger}", "--as-of", "2021-04-10"],
     "catalogue show": ["{catalogue}"],
     "catalogue list": [],

@@ -317,7 +317,9 @@ def verify(
 
 
 @ledger_app.command("head")
-def head(ledger: LedgerArg, fmt: FormatOpt = Format.table) -> None:
+def head(ledger: LedgerArg,
+         fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)
+                        ] = Format.table) -> None:
     """Print the ledger's head, ROWS:HASH, for the office to publish: the number of rows
     appended and the hash that chains them all. Anyone holding it can later check the
     ledger with `scs ledger verify LEDGER --head ROWS:HASH`.
@@ -331,9 +333,8 @@ def head(ledger: LedgerArg, fmt: FormatOpt = Format.table) -> None:
     if fmt in (Format.json, Format.jsonl):
         from scs_cli.core.output import to_json
 
-        out.print(to_json({"rows": result.rows, "hash": result.hash},
-                          indent=2 if fmt is Format.json else None),
-                  highlight=False, markup=False)
+        emit(to_json({"rows": result.rows, "hash": result.hash},
+                     indent=2 if fmt is Format.json else None))
         return
     out.print(f"{result.rows}:{result.hash}", highlight=False, markup=False, soft_wrap=True)
     err.print(f"{ledger}: {_n(result.rows, 'row')} appended; publish this head, and check "

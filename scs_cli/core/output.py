@@ -25,11 +25,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from scs_cli.core.errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class Format(StrEnum):
@@ -77,6 +78,8 @@ def points_text(column: pl.Expr) -> pl.Expr:
 
     Through Polars' exact decimals (``987.50``), then trailing zeros and point dropped:
     a few times faster than assembling the digits from integer parts."""
+    import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
     text = (column.cast(pl.Decimal(38, 2)) / 100).cast(pl.String)
     return text.str.strip_chars_end("0").str.strip_chars_end(".")
 
@@ -99,6 +102,8 @@ def safe_cell(text: str) -> str:
 
 def safe_cells(column: pl.Expr) -> pl.Expr:
     """`safe_cell` for a Polars string column."""
+    import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
     risky = column.str.contains(_FORMULA_PATTERN) & ~column.str.contains(_NUMBER_PATTERN)
     return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
 
@@ -211,13 +216,18 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    # Polars' writer, as for frames: it quotes a carriage return inside a cell, which the
-    # csv module (with "\n" line ends) leaves bare, splitting the row for every reader
-    rows = [[_cell(rec.get(c)) or None for c in columns] for rec in records]
-    frame = pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
-    buf = io.StringIO()
-    frame.write_csv(buf, line_terminator="\n")
-    return buf.getvalue()
+    lines = [",".join(_quoted(c) for c in columns)]
+    lines += [",".join(_quoted(_cell(rec.get(c))) for c in columns) for rec in records]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(cell: str) -> str:
+    """A CSV field as Polars writes one: quoted when it holds a comma, a quote or a line
+    break. (The csv module, with "\n" line ends, leaves a carriage return bare, which splits
+    the row for every reader.)"""
+    if any(c in cell for c in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def to_jsonl(records: Iterable[dict[str, Any]]) -> str:
@@ -270,6 +280,8 @@ def write_file(path: str | Path, records: list[dict[str, Any]], columns: Sequenc
     """
     fmt = format_for_path(path)
     if fmt == "parquet":
+        import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
         df = frame if frame is not None else pl.DataFrame(
             [{c: r.get(c) for c in columns} for r in records])
         write_atomic(path, df.write_parquet)
@@ -304,6 +316,8 @@ def write_frame(frame: pl.DataFrame, path: str | Path, points: Sequence[str] = (
 
     Parquet keeps points exact as decimals with 2 places and text as it is (no formula
     guard: Parquet cells are typed, never formulas)."""
+    import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
     fmt = format_for_path(path)
     if fmt == "parquet":
         exact = frame.with_columns(pl.col(c).cast(pl.Decimal(18, 2)) / 100 for c in points)
@@ -318,6 +332,8 @@ def write_frame(frame: pl.DataFrame, path: str | Path, points: Sequence[str] = (
 
 def _csv_cells(frame: pl.DataFrame, points: Sequence[str], safe: bool) -> pl.DataFrame:
     """Every column as the text of its CSV cell."""
+    import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
     cells = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -343,6 +359,8 @@ def _csv_cells(frame: pl.DataFrame, points: Sequence[str], safe: bool) -> pl.Dat
 
 def _json_line(frame: pl.DataFrame, points: Sequence[str]) -> pl.Expr:
     """One compact JSON object per row, keys in column order."""
+    import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
+
     parts: list[pl.Expr] = []
     for name in frame.columns:
         if name in points:
