@@ -332,6 +332,11 @@ COMMANDS = [
     ("objection", "decide", "{L}", "{a}", "--on", "{b}", "--upheld"),
     ("report", "{L}", "-o", "{T}/report", "--as-of", "{a}"),
     ("catalogue", "show", "{a}", "-f", "{b}"),
+    ("catalogue", "new", "{a}", "--from", "{b}", "--name", "X"),
+    ("catalogue", "fmt", "{a}", "--check"),
+    ("ledger", "head", "{L}", "-f", "{a}"),
+    ("ledger", "verify", "{L}", "--head", "{a}"),
+    ("score", "{L}", "-o", "{T}/{a}.csv"),
 ]
 
 

@@ -49,13 +49,13 @@ def demo(
     from dataclasses import replace
 
     started = time.perf_counter()
+    from scs_cli.core.output import write_text
     from scs_cli.demo.run import run_demo
 
     result = run_demo(output, residents=residents, catalogues=catalogue or None, seed=seed,
                       force=force, progress=_status)
     text = result.explain_file.with_suffix(".txt")
-    text.write_text(_explain_text(result.ledger, result.resident, result.as_of.isoformat()),
-                    encoding="utf-8")
+    write_text(text, _explain_text(result.ledger, result.resident, result.as_of.isoformat()))
     result = replace(result, seconds=time.perf_counter() - started)
     for line in result.tour(explain_text=text):
         err.print(line, highlight=False, markup=False, soft_wrap=True)
