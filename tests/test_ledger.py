@@ -277,7 +277,8 @@ def test_consent_and_withdrawal(ledger: Path, scs) -> None:
     assert result.stderr == (f"{ledger}: recorded withdrawal of consent of R1 from "
                              "2024-06-01 (consent row 2)\n")
     refused(scs("ledger", "consent", ledger, "Wang Fang", "--on", "2024-01-01"),
-            f"{ledger}: 'Wang Fang' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -)")
+            f"{ledger}: 'Wang Fang' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -, "
+            "first a letter or digit)")
     refused(scs("ledger", "consent", ledger, "R1", "--on", TOMORROW),
             f"{ledger}: the consent date {TOMORROW} is in the future (today is "
             f"{datetime.now(UTC).date()} UTC) (record what has happened, dated on or "

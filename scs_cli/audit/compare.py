@@ -32,7 +32,7 @@ from typing import Any
 
 from scs_cli.audit.lint import SEVERITIES, lint, load_catalogues, markdown_table, severity_counts
 from scs_cli.core.errors import UsageError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import decimal_text, markdown_document
 from scs_cli.rules.model import Catalogue, Indicator
 from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
@@ -541,4 +541,4 @@ def comparison_markdown(comp: Comparison, max_behaviours: int | None = None,
               markdown_table(["catalogue", "count", "behaviours (points)"],
                              [[label, str(len(items)), only_in_text(items, max_only)]
                               for label, items in comp.only_in.items()])]
-    return "".join(parts)
+    return markdown_document("".join(parts))  # catalogue text: HTML stays text

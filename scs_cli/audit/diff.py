@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from scs_cli.audit.lint import markdown_table
 from scs_cli.core.errors import ScsError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import decimal_text, markdown_document
 from scs_cli.rules.model import Catalogue
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path, to_document
 from scs_cli.rules.taxonomy import Taxonomy
@@ -257,4 +257,4 @@ def diff_markdown(d: CatalogueDiff, width: int | None = 80) -> str:
                                        else "")
             parts.append(f"- **{item.change}** {title}" + (f": {detail}" if detail else "")
                          + "\n")
-    return "".join(parts)
+    return markdown_document("".join(parts))  # catalogue text: HTML stays text

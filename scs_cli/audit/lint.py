@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from scs_cli.core.errors import CatalogueError, Problem
+from scs_cli.core.output import markdown_document
 from scs_cli.rules.durations import Duration
 from scs_cli.rules.model import Catalogue, Indicator
 from scs_cli.rules.schema import is_taxonomy_file, load_catalogue, resolve_catalogue_path
@@ -580,7 +581,8 @@ def lint_summary_markdown(report: LintReport) -> str:
         cat = lf.catalogue
         rows.append([f"{cat.city.name} {cat.version}", str(c["error"]), str(c["warning"]),
                      str(c["info"]), found])
-    return markdown_table(["catalogue", "errors", "warnings", "info", "findings"], rows)
+    table = markdown_table(["catalogue", "errors", "warnings", "info", "findings"], rows)
+    return markdown_document(table)  # catalogue text: HTML stays text
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

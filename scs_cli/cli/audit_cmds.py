@@ -6,27 +6,20 @@ published rules cross city lines.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from scs_cli.cli.catalogue_cmds import catalogue_app
-from scs_cli.cli.common import err, out
+from scs_cli.cli.common import emit, err, formats, out
+from scs_cli.core.output import Format
 
 if TYPE_CHECKING:
     from scs_cli.rules.taxonomy import Taxonomy
 
 
-class AuditFormat(StrEnum):
-    table = "table"
-    markdown = "markdown"
-    csv = "csv"
-    json = "json"
-
-
-FormatOpt = Annotated[AuditFormat, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[Format, formats(Format.table, Format.markdown, Format.csv, Format.json)]
 TaxonomyOpt = Annotated[Path | None, typer.Option(
     "--taxonomy", help="Behaviour taxonomy file (default: the bundled catalogues/taxonomy.toml).",
     show_default=False)]
@@ -67,15 +60,11 @@ def _taxonomy(path: Path | None) -> Taxonomy | None:
     return load_taxonomy(path)
 
 
-def _echo(text: str) -> None:
-    typer.echo(text, nl=not text.endswith("\n"))
-
-
 @catalogue_app.command("compare")
 def compare_cmd(
     files: FilesArg = None,
     bundled: BundledOpt = False,
-    fmt: FormatOpt = AuditFormat.table,
+    fmt: FormatOpt = Format.table,
     top: Annotated[int | None, typer.Option(
         "--top", min=1, help="Show only the N widest disagreements (table and markdown).",
         show_default=False)] = None,
@@ -89,12 +78,12 @@ def compare_cmd(
 
     comp = compare_files(_files(files, bundled), _taxonomy(taxonomy))
     _skipped(comp.skipped)
-    if fmt is AuditFormat.json:
-        _echo(to_json(comp.as_dict()))
-    elif fmt is AuditFormat.csv:
-        _echo(render(comp.csv_records(), comp.csv_columns(), "csv"))
-    elif fmt is AuditFormat.markdown:
-        _echo(comparison_markdown(comp, max_behaviours=top))
+    if fmt is Format.json:
+        emit(to_json(comp.as_dict()))
+    elif fmt is Format.csv:
+        emit(render(comp.csv_records(), comp.csv_columns(), "csv"))
+    elif fmt is Format.markdown:
+        emit(comparison_markdown(comp, max_behaviours=top))
     else:
         _compare_table(comp, top)
 
@@ -139,7 +128,7 @@ def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-de
 def diff_cmd(
     old: Annotated[Path, typer.Argument(help="The older version (file or bundled name).")],
     new: Annotated[Path, typer.Argument(help="The newer version (file or bundled name).")],
-    fmt: FormatOpt = AuditFormat.table,
+    fmt: FormatOpt = Format.table,
     taxonomy: TaxonomyOpt = None,
 ) -> None:
     """List what a new version of one city's catalogue added, removed and changed:
@@ -149,12 +138,12 @@ def diff_cmd(
     from scs_cli.core.output import render, to_json
 
     d = diff_files(old, new, _taxonomy(taxonomy))
-    if fmt is AuditFormat.json:
-        _echo(to_json(d.as_dict()))
-    elif fmt is AuditFormat.csv:
-        _echo(render(d.csv_records(), CatalogueDiff.CSV_COLUMNS, "csv"))
-    elif fmt is AuditFormat.markdown:
-        _echo(diff_markdown(d))
+    if fmt is Format.json:
+        emit(to_json(d.as_dict()))
+    elif fmt is Format.csv:
+        emit(render(d.csv_records(), CatalogueDiff.CSV_COLUMNS, "csv"))
+    elif fmt is Format.markdown:
+        emit(diff_markdown(d))
     else:
         _diff_table(d)
 
@@ -184,7 +173,7 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
 def lint_cmd(
     files: FilesArg = None,
     bundled: BundledOpt = False,
-    fmt: FormatOpt = AuditFormat.table,
+    fmt: FormatOpt = Format.table,
     taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Audit catalogues against the criticisms in the literature (prohibited data,
@@ -197,13 +186,13 @@ def lint_cmd(
 
     report = lint_files(_files(files, bundled), _taxonomy(taxonomy))
     _skipped(report.skipped)
-    if fmt is AuditFormat.json:
-        _echo(to_json(report.records()))
-    elif fmt is AuditFormat.csv:
+    if fmt is Format.json:
+        emit(to_json(report.records()))
+    elif fmt is Format.csv:
         records = [f.as_dict(lf.file) for lf in report.files for f in lf.findings]
-        _echo(render(records, ["file", "code", "severity", "indicator", "message"], "csv"))
-    elif fmt is AuditFormat.markdown:
-        _echo(lint_summary_markdown(report))
+        emit(render(records, ["file", "code", "severity", "indicator", "message"], "csv"))
+    elif fmt is Format.markdown:
+        emit(lint_summary_markdown(report))
     else:
         _lint_table(report)
     n = len(report.files)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scs_cli.cli.common import FormatOpt, ScsGroup, err, out
+from scs_cli.cli.common import FormatOpt, ScsGroup, emit, err, formats, out
 from scs_cli.core.errors import CatalogueError, Problem
 from scs_cli.core.output import Format, decimal_text, to_json
 
@@ -51,7 +51,7 @@ def validate(files: FilesArg) -> None:
 @catalogue_app.command("show")
 def show(
     file: Annotated[Path, typer.Argument(help="A catalogue file or bundled name.")],
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)] = Format.table,
 ) -> None:
     """Show what a person needs to know about a catalogue: scale, tiers, indicators,
     rewards, sanctions, policy and sources."""
@@ -61,8 +61,7 @@ def show(
 
     cat = load_catalogue(resolve_catalogue_path(file))
     if fmt in (Format.json, Format.jsonl):
-        out.print(to_json(to_document(cat), indent=2 if fmt is Format.json else None),
-                  highlight=False, markup=False)
+        emit(to_json(to_document(cat), indent=2 if fmt is Format.json else None))
         return
     scale = cat.scale
     out.print(f"[bold]{cat.city.name}[/bold] ({cat.city.province or 'province not given'}) — "
@@ -186,9 +185,7 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
     if fmt is not Format.table:
         from scs_cli.core.output import render
 
-        out.print(render(rows, list(rows[0]) if rows else [], fmt.value
-                         if fmt is not Format.markdown else "csv"),
-                  end="", highlight=False, markup=False)
+        emit(render(rows, list(rows[0]) if rows else [], fmt.value))
         return
     t = Table(title="Bundled catalogues")
     for col in ("name", "city", "version", "in force from", "mode", "indicators",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from typer._click import Context  # typer's own click, not the click package
 
 from scs_cli.core.errors import ScsError, UsageError
-from scs_cli.core.output import Format
+from scs_cli.core.output import Format, terminal_text
 
 
 class _LazyConsole:
@@ -35,9 +37,7 @@ class _LazyConsole:
     def _get(self) -> Console:
         console = object.__getattribute__(self, "_console")
         if console is None:
-            from rich.console import Console
-
-            console = Console(**object.__getattribute__(self, "_options"))
+            console = _safe_console_class()(**object.__getattribute__(self, "_options"))
             object.__setattr__(self, "_console", console)
         return console  # type: ignore[no-any-return]
 
@@ -52,6 +52,32 @@ class _LazyConsole:
 
     def __exit__(self, *exc: Any) -> None:
         self._get().__exit__(*exc)
+
+
+def _safe_console_class() -> type[Console]:
+    """A rich Console that removes control characters from every piece of text it shows.
+
+    Catalogue names, notes, grounds and resident ids come from files anyone may write; an
+    escape sequence among them could rewrite the screen. Rich's own styling travels as
+    styles and control segments, which are left alone."""
+    from rich.console import Console
+    from rich.segment import Segment
+
+    class SafeConsole(Console):
+        def render(self, renderable: Any, options: Any = None) -> Any:
+            for segment in super().render(renderable, options):
+                if segment.control is None and segment.text:
+                    clean = terminal_text(segment.text)
+                    if clean != segment.text:
+                        segment = Segment(clean, segment.style)
+                yield segment
+
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; ScsGroup.invoke ends a closed pipe quietly with 0
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return SafeConsole
 
 
 # Data goes to stdout, everything for people to stderr.
@@ -71,12 +97,39 @@ class ScsGroup(TyperGroup):
             if SHOW_TRACEBACK["on"]:
                 raise
             for line in exc.lines():
-                typer.echo(f"error: {line}", err=True)
+                typer.echo(f"error: {one_line(line)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if SHOW_TRACEBACK["on"] and exc.errno != errno.EPIPE:
+                raise
+            _silence_stdout()
+            if exc.errno == errno.EPIPE:  # `scs … | head`: the reader has all it wants
+                ctx.exit(0)
+            where = exc.filename if exc.filename is not None else "standard output"
+            typer.echo(f"error: {terminal_text(str(where))}: cannot be written or read: "
+                       f"{exc.strerror or exc} (check the file, the folder and free space)",
+                       err=True)
+            ctx.exit(1)
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         _plain_coercion(self, ctx)
         return super().parse_args(ctx, args)
+
+
+def one_line(text: str) -> str:
+    """An error line as one terminal line: a line break quoted from a file is shown as
+    ``\\n``, and control characters are removed."""
+    return terminal_text(text.replace("\r", "\\r").replace("\n", "\\n"))
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: what is still buffered for a closed pipe or a full
+    disk would otherwise fail again at exit, with Python's own message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test runner's): nothing to flush
+        pass
 
 
 class _PlainParam:
@@ -123,11 +176,12 @@ def _plain_coercion(command: Any, ctx: Context) -> None:
     for param in [*command.params, command.get_help_option(ctx)]:
         desc = getattr(param, "type_descriptor", None)
         if (param is None or desc is None or getattr(param, "_runtime_param", False) is not None
-                or param.multiple or param.nargs != 1 or desc.file_annotation is not None
-                or desc.parameter_info.parser is not None):
+                or param.multiple or param.nargs != 1 or desc.file_annotation is not None):
             continue
         kind, info = desc.annotation, desc.parameter_info
-        if kind is bool:  # a flag left unset is None; any text goes to typer
+        if info.parser is not None:  # `formats`: its parser is the whole conversion
+            param._runtime_param = _PlainParam(lambda v, p, c, parse=info.parser: parse(v))
+        elif kind is bool:  # a flag left unset is None; any text goes to typer
             param._runtime_param = _PlainParam(_to_typer)
         elif kind is str:
             param._runtime_param = _PlainParam(lambda v, p, c: v)
@@ -146,9 +200,29 @@ def parse_date(value: str | None, option: str, default: date | None = None) -> d
     if value is None:
         return default or date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{option} {value!r} is not a date", "write YYYY-MM-DD") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise UsageError(f"{option} {value} is too far out",
+                         f"give a date from {EARLIEST_DATE} to {LATEST_DATE}: rules look up "
+                         "to 100 years back and ahead of it")
+    return day
+
+
+# Dates have to leave room for a catalogue's longest duration (100 years, SPEC §2) on either
+# side before Python's calendar ends (0001 and 9999).
+EARLIEST_DATE = date(101, 1, 1)
+LATEST_DATE = date(9898, 12, 31)
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+
+
+def check_id(value: int | None) -> int | None:
+    """A typer callback: an event or objection id SQLite can hold, else one line, exit 1."""
+    if value is not None and not 1 <= value <= MAX_ID:
+        raise UsageError(f"id {value} is outside 1 to {MAX_ID:,}",
+                         "use an id that `scs ledger history` or `scs objection list` shows")
+    return value
 
 
 def parse_timestamp(value: str | None, option: str) -> datetime | None:
@@ -162,7 +236,17 @@ def parse_timestamp(value: str | None, option: str) -> datetime | None:
                          "write e.g. 2024-03-31T12:00:00Z") from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is still the year 0 in UTC
+        raise UsageError(f"{option} {value!r} is before 0001-01-01 or after 9999-12-31 in UTC",
+                         "give a timestamp within those years") from None
+
+
+def emit(text: str) -> None:
+    """Machine output (csv, json, jsonl, markdown) to stdout exactly as written: not through
+    rich, which would turn ``:warning:`` in a note into an emoji."""
+    typer.echo(text, nl=not text.endswith("\n"))
 
 
 def progress_enabled() -> bool:
@@ -176,4 +260,23 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Valid date (defaul
 KnownAtOpt = Annotated[str | None, typer.Option(
     "--known-at", help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
     show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+def formats(*accepted: Format, help: str | None = None) -> Any:
+    """The ``--format`` option of a command that writes the ``accepted`` formats.
+
+    Every command shares the one `Format`; anything else is refused as a usage error
+    (exit 2) that names what this command writes, and its help lists exactly those."""
+    names = ", ".join(repr(f.value) for f in accepted)
+
+    def parse(value: str | Format) -> Format:
+        if isinstance(value, Format) and value in accepted:
+            return value
+        found = next((f for f in accepted if f.value == value), None)
+        if found is None:
+            raise typer.BadParameter(f"{str(value)!r} is not one of {names}.")
+        return found
+
+    return typer.Option("--format", "-f", metavar="[" + "|".join(f.value for f in accepted)
+                        + "]", help=help or f"Output format: {names}.", parser=parse)
+
+
+FormatOpt = Annotated[Format, formats(*Format)]

@@ -49,13 +49,13 @@ def demo(
     from dataclasses import replace
 
     started = time.perf_counter()
+    from scs_cli.core.output import write_text
     from scs_cli.demo.run import run_demo
 
     result = run_demo(output, residents=residents, catalogues=catalogue or None, seed=seed,
                       force=force, progress=_status)
     text = result.explain_file.with_suffix(".txt")
-    text.write_text(_explain_text(result.ledger, result.resident, result.as_of.isoformat()),
-                    encoding="utf-8")
+    write_text(text, _explain_text(result.ledger, result.resident, result.as_of.isoformat()))
     result = replace(result, seconds=time.perf_counter() - started)
     for line in result.tour(explain_text=text):
         err.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -63,13 +63,14 @@ def demo(
 
 def _explain_text(ledger: Path, resident: str, as_of: str) -> str:
     """What `scs explain` shows for the resident, as text for a file (120 columns)."""
-    from scs_cli.cli.explain_cmds import ExplainFormat, explain_cmd
+    from scs_cli.cli.explain_cmds import explain_cmd
+    from scs_cli.core.output import Format
 
     width = out.width
     out.width = 120
     try:
         with out.capture() as captured:
-            explain_cmd(ledger, resident, as_of=as_of, known_at=None, fmt=ExplainFormat.table)
+            explain_cmd(ledger, resident, as_of=as_of, known_at=None, fmt=Format.table)
     finally:
         out.width = width
     return "\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n"

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scs_cli.cli.common import AsOfOpt, KnownAtOpt, LedgerArg, out, parse_date, parse_timestamp
+from scs_cli.cli.common import (
+    AsOfOpt,
+    KnownAtOpt,
+    LedgerArg,
+    formats,
+    out,
+    parse_date,
+    parse_timestamp,
+)
+from scs_cli.core.output import Format
 
 if TYPE_CHECKING:
     from scs_cli.explain.explain import Explanation
 
 
-class ExplainFormat(StrEnum):
-    table = "table"
-    json = "json"
-
-
 ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
                                             show_default=False)]
-ExplainFormatOpt = Annotated[ExplainFormat, typer.Option(
-    "--format", "-f", help="table (for people) or json (SPEC §4 explain object).")]
+ExplainFormatOpt = Annotated[Format, formats(
+    Format.table, Format.json, help="table (for people) or json (SPEC §4 explain object).")]
 
 
 def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
                 known_at: KnownAtOpt = None,
-                fmt: ExplainFormatOpt = ExplainFormat.table) -> None:
+                fmt: ExplainFormatOpt = Format.table) -> None:
     """Explain one resident's score and tier: every event with its status, points, rule and
     reason; the caps; the main reasons the score is not higher; each reward and sanction;
     and what the score will be when each negative event stops counting."""
@@ -36,7 +39,7 @@ def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
     result = explain_ledger(ledger, resident, day, ts)
-    if fmt is ExplainFormat.json:
+    if fmt is Format.json:
         typer.echo(to_json(result.to_record()))
         return
     _render(result)

@@ -14,7 +14,10 @@ from scs_cli.cli.common import (
     FormatOpt,
     LedgerArg,
     ScsGroup,
+    check_id,
+    emit,
     err,
+    formats,
     out,
     parse_date,
     progress_enabled,
@@ -27,7 +30,8 @@ ledger_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=No
 
 ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
                                             show_default=False)]
-EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False)]
+EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False,
+                                         callback=check_id)]
 OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in the future.",
                                     show_default=False)]
 
@@ -173,7 +177,9 @@ def lift(ledger: LedgerArg, event: EventArg, on: OnOpt) -> None:
 
 
 @ledger_app.command("stats")
-def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.table) -> None:
+def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
+          fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)
+                         ] = Format.table) -> None:
     """Residents, events by indicator and year, date range, imports, voids, lifts,
     consents, objections pending and overdue (as of --as-of, default today)."""
     from scs_cli.core.output import to_json
@@ -183,8 +189,7 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None, fmt: FormatOpt = Format.tabl
     with Ledger.open(ledger) as opened:
         result = opened.stats(day)
     if fmt is not Format.table:
-        out.print(to_json(result, indent=2 if fmt is Format.json else None),
-                  highlight=False, markup=False)
+        emit(to_json(result, indent=2 if fmt is Format.json else None))
         return
     from rich.table import Table
 
@@ -237,10 +242,11 @@ def export(
                                          ".parquet, .jsonl or .json.", show_default=False)],
 ) -> None:
     """Export every event with its status columns (voided, lifted_on, objections…)."""
-    from scs_cli.core.output import format_for_path
+    from scs_cli.core.output import check_output_path, format_for_path
     from scs_cli.ledger.store import Ledger
 
-    format_for_path(output)  # refuse an unknown suffix before reading anything
+    format_for_path(output)  # refuse an unknown suffix or a precious target before reading
+    check_output_path(output, {"the ledger": ledger})
     with Ledger.open(ledger) as opened, progress_callback() as callback:
         result = opened.export(output, callback)
     err.print(f"{ledger}: exported {_n(result.events, 'event')} to {output}",
@@ -262,14 +268,12 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
         from scs_cli.core.output import render
 
         full = [{**r, "fields": e.fields} for r, e in zip(records, entries, strict=True)]
-        out.print(render(full, list(full[0]), fmt.value), end="", highlight=False,
-                  markup=False)
+        emit(render(full, list(full[0]), fmt.value))
         return
-    if fmt is Format.csv:
+    if fmt in (Format.csv, Format.markdown):
         from scs_cli.core.output import render
 
-        out.print(render(records, list(records[0]), "csv"), end="", highlight=False,
-                  markup=False)
+        emit(render(records, list(records[0]), fmt.value))
         return
     from rich.table import Table
 
@@ -313,7 +317,9 @@ def verify(
 
 
 @ledger_app.command("head")
-def head(ledger: LedgerArg, fmt: FormatOpt = Format.table) -> None:
+def head(ledger: LedgerArg,
+         fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)
+                        ] = Format.table) -> None:
     """Print the ledger's head, ROWS:HASH, for the office to publish: the number of rows
     appended and the hash that chains them all. Anyone holding it can later check the
     ledger with `scs ledger verify LEDGER --head ROWS:HASH`.
@@ -327,9 +333,8 @@ def head(ledger: LedgerArg, fmt: FormatOpt = Format.table) -> None:
     if fmt in (Format.json, Format.jsonl):
         from scs_cli.core.output import to_json
 
-        out.print(to_json({"rows": result.rows, "hash": result.hash},
-                          indent=2 if fmt is Format.json else None),
-                  highlight=False, markup=False)
+        emit(to_json({"rows": result.rows, "hash": result.hash},
+                     indent=2 if fmt is Format.json else None))
         return
     out.print(f"{result.rows}:{result.hash}", highlight=False, markup=False, soft_wrap=True)
     err.print(f"{ledger}: {_n(result.rows, 'row')} appended; publish this head, and check "

@@ -6,7 +6,17 @@ from typing import Annotated, Literal
 
 import typer
 
-from scs_cli.cli.common import AsOfOpt, FormatOpt, LedgerArg, ScsGroup, err, out, parse_date
+from scs_cli.cli.common import (
+    AsOfOpt,
+    FormatOpt,
+    LedgerArg,
+    ScsGroup,
+    check_id,
+    emit,
+    err,
+    out,
+    parse_date,
+)
 from scs_cli.core.output import Format
 
 objection_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
@@ -20,7 +30,7 @@ OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in 
 def file_objection(
     ledger: LedgerArg,
     event: Annotated[int, typer.Argument(help="The contested event's id.",
-                                         show_default=False)],
+                                         show_default=False, callback=check_id)],
     on: OnOpt,
     grounds: Annotated[str, typer.Option("--grounds", help="What the resident contests.",
                                          show_default=False)],
@@ -42,7 +52,8 @@ def file_objection(
 @objection_app.command("decide")
 def decide(
     ledger: LedgerArg,
-    objection: Annotated[int, typer.Argument(help="The objection id.", show_default=False)],
+    objection: Annotated[int, typer.Argument(help="The objection id.", show_default=False,
+                                             callback=check_id)],
     on: OnOpt,
     upheld: Annotated[bool, typer.Option("--upheld", help="The objection is upheld: the "
                                          "event is void.")] = False,
@@ -82,8 +93,7 @@ def list_objections(ledger: LedgerArg, as_of: AsOfOpt = None,
 
         columns = ["objection_id", "event_id", "resident_id", "indicator", "filed_on",
                    "age_days", "due_on", "overdue", "grounds"]
-        out.print(render(records, columns, fmt.value if fmt is not Format.markdown
-                         else "csv"), end="", highlight=False, markup=False)
+        emit(render(records, columns, fmt.value))
         return
     if not records:
         err.print(f"{ledger}: no objection pending on {day}", highlight=False, markup=False)

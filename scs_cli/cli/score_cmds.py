@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,28 +14,18 @@ from scs_cli.cli.common import (
     KnownAtOpt,
     LedgerArg,
     ScsGroup,
+    check_id,
     err,
+    formats,
     out,
     parse_date,
     parse_timestamp,
     progress_enabled,
 )
+from scs_cli.core.output import MACHINE_FORMATS, Format
 
 if TYPE_CHECKING:
     from scs_cli.scoring.batch import Comparison, ScoreRun
-
-
-class ScoreFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
-
-
-class DataFormat(StrEnum):
-    csv = "csv"
-    json = "json"
-    jsonl = "jsonl"
 
 
 OutputOpt = Annotated[Path | None, typer.Option(
@@ -61,10 +50,10 @@ def score(
     ledger: LedgerArg,
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
-    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="table: a summary for "
-                                             "people; csv, json, jsonl: one row per resident "
-                                             "(with --baseline: the residents who change "
-                                             "tier).")] = ScoreFormat.table,
+    fmt: Annotated[Format, formats(Format.table, *MACHINE_FORMATS, help="table: a summary "
+                                   "for people; csv, json, jsonl: one row per resident (with "
+                                   "--baseline: the residents who change tier).")
+                   ] = Format.table,
     output: OutputOpt = None,
     save: Annotated[bool, typer.Option("--save", help="Record the run in the ledger (as-of, "
                                        "known-at, catalogue hashes, digest); prints its id "
@@ -82,13 +71,13 @@ def score(
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
     decimals, reward ids ';'-separated).
     """
-    from scs_cli.core.output import format_for_path
     from scs_cli.scoring.batch import score_ledger
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
-    if output is not None:
-        format_for_path(output)  # refuse a bad suffix before the work
+    if output is not None:  # refuse a bad suffix or a precious target before the work
+        _check_output(output, {"the ledger": ledger, "the --catalogue file": catalogue,
+                               "the --baseline file": baseline})
     with _spinner() as tick:
         run = score_ledger(ledger, day, stamp, catalogue=catalogue, baseline=baseline,
                            save=save, progress=tick)
@@ -98,7 +87,7 @@ def score(
 
         kind = write(frame, output, _points(run))
         err.print(f"wrote {frame.height:,} rows to {output} ({kind})", highlight=False)
-    if fmt is ScoreFormat.table:
+    if fmt is Format.table:
         _table(run)
     elif output is None:
         from scs_cli.scoring.files import render
@@ -114,16 +103,14 @@ def eligible(
                                           "the as-of date.", show_default=False)],
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
-    fmt: Annotated[DataFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = DataFormat.csv,
+    fmt: Annotated[Format, formats(*MACHINE_FORMATS)] = Format.csv,
     output: OutputOpt = None,
 ) -> None:
     """The residents a reward applies to: resident_id, score, tier (sorted by id)."""
-    from scs_cli.core.output import format_for_path
     from scs_cli.scoring.batch import eligible as find
 
     if output is not None:
-        format_for_path(output)
+        _check_output(output, {"the ledger": ledger})
     with _spinner() as tick:
         found = find(ledger, reward, parse_date(as_of, "--as-of"),
                      parse_timestamp(known_at, "--known-at"), tick)
@@ -143,8 +130,7 @@ def eligible(
 @runs_app.command("list")
 def list_runs(
     ledger: LedgerArg,
-    fmt: Annotated[ScoreFormat, typer.Option("--format", "-f", help="Output format.")
-                   ] = ScoreFormat.table,
+    fmt: Annotated[Format, formats(Format.table, *MACHINE_FORMATS)] = Format.table,
 ) -> None:
     """List the saved score runs: id, as-of, known-at, residents, digest, catalogues."""
     from scs_cli.core.output import render, to_json
@@ -155,9 +141,9 @@ def list_runs(
          "residents": r.residents, "digest": r.digest,
          "catalogue_sha256s": list(r.catalogue_sha256s), "recorded_at": r.recorded_at}
         for r in read(ledger)]
-    if fmt is ScoreFormat.json:
+    if fmt is Format.json:
         typer.echo(to_json(rows))
-    elif fmt is not ScoreFormat.table:
+    elif fmt is not Format.table:
         typer.echo(render(rows, list(rows[0]) if rows else ["run_id"], fmt.value), nl=False)
     elif not rows:
         err.print(f"{ledger}: no saved runs (`scs score {ledger} --save` saves one)",
@@ -179,7 +165,7 @@ def list_runs(
 def verify(
     ledger: LedgerArg,
     run: Annotated[int, typer.Argument(help="The run id (`scs runs list`).",
-                                       show_default=False)],
+                                       show_default=False, callback=check_id)],
 ) -> None:
     """Recompute a saved run with its as-of, known-at and adopted catalogues.
 
@@ -194,6 +180,13 @@ def verify(
     r = checked.run
     out.print(f"run {r.run_id} unchanged: as-of {r.as_of}, known-at {r.known_at.isoformat()}, "
               f"{r.residents:,} residents, digest {r.digest}", highlight=False, markup=False)
+
+
+def _check_output(output: Path, inputs: dict[str, Path | None]) -> None:
+    from scs_cli.core.output import check_output_path, format_for_path
+
+    format_for_path(output)
+    check_output_path(output, inputs)
 
 
 def _rows(run: ScoreRun) -> Any:

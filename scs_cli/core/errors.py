@@ -68,3 +68,13 @@ class UsageError(ScsError):
         self.what = what
         self.fix = fix
         super().__init__(what + (f" ({fix})" if fix else ""))
+
+
+class OutputError(ScsError):
+    """An output that cannot or must not be written (the ledger, an input, a full disk…)."""
+
+    def __init__(self, path: str | Path, what: str, fix: str = ""):
+        self.path = str(path)
+        self.what = what
+        self.fix = fix
+        super().__init__(f"{self.path}: {what}" + (f" ({fix})" if fix else ""))

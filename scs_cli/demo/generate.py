@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from scs_cli.core.errors import UsageError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import check_output_path, decimal_text, write_atomic
 from scs_cli.rules.model import Catalogue, Indicator, adoption_problems, cents, from_cents
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 
@@ -320,7 +320,8 @@ def write_events(frame: pl.DataFrame, path: str | Path) -> str:
         raise UsageError(f"{path}: cannot write events as {suffix or 'a file without suffix'}",
                          "name the output .csv or .jsonl")
     if suffix == ".csv":
-        frame.with_columns(points_text(frame["points"])).write_csv(path)
+        cells = frame.with_columns(points_text(frame["points"]))
+        write_atomic(path, cells.write_csv)
         return "csv"
     # JSON Lines: points as an exact JSON number, and only on rows that carry them. Each
     # line is built as text and written unquoted, so nothing goes through Python per row.
@@ -336,7 +337,8 @@ def write_events(frame: pl.DataFrame, path: str | Path) -> str:
             .then(pl.lit(',"points":') + pl.col("points")).otherwise(pl.lit("")),
             pl.lit("}"),
         ).alias("line"))
-    lines.write_csv(path, include_header=False, quote_style="never")
+    write_atomic(path, lambda tmp: lines.write_csv(tmp, include_header=False,
+                                                   quote_style="never"))
     return "jsonl"
 
 
@@ -398,6 +400,7 @@ def generate_file(catalogue_paths: Sequence[str | Path], residents: int, events:
                          f"{output.suffix or 'a file without suffix'}",
                          "name the output .csv or .jsonl")
     names = [str(p) for p in catalogue_paths]
+    check_output_path(output, {f"the catalogue {n}": resolve_catalogue_path(n) for n in names})
     loaded = [load_catalogue(resolve_catalogue_path(p)) for p in catalogue_paths]
     versions = check_versions(loaded, names)
     if progress:

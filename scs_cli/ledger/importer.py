@@ -28,13 +28,14 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.errors import Problem, ProblemsError, ScsError, UsageError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import decimal_text, write_atomic
 from scs_cli.rules.model import CatalogueHistory, cents
 
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
            "points")
 REQUIRED = ("resident_id", "indicator", "occurred_on")
-RESIDENT_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+# the first character a letter or digit: an id never reads as a spreadsheet formula or option
+RESIDENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
 Progress = Callable[[str, int, int], None]
 PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
@@ -168,9 +169,13 @@ def _read_csv(file: str, data: bytes
     file_problems = _header_problems(header)
     if len(header) != frame.width:  # a header Polars read differently: take the slow path
         return _read_csv_slowly(file, data)
-    frame.columns = [f"{name}\x00{i}" if name in header[:i] else name
-                     for i, name in enumerate(header)]
-    frame = frame.select([c for c in frame.columns if "\x00" not in c])
+    if _short_rows(data, len(header), frame.height):  # Polars pads them: the slow path names
+        return _read_csv_slowly(file, data)          # each one
+    frame.columns = _marked_repeats(header)
+    # A file with header problems is refused whatever its rows hold: check its known columns
+    # only, or a 100,000-column header costs minutes of per-column work.
+    keep = COLUMNS if file_problems.height else [c for c in frame.columns if "\x00" not in c]
+    frame = frame.select([c for c in frame.columns if c in keep])
     physical = data.count(b"\n") + (not data.endswith(b"\n"))
     if physical != frame.height + 1:  # a quoted value spans lines: count like csv does
         lines = pl.Series(_csv_record_lines(data))
@@ -180,6 +185,31 @@ def _read_csv(file: str, data: bytes
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
             _problem_frame())
+
+
+def _short_rows(data: bytes, width: int, records: int) -> bool:
+    """Whether some row may have fewer fields than the header (Polars fills them with null).
+
+    Without quotes every field but the last ends at a comma, so one C-speed count decides
+    (a mismatch may also be blank lines: the slow path sorts that out). With quotes, the
+    csv module counts each record's fields."""
+    if b'"' not in data:
+        return data.count(b",") != (width - 1) * (records + 1)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
+                            newline="")
+    return any(0 < len(row) < width for row in csv.reader(text))
+
+
+def _marked_repeats(header: list[str]) -> list[str]:
+    """The header with each repeated name marked ``name\x00i`` (dropped later).
+
+    A set of names seen, not ``header[:i]``: a 100,000-column header stays linear."""
+    seen: set[str] = set()
+    names = []
+    for i, name in enumerate(header):
+        names.append(f"{name}\x00{i}" if name in seen else name)
+        seen.add(name)
+    return names
 
 
 def _csv_header(data: bytes) -> list[str]:
@@ -203,12 +233,14 @@ def _csv_record_lines(data: bytes) -> list[int]:
 
 def _header_problems(header: list[str]) -> pl.DataFrame:
     rows = []
-    for i, name in enumerate(header):
-        if name in header[:i]:
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
             rows.append((1, name, "column named twice in the header (keep one)"))
         elif name not in COLUMNS:
             rows.append((1, name or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
+        seen.add(name)
     for name in REQUIRED:
         if name not in header:
             rows.append((1, name, "missing column (the header must name resident_id, "
@@ -245,8 +277,11 @@ def _read_csv_slowly(file: str, data: bytes
             [(1, "header", f"cannot be read as CSV: {exc}")], FILE_PROBLEM_SCHEMA),
             _problem_frame())
     file_problems = _header_problems(header)
-    unique = list(dict.fromkeys(header))
-    positions = [header.index(name) for name in unique]
+    first: dict[str, int] = {}  # each name's first position, found in one pass
+    for i, name in enumerate(header):
+        first.setdefault(name, i)
+    unique = list(first)
+    positions = list(first.values())
     records: list[list[str | None]] = []
     lines: list[int] = []
     problems: list[tuple[int, str, str]] = []
@@ -324,6 +359,8 @@ def _read_jsonl_slowly(file: str, data: bytes
                 value = json.loads(line, parse_float=str, parse_int=str)
             except ValueError as exc:
                 value, why = None, f"is not valid JSON: {exc.args[0].split(':')[0]}"
+            except RecursionError:  # the json module recurses once per nested [ or {
+                value, why = None, "is nested too deeply (write one flat object per line)"
             if value is not None and not isinstance(value, dict):
                 why = "is not a JSON object (write one {\"resident_id\": …} object per line)"
             elif isinstance(value, dict):
@@ -532,7 +569,8 @@ def _checks(known: pl.Series, first: date | None, city_id: str, today: date,
     checks += [
         ("resident_id", col("resident_id").is_not_null()
          & ~col("resident_id").str.contains(RESIDENT_ID),
-         pl.format("'{}' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -; no names)",
+         pl.format("'{}' is not a resident id (use 1-64 of A-Z a-z 0-9 . _ : -, first a "
+                   "letter or digit; no names)",
                    col("resident_id").str.slice(0, 70))),
         ("indicator", col("indicator").is_not_null() & ~col("indicator").is_in(
             known.implode()),
@@ -650,11 +688,7 @@ def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame) -> tuple[pl.Data
 def write_rejects(checked: Checked, path: Path) -> int:
     """Write the bad rows, with their `error`, as CSV; return how many."""
     rejects = checked.rejects()
-    try:
-        rejects.write_csv(path)
-    except OSError as exc:
-        raise ScsError(f"{path}: cannot write the rejects file: {exc.strerror} "
-                       "(choose another place with --rejects FILE)") from None
+    write_atomic(path, rejects.write_csv, option="--rejects")
     return rejects.height
 
 

@@ -9,6 +9,7 @@ append-only, and that recorded_at never goes backwards.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
-from scs_cli.core.output import format_for_path
+from scs_cli.core.output import format_for_path, write_atomic, write_frame
 from scs_cli.ledger import batches, chain
 from scs_cli.ledger import importer as imp
 from scs_cli.ledger import schema as schema
@@ -254,17 +255,12 @@ def export_events(ledger: Ledger, path: Path, progress: imp.Progress | None = No
                 progress("exporting", done, total)
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=EXPORT_SCHEMA).with_columns(
         pl.col(c).cast(pl.Date) for c in DATE_COLUMNS)
-    try:
-        if fmt == "csv":
-            frame.write_csv(path)
-        elif fmt == "parquet":
-            frame.write_parquet(path)
-        elif fmt == "jsonl":
-            frame.write_ndjson(path)
-        else:
-            frame.write_json(path)
-    except OSError as exc:
-        raise ScsError(f"{path}: cannot be written: {exc.strerror}") from None
+    if fmt == "csv":  # the output layer's CSV: notes and grounds are kept from running
+        write_frame(frame, path)
+    else:
+        writers: dict[str, Callable[[Path], object]] = {
+            "parquet": frame.write_parquet, "jsonl": frame.write_ndjson, "json": frame.write_json}
+        write_atomic(path, writers[fmt])
     return ExportResult(str(path), fmt, frame.height)
 
 

@@ -38,6 +38,7 @@ from scs_cli.core.frames import (
     VOIDS_SCHEMA,
     LedgerData,
 )
+from scs_cli.core.output import check_output_path
 from scs_cli.ledger import batches as batches
 from scs_cli.ledger import chain as chain
 from scs_cli.ledger import importer as imp
@@ -354,6 +355,10 @@ class Ledger:
         """Validate an event file and record its rows, all or (with skip_invalid) the
         good ones. Bad rows raise `BadRowsError` (one line each) and change nothing."""
         path = Path(path)
+        if skip_invalid:  # never let the rejects file overwrite the ledger or the input
+            check_output_path(Path(rejects) if rejects else path.with_name(
+                path.name + ".rejects.csv"), {"the ledger": self.path, "the event file": path},
+                option="--rejects")
         raw = imp.read_rows(path)
         if progress:
             progress("checking", 0, raw.rows)
@@ -464,7 +469,7 @@ class Ledger:
         """Record a resident's consent to be scored (or its withdrawal) from a date."""
         if not RESIDENT_ID.match(resident_id):
             raise LedgerError(self.path, f"{resident_id!r} is not a resident id",
-                              "use 1-64 of A-Z a-z 0-9 . _ : -")
+                              "use 1-64 of A-Z a-z 0-9 . _ : -, first a letter or digit")
         self._not_future(on, "the consent date" if not withdraw else "the withdrawal date")
         with self._write() as stamp:
             cursor = self.conn.execute(

@@ -20,6 +20,7 @@ from typing import Any
 
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, UsageError
+from scs_cli.core.output import safe_child, write_text
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
 from scs_cli.ledger.reads import recorded_ranges
 from scs_cli.ledger.schema import stamp
@@ -166,7 +167,7 @@ def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)  # a temporary file renamed into place: never half a report
     return path
 
 
@@ -184,6 +185,8 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
         raise UsageError(f"{output}: exists and is not a directory",
                          "give --output a directory (it is created if missing)")
     cities = _check_cities(paths, as_of, known_at)
+    for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
+        safe_child(output, city, "the city id")
     total = len(cities) * STEPS_PER_CITY + 1
     step = 0
     lock = threading.Lock()  # month ends are scored two at a time

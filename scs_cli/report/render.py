@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from scs_cli.core.output import to_json
+from scs_cli.core.output import markdown_document, to_json
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HIDDEN = {"<5": "<5", "complement": "×"}
@@ -463,7 +463,8 @@ def city_markdown(doc: dict[str, Any], chart_files: dict[str, str]) -> str:
             md_table(bursts_table(doc)), heavy_text(doc), "",
             "### Voids, lifts and objections by agency", "", md_table(agency_table(doc))]
     text = "\n".join(out).rstrip() + "\n"
-    return re.sub(r"\n{3,}", "\n\n", text)  # an empty table leaves no gap
+    # names, notes and reasons come from catalogues and ledgers: HTML in them stays text
+    return markdown_document(re.sub(r"\n{3,}", "\n\n", text))  # no gap for an empty table
 
 
 def city_json(doc: dict[str, Any]) -> str:

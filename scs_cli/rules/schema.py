@@ -37,6 +37,10 @@ from scs_cli.rules.model import (
 from scs_cli.rules.taxonomy import Taxonomy, bundled_dir, default_taxonomy
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# SPEC §2: every number within ±1,000,000 and every duration within 100 years, so that no
+# value can overflow the engine's Int64 hundredths or a date later.
+NUMBER_LIMIT = Decimal(1_000_000)
+DURATION_LIMIT = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
 
 TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indicators",
             "rewards", "sanctions", "policy")
@@ -139,6 +143,10 @@ class _Checker:
         if positive and d <= 0:
             self.add(path, f"must be greater than 0, not {value}")
             return None
+        if abs(d) > NUMBER_LIMIT:
+            self.add(path, f"{value} is outside ±1,000,000",
+                     "every number in a catalogue lies within -1000000 and 1000000")
+            return None
         return d
 
     def integer(self, table: dict[str, Any], key: str, where: str, *, required: bool = False
@@ -150,6 +158,10 @@ class _Checker:
         value = table[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             self.add(_join(where, key), f"must be a positive integer, not {value!r}")
+            return None
+        if value > NUMBER_LIMIT:
+            self.add(_join(where, key), f"{value} is more than 1,000,000",
+                     "every number in a catalogue lies within -1000000 and 1000000")
             return None
         return value
 
@@ -167,10 +179,15 @@ class _Checker:
             return None
         value = table[key]
         try:
-            return Duration.parse(value)
+            found = Duration.parse(value)
         except ValueError as exc:
             self.add(_join(where, key), str(exc))
             return None
+        if found.amount > DURATION_LIMIT[found.unit]:
+            self.add(_join(where, key), f"{value!r} is longer than 100 years",
+                     "write a duration of at most 100y (1200m, 5218w, 36525d)")
+            return None
+        return found
 
     def strings(self, table: dict[str, Any], key: str, where: str) -> tuple[str, ...] | None:
         if key not in table:
@@ -260,6 +277,9 @@ def parse_catalogue(text: str, file: str = "<catalogue>",
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError([Problem(file, "", f"TOML syntax error: {exc}",
                                       "fix the syntax at that line")]) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise CatalogueError([Problem(file, "", "nested too deeply to read",
+                                      "a catalogue nests tables a few levels at most")]) from None
     return build_catalogue(doc, file, taxonomy)
 
 
@@ -588,7 +608,7 @@ def is_taxonomy_file(path: Path) -> bool:
     """A behaviour taxonomy (``[domains]``, no ``[city]``) rather than a city catalogue."""
     try:
         head = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
         return False
     return "domains" in head and "city" not in head
 

@@ -68,8 +68,10 @@ def load_taxonomy(path: str | Path) -> Taxonomy:
     path = Path(path)
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CatalogueError([Problem(str(path), "", f"cannot read taxonomy: {exc}")]) from None
+    except RecursionError:
+        raise CatalogueError([Problem(str(path), "", "nested too deeply to read")]) from None
     domains: dict[str, Domain] = {}
     problems: list[Problem] = []
     for did, raw in doc.get("domains", {}).items():
