@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from importlib import resources
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,11 +20,22 @@ KINDS = ("credit", "other", "protected")
 
 
 def bundled_dir() -> Path:
-    """Where the bundled catalogues live (``SCS_CATALOGUES`` overrides, for packagers)."""
+    """Where the bundled catalogues live (``SCS_CATALOGUES`` overrides, for packagers).
+
+    They ship inside the package as ``scs_cli.catalogues`` (the repository's top-level
+    ``catalogues/``, mapped by pyproject.toml), so an installed wheel finds them too. A source
+    tree used without installing it (``PYTHONPATH=.``) falls back to the repository folder.
+    """
     override = os.environ.get("SCS_CATALOGUES")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "catalogues"
+    try:
+        bundled = resources.files("scs_cli.catalogues")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "catalogues"
+    # The catalogues are globbed and opened by path: a wheel installs them as plain files,
+    # so the Traversable is a directory on disk (a zipped install is not supported).
+    return Path(str(bundled))
 
 
 @dataclass(frozen=True)
