@@ -451,9 +451,12 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
     def clamp(c: CityOverview) -> str:
         if c.min is None and c.max is None:
             return "none"
-        lo = decimal_text(c.min) if c.min is not None else "…"
-        hi = decimal_text(c.max) if c.max is not None else "…"
-        return f"{lo} to {hi}"
+        # Spelled out: an open end shown as "…" reads as a value cut short.
+        if c.min is None:
+            return f"at most {decimal_text(c.max)}"  # type: ignore[arg-type]  # one is set
+        if c.max is None:
+            return f"at least {decimal_text(c.min)}"
+        return f"{decimal_text(c.min)} to {decimal_text(c.max)}"
 
     def coverage(c: CityOverview) -> str:
         if c.coverage is None:

@@ -209,9 +209,11 @@ def _short(text: str, width: int | None) -> str:
 POINT_FIELDS = ("points", "points_range", "escalation", "min", "max_tier")
 
 
-def field_lines(item: ItemChange, width: int | None = 80) -> list[str]:
+def field_lines(item: ItemChange, width: int | None = None) -> list[str]:
     """One line per field: ``points: -50 → -30``; an added item shows every field, a
-    removed one only what it was worth (the JSON and CSV keep every field)."""
+    removed one only what it was worth (the JSON and CSV keep every field). Values are
+    whole unless a ``width`` asks to shorten them: two long values cut to the same prefix
+    would make a change look like none."""
     lines = []
     for f in item.fields:
         if item.change == "added":
@@ -231,7 +233,7 @@ def item_title(item: ItemChange) -> str:
     return f"{item.id}" + (f" ({item.name})" if item.name and item.name != item.id else "")
 
 
-def diff_markdown(d: CatalogueDiff, width: int | None = 80) -> str:
+def diff_markdown(d: CatalogueDiff, width: int | None = None) -> str:
     """The diff as Markdown: a summary table, then every change by section."""
     head = (f"**{d.city}**: version {d.old_version} (in force from {d.old_effective_from}) → "
             f"{d.new_version} (in force from {d.new_effective_from})\n\n")

@@ -422,7 +422,8 @@ def _penalties_in_rewards_only(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
     if negative:
         yield None, (
             f"mode is rewards-only but {len(negative)} indicator(s) still lower the score "
-            f"({', '.join(negative[:5])}{', …' if len(negative) > 5 else ''}): residents read "
+            f"({', '.join(negative[:5])}"
+            f"{f' and {len(negative) - 5} more' if len(negative) > 5 else ''}): residents read "
             "rewards-only as no penalties (Wenzhou 2019: positive incentives only; "
             "Rongcheng 2021 keeps court and regulator records as input); say so in the "
             "catalogue's notes")

@@ -96,7 +96,7 @@ def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-de
 
     labels = list(comp.labels)
     t = Table(title="Catalogues side by side", show_lines=True)
-    t.add_column("")
+    t.add_column("", no_wrap=True)
     for label in labels:
         t.add_column(label, overflow="fold")
     for what, cells in overview_rows(comp):
@@ -118,7 +118,7 @@ def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-de
 
     o = Table(title="Only in one catalogue")
     for col in ("catalogue", "count", "behaviours (points)"):
-        o.add_column(col, overflow="fold")
+        o.add_column(col, overflow="fold", no_wrap=col != "behaviours (points)")
     for label, items in comp.only_in.items():
         o.add_row(Text(label), str(len(items)), Text(only_in_text(items)))
     out.print(o)
@@ -165,7 +165,7 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
         t.add_column(col, overflow="fold")
     for item in d.changes:
         t.add_row(item.section, Text(item_title(item)), item.change,
-                  Text("\n".join(field_lines(item, width=50))))
+                  Text("\n".join(field_lines(item))))  # whole values; they fold
     out.print(t)
 
 

@@ -48,39 +48,66 @@ def validate(files: FilesArg) -> None:
         raise CatalogueError(problems)
 
 
+ShowFormatOpt = Annotated[Format, formats(
+    Format.table, Format.markdown, Format.csv, Format.json, Format.jsonl,
+    help="table: for people; markdown: a page with every indicator's source; csv or jsonl: "
+    "one row per value (section, item, field, value, source, assumed); json: the "
+    "catalogue's whole TOML document.")]
+
+
 @catalogue_app.command("show")
 def show(
-    file: Annotated[Path, typer.Argument(help="A catalogue file or bundled name.")],
-    fmt: Annotated[Format, formats(Format.table, Format.json, Format.jsonl)] = Format.table,
+    file: Annotated[Path, typer.Argument(help="A catalogue file or bundled name.",
+                                         show_default=False)],
+    fmt: ShowFormatOpt = Format.table,
 ) -> None:
     """Show what a person needs to know about a catalogue: scale, tiers, indicators,
-    rewards, sanctions, policy and sources."""
-    from rich.table import Table
-
+    rewards, sanctions, policy and sources; every indicator's source is shown, and every
+    value that is the compiler's assumption is marked (assumed)."""
+    from scs_cli.rules.listing import VALUE_COLUMNS, catalogue_markdown, value_rows
     from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path, to_document
 
     cat = load_catalogue(resolve_catalogue_path(file))
-    if fmt in (Format.json, Format.jsonl):
-        emit(to_json(to_document(cat), indent=2 if fmt is Format.json else None))
-        return
+    if fmt is Format.json:
+        emit(to_json(to_document(cat), indent=2))
+    elif fmt in (Format.csv, Format.jsonl):
+        from scs_cli.core.output import render
+
+        emit(render(value_rows(cat), VALUE_COLUMNS, fmt.value))
+    elif fmt is Format.markdown:
+        emit(catalogue_markdown(cat))
+    else:
+        _show_table(cat)
+
+
+def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+    from rich.text import Text
+
+    # Prose wraps at a terminal's width (soft_wrap=False); tables fold their own text.
+    def say(text: str, markup: bool = False) -> None:
+        out.print(text, highlight=False, markup=markup, soft_wrap=False)
+
     scale = cat.scale
-    out.print(f"[bold]{cat.city.name}[/bold] ({cat.city.province or 'province not given'}) — "
-              f"catalogue {cat.version}, in force from "
-              f"{_mark(cat.effective_from, 'effective_from', cat.assumed)}", highlight=False)
+    say(f"[bold]{cat.city.name}[/bold] ({cat.city.province or 'province not given'}) — "
+        f"catalogue {cat.version}, in force from "
+        f"{_mark(cat.effective_from, 'effective_from', cat.assumed)}", markup=True)
     if cat.title:
-        out.print(cat.title, highlight=False)
+        say(cat.title)
     clamp = ""
-    if scale.min is not None or scale.max is not None:
-        low_s = _mark(_num(scale.min), "min", scale.assumed) if scale.min is not None else "…"
-        high_s = _mark(_num(scale.max), "max", scale.assumed) if scale.max is not None else "…"
+    low_s = _mark(_num(scale.min), "min", scale.assumed) if scale.min is not None else None
+    high_s = _mark(_num(scale.max), "max", scale.assumed) if scale.max is not None else None
+    if low_s and high_s:
         clamp = f", clamped to [{low_s}, {high_s}]"
-    out.print(f"Mode: {cat.mode}; participation: "
-              f"{_mark(cat.policy.participation, 'participation', cat.policy.assumed)}; "
-              f"base {_mark(_num(scale.base), 'base', scale.assumed)}{clamp}", highlight=False)
+    elif low_s or high_s:  # an open end in words: "…" would read as a value cut short
+        clamp = f", never below {low_s}" if low_s else f", never above {high_s}"
+    say(f"Mode: {cat.mode}; participation: "
+        f"{_mark(cat.policy.participation, 'participation', cat.policy.assumed)}; "
+        f"base {_mark(_num(scale.base), 'base', scale.assumed)}{clamp}")
 
     tiers = Table(title="Tiers (best first)")
     for col in ("tier", "from", "below", "relative to base"):
-        tiers.add_column(col)
+        tiers.add_column(col, no_wrap=True)
     for tier in cat.tiers:
         low, high = cat.tier_band(tier.name)
         upper = cat.tiers[cat.tier_rank(tier.name) - 1] if cat.tier_rank(tier.name) else None
@@ -94,7 +121,7 @@ def show(
     if cat.categories:
         cats = Table(title="Categories")
         for col in ("id", "name", "max deduction", "max award"):
-            cats.add_column(col)
+            cats.add_column(col, no_wrap=col != "name", overflow="fold")
         for c in cat.categories.values():
             cats.add_row(c.id, c.name, _mark(_num(c.max_deduction), "max_deduction", c.assumed),
                          _mark(_num(c.max_award), "max_award", c.assumed))
@@ -103,8 +130,9 @@ def show(
     for category, inds in cat.indicators_by_category().items():
         title = cat.categories[category].name if category else "Uncategorised"
         t = Table(title=f"Indicators — {title}")
-        for col in ("id", "name", "points", "expires", "limit", "caps", "basis"):
-            t.add_column(col, overflow="fold")
+        # Ids, durations and limits never wrap; words fold (at 80 columns too).
+        for col in ("id", "name", "points", "expires", "limit", "caps", "basis", "source"):
+            t.add_column(col, overflow="fold", no_wrap=col in ("id", "expires", "limit"))
         for i in inds:
             a = i.assumed
             caps = ", ".join(x for x in (
@@ -125,13 +153,14 @@ def show(
                       else "none set",
                       _mark(f"{i.limit.count}/{i.limit.per}", "limit", a) if i.limit else "",
                       caps, _mark(i.basis, "basis", a) if i.basis
-                      else "[red]none given[/red]")
+                      else "[red]none given[/red]",
+                      Text(i.source or "no source given"))
         out.print(t)
 
     if cat.rewards or cat.sanctions:
         t = Table(title="Rewards and sanctions")
         for col in ("kind", "id", "name", "condition"):
-            t.add_column(col)
+            t.add_column(col, overflow="fold", no_wrap=col in ("kind", "id"))
         for r in cat.rewards.values():
             cond = _mark(f"tier {r.min_tier} or better", "min_tier", r.assumed)
             if r.min_score is not None:
@@ -149,18 +178,18 @@ def show(
         suspend = 'suspend' if cat.policy.objection_suspends else 'do not suspend'
         deadline = (_mark(cat.policy.objection_deadline, "objection_deadline", pa)
                     if cat.policy.objection_deadline else "no deadline")
-        out.print(f"Objections: {_mark(suspend, 'objection_suspends', pa)} the event; decided "
-                  f"within {deadline}", highlight=False)
+        say(f"Objections: {_mark(suspend, 'objection_suspends', pa)} the event; decided "
+            f"within {deadline}")
     assumed = cat.assumptions()
     if assumed:
-        out.print(f"{len(assumed)} value{'s' * (len(assumed) != 1)} marked (assumed) "
-                  f"{'are' if len(assumed) != 1 else 'is'} the compiler's assumption: no "
-                  "source gives them (see Notes); scores that rest on them are illustrations, "
-                  "not the law.", highlight=False)
+        say(f"{len(assumed)} value{'s' * (len(assumed) != 1)} marked (assumed) "
+            f"{'are' if len(assumed) != 1 else 'is'} the compiler's assumption: no "
+            "source gives them (see Notes); scores that rest on them are illustrations, "
+            "not the law.")
     if cat.sources:
-        out.print("Sources: " + "; ".join(cat.sources), highlight=False, markup=False)
+        say("Sources: " + "; ".join(cat.sources))
     if cat.notes:
-        out.print("Notes: " + cat.notes, highlight=False, markup=False)
+        say("Notes: " + cat.notes)
 
 
 @catalogue_app.command("list")
@@ -190,7 +219,7 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
     t = Table(title="Bundled catalogues")
     for col in ("name", "city", "version", "in force from", "mode", "indicators",
                 "− / +", "coverage", "assumed values"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold", no_wrap=col not in ("city", "coverage"))
     for r in rows:
         covered = (f"{r['indicators']} of {r['published_indicators']} published"
                    if r["published_indicators"] else "count not published")

@@ -20,13 +20,94 @@ if TYPE_CHECKING:
 from scs_cli.core.errors import ScsError, UsageError
 from scs_cli.core.output import Format, terminal_text
 
+# Output that is not a terminal (a file, a pipe, `| head`) has no width to fit: tables are
+# printed whole, however wide, so no id, date or number is ever cut or folded there.
+PIPED_WIDTH = 100_000
+
+
+def _console_class() -> type[Console]:
+    from rich.console import ConsoleDimensions
+
+    class StdoutConsole(_safe_console_class()):  # type: ignore[misc]
+        """Fits a terminal's width; prints whole into a file or pipe.
+
+        The terminal's width (its size, or ``COLUMNS``) only applies to a terminal; a width
+        the program sets itself (the demo's 120-column explain file) always applies."""
+
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            self._width_from_env = self._width
+
+        @property
+        def size(self) -> ConsoleDimensions:
+            if not self.is_terminal and self._width == self._width_from_env:
+                return ConsoleDimensions(PIPED_WIDTH, super().size.height)
+            return super().size
+
+        @size.setter
+        def size(self, new_size: tuple[int, int]) -> None:
+            self._width, self._height = new_size
+
+        def print(self, *objects: Any, **options: Any) -> None:
+            """A table whose ids, dates and numbers (its no-wrap columns) do not fit the
+            width is printed one record at a time, each column's value beside its name:
+            rich would cut every column to fit, and a line longer than the terminal would
+            be folded by the terminal anywhere, ids included."""
+            from rich.table import Table
+
+            return super().print(*(_as_records(o) if isinstance(o, Table)
+                                   and _width_needed(self, o) > self.width else o
+                                   for o in objects), **options)
+
+    return StdoutConsole
+
+
+def _width_needed(console: Console, table: Any) -> int:
+    """The narrowest a table can be without cutting a cell of a no-wrap column: those
+    cells at full width, the other columns at their longest word (rich's own measure
+    lets every cell wrap at spaces, so it would split a date from its time)."""
+    from rich.measure import Measurement
+    from rich.padding import Padding
+
+    options = console.options.update_width(PIPED_WIDTH)
+    _, right, _, left = Padding.unpack(table.padding)
+    total = (2 if table.box and table.show_edge else 0) + \
+        (len(table.columns) - 1 if table.box else 0)
+    for column in table.columns:
+        widths = [Measurement.get(console, options, cell) for cell in
+                  [column.header, *column.cells]]
+        width = max((m.maximum if column.no_wrap else m.minimum for m in widths), default=0)
+        total += max(width, column.min_width or 0, column.width or 0) + left + right
+    return total
+
+
+def _as_records(table: Any) -> Any:
+    """The table's rows as blocks of `column  value` lines (as `psql -x` does), each block
+    under a rule with its row number; values fold, so a long text folds in its column."""
+    from rich.console import Group
+    from rich.rule import Rule
+    from rich.table import Table
+
+    columns = table.columns
+    parts: list[Any] = [table.title] if table.title else []
+    rows = list(zip(*(list(c.cells) for c in columns), strict=True))
+    for number, cells in enumerate(rows, 1):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(no_wrap=True, style="bold")
+        block.add_column(overflow="fold")
+        for column, cell in zip(columns, cells, strict=True):
+            block.add_row(column.header, cell)
+        parts += [Rule(f"{number} of {len(rows)}", align="left", style="dim"), block]
+    return Group(*parts)
+
 
 class _LazyConsole:
     """A rich Console made on first use: `--help` and `--format json` never load rich
     (about 45 ms of start-up)."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, whole_when_piped: bool = False, **options: Any) -> None:
         object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_whole_when_piped", whole_when_piped)
         object.__setattr__(self, "_console", None)
 
     @property
@@ -37,7 +118,9 @@ class _LazyConsole:
     def _get(self) -> Console:
         console = object.__getattribute__(self, "_console")
         if console is None:
-            console = _safe_console_class()(**object.__getattribute__(self, "_options"))
+            make = (_console_class() if object.__getattribute__(self, "_whole_when_piped")
+                    else _safe_console_class())
+            console = make(**object.__getattribute__(self, "_options"))
             object.__setattr__(self, "_console", console)
         return console  # type: ignore[no-any-return]
 
@@ -81,7 +164,7 @@ def _safe_console_class() -> type[Console]:
 
 
 # Data goes to stdout, everything for people to stderr.
-out: Console = _LazyConsole(soft_wrap=True)  # type: ignore[assignment]
+out: Console = _LazyConsole(whole_when_piped=True, soft_wrap=True)  # type: ignore[assignment]
 err: Console = _LazyConsole(stderr=True, soft_wrap=True)  # type: ignore[assignment]
 
 SHOW_TRACEBACK = {"on": False}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scs_cli.cli.common import (
+    PIPED_WIDTH,
     AsOfOpt,
     KnownAtOpt,
     LedgerArg,
@@ -99,7 +100,9 @@ def _render(x: Explanation) -> None:
 
     def table(title: str) -> Table:
         out.print()
-        return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", expand=True,
+        # Full width on a terminal; in a file or pipe the console has no width to fill.
+        return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left",
+                     expand=out.width < PIPED_WIDTH,
                      show_edge=False, padding=(0, 1, 0, 0), title_style="bold")
 
     events = table("Events (oldest first)")
@@ -108,23 +111,36 @@ def _render(x: Explanation) -> None:
     # A resident may have hundreds of events: the no-wrap columns get their width up front
     # (the widest cell, as rich would measure it) so rich does not measure every cell, and
     # cells are Text, not markup to parse (a reason may hold brackets).
+    # Ids, dates and numbers never wrap; only the reason folds.
     fixed = [max([cell_len(head)] + [cell_len(r[i]) for r in rows])
-             for i, head in ((0, "event"), (1, "occurred"), (3, "nominal"), (4, "points"),
-                             (5, "status"))]
+             for i, head in ((0, "event"), (1, "occurred"), (2, "indicator"), (3, "nominal"),
+                             (4, "points"), (5, "status"))]
+    # On a narrow terminal (80 columns and long indicator ids) a reason column would be a
+    # few letters wide: the reason goes under the indicator instead, folding in its width.
+    narrow = sum(fixed) + len(fixed) + 24 > out.width
     events.add_column("event", justify="right", no_wrap=True, width=fixed[0])
     events.add_column("occurred", no_wrap=True, width=fixed[1])
-    events.add_column("indicator", overflow="fold", max_width=22)
-    events.add_column("nominal", justify="right", no_wrap=True, width=fixed[2])
-    events.add_column("points", justify="right", no_wrap=True, width=fixed[3])
-    events.add_column("status", no_wrap=True, width=fixed[4])
-    events.add_column("reason", overflow="fold", ratio=1, min_width=24)
+    if narrow:
+        events.add_column("indicator: reason", overflow="fold", ratio=1, min_width=fixed[2])
+    else:
+        events.add_column("indicator", no_wrap=True, width=fixed[2])
+    events.add_column("nominal", justify="right", no_wrap=True, width=fixed[3])
+    events.add_column("points", justify="right", no_wrap=True, width=fixed[4])
+    events.add_column("status", no_wrap=True, width=fixed[5])
+    if not narrow:
+        events.add_column("reason", overflow="fold", ratio=1)
     for row in rows:
-        events.add_row(*(Text(cell) for cell in row))
+        if narrow:
+            what = Text(row[2] + "\n")
+            what.append(row[6], style="dim")
+            events.add_row(Text(row[0]), Text(row[1]), what, *(Text(c) for c in row[3:6]))
+        else:
+            events.add_row(*(Text(cell) for cell in row))
     out.print(events)
 
     # Each rule once, with the version that judged its events: its legal basis and source.
     rules = table("Rules that judged these events")
-    rules.add_column("indicator", overflow="fold", max_width=22)
+    rules.add_column("indicator", no_wrap=True)
     rules.add_column("version", no_wrap=True)
     rules.add_column("basis", overflow="fold", ratio=1)
     rules.add_column("source", overflow="fold", ratio=1)
@@ -137,7 +153,7 @@ def _render(x: Explanation) -> None:
     if x.adjustments:
         adj = table("Caps and adjustments")
         adj.add_column("scope", no_wrap=True)
-        adj.add_column("key", overflow="fold")
+        adj.add_column("key", no_wrap=True)
         adj.add_column("points", justify="right", no_wrap=True)
         adj.add_column("why", overflow="fold", ratio=1)
         for a in x.adjustments:
@@ -147,7 +163,7 @@ def _render(x: Explanation) -> None:
     if x.rewards or x.sanctions:
         sch = table("Rewards and sanctions")
         sch.add_column("kind", no_wrap=True)
-        sch.add_column("id", overflow="fold", max_width=24)
+        sch.add_column("id", no_wrap=True)
         sch.add_column("applies", no_wrap=True)
         sch.add_column("why", overflow="fold", ratio=1)
         for kind, items in (("reward", x.rewards), ("sanction", x.sanctions)):

@@ -197,8 +197,8 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
     last = result.last_occurred_on or "—"
     summary = Table(title=f"{result.city_name} ({result.city_id}) ledger {ledger}",
                     show_header=False)
-    summary.add_column("what")
-    summary.add_column("value", justify="right")
+    summary.add_column("what", no_wrap=True)
+    summary.add_column("value", justify="right", overflow="fold")
     for label, value in (
         ("created", result.created),
         ("catalogue versions", ", ".join(f"{c['version']} (from {c['effective_from']})"
@@ -222,10 +222,10 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
     years = sorted({r["year"] for r in result.events_by_indicator_year})
     if years:
         grid = Table(title="Events by indicator and year (of occurrence)")
-        grid.add_column("indicator")
+        grid.add_column("indicator", no_wrap=True)
         for year in years:
-            grid.add_column(str(year), justify="right")
-        grid.add_column("total", justify="right")
+            grid.add_column(str(year), justify="right", no_wrap=True)
+        grid.add_column("total", justify="right", no_wrap=True)
         counts: dict[str, dict[int, int]] = {}
         for r in result.events_by_indicator_year:
             counts.setdefault(r["indicator"], {})[r["year"]] = r["events"]
@@ -278,10 +278,14 @@ def history(ledger: LedgerArg, resident: ResidentArg, fmt: FormatOpt = Format.ta
     from rich.table import Table
 
     table = Table(title=f"Resident {resident} in {ledger}")
-    for column in ("recorded at (UTC)", "what", "event", "objection", "on", "details"):
-        table.add_column(column, overflow="fold")
+    # Ids, dates and times never wrap; only the details fold. The time is shown to the
+    # second here (CSV and JSON keep every digit).
+    for column in ("recorded at (UTC)", "what", "event", "objection", "on"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("details", overflow="fold")
     for r in records:
-        table.add_row(r["recorded_at"], r["kind"], str(r["event_id"] or ""),
+        table.add_row(str(r["recorded_at"])[:19].replace("T", " "), r["kind"],
+                      str(r["event_id"] or ""),
                       str(r["objection_id"] or ""), str(r["on"] or ""), r["details"])
     out.print(table)
 

@@ -102,9 +102,11 @@ def list_objections(ledger: LedgerArg, as_of: AsOfOpt = None,
 
     overdue = sum(o.overdue for o in pending)
     table = Table(title=f"Objections pending on {day}: {len(pending)}, {overdue} overdue")
+    # Ids, dates and numbers never wrap; only the grounds fold.
     for column in ("objection", "event", "resident", "indicator", "filed", "age (days)",
-                   "due", "overdue", "grounds"):
-        table.add_column(column, overflow="fold")
+                   "due", "overdue"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("grounds", overflow="fold")
     for o in pending:
         table.add_row(str(o.objection_id), str(o.event_id), o.resident_id, o.indicator,
                       str(o.filed_on), str(o.age_days), str(o.due_on or "no deadline"),

@@ -153,7 +153,7 @@ def list_runs(
 
         table = Table(title=f"Saved runs of {ledger}")
         for col in ("run", "as-of", "known-at (UTC)", "residents", "digest", "catalogues"):
-            table.add_column(col, no_wrap=col != "catalogues")
+            table.add_column(col, no_wrap=True)
         for r in rows:
             table.add_row(str(r["run_id"]), str(r["as_of"]), r["known_at"][:19].replace(
                 "T", " "), f"{r['residents']:,}", r["digest"][:12],
@@ -215,7 +215,7 @@ def _table(run: ScoreRun) -> None:
               markup=False)
     tiers = Table(title="Tiers")
     for col, justify in (("tier", "left"), ("residents", "right"), ("share", "right")):
-        tiers.add_column(col, justify=justify)  # type: ignore[arg-type]
+        tiers.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for name, count in s.tiers:
         tiers.add_row(name, f"{count:,}", f"{s.share(count):.1%}")
     out.print(tiers)
@@ -226,7 +226,9 @@ def _table(run: ScoreRun) -> None:
         table = Table(title="Rewards and sanctions")
         for col, justify in (("kind", "left"), ("id", "left"), ("name", "left"),
                              ("residents", "right"), ("share", "right")):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
+            # Only the name folds: an id or a number is never cut.
+            table.add_column(col, justify=justify,  # type: ignore[arg-type]
+                             no_wrap=col != "name", overflow="fold")
         for kind, items in (("reward", s.rewards), ("sanction", s.sanctions)):
             for rid, name, count in items:
                 table.add_row(kind, rid, name, f"{count:,}", f"{s.share(count):.1%}")
@@ -239,9 +241,9 @@ def _transitions(c: Comparison) -> None:
     from rich.table import Table
 
     table = Table(title=f"Tier transitions: rows {c.baseline} (baseline), columns current")
-    table.add_column("baseline \\ current")
+    table.add_column("baseline \\ current", no_wrap=True)
     for name in c.columns:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
     for name, counts in zip(c.rows, c.matrix, strict=True):
         table.add_row(name, *(f"{n:,}" for n in counts))
     out.print(table)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import tomllib
-from importlib import resources
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from scs_cli.core.errors import CatalogueError, Problem
