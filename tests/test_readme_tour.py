@@ -40,16 +40,55 @@ def test_the_readme_has_a_tour_and_a_set_up_that_runs_the_demo() -> None:
     assert len(section_commands("A short tour")) >= 15
 
 
-def test_every_tour_command_runs_as_written(scs: Any, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def run(scs: Any, line: str, expected: int) -> None:
+    """One command line as a user types it; `> FILE` sends stdout to FILE."""
+    args = shlex.split(line)
+    target = None
+    if ">" in args:
+        args, target = args[:args.index(">")], args[args.index(">") + 1]
+    result = scs(*args[1:])
+    assert result.exit_code == expected, f"{line}: exit {result.exit_code}\n{result.stderr}"
+    assert "Traceback" not in result.stderr, line
+    assert "…" not in result.stdout, f"{line} cut a value:\n{result.stdout}"
+    if target:
+        Path(target).write_text(result.stdout, encoding="utf-8")
+
+
+def test_every_tour_command_and_help_example_runs_as_written(
+        scs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's set-up and tour, in order, then every `--help` example (which are
+    written for the folder the tour leaves)."""
+    from scs_cli.cli.examples import EXAMPLES
+
     monkeypatch.chdir(tmp_path)
     for args, expected in [*section_commands("Install and try it"),
                            *section_commands("A short tour")]:
-        result = scs(*args)
-        shown = "scs " + shlex.join(args)
-        assert result.exit_code == expected, f"{shown}: exit {result.exit_code}\n{result.stderr}"
-        assert "Traceback" not in result.stderr, shown
-        assert "…" not in result.stdout, f"{shown} cut a value:\n{result.stdout}"
+        run(scs, shlex.join(["scs", *args]), expected)
     # What the tour promises it made.
     assert (tmp_path / "scores.parquet").is_file()
     assert (tmp_path / "reports" / "index.html").is_file()
+
+    for path, lines in EXAMPLES.items():
+        for line in lines:
+            code, _, comment = line.partition("  #")
+            expected = re.search(r"exit (\d+)", comment)
+            run(scs, code, int(expected[1]) if expected else 0)
+    assert (tmp_path / "jinan.md").read_text(encoding="utf-8").startswith("# Jinan")
+
+
+def test_every_command_has_an_example_in_its_help(scs: Any) -> None:
+    from typer.main import get_command
+
+    from scs_cli.cli.app import app
+
+    def walk(cmd: Any, path: list[str]) -> Any:
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path, _ in walk(get_command(app), []):
+        result = scs(*path, "--help")
+        assert result.exit_code == 0
+        examples = result.stdout.split("Examples:", 1)
+        assert len(examples) == 2, f"`scs {' '.join(path)} --help` has no example"
+        assert "scs " in examples[1]

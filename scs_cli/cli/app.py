@@ -12,6 +12,7 @@ import typer
 
 from scs_cli import __version__
 from scs_cli.cli.common import SHOW_TRACEBACK, ScsGroup
+from scs_cli.cli.examples import attach as attach_examples
 
 app = typer.Typer(
     cls=ScsGroup,
@@ -19,7 +20,7 @@ app = typer.Typer(
     help="Municipal points-scoring systems: catalogues, ledgers, transparent scores, "
     "audits and reports. One ledger per city; nothing is ever joined across cities.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -50,6 +51,7 @@ def _register() -> None:
 
 
 _register()
+attach_examples(app)
 
 
 def main() -> None:

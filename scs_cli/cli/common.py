@@ -338,10 +338,12 @@ def progress_enabled() -> bool:
 
 LedgerArg = Annotated[Path, typer.Argument(help="The city's ledger file (SQLite).",
                                            show_default=False)]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Valid date (default: today).",
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
+                                              help="The date to score at (default: today).",
                                               show_default=False)]
 KnownAtOpt = Annotated[str | None, typer.Option(
-    "--known-at", help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
+    "--known-at", metavar="YYYY-MM-DDTHH:MM:SSZ",
+    help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
     show_default=False)]
 def formats(*accepted: Format, help: str | None = None) -> Any:
     """The ``--format`` option of a command that writes the ``accepted`` formats.

@@ -89,10 +89,10 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives a "
                                       "byte-identical file.")] = 1,
     until: Annotated[str, typer.Option(
-        "--until", metavar="DATE", help="Last date events may fall on (never after today)."
+        "--until", metavar="YYYY-MM-DD", help="Last date events may fall on (never after today)."
     )] = "2024-12-31",
     since: Annotated[str | None, typer.Option(
-        "--since", metavar="DATE", show_default=False,
+        "--since", metavar="YYYY-MM-DD", show_default=False,
         help="First date (default: the first catalogue's effective date, at most 10 years "
         "before --until).")] = None,
 ) -> None:

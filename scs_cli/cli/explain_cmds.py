@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
                                             show_default=False)]
 ExplainFormatOpt = Annotated[Format, formats(
-    Format.table, Format.json, help="table (for people) or json (SPEC §4 explain object).")]
+    Format.table, Format.json, help="table (for people) or json (one object; its keys are "
+    "listed in docs/explain.md, section JSON).")]
 
 
 def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,

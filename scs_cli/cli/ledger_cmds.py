@@ -32,7 +32,8 @@ ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id
                                             show_default=False)]
 EventArg = Annotated[int, typer.Argument(help="The event id.", show_default=False,
                                          callback=check_id)]
-OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in the future.",
+OnOpt = Annotated[str, typer.Option("--on", metavar="YYYY-MM-DD",
+                                    help="The date, not in the future.",
                                     show_default=False)]
 
 
@@ -98,7 +99,8 @@ def adopt(
 def import_events(
     ledger: LedgerArg,
     file: Annotated[Path, typer.Argument(help="Events as CSV (with a header row) or JSON "
-                                         "Lines (.jsonl, .json-lines).", show_default=False)],
+                                         "Lines (.jsonl, .json-lines, .ndjson).",
+                                         show_default=False)],
     skip_invalid: Annotated[bool, typer.Option(
         "--skip-invalid", help="Import the good rows and write the bad ones to the rejects "
         "file, instead of importing nothing.")] = False,
@@ -108,6 +110,12 @@ def import_events(
 ) -> None:
     """Validate an event file against the catalogue in force on each event's date and
     record it in one transaction.
+
+    Columns: resident_id, indicator and occurred_on (YYYY-MM-DD) are required; agency,
+    reference, note, city and points are optional (points: a value within an indicator's
+    range, for indicators scored by a range). CSV has a header row naming its columns, in
+    any order; JSON Lines has one object per line (.jsonl, .json-lines, .ndjson). Empty
+    cells and null are missing values. docs/ledger.md says what is checked.
 
     Any bad row: nothing is imported, every problem is listed as FILE:LINE: COLUMN: reason,
     exit status 1. Rows whose (agency, reference) is already recorded are skipped as

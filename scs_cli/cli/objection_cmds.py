@@ -22,7 +22,8 @@ from scs_cli.core.output import Format
 objection_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
                             help="File, decide and list residents' objections to events.")
 
-OnOpt = Annotated[str, typer.Option("--on", help="The date (YYYY-MM-DD), not in the future.",
+OnOpt = Annotated[str, typer.Option("--on", metavar="YYYY-MM-DD",
+                                    help="The date, not in the future.",
                                     show_default=False)]
 
 
