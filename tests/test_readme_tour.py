@@ -68,7 +68,7 @@ def test_every_tour_command_and_help_example_runs_as_written(
     assert (tmp_path / "scores.parquet").is_file()
     assert (tmp_path / "reports" / "index.html").is_file()
 
-    for path, lines in EXAMPLES.items():
+    for lines in EXAMPLES.values():
         for line in lines:
             code, _, comment = line.partition("  #")
             expected = re.search(r"exit (\d+)", comment)
