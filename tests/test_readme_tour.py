@@ -7,6 +7,7 @@ output never cuts a value with "…" (output that is not a terminal prints table
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -67,6 +68,13 @@ def test_every_tour_command_and_help_example_runs_as_written(
     # What the tour promises it made.
     assert (tmp_path / "scores.parquet").is_file()
     assert (tmp_path / "reports" / "index.html").is_file()
+    # The tour saves a run for 2024-06-30 and reports on that date: the report names it
+    # rather than saying there is no saved run, and the imported history is a backfill.
+    doc = json.loads((tmp_path / "reports" / "rongcheng" / "report.json").read_text("utf-8"))
+    assert doc["transitions"]["saved_run"] is None
+    assert doc["transitions"]["runs_not_before"] == 1
+    assert doc["data_quality"]["late_recorded"]["events"] == 0
+    assert not any("after they occurred" in w for w in doc["data_quality"]["warnings"])
 
     for lines in EXAMPLES.values():
         for line in lines:

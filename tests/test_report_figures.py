@@ -170,7 +170,22 @@ def test_transitions_against_the_saved_run(tiny):
     assert sum(cells.values()) == 4
     none = city_figures(make_input(tiny, res), public=False, generated_by="t")
     assert none["transitions"]["saved_run"] is None
-    assert "No saved run" in city_markdown(none, {n: n for n in city_charts(none)})
+    assert "No saved run yet" in city_markdown(none, {n: n for n in city_charts(none)})
+
+
+def test_a_run_saved_for_the_report_date_is_named_not_denied(tiny):
+    """A run of the report's own date is not compared with, and the page says it exists."""
+    from dataclasses import replace
+
+    res = residents([("a", 1000, "A", [], [])])
+    same_day = replace(make_input(tiny, res), runs_not_before=1)
+    doc = city_figures(same_day, public=False, generated_by="t")
+    assert doc["transitions"] | {"cells": []} == {
+        "saved_run": None, "runs_not_before": 1, "from": [], "to": [], "cells": []}
+    text = city_markdown(doc, {n: n for n in city_charts(doc)})
+    assert "No saved run yet" not in text
+    assert (f"No run saved before {AS_OF.isoformat()} to compare with: 1 saved run scored on "
+            f"{AS_OF.isoformat()} or later is not compared") in text
 
 
 def test_objections_pending_overdue_oldest_first(tiny):
@@ -275,3 +290,44 @@ def test_tallied_counting_events_sum_as_the_per_event_rows_do() -> None:
     assert got.per_rule.sort(order).equals(want.per_rule.sort(order))
     assert (got.residents, got.category_residents, got.total) == \
         (want.residents, want.category_residents, want.total)
+
+
+def test_index_colours_follow_tier_names_not_ranks():
+    """Suining's "A" (its best tier) must not wear the colour of Rongcheng's "AAA"."""
+    from scs_cli.report.charts import cities_chart, index_tier_positions
+
+    rongcheng = {"city": {"name": "Rongcheng"},
+                 "tiers": [{"tier": t, "share": 0.1} for t in ("AAA", "AA", "A", "B", "C", "D")]}
+    suining = {"city": {"name": "Suining"},
+               "tiers": [{"tier": t, "share": 0.25} for t in ("A", "B", "C", "D")]}
+    pos = index_tier_positions([rongcheng, suining])
+    assert set(pos) == {"AAA", "AA", "A", "B", "C", "D"}
+    assert len(set(pos.values())) == len(pos)          # no two names share a colour
+    assert pos["AAA"] > pos["AA"] > pos["A"] > pos["B"] > pos["C"] > pos["D"]
+    svg = cities_chart([rongcheng, suining])
+    assert "tier (one colour per name)" in svg  # the legend (svg text stays text)
+
+
+def test_the_first_import_is_a_backfill_not_late_reporting(tiny):
+    """History imported into a new ledger is old by nature: no warning for it."""
+    events = [{"event_id": i, "resident_id": f"r{i}", "indicator": "dog",
+               "occurred_on": date(2020, 1, 1) + timedelta(days=i), "agency": "police"}
+              for i in range(1, 21)]
+    res = residents([("r1", 1000, "A", [], [])])
+    only_first = pl.DataFrame({"first_event_id": [1], "last_event_id": [20],
+                               "recorded_at": [datetime(2024, 3, 1, tzinfo=UTC)]})
+    doc = city_figures(make_input(tiny, res, events=events, recorded=only_first),
+                       public=False, generated_by="t")
+    late = doc["data_quality"]["late_recorded"]
+    assert (late["events"], late["backfill_events"]) == (0, 20)
+    assert not any("days after they occurred" in w for w in doc["data_quality"]["warnings"])
+    # the same events arriving in a second import are late reporting, and warned about
+    second = pl.DataFrame({"first_event_id": [1, 11], "last_event_id": [10, 20],
+                           "recorded_at": [datetime(2020, 1, 12, tzinfo=UTC),
+                                           datetime(2024, 3, 1, tzinfo=UTC)]})
+    doc = city_figures(make_input(tiny, res, events=events, recorded=second),
+                       public=False, generated_by="t")
+    late = doc["data_quality"]["late_recorded"]
+    assert (late["events"], late["backfill_events"]) == (10, 0)
+    assert any("10 events" in w and "after the ledger's first" in w
+               for w in doc["data_quality"]["warnings"])

@@ -88,6 +88,13 @@ def _check_cities(ledgers: Sequence[Path], as_of: date,
     return cities
 
 
+def runs_not_before(ledger: Any, as_of: date, known_at: datetime) -> int:
+    """How many runs recorded by known-at were scored on as-of or later (not compared)."""
+
+    cut = stamp(known_at)
+    return sum(1 for r in ledger.runs() if r.as_of >= as_of and r.recorded_at <= cut)
+
+
 def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
     """The saved run to compare with: the latest one scored before as-of (a run saved for
     the report's own date would compare the month with itself) and recorded by known-at."""
@@ -114,6 +121,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
         recorded = recorded_ranges(ledger, known_at)
         last = None
         run = last_run_before(ledger, as_of, known_at)
+        not_before = runs_not_before(ledger, as_of, known_at)
         if run is not None:
             last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
                             tiers=run.result().select("resident_id", "tier"))
@@ -146,7 +154,8 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                      for a in sorted(adopted, key=lambda a: a.catalogue.effective_from))
     return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
                      known_at=known_at, data=data, residents=residents, events=None,
-                     summary=summary, monthly=monthly, last_run=last, recorded=recorded)
+                     summary=summary, monthly=monthly, last_run=last, recorded=recorded,
+                     runs_not_before=not_before)
 
 
 def write_city(inp: Any, directory: Path, public: bool) -> CityReport:

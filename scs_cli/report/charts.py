@@ -16,6 +16,7 @@ from typing import Any
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+from matplotlib.patches import Patch
 
 RC: Any = {
     "svg.fonttype": "none",
@@ -40,6 +41,22 @@ def tier_colours(names: Sequence[str]) -> dict[str, Any]:
     cmap = matplotlib.colormaps["RdYlGn"]
     n = len(names)
     return {name: cmap(0.9 - 0.8 * i / max(n - 1, 1)) for i, name in enumerate(names)}
+
+
+def index_tier_positions(docs: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Where each tier name of the cross-city index sits on the colour scale (0.9 green …
+    0.1 red): one colour per name, the same in every city, and no two names alike.
+
+    Names are ordered by their mean place in their cities' own orders (0 best, 1 worst), so
+    Suining's "A" (its best) and Rongcheng's "A" (its third of six) share a colour, which is
+    not the colour of Rongcheng's "AAA"."""
+    places: dict[str, list[float]] = {}
+    for doc in docs:
+        names = [t["tier"] for t in doc["tiers"]]
+        for i, name in enumerate(names):
+            places.setdefault(name, []).append(i / max(len(names) - 1, 1))
+    order = sorted(places, key=lambda n: (sum(places[n]) / len(places[n]), max(places[n]), n))
+    return {name: 0.9 - 0.8 * i / max(len(order) - 1, 1) for i, name in enumerate(order)}
 
 
 def to_svg(fig: Figure, prefix: str) -> str:
@@ -172,9 +189,10 @@ def cities_chart(docs: Sequence[dict[str, Any]]) -> str:
     with matplotlib.rc_context(RC):
         fig = _figure(7.5, 0.5 * len(docs) + 0.9)
         ax = fig.subplots()
+        cmap = matplotlib.colormaps["RdYlGn"]
+        # colours by tier name across the cities (a legend names them), not by rank
+        colours = {n: cmap(p) for n, p in index_tier_positions(docs).items()}
         for y, doc in enumerate(docs):
-            names = [t["tier"] for t in doc["tiers"]]
-            colours = tier_colours(names)
             left = 0.0
             for t in reversed(doc["tiers"]):
                 share = (t["share"] or 0) * 100
@@ -188,6 +206,9 @@ def cities_chart(docs: Sequence[dict[str, Any]]) -> str:
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
         ax.set_xlabel("share of the city's residents in each of its own tiers (%)")
+        ax.legend(handles=[Patch(color=c, label=n) for n, c in colours.items()],
+                  title="tier (one colour per name)", fontsize=7, title_fontsize=7,
+                  loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
         return to_svg(fig, "cities")
 
 

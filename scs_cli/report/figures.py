@@ -71,6 +71,9 @@ class CityInput:
     events: pl.DataFrame | None            # engine: indicator, version, points, status, …
     monthly: dict[date, pl.DataFrame]      # month end → resident_id, score, tier
     last_run: SavedRun | None = None
+    # runs saved for the as-of date or later: never compared with (it would compare the
+    # month with itself), but the page says they exist rather than "no saved run"
+    runs_not_before: int = 0
     # when events were recorded: first_event_id, last_event_id, recorded_at (UTC Datetime)
     recorded: pl.DataFrame | None = None
     # `events` already summed by `counted` (so the per-event frame can be freed early)
@@ -441,7 +444,8 @@ def transitions(inp: CityInput, public: bool) -> dict[str, Any]:
     """Residents by tier in the last saved run (rows) and now (columns)."""
     run = inp.last_run
     if run is None:
-        return {"saved_run": None, "from": [], "to": [], "cells": []}
+        return {"saved_run": None, "runs_not_before": inp.runs_not_before,
+                "from": [], "to": [], "cells": []}
     now = inp.residents.select("resident_id", pl.col("tier").alias("to"))
     then = run.tiers.select("resident_id", pl.col("tier").alias("from"))
     joined = then.join(now, on="resident_id", how="full", coalesce=True).with_columns(
@@ -463,6 +467,7 @@ def transitions(inp: CityInput, public: bool) -> dict[str, Any]:
     marks = protect(values, groups) if public else [False] * len(values)
     return {
         "saved_run": {"run_id": run.run_id, "as_of": run.as_of, "known_at": run.known_at},
+        "runs_not_before": inp.runs_not_before,
         "from": froms, "to": tos,
         "cells": [_hide({"from": f, "to": t, "residents": n}, m, ("residents",))
                   for (f, t), n, m in zip(cells, values, marks, strict=True)],
@@ -503,9 +508,15 @@ def _agency(name: str | None) -> str:
 
 def _late(inp: CityInput, events: pl.DataFrame, public: bool,
           warnings: list[str]) -> dict[str, Any]:
-    """Events recorded more than `LATE_DAYS` after they occurred, by agency."""
+    """Events recorded more than `LATE_DAYS` after they occurred, by agency, after the
+    ledger's first import.
+
+    The first import of a new ledger is its history, recorded years after the fact by
+    nature: counting it made the warning fire on every new ledger (on all of the demo's
+    events), so it said nothing. Those events are counted apart, as the backfill; a late
+    event in any later import is an agency reporting late, and is warned about."""
     late: dict[str, Any] = {"threshold_days": LATE_DAYS, "available": False, "events": None,
-                            "by_agency": [], "suppressed": False}
+                            "by_agency": [], "suppressed": False, "backfill_events": None}
     if inp.recorded is None:
         return late
     ranges = inp.recorded.sort("first_event_id")
@@ -514,9 +525,12 @@ def _late(inp: CityInput, events: pl.DataFrame, public: bool,
     pos = (at.cast(pl.Int64) - 1).alias("pos")
     found = events.select("event_id", "occurred_on", "agency", pos).filter(pl.col("pos") >= 0)
     recorded_on = pl.lit(ranges["recorded_at"].dt.date()).gather(pl.col("pos"))
-    lagged = found.filter(
+    late_all = found.filter(
         (pl.col("event_id") <= pl.lit(ranges["last_event_id"]).gather(pl.col("pos")))
         & ((recorded_on - pl.col("occurred_on")).dt.total_days() > LATE_DAYS))
+    lagged = late_all.filter(pl.col("pos") > 0)  # the first import (pos 0) is the backfill
+    backfill = late_all.height - lagged.height
+    late["backfill_events"] = backfill if not public or not protect([backfill])[0] else None
     per = lagged.group_by("agency").agg(pl.len().alias("n")).sort(
         ["n", "agency"], descending=[True, False], nulls_last=True)
     names = [_agency(a) for a in per["agency"].to_list()]
@@ -530,8 +544,8 @@ def _late(inp: CityInput, events: pl.DataFrame, public: bool,
         share = (f" ({late['events'] / events.height:.0%} of all)"
                  if late["events"] is not None and events.height else "")
         warnings.append(f"{_say(late['events'])} events{share} were recorded more than "
-                        f"{LATE_DAYS} days after they occurred (a backfill of old records, "
-                        "or agencies reporting late)")
+                        f"{LATE_DAYS} days after they occurred, in imports after the ledger's "
+                        "first (agencies reporting late, or old records found since)")
     return late
 
 

@@ -254,12 +254,21 @@ def objections_text(doc: dict[str, Any]) -> str:
 
 def transitions_text(doc: dict[str, Any]) -> str:
     run = doc["transitions"]["saved_run"]
+    later = doc["transitions"].get("runs_not_before", 0)
+    as_of = day(doc["as_of"])
     if run is None:
-        return ("No saved run: there is nothing to compare with. Save one with "
-                "`scs score LEDGER --as-of DATE --save`.")
+        if later:
+            return (f"No run saved before {as_of} to compare with: "
+                    f"{later} saved run{'s' if later > 1 else ''} scored on {as_of} or later "
+                    f"{'are' if later > 1 else 'is'} not compared (a run of the report's own "
+                    "date would compare the month with itself). Next month's report compares "
+                    "with it.")
+        return ("No saved run yet, so there is nothing to compare with. Save one with each "
+                "report (`scs score LEDGER --as-of DATE --save`) and the next report "
+                "compares with it.")
     ident = f"run {run['run_id']}, " if run["run_id"] is not None else ""
-    return (f"Compared with the last saved run ({ident}as of {day(run['as_of'])}): residents "
-            "by their tier then (rows) and now (columns).")
+    return (f"Compared with the last run saved before {as_of} ({ident}as of "
+            f"{day(run['as_of'])}): residents by their tier then (rows) and now (columns).")
 
 
 def heavy_text(doc: dict[str, Any]) -> str:
@@ -272,8 +281,13 @@ def late_text(doc: dict[str, Any]) -> str:
     late = doc["data_quality"]["late_recorded"]
     if not late["available"]:
         return "Recording times were not available: late recording was not checked."
-    return (f"Events recorded more than {late['threshold_days']} days after they occurred: "
-            f"{num(late['events'], late['suppressed'])}.")
+    backfill = late.get("backfill_events")
+    first = ("" if backfill is None else
+             f" The ledger's first import (its history) holds {num(backfill)} such events, "
+             "expected of a backfill and not counted here.")
+    return (f"Events recorded more than {late['threshold_days']} days after they occurred, "
+            f"in imports after the ledger's first: {num(late['events'], late['suppressed'])}."
+            + first)
 
 
 def bursts_text(doc: dict[str, Any]) -> str:
