@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from scs_cli.cli.catalogue_cmds import catalogue_app
-from scs_cli.cli.common import emit, err, formats, out
+from scs_cli.cli.common import complete_catalogue, emit, err, formats, out
 from scs_cli.core.output import Format
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ TaxonomyOpt = Annotated[Path | None, typer.Option(
 
 FilesArg = Annotated[list[Path] | None, typer.Argument(
     help="Catalogue TOML files or bundled names (such as rongcheng-2016).", show_default=False,
-    metavar="CATALOGUE")]
+    metavar="CATALOGUE", autocompletion=complete_catalogue)]
 BundledOpt = Annotated[bool, typer.Option(
     "--bundled", help="Add every bundled catalogue (see `scs catalogue list`).")]
 
@@ -126,8 +126,10 @@ def _compare_table(comp, top: int | None) -> None:  # type: ignore[no-untyped-de
 
 @catalogue_app.command("diff")
 def diff_cmd(
-    old: Annotated[Path, typer.Argument(help="The older version (file or bundled name).")],
-    new: Annotated[Path, typer.Argument(help="The newer version (file or bundled name).")],
+    old: Annotated[Path, typer.Argument(help="The older version (file or bundled name).",
+                                        autocompletion=complete_catalogue)],
+    new: Annotated[Path, typer.Argument(help="The newer version (file or bundled name).",
+                                        autocompletion=complete_catalogue)],
     fmt: FormatOpt = Format.table,
     taxonomy: TaxonomyOpt = None,
 ) -> None:

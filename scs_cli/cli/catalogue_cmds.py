@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scs_cli.cli.common import FormatOpt, ScsGroup, emit, err, formats, out
+from scs_cli.cli.common import FormatOpt, ScsGroup, complete_catalogue, emit, err, formats, out
 from scs_cli.core.errors import CatalogueError, Problem
 from scs_cli.core.output import Format, decimal_text, to_json
 
@@ -15,7 +15,8 @@ catalogue_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode
                             help="Validate, show, list, compare, diff and lint catalogues.")
 
 FilesArg = Annotated[list[Path], typer.Argument(help="Catalogue TOML files (or bundled names "
-                                                "such as rongcheng-2016).", show_default=False)]
+                                                "such as rongcheng-2016).", show_default=False,
+                                                autocompletion=complete_catalogue)]
 
 
 @catalogue_app.command("validate")
@@ -58,7 +59,8 @@ ShowFormatOpt = Annotated[Format, formats(
 @catalogue_app.command("show")
 def show(
     file: Annotated[Path, typer.Argument(help="A catalogue file or bundled name.",
-                                         show_default=False)],
+                                         show_default=False,
+                                         autocompletion=complete_catalogue)],
     fmt: ShowFormatOpt = Format.table,
 ) -> None:
     """Show what a person needs to know about a catalogue: scale, tiers, indicators,

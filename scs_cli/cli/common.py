@@ -332,6 +332,15 @@ def emit(text: str) -> None:
     typer.echo(text, nl=not text.endswith("\n"))
 
 
+def complete_catalogue(incomplete: str) -> list[str]:
+    """Shell completion for a catalogue argument: bundled names, then .toml files."""
+    from scs_cli.rules.schema import bundled_catalogue_paths
+
+    names = [p.stem for p in bundled_catalogue_paths() if p.stem.startswith(incomplete)]
+    files = sorted(str(p) for p in Path().glob(f"{incomplete}*.toml"))
+    return names + files
+
+
 def progress_enabled() -> bool:
     return sys.stderr.isatty()
 
