@@ -197,6 +197,7 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
 @catalogue_app.command("list")
 def list_bundled(fmt: FormatOpt = Format.table) -> None:
     """List the bundled catalogues: city, version, effective date, indicator counts."""
+    from rich import box
     from rich.table import Table
 
     from scs_cli.rules.schema import bundled_catalogue_paths, load_catalogue
@@ -218,16 +219,21 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
 
         emit(render(rows, list(rows[0]) if rows else [], fmt.value))
         return
-    t = Table(title="Bundled catalogues")
-    for col in ("name", "city", "version", "in force from", "mode", "indicators",
-                "− / +", "coverage", "assumed values"):
-        t.add_column(col, overflow="fold", no_wrap=col not in ("city", "coverage"))
+    # Fits 80 columns with every name whole: the version is in the name, and the mode is
+    # said only when it is not the usual one (`--format csv` and `show` have every field).
+    t = Table(title="Bundled catalogues", box=box.SIMPLE_HEAD, show_edge=False,
+              padding=(0, 1, 0, 0))
+    for col in ("name", "city", "since", "indicators", "coverage and notes"):
+        t.add_column(col, overflow="fold", no_wrap=col in ("name", "since", "indicators"))
     for r in rows:
         covered = (f"{r['indicators']} of {r['published_indicators']} published"
                    if r["published_indicators"] else "count not published")
-        t.add_row(str(r["name"]), str(r["city"]), str(r["version"]),
-                  str(r["effective_from"]), str(r["mode"]), str(r["indicators"]),
-                  f"{r['negative']} / {r['positive']}", covered, str(r["assumed_values"]))
+        if r["mode"] != "rewards-and-penalties":
+            covered += "; " + str(r["mode"]).replace("-", " ")
+        if r["assumed_values"]:
+            covered += f"; {r['assumed_values']} values assumed"
+        t.add_row(str(r["name"]), str(r["city"]), str(r["effective_from"]),
+                  f"{r['indicators']} ({r['negative']}−/{r['positive']}+)", covered)
     out.print(t)
 
 
