@@ -114,3 +114,16 @@ def test_diff_shows_both_whole_values_when_they_differ(scs: Any) -> None:
     for ident in changed:
         assert f"{old.indicators[ident].source} → {new.indicators[ident].source}" in flat
     assert "…" not in result.stdout
+
+
+def test_fits_tells_a_command_when_to_choose_a_narrower_layout(terminal_80: None) -> None:
+    from scs_cli.cli.common import fits
+
+    wide = Table()
+    for year in range(2010, 2025):
+        wide.add_column(str(year), no_wrap=True)
+    wide.add_row(*(f"{n:,}" for n in range(10_000, 25_000, 1_000)))
+    narrow = Table()
+    narrow.add_column("indicator", no_wrap=True)
+    narrow.add_row(LONG_ID)
+    assert not fits(wide) and fits(narrow)

@@ -81,6 +81,13 @@ def _width_needed(console: Console, table: Any) -> int:
     return total
 
 
+def fits(table: Any) -> bool:
+    """Whether a table fits stdout's width with its no-wrap cells whole (always, into a
+    file or pipe); a command can then choose a narrower layout of its own."""
+    console = getattr(out, "console", out)
+    return _width_needed(console, table) <= console.width
+
+
 def _as_records(table: Any) -> Any:
     """The table's rows as blocks of `column  value` lines (as `psql -x` does), each block
     under a rule with its row number; values fold, so a long text folds in its column."""

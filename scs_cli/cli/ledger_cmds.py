@@ -17,6 +17,7 @@ from scs_cli.cli.common import (
     check_id,
     emit,
     err,
+    fits,
     formats,
     out,
     parse_date,
@@ -240,6 +241,16 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
         for indicator, by_year in counts.items():
             grid.add_row(indicator, *(f"{by_year.get(y, 0):,}" for y in years),
                          f"{sum(by_year.values()):,}")
+        if not fits(grid):
+            # Too many years for the terminal: each indicator's counts as one folding line
+            # of numbers (each whole), rather than one record per indicator.
+            grid = Table(title="Events by indicator and year (of occurrence)")
+            grid.add_column("indicator", no_wrap=True)
+            grid.add_column("total", justify="right", no_wrap=True)
+            grid.add_column(f"by year, {years[0]} to {years[-1]}", overflow="fold")
+            for indicator, by_year in counts.items():
+                grid.add_row(indicator, f"{sum(by_year.values()):,}",
+                             "  ".join(f"{by_year.get(y, 0):,}" for y in years))
         out.print(grid)
 
 
