@@ -39,6 +39,12 @@ EXAMPLES: dict[str, list[str]] = {
         "scs catalogue list",
         "scs catalogue list --format csv",
     ],
+    "catalogue new": [
+        "scs catalogue new shouguang --from rongcheng-2016 --name Shouguang > shouguang.toml",
+    ],
+    "catalogue fmt": [
+        "scs catalogue fmt shouguang.toml --check",
+    ],
     "catalogue compare": [
         "scs catalogue compare rongcheng-2016 suining-2010 jinan-dogs-2017",
         "scs catalogue compare --bundled --top 5 --format markdown > compare.md",
@@ -82,6 +88,9 @@ EXAMPLES: dict[str, list[str]] = {
     "ledger history": [
         "scs ledger history city.db R0000042",
         "scs ledger history city.db R0000042 --format csv",
+    ],
+    "ledger head": [
+        "scs ledger head city.db",
     ],
     "ledger verify": [
         "scs ledger verify city.db",
