@@ -355,7 +355,7 @@ def progress_enabled() -> bool:
 LedgerArg = Annotated[Path, typer.Argument(help="The city's ledger file (SQLite).",
                                            show_default=False)]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
-                                              help="The date to score at (default: today).",
+                                              help="As of this date (default: today).",
                                               show_default=False)]
 KnownAtOpt = Annotated[str | None, typer.Option(
     "--known-at", metavar="YYYY-MM-DDTHH:MM:SSZ",
