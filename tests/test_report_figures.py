@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -331,3 +332,31 @@ def test_the_first_import_is_a_backfill_not_late_reporting(tiny):
     assert (late["events"], late["backfill_events"]) == (10, 0)
     assert any("10 events" in w and "after the ledger's first" in w
                for w in doc["data_quality"]["warnings"])
+
+
+def test_events_recorded_after_a_saved_run_that_change_its_date_are_warned_about(tiny):
+    """Events recorded after run 7 was saved: those dated on or before its as-of change what
+    the ledger says about that date; those dated after it do not."""
+    events = [{"event_id": i, "resident_id": f"r{i}", "indicator": "dog",
+               "occurred_on": d, "agency": "police"}
+              for i, d in enumerate([date(2024, 1, 5)] * 3 + [date(2024, 2, 20)] * 4
+                                    + [date(2024, 3, 10)] * 2, 1)]
+    saved = datetime(2024, 2, 1, 9, tzinfo=UTC)
+    recorded = pl.DataFrame({"first_event_id": [1, 4], "last_event_id": [3, 9],
+                             "recorded_at": [datetime(2024, 1, 10, tzinfo=UTC),
+                                             datetime(2024, 3, 15, tzinfo=UTC)]})
+    run = SavedRun(as_of=date(2024, 2, 29), tiers=pl.DataFrame(
+        {"resident_id": ["r1"], "tier": ["A"]}), run_id=7, known_at=saved)
+    res = residents([("r1", 1000, "A", [], [])])
+    doc = city_figures(make_input(tiny, res, events=events, recorded=recorded, last_run=run),
+                       public=False, generated_by="t")
+    after = doc["data_quality"]["recorded_after_run"]
+    assert (after["run_id"], after["as_of"], after["events"]) == (7, date(2024, 2, 29), 4)
+    assert any(w.startswith("4 events recorded after run 7 was saved")
+               for w in doc["data_quality"]["warnings"])
+    # nothing recorded since the run: no warning
+    quiet = replace(run, known_at=datetime(2024, 3, 16, tzinfo=UTC))
+    doc = city_figures(make_input(tiny, res, events=events, recorded=recorded,
+                                  last_run=quiet), public=False, generated_by="t")
+    assert doc["data_quality"]["recorded_after_run"]["events"] == 0
+    assert not any("after run" in w for w in doc["data_quality"]["warnings"])

@@ -617,6 +617,32 @@ def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
     return rows
 
 
+def _after_run(inp: CityInput, events: pl.DataFrame, public: bool,
+               warnings: list[str]) -> dict[str, Any]:
+    """Events recorded after the last saved run that occurred on or before its date: the
+    run, as saved, no longer says what the ledger now says about that date."""
+    found: dict[str, Any] = {"run_id": None, "as_of": None, "events": None,
+                             "suppressed": False}
+    run = inp.last_run
+    if run is None or run.known_at is None or inp.recorded is None:
+        return found
+    later = inp.recorded.filter(pl.col("recorded_at") > run.known_at)
+    within = pl.lit(False)
+    for first, last in later.select("first_event_id", "last_event_id").iter_rows():
+        within = within | pl.col("event_id").is_between(first, last)
+    n = events.filter(within & (pl.col("occurred_on") <= run.as_of)).height
+    hidden = protect([n])[0] if public else False
+    found.update(run_id=run.run_id, as_of=run.as_of, events=None if hidden else n,
+                 suppressed=hidden)
+    if n:
+        ident = f"run {run.run_id}" if run.run_id is not None else "the saved run"
+        warnings.append(f"{_say(found['events'])} events recorded after {ident} was saved "
+                        f"occurred on or before its date ({run.as_of}): the run no longer "
+                        f"matches what the ledger says about {run.as_of} (scoring that date "
+                        "again would count them)")
+    return found
+
+
 def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
     """What a careful analyst checks before trusting the figures."""
     events = inp.data.events.select("event_id", "resident", "occurred_on", "agency")
@@ -625,6 +651,7 @@ def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
     warnings: list[str] = []
     return {
         "late_recorded": _late(inp, events, public, warnings),
+        "recorded_after_run": _after_run(inp, events, public, warnings),
         "bursts": _bursts(events, public, warnings),
         "heavy_residents": _heavy(events, public, warnings),
         "by_agency": _by_agency(inp, events, public, warnings),
