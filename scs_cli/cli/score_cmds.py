@@ -210,9 +210,9 @@ def _table(run: ScoreRun) -> None:
     s = run.summary
     out.print(f"{run.city}: {s.residents:,} residents scored on {run.as_of} "
               f"(ledger rows known at {run.known_at.isoformat(timespec='seconds')})",
-              highlight=False, markup=False)
+              highlight=False, markup=False, soft_wrap=False)  # wraps at words on a terminal
     out.print(f"Rules: {run.rules}; scheme {run.result.scheme.label}", highlight=False,
-              markup=False)
+              markup=False, soft_wrap=False)
     tiers = Table(title="Tiers")
     for col, justify in (("tier", "left"), ("residents", "right"), ("share", "right")):
         tiers.add_column(col, justify=justify, no_wrap=True)  # type: ignore[arg-type]
@@ -221,7 +221,7 @@ def _table(run: ScoreRun) -> None:
     out.print(tiers)
     if s.quantiles:
         out.print("Scores: " + ", ".join(f"{k} {decimal_text(v)}" for k, v in s.quantiles),
-                  highlight=False, markup=False)
+                  highlight=False, markup=False, soft_wrap=False)
     if s.rewards or s.sanctions:
         table = Table(title="Rewards and sanctions")
         for col, justify in (("kind", "left"), ("id", "left"), ("name", "left"),
