@@ -14,7 +14,7 @@ EXAMPLES: dict[str, list[str]] = {
     "score": [
         "scs score city.db --as-of 2024-06-30",
         "scs score city.db --as-of 2024-06-30 --output scores.csv --save",
-        "scs score city.db --as-of 2024-06-30 --known-at 2030-01-01T00:00:00Z --format json",
+        "scs score city.db --as-of 2024-06-30 --format jsonl > scores.jsonl",
     ],
     "eligible": [
         "scs eligible city.db heating-fee-reduction --as-of 2024-06-30",
