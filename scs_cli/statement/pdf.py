@@ -1,0 +1,211 @@
+"""Print HTML pages to PDF with one headless Chromium for the whole batch.
+
+Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``:
+the browser reads commands on its fd 3 and writes answers on fd 4, each a JSON message
+ended by a NUL byte), so no port is opened and nothing beyond the standard library is
+needed. One browser and one tab print every letter in turn: starting Chromium costs
+about a second, printing a loaded page a few tens of milliseconds, so launching one
+browser per letter (``--print-to-pdf``) would spend nearly all its time starting up.
+
+The page is the same file the HTML letter is: the browser navigates to it, waits for
+its load event and prints it with the page's own CSS page size (A4) and margins.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from scs_cli.core.errors import ScsError
+
+# The flags the project runs Chromium with everywhere: no GPU, no sandbox (containers run
+# as root), nothing fetched in the background, a fresh profile given by the caller.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--disable-default-apps", "--mute-audio",
+         "--remote-debugging-pipe")
+NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+ENV = "SCS_CHROMIUM"  # a browser to use instead of the first of NAMES on PATH
+TIMEOUT = 60.0  # seconds the browser may take to answer one command
+
+
+class BrowserError(ScsError):
+    """Chromium could not be started or did not do what it was asked."""
+
+    def __init__(self, what: str, fix: str = ""):
+        self.what, self.fix = what, fix
+        super().__init__(f"chromium: {what}" + (f" ({fix})" if fix else ""))
+
+
+def find_browser() -> tuple[str | None, str]:
+    """The Chromium executable to use, or None and why there is none."""
+    given = os.environ.get(ENV)
+    if given:
+        found = shutil.which(given)
+        return (found, "") if found else (None, f"{ENV}={given} is not an executable")
+    for name in NAMES:
+        found = shutil.which(name)
+        if found:
+            return found, ""
+    return None, ("no chromium on PATH (Debian: apt-get install -y chromium; or set "
+                  f"{ENV} to a Chromium or Chrome executable)")
+
+
+class Browser:
+    """One headless Chromium and one tab; `print_pdf` prints a page file to PDF bytes.
+
+    Use as a context manager: the browser and its temporary profile are gone on exit.
+    """
+
+    def __init__(self, executable: str, timeout: float = TIMEOUT) -> None:
+        self.executable = executable
+        self.timeout = timeout
+        self._next_id = 0
+        self._buffer = b""
+        self._events: list[dict[str, Any]] = []
+        self._profile = tempfile.mkdtemp(prefix="scs-chromium-")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._session: str | None = None
+
+    # --- starting and stopping ---------------------------------------------------------
+
+    def __enter__(self) -> Browser:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        to_browser_r, to_browser_w = os.pipe()
+        from_browser_r, from_browser_w = os.pipe()
+        # The child must find the pipe ends at exactly fds 3 and 4; copy them above 4
+        # first so that the dup2s in the child cannot overwrite one another.
+        child_in = fcntl.fcntl(to_browser_r, fcntl.F_DUPFD, 5)
+        child_out = fcntl.fcntl(from_browser_w, fcntl.F_DUPFD, 5)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+
+        def plumb() -> None:  # runs in the child, between fork and exec
+            os.dup2(child_in, 3, inheritable=True)
+            os.dup2(child_out, 4, inheritable=True)
+
+        try:
+            self._proc = subprocess.Popen(
+                [self.executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, preexec_fn=plumb, pass_fds=(3, 4),
+                close_fds=True)
+        except OSError as exc:
+            os.close(to_browser_w)
+            os.close(from_browser_r)
+            raise BrowserError(f"could not start {self.executable}: {exc.strerror}",
+                               f"check the executable, or set {ENV}") from None
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self._write_fd = to_browser_w
+        self._read_fd = from_browser_r
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self._session = self.call("Target.attachToTarget",
+                                  {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable", session=self._session)
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                self.call("Browser.close", timeout=5.0)
+            except (BrowserError, OSError):
+                pass
+            for fd in (self._write_fd, self._read_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    # --- the protocol ----------------------------------------------------------------
+
+    def call(self, method: str, params: dict[str, Any] | None = None, *,
+             session: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """Send one command and wait for its answer; events that arrive meanwhile are kept."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method,
+                                   "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        data = json.dumps(message).encode("utf-8") + b"\0"
+        try:
+            while data:
+                data = data[os.write(self._write_fd, data):]
+        except OSError as exc:
+            raise BrowserError(f"the browser closed its pipe ({exc.strerror})",
+                               "is this a Chromium of version 75 or later?") from None
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            reply = self._read(deadline, method)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise BrowserError(f"{method} failed: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self._events.append(reply)
+
+    def wait_for(self, event: str, *, session: str | None = None,
+                 timeout: float | None = None) -> dict[str, Any]:
+        """Wait for an event (one already received counts)."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            for i, e in enumerate(self._events):
+                if e.get("method") == event and e.get("sessionId") == session:
+                    del self._events[: i + 1]
+                    return e
+            self._events.append(self._read(deadline, event))
+
+    def _read(self, deadline: float, what: str) -> dict[str, Any]:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._read_fd], [], [], max(left, 0))
+            if not ready:
+                raise BrowserError(f"no answer to {what} within {self.timeout:g} s",
+                                   "is the machine overloaded?")
+            chunk = os.read(self._read_fd, 1 << 20)
+            if not chunk:
+                raise BrowserError(f"the browser quit while waiting for {what}",
+                                   f"run {self.executable} --headless by hand to see why")
+            self._buffer += chunk
+        message, _, self._buffer = self._buffer.partition(b"\0")
+        return json.loads(message)  # type: ignore[no-any-return]
+
+    # --- printing --------------------------------------------------------------------
+
+    def print_pdf(self, page: Path) -> bytes:
+        """The PDF of a page file, printed as its CSS asks (``@page`` size and margins)."""
+        self._events.clear()
+        self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=self._session)
+        self.wait_for("Page.loadEventFired", session=self._session)
+        result = self.call("Page.printToPDF", {
+            "printBackground": True, "preferCSSPageSize": True,
+            "displayHeaderFooter": False, "generateTaggedPDF": True,
+        }, session=self._session)
+        return base64.b64decode(result["data"])
+
