@@ -36,14 +36,17 @@ def statement(ledger: LedgerArg, output: OutputOpt, residents: ResidentsArg = No
     exit status is 0.
     """
     from scs_cli.cli.common import progress_enabled
-    from scs_cli.core.errors import UsageError
     from scs_cli.statement.batch import write_statements
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
     ids = residents or []
     if not ids and changed_since is None:
-        raise UsageError("no resident given", "name resident ids, or give --changed-since RUN")
+        raise typer.BadParameter("no resident given: name resident ids, or give "
+                                 "--changed-since RUN")
+    if ids and changed_since is not None:
+        raise typer.BadParameter("give resident ids or --changed-since RUN, not both "
+                                 "(--changed-since picks the residents itself)")
     if progress_enabled():
         from rich.progress import Progress
 
