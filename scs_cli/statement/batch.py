@@ -81,11 +81,10 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
             skipped = skipped_why
         else:
             with Browser(executable) as browser:
-                for i, (letter, page) in enumerate(zip(letters, pages, strict=True)):
+                for done, (i, data) in enumerate(browser.print_many(pages)):
                     if progress:
-                        progress(f"printing {letter.resident_id}", i, len(letters))
-                    pdfs[i] = write_bytes(_inside(directory, letter, ".pdf"),
-                                          browser.print_pdf(page))
+                        progress(f"printing {letters[i].resident_id}", done, len(letters))
+                    pdfs[i] = write_bytes(_inside(directory, letters[i], ".pdf"), data)
     written = tuple(Written(letter.resident_id, page, pdf_path, letter.notice)
                     for letter, page, pdf_path in zip(letters, pages, pdfs, strict=True))
     return StatementResult(directory, as_of, written, skipped, changed_since)

@@ -3,12 +3,13 @@
 Chromium is driven through the DevTools protocol over a pipe (``--remote-debugging-pipe``:
 the browser reads commands on its fd 3 and writes answers on fd 4, each a JSON message
 ended by a NUL byte), so no port is opened and nothing beyond the standard library is
-needed. One browser and one tab print every letter in turn: starting Chromium costs
-about a second, printing a loaded page a few tens of milliseconds, so launching one
-browser per letter (``--print-to-pdf``) would spend nearly all its time starting up.
+needed. One browser prints every letter: starting Chromium costs about a second, loading
+and printing a letter about a tenth of one, so launching a browser per letter
+(``--print-to-pdf``) would spend most of its time starting up.
 
-The page is the same file the HTML letter is: the browser navigates to it, waits for
-its load event and prints it with the page's own CSS page size (A4) and margins.
+The page is the same file the HTML letter is: a tab navigates to it, waits for its load
+and prints it with the page's own CSS page size (A4) and margins. Two tabs work at once:
+while one prints, the other loads the next letter (docs/statement.md has the timings).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,9 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 ENV = "SCS_CHROMIUM"  # a browser to use instead of the first of NAMES on PATH
 TIMEOUT = 60.0  # seconds the browser may take to answer one command
+TABS = 2  # pages in flight at once (docs/statement.md: measured on 2 cores)
+PRINT = {"printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False,
+         "generateTaggedPDF": True}  # tagged: headings and tables for screen readers
 
 
 class BrowserError(ScsError):
@@ -61,7 +66,8 @@ def find_browser() -> tuple[str | None, str]:
 
 
 class Browser:
-    """One headless Chromium and one tab; `print_pdf` prints a page file to PDF bytes.
+    """One headless Chromium; `print_many` prints page files to PDF bytes, several tabs
+    at a time, and `print_pdf` one page.
 
     Use as a context manager: the browser and its temporary profile are gone on exit.
     """
@@ -74,7 +80,7 @@ class Browser:
         self._events: list[dict[str, Any]] = []
         self._profile = tempfile.mkdtemp(prefix="scs-chromium-")
         self._proc: subprocess.Popen[bytes] | None = None
-        self._session: str | None = None
+        self._tabs: list[str] = []  # DevTools session ids, one per open tab
 
     # --- starting and stopping ---------------------------------------------------------
 
@@ -119,10 +125,18 @@ class Browser:
             os.close(child_out)
         self._write_fd = to_browser_w
         self._read_fd = from_browser_r
+
+    def _tab(self) -> str:
+        """Open one more tab; return its session id."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self._session = self.call("Target.attachToTarget",
-                                  {"targetId": target, "flatten": True})["sessionId"]
-        self.call("Page.enable", session=self._session)
+        session = str(self.call("Target.attachToTarget",
+                                {"targetId": target, "flatten": True})["sessionId"])
+        self.call("Page.enable", session=session)
+        # lifecycle events carry the navigation's loaderId: a page's own "load" is told
+        # apart from that of the blank page the tab opened with
+        self.call("Page.setLifecycleEventsEnabled", {"enabled": True}, session=session)
+        self._tabs.append(session)
+        return session
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
@@ -145,9 +159,8 @@ class Browser:
 
     # --- the protocol ----------------------------------------------------------------
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *,
-             session: str | None = None, timeout: float | None = None) -> dict[str, Any]:
-        """Send one command and wait for its answer; events that arrive meanwhile are kept."""
+    def _send(self, method: str, params: dict[str, Any] | None = None,
+              session: str | None = None) -> int:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method,
                                    "params": params or {}}
@@ -160,26 +173,19 @@ class Browser:
         except OSError as exc:
             raise BrowserError(f"the browser closed its pipe ({exc.strerror})",
                                "is this a Chromium of version 75 or later?") from None
+        return self._next_id
+
+    def call(self, method: str, params: dict[str, Any] | None = None, *,
+             session: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """Send one command and wait for its answer; events that arrive meanwhile are kept."""
+        sent = self._send(method, params, session)
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             reply = self._read(deadline, method)
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise BrowserError(f"{method} failed: {reply['error'].get('message')}")
-                return reply.get("result", {})
+            if reply.get("id") == sent:
+                return _result(method, reply)
             if "method" in reply:
                 self._events.append(reply)
-
-    def wait_for(self, event: str, *, session: str | None = None,
-                 timeout: float | None = None) -> dict[str, Any]:
-        """Wait for an event (one already received counts)."""
-        deadline = time.monotonic() + (timeout or self.timeout)
-        while True:
-            for i, e in enumerate(self._events):
-                if e.get("method") == event and e.get("sessionId") == session:
-                    del self._events[: i + 1]
-                    return e
-            self._events.append(self._read(deadline, event))
 
     def _read(self, deadline: float, what: str) -> dict[str, Any]:
         while b"\0" not in self._buffer:
@@ -199,13 +205,66 @@ class Browser:
     # --- printing --------------------------------------------------------------------
 
     def print_pdf(self, page: Path) -> bytes:
-        """The PDF of a page file, printed as its CSS asks (``@page`` size and margins)."""
-        self._events.clear()
-        self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=self._session)
-        self.wait_for("Page.loadEventFired", session=self._session)
-        result = self.call("Page.printToPDF", {
-            "printBackground": True, "preferCSSPageSize": True,
-            "displayHeaderFooter": False, "generateTaggedPDF": True,
-        }, session=self._session)
-        return base64.b64decode(result["data"])
+        """The PDF of one page file."""
+        return next(self.print_many([page], tabs=1))[1]
 
+    def print_many(self, pages: Sequence[Path], tabs: int = TABS
+                   ) -> Iterator[tuple[int, bytes]]:
+        """Print page files to PDF, as their CSS asks (``@page`` size and margins), with
+        up to ``tabs`` pages in flight; yield (index in ``pages``, PDF bytes) as each is
+        done (not necessarily in order).
+
+        Each tab loads a page (navigate, then its "load" lifecycle event) and prints it;
+        while one tab prints, another loads, so the browser's processes overlap.
+        """
+        while len(self._tabs) < max(1, min(tabs, len(pages))):
+            self._tab()
+        todo = iter(enumerate(pages))
+        # per tab: [page index, loaderId once navigate answered, loaderIds seen loaded]
+        state: dict[str, list[Any]] = {}
+        waiting: dict[int, tuple[str, str]] = {}  # command id -> (tab, "navigate"|"print")
+
+        def start(tab: str) -> None:
+            nxt = next(todo, None)
+            if nxt is None:
+                state.pop(tab, None)
+                return
+            state[tab] = [nxt[0], None, set()]
+            url = nxt[1].resolve().as_uri()
+            waiting[self._send("Page.navigate", {"url": url}, tab)] = (tab, "navigate")
+
+        def print_if_loaded(tab: str) -> None:
+            index, loader, loaded = state[tab]
+            if loader is not None and loader in loaded:
+                state[tab][1] = "printing"
+                waiting[self._send("Page.printToPDF", PRINT, tab)] = (tab, "print")
+
+        for tab in self._tabs[:tabs]:
+            start(tab)
+        while state:
+            message = self._read(time.monotonic() + self.timeout, "a page to print")
+            if message.get("id") in waiting:
+                tab, step = waiting.pop(message["id"])
+                result = _result(f"Page.{step}", message)
+                if step == "navigate":
+                    if result.get("errorText"):
+                        raise BrowserError(f"could not open {pages[state[tab][0]]}: "
+                                           f"{result['errorText']}")
+                    state[tab][1] = result.get("loaderId")
+                    print_if_loaded(tab)
+                else:
+                    yield state[tab][0], base64.b64decode(result["data"])
+                    start(tab)
+            elif (message.get("method") == "Page.lifecycleEvent"
+                  and message.get("sessionId") in state
+                  and message["params"].get("name") == "load"):
+                tab = message["sessionId"]
+                state[tab][2].add(message["params"].get("loaderId"))
+                if state[tab][1] not in (None, "printing"):
+                    print_if_loaded(tab)
+
+
+def _result(method: str, reply: dict[str, Any]) -> dict[str, Any]:
+    if "error" in reply:
+        raise BrowserError(f"{method} failed: {reply['error'].get('message')}")
+    return reply.get("result", {})  # type: ignore[no-any-return]
