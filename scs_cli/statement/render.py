@@ -57,7 +57,7 @@ p{margin:.35rem 0}
 .score div{border:2px solid #333;border-radius:.4rem;padding:.4rem .9rem;min-width:8rem}
 .score b{display:block;font-size:1.8rem;line-height:1.2}
 .small{font-size:.85rem;color:#333}
-table{border-collapse:collapse;width:100%;margin:.4rem 0;font-size:.88rem}
+table{border-collapse:collapse;width:99.5%;margin:.4rem 0;font-size:.88rem}
 th,td{border:1px solid #999;padding:.25rem .4rem;text-align:left;vertical-align:top;
  overflow-wrap:break-word}
 td.d{white-space:nowrap}
@@ -80,7 +80,7 @@ footer{margin-top:2rem;font-size:.8rem;color:#333;border-top:1px solid #999;padd
 }
 @page{size:A4;margin:16mm 14mm 16mm 14mm}
 @media print{body{max-width:none;padding:0;font-size:10.5pt}
- a{color:inherit;text-decoration:none}}
+ table{font-size:9pt} .small{font-size:8pt}}
 """
 
 
@@ -175,6 +175,8 @@ def _score(letter: Letter) -> str:
             f"<li data-reward={_q(r.id)}><b>{_e(r.name)}</b>: "
             f"{'you receive it' if r.applies else 'not for you now'} ({_e(r.reason)})</li>"
             for r in (*got, *missed)) + "</ul>")
+    parts.append("<p class=small>If a record is wrong you may object to it: see "
+                 "<b>How to object</b> at the end of this letter.</p>")
     if sanctions:
         parts.append("<h3>Measures that apply to you</h3><ul id=sanctions>" + "".join(
             f"<li><b>{_e(s.name)}</b> ({_e(s.reason)})</li>" for s in sanctions) + "</ul>")
@@ -272,7 +274,8 @@ def _events_table(letter: Letter, events: Sequence[EventLine], table_id: str) ->
             f"<td class=n data-label=Points>{_e(_signed(e.points))}{nominal}</td>"
             f"<td data-label=Status>{_e(STATUS_WORDS.get(e.status, e.status))}"
             f"<br><span class=small>{_e(e.reason)}</span></td>"
-            f"<td data-label=\"Stops counting\">{_e(_stops(e))}</td></tr>")
+            f"<td{' class=d' if _stops(e)[:1].isdigit() else ''} "
+            f"data-label=\"Stops counting\">{_e(_stops(e))}</td></tr>")
     return (f"<table id={table_id}><thead><tr><th class=n>No.</th><th>Date</th>"
             "<th>Record</th><th>Legal basis and source</th><th>Agency</th>"
             "<th class=n>Points</th><th>Status</th><th>Stops counting</th></tr></thead>"
