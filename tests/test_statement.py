@@ -15,6 +15,7 @@ import pytest
 from conftest import EXAMPLES, Invoker
 
 from scs_cli.explain.explain import explain_ledger
+from scs_cli.ledger.store import Ledger
 from scs_cli.statement.letter import read_changed, read_letters
 from scs_cli.statement.render import letter_html
 
@@ -79,6 +80,25 @@ def test_the_letter_holds_score_tier_rewards_and_where_it_comes_from(ledger: Pat
     x = explain_ledger(ledger, "res-a", date(2024, 6, 30))
     assert x.score_reason in text and x.tier_reason in text
     assert "Transit discount : not for you now (tier B is below A" in text
+
+
+def test_the_letter_shows_the_head_it_was_read_at(scs: Invoker, ledger: Path,
+                                                  tmp_path: Path) -> None:
+    with Ledger.open(ledger) as opened:
+        head = opened.head()
+    assert head.rows > 0
+    page = letter_of(ledger, "res-a")
+    assert f"<span class=hash>{head.hash}</span> ({head.rows:,} rows)" in page
+    assert f"scs ledger verify LEDGER --head {head.rows}:{head.hash}" in page
+    assert scs("ledger", "verify", ledger, "--head", f"{head.rows}:{head.hash}").exit_code == 0
+    # read as known before a later row, the letter shows the head of that time
+    (letter,) = read_letters(ledger, ["res-a"], date(2024, 6, 30))
+    done = scs("ledger", "void", ledger, "2", "--reason", "entered twice")
+    assert done.exit_code == 0, done.stderr
+    (again,) = read_letters(ledger, ["res-a"], date(2024, 6, 30), known_at=letter.known_at)
+    assert again.head == head and again.explanation == letter.explanation
+    (now,) = read_letters(ledger, ["res-a"], date(2024, 6, 30))
+    assert now.head.rows == head.rows + 1 and now.head.hash != head.hash
 
 
 def test_every_event_has_rule_basis_agency_points_status_and_end(ledger: Path) -> None:

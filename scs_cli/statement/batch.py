@@ -9,6 +9,7 @@ says why there are no PDFs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -133,8 +134,6 @@ def write_bytes(path: Path, data: bytes) -> Path:
                           ) from None
     finally:
         if tmp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
     return path

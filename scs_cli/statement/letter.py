@@ -26,7 +26,8 @@ import polars as pl
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.explain.explain import EventLine, Explanation, explain
-from scs_cli.ledger.reads import resident_data, resident_notes
+from scs_cli.ledger.chain import Head
+from scs_cli.ledger.reads import head_at, resident_data, resident_notes
 from scs_cli.ledger.store import RESIDENT_ID, Ledger
 from scs_cli.rules.model import CatalogueHistory, from_cents
 from scs_cli.scoring.batch import score_ledger
@@ -34,14 +35,6 @@ from scs_cli.scoring.batch import score_ledger
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
 NOT_RECORDED = "not recorded"  # an event's status in a saved run recorded before it
-
-
-@dataclass(frozen=True)
-class Head:
-    """The ledger's head as published: how many rows the hash chain holds, and its hash."""
-
-    rows: int
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ class Letter:
     objections: tuple[Objection, ...]
     objection_deadline: str | None       # e.g. "15d"; None when the catalogue sets none
     objection_suspends: bool
-    head: Head | None
+    head: Head                           # the hash chain's head at known_at
     known_at: datetime
     generated_by: str = f"scs {__version__}"
     notice: Notice | None = None
@@ -141,15 +134,6 @@ def check_resident_id(resident_id: str) -> None:
                          "ids are 1-64 of A-Za-z0-9._:- beginning with a letter or digit")
 
 
-def ledger_head(ledger: Ledger) -> Head | None:
-    """The head of the ledger's hash chain, when this ledger has one."""
-    head = getattr(ledger, "head", None)  # Ledger.head() comes with the hash chain
-    if head is None:
-        return None
-    value = head()
-    return Head(int(value.rows), str(value.hash))
-
-
 class _Reader:
     """One open ledger read at one known-at: the catalogue history and head, read once."""
 
@@ -160,7 +144,7 @@ class _Reader:
         if self.scheme is None:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
-        self.head = ledger_head(ledger)
+        self.head: Head = head_at(ledger, known_at)  # the head the letters were read at
 
     def exists(self, resident_id: str) -> bool:
         data = resident_data(self.ledger, resident_id, self.known_at)

@@ -15,6 +15,7 @@ while one prints, the other loads the next letter (docs/statement.md has the tim
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -141,15 +142,11 @@ class Browser:
     def close(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            try:
+            with contextlib.suppress(BrowserError, OSError):
                 self.call("Browser.close", timeout=5.0)
-            except (BrowserError, OSError):
-                pass
             for fd in (self._write_fd, self._read_fd):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:

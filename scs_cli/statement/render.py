@@ -132,11 +132,8 @@ def _header(letter: Letter) -> str:
         f", in force from {_day(letter.effective_from)}" if letter.effective_from else "")
     if letter.catalogue_title:
         version += f" ({letter.catalogue_title})"
-    if letter.head is not None:
-        head = (f'<dd id=head><span class=hash>{_e(letter.head.hash)}</span> '
-                f'({letter.head.rows:,} rows)</dd>')
-    else:
-        head = "<dd id=head>not available: this ledger has no hash chain</dd>"
+    head = (f'<dd id=head><span class=hash>{_e(letter.head.hash)}</span> '
+            f'({letter.head.rows:,} rows)</dd>')
     return (
         f"<header><p class=small>{_e(place)} credit office</p>"
         f"<h1>Your credit statement</h1>"
@@ -375,9 +372,10 @@ def _objecting(letter: Letter) -> str:
 
 
 def _footer(letter: Letter) -> str:
-    verify = (f"Anyone can check that the ledger still extends this statement's history: "
-              f"<code>scs ledger verify LEDGER --head {_e(letter.head.hash)}</code>."
-              if letter.head else "")
+    verify = ("The ledger head above is the office's published fingerprint of every record "
+              "up to this statement; anyone holding the ledger can check that it still extends "
+              f"it: <code>scs ledger verify LEDGER --head {letter.head.rows}:"
+              f"{_e(letter.head.hash)}</code>.")
     return (f"<footer><p>Made by {_e(letter.generated_by)} from the same computation as "
             f"<code>scs explain</code>; every point is traceable to a record and a rule. "
             f"{verify}</p></footer>")
