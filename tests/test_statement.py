@@ -331,3 +331,45 @@ def test_changed_since_an_unknown_run_is_one_line(scs: Invoker, ledger: Path,
                "--output", tmp_path / "x", "--no-pdf")
     assert done.exit_code == 1 and done.stderr.count("\n") == 1
     assert "no saved run 99" in done.stderr
+
+
+def test_a_browser_that_fails_is_one_line_exit_1_with_the_html_kept(
+        scs: Invoker, ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken-chromium"
+    broken.write_text("#!/bin/sh\nexit 3\n", encoding="utf-8")
+    broken.chmod(0o755)
+    monkeypatch.setenv("SCS_CHROMIUM", str(broken))
+    out = tmp_path / "letters"
+    done = scs("statement", ledger, "res-a", "--as-of", AS_OF, "--output", out)
+    assert done.exit_code == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: chromium: ")
+    assert "quit with exit status 3 before answering" in done.stderr
+    assert [p.name for p in out.iterdir()] == ["res-a.html"]  # no half-written PDF
+
+
+def test_an_upheld_objection_shows_as_decided_and_the_record_as_removed(
+        scs: Invoker, ledger: Path) -> None:
+    assert scs("objection", "decide", ledger, "1", "--upheld", "--on", "2024-06-25"
+               ).exit_code == 0
+    page = letter_of(ledger, "res-a")
+    decided = re.search(r"<section id=decided>(.*?)</section>", page, re.S)
+    assert decided and "upheld on 2024-06-25" in text_of(decided.group(1))
+    ended = re.search(r"<table id=not-counting>(.*?)</table>", page, re.S)
+    assert ended and "removed from your record" in text_of(ended.group(1))
+    assert "You have no objection pending." in text_of(page)
+    # before the decision's date the objection is still pending
+    assert "pending" in text_of(letter_of(ledger, "res-a", "2024-06-24"))
+
+
+def test_a_resident_not_scored_is_told_why(scs: Invoker, tmp_path: Path) -> None:
+    catalogue = tmp_path / "consent.toml"
+    text = (EXAMPLES / "tiny.toml").read_text(encoding="utf-8")
+    catalogue.write_text(text.replace('objection_deadline = "15d"',
+                                      'objection_deadline = "15d"\nparticipation = "consent"'),
+                         encoding="utf-8")
+    ledger = build_ledger(scs, tmp_path, catalogue)
+    page = letter_of(ledger, "res-c")
+    assert "<p class=box id=not-scored>You are not scored." in page
+    assert "participation in exampleton 1 is by consent" in page
+    assert "id=score-value" not in page
+    assert "Donating blood" in text_of(page)  # the records are still shown

@@ -167,9 +167,8 @@ class Browser:
         try:
             while data:
                 data = data[os.write(self._write_fd, data):]
-        except OSError as exc:
-            raise BrowserError(f"the browser closed its pipe ({exc.strerror})",
-                               "is this a Chromium of version 75 or later?") from None
+        except OSError:
+            raise self._gone(method) from None
         return self._next_id
 
     def call(self, method: str, params: dict[str, Any] | None = None, *,
@@ -184,6 +183,17 @@ class Browser:
             if "method" in reply:
                 self._events.append(reply)
 
+    def _gone(self, what: str) -> BrowserError:
+        """The browser stopped talking: say whether it quit, and with which status."""
+        status = None
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                status = self._proc.wait(timeout=2)
+        quit_ = f"quit with exit status {status}" if status is not None else "closed its pipe"
+        return BrowserError(f"{self.executable} {quit_} before answering {what}",
+                            f"run it with --headless by hand to see why, or set {ENV} to a "
+                            "Chromium of version 75 or later; --no-pdf writes HTML only")
+
     def _read(self, deadline: float, what: str) -> dict[str, Any]:
         while b"\0" not in self._buffer:
             left = deadline - time.monotonic()
@@ -193,8 +203,7 @@ class Browser:
                                    "is the machine overloaded?")
             chunk = os.read(self._read_fd, 1 << 20)
             if not chunk:
-                raise BrowserError(f"the browser quit while waiting for {what}",
-                                   f"run {self.executable} --headless by hand to see why")
+                raise self._gone(what)
             self._buffer += chunk
         message, _, self._buffer = self._buffer.partition(b"\0")
         return json.loads(message)  # type: ignore[no-any-return]
