@@ -373,3 +373,23 @@ def test_a_resident_not_scored_is_told_why(scs: Invoker, tmp_path: Path) -> None
     assert "participation in exampleton 1 is by consent" in page
     assert "id=score-value" not in page
     assert "Donating blood" in text_of(page)  # the records are still shown
+
+
+def test_every_letter_agrees_with_the_batch_score(scs: Invoker, tmp_path: Path) -> None:
+    """Thirty residents (test_report's ledger): the score, tier and rewards each letter
+    shows are those `scs score` gives the same resident."""
+    from test_report import make_ledger, resident_ids
+
+    ledger = make_ledger(tmp_path)
+    done = scs("score", ledger, "--as-of", AS_OF, "--format", "csv")
+    assert done.exit_code == 0, done.stderr
+    batch = {line.split(",")[0]: line.split(",")[1:] for line in done.stdout.splitlines()[1:]}
+    letters = read_letters(ledger, resident_ids(), date(2024, 6, 30))
+    assert [x.resident_id for x in letters] == resident_ids()
+    for letter in letters:
+        page = letter_html(letter)
+        score, tier, rewards = batch[letter.resident_id]
+        assert f"<b id=score-value>{score}</b>" in page
+        assert f"<b id=tier>{tier}</b>" in page
+        got = re.findall(r'<li data-reward="([^"]+)"><b>[^<]*</b>: you receive it', page)
+        assert ";".join(sorted(got)) == rewards
