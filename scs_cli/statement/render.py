@@ -53,17 +53,26 @@ p{margin:.35rem 0}
 .meta dt{color:#444}
 .meta dd{margin:0;overflow-wrap:anywhere}
 .hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;overflow-wrap:anywhere}
+code{overflow-wrap:anywhere}
 .score{display:flex;flex-wrap:wrap;gap:1rem;margin:.6rem 0}
 .score div{border:2px solid #333;border-radius:.4rem;padding:.4rem .9rem;min-width:8rem}
 .score b{display:block;font-size:1.8rem;line-height:1.2}
 .small{font-size:.85rem;color:#333}
-table{border-collapse:collapse;width:99.5%;margin:.4rem 0;font-size:.88rem}
+table{border-collapse:collapse;width:99.5%;margin:.4rem 0;font-size:.88rem;
+ table-layout:fixed}
 th,td{border:1px solid #999;padding:.25rem .4rem;text-align:left;vertical-align:top;
- overflow-wrap:break-word}
+ overflow-wrap:anywhere}
 td.d{white-space:nowrap}
-th{background:#eee}
-td.n,th.n{text-align:right;white-space:nowrap}
+th{background:#eee;overflow-wrap:normal}
+td.n,th.n{text-align:right}
 tr,li{break-inside:avoid;page-break-inside:avoid}
+.ev th:nth-child(1){width:6%}.ev th:nth-child(2){width:12%}.ev th:nth-child(3){width:15%}
+.ev th:nth-child(4){width:16%}.ev th:nth-child(5){width:10%}.ev th:nth-child(6){width:10%}
+.ev th:nth-child(7){width:19%}.ev th:nth-child(8){width:12%}
+.ob th:nth-child(1){width:13%}.ob th:nth-child(2){width:9%}.ob th:nth-child(3){width:12%}
+.ob th:nth-child(4){width:38%}.ob th:nth-child(5){width:13%}.ob th:nth-child(6){width:15%}
+.pr th:nth-child(1){width:14%}.pr th:nth-child(2){width:11%}.pr th:nth-child(3){width:9%}
+.ch th:nth-child(1){width:6%}.ch th:nth-child(2){width:13%}.ch th:nth-child(3){width:25%}
 thead{display:table-header-group}
 ol.reasons li{margin:.25rem 0}
 .box{border:2px solid #333;border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0;
@@ -207,7 +216,8 @@ def _notice(notice: Notice | None) -> str:
         f"({_e(_signed(c.after_points))})</td></tr>"
         for c in notice.events)
     events = (
-        "<p>These records changed since then:</p><table id=changed-events><thead><tr>"
+        "<p>These records changed since then:</p>"
+        "<table id=changed-events class=ch><thead><tr>"
         "<th class=n>No.</th><th>Date</th><th>Record</th><th>Then</th><th>Now</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>" if notice.events else
         "<p>No record of yours changed; the change comes from the rules in force.</p>")
@@ -273,7 +283,7 @@ def _events_table(letter: Letter, events: Sequence[EventLine], table_id: str) ->
             f"<br><span class=small>{_e(e.reason)}</span></td>"
             f"<td{' class=d' if _stops(e)[:1].isdigit() else ''} "
             f"data-label=\"Stops counting\">{_e(_stops(e))}</td></tr>")
-    return (f"<table id={table_id}><thead><tr><th class=n>No.</th><th>Date</th>"
+    return (f"<table id={table_id} class=ev><thead><tr><th class=n>No.</th><th>Date</th>"
             "<th>Record</th><th>Legal basis and source</th><th>Agency</th>"
             "<th class=n>Points</th><th>Status</th><th>Stops counting</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
@@ -321,7 +331,7 @@ def _objections_table(objections: Sequence[Objection]) -> str:
         f"</td><td data-label=Decision>"
         f"{_e(f'{o.outcome} on {_day(o.decided_on)}') if o.decided_on else 'pending'}</td>"
         "</tr>" for o in objections)
-    return ("<table class=objections><thead><tr><th class=n>Objection</th>"
+    return ("<table class=\"objections ob\"><thead><tr><th class=n>Objection</th>"
             "<th class=n>Record</th><th>Filed</th><th>Your grounds</th><th>Decision due</th>"
             f"<th>Decision</th></tr></thead><tbody>{rows}</tbody></table>")
 
@@ -340,7 +350,8 @@ def _projection(letter: Letter) -> str:
         f"<td data-label=Tier>{_e(p.tier or '—')}</td>"
         f"<td data-label=Because>{_e(p.reason)}</td></tr>" for p in x.projection)
     return (head + "<p>If nothing else happens, your score and tier on each date a record "
-            "stops counting:</p><table id=projection-table><thead><tr><th>From</th>"
+            "stops counting:</p>"
+            "<table id=projection-table class=pr><thead><tr><th>From</th>"
             "<th class=n>Score</th><th>Tier</th><th>Because</th></tr></thead>"
             f"<tbody>{rows}</tbody></table></section>")
 
