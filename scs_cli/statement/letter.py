@@ -195,14 +195,13 @@ def _assumed(history: CatalogueHistory, x: Explanation) -> dict[str, tuple[str, 
     for e in x.events:
         version = history.in_force(e.occurred_on)
         rule = version.indicators.get(e.indicator) if version else None
-        keys = tuple(getattr(rule, "assumed", ()) or ()) if rule else ()
+        keys = tuple(sorted(getattr(rule, "assumed", ()) or ())) if rule else ()
         if keys:
             found[e.indicator] = keys
     return found
 
 
-def _open(path: str | Path, as_of: date, known_at: datetime | None
-          ) -> tuple[Ledger, Path, datetime]:
+def _open(path: str | Path, known_at: datetime | None) -> tuple[Ledger, Path, datetime]:
     path = Path(path)
     if not path.is_file():
         raise LedgerError(path, "no such ledger file", "check the path")
@@ -224,7 +223,7 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
     wanted = list(dict.fromkeys(residents))
     for rid in wanted:
         check_resident_id(rid)
-    ledger, path, known = _open(path, as_of, known_at)
+    ledger, path, known = _open(path, known_at)
     with ledger:
         reader = _Reader(ledger, path, as_of, known)
         for rid in wanted:
@@ -245,7 +244,7 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
                  ) -> list[Letter]:
     """A letter, with its notice, for every resident whose tier or rewards on ``as_of``
     differ from saved run ``run_id`` (sorted by resident id)."""
-    ledger, path, known = _open(path, as_of, known_at)
+    ledger, path, known = _open(path, known_at)
     with ledger:
         run = ledger.run(run_id)
         saved = run.result()
