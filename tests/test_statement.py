@@ -393,3 +393,23 @@ def test_every_letter_agrees_with_the_batch_score(scs: Invoker, tmp_path: Path) 
         assert f"<b id=tier>{tier}</b>" in page
         got = re.findall(r'<li data-reward="([^"]+)"><b>[^<]*</b>: you receive it', page)
         assert ";".join(sorted(got)) == rewards
+
+
+def test_changed_since_says_when_the_rules_changed(scs: Invoker, ledger: Path,
+                                                   tmp_path: Path) -> None:
+    run = saved_run(scs, ledger)
+    v2 = tmp_path / "v2.toml"
+    v2.write_text((EXAMPLES / "tiny.toml").read_text(encoding="utf-8")
+                  .replace('version = "1"', 'version = "2"')
+                  .replace("effective_from = 2020-01-01", "effective_from = 2025-01-01")
+                  .replace("min = 1000", "min = 950"), encoding="utf-8")
+    done = scs("ledger", "adopt", ledger, v2)
+    assert done.exit_code == 0, done.stderr
+    # res-a's 960.5 is tier A under version 2; res-c has 1010.5 under both: no letter
+    (letter,) = read_changed(ledger, int(run), date(2025, 6, 1))
+    assert letter.resident_id == "res-a" and letter.notice is not None
+    assert letter.notice.events == ()
+    page = letter_html(letter)
+    assert ("<p id=rules-changed>The rules changed: catalogue version 1 then, version 2 "
+            "now.</p>") in page
+    assert "No record of yours changed" in page

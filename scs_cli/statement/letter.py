@@ -80,6 +80,8 @@ class Notice:
     new_tier: str | None
     new_rewards: tuple[str, ...]
     events: tuple[EventChange, ...]
+    old_version: str | None = None  # catalogue version in force on the run's as-of date
+    new_version: str | None = None  # and on the letter's
 
     def summary(self) -> str:
         """One line: tier and rewards then and now."""
@@ -259,7 +261,7 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
             rid = row["resident_id"]
             if progress:
                 progress(f"reading {rid}", i, len(changed))
-            then = _standing_then(reader, rid, run.as_of, run.known_at)
+            then, old_version = _standing_then(reader, rid, run.as_of, run.known_at)
             letter = reader.letter(rid)
             x = letter.explanation
             new_rewards = tuple(r.id for r in x.rewards if r.applies)
@@ -268,7 +270,8 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
                 old_score=from_cents(int(row["score"])) if row["score"] is not None else None,
                 old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
                 new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
-                events=_event_changes(then, x.events))
+                events=_event_changes(then, x.events), old_version=old_version,
+                new_version=x.version)
             letters.append(replace(letter, notice=notice))
     return letters
 
@@ -289,13 +292,16 @@ def _differing(saved: pl.DataFrame, now: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _standing_then(reader: _Reader, resident_id: str, as_of: date, known_at: datetime
-                   ) -> dict[int, EventLine]:
-    """The resident's events as the saved run saw them (none when not yet recorded)."""
+                   ) -> tuple[dict[int, EventLine], str | None]:
+    """The resident's events as the saved run saw them (none when not yet recorded), and
+    the catalogue version that was in force on the run's as-of date."""
+    scheme = reader.ledger.history(known_at).in_force(as_of)
+    version = scheme.version if scheme else None
     try:
         x, _, _ = reader.explanation(resident_id, as_of, known_at)
     except ScsError:
-        return {}  # no rows of this resident were recorded by the run
-    return {e.event_id: e for e in x.events}
+        return {}, version  # no rows of this resident were recorded by the run
+    return {e.event_id: e for e in x.events}, version
 
 
 def _event_changes(then: Mapping[int, EventLine], now: Sequence[EventLine]

@@ -215,12 +215,16 @@ def _notice(notice: Notice | None) -> str:
         f"<td data-label=Now>{_e(STATUS_WORDS.get(c.after, c.after))} "
         f"({_e(_signed(c.after_points))})</td></tr>"
         for c in notice.events)
+    rules = (f"<p id=rules-changed>The rules changed: catalogue version "
+             f"{_e(notice.old_version or 'none')} then, version {_e(notice.new_version)} "
+             "now.</p>" if notice.old_version != notice.new_version else "")
     events = (
         "<p>These records changed since then:</p>"
         "<table id=changed-events class=ch><thead><tr>"
         "<th class=n>No.</th><th>Date</th><th>Record</th><th>Then</th><th>Now</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>" if notice.events else
-        "<p>No record of yours changed; the change comes from the rules in force.</p>")
+        "<p>No record of yours changed; the change comes from the rules in force or the "
+        "passing of time.</p>")
     return (
         "<section id=notice><h2>What changed</h2><div class=box>"
         f"<p>On {_e(_day(notice.run_as_of))} (saved run {notice.run_id}): "
@@ -228,7 +232,7 @@ def _notice(notice: Notice | None) -> str:
         "</span>.</p>"
         f"<p>Now: <span id=after>"
         f"{_e(side(notice.new_score, notice.new_tier, notice.new_rewards))}</span>.</p>"
-        f"</div>{events}</section>")
+        f"</div>{rules}{events}</section>")
 
 
 def _reasons(letter: Letter) -> str:
