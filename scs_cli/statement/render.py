@@ -181,11 +181,11 @@ def _score(letter: Letter) -> str:
             f"<li data-reward={_q(r.id)}><b>{_e(r.name)}</b>: "
             f"{'you receive it' if r.applies else 'not for you now'} ({_e(r.reason)})</li>"
             for r in (*got, *missed)) + "</ul>")
-    parts.append("<p class=small>If a record is wrong you may object to it: see "
-                 "<b>How to object</b> at the end of this letter.</p>")
     if sanctions:
         parts.append("<h3>Measures that apply to you</h3><ul id=sanctions>" + "".join(
             f"<li><b>{_e(s.name)}</b> ({_e(s.reason)})</li>" for s in sanctions) + "</ul>")
+    parts.append("<p class=small>If a record is wrong you may object to it: see "
+                 "<b>How to object</b> at the end of this letter.</p>")
     parts.append("</section>")
     return "".join(parts)
 
