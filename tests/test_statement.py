@@ -413,3 +413,27 @@ def test_changed_since_says_when_the_rules_changed(scs: Invoker, ledger: Path,
     assert ("<p id=rules-changed>The rules changed: catalogue version 1 then, version 2 "
             "now.</p>") in page
     assert "No record of yours changed" in page
+
+
+def test_assumed_values_are_marked_as_such(scs: Invoker, tmp_path: Path) -> None:
+    catalogue = tmp_path / "assumed.toml"
+    text = (EXAMPLES / "tiny.toml").read_text(encoding="utf-8")
+    catalogue.write_text(text.replace(
+        'expires_after = "2y"\nlimit', 'expires_after = "2y"\nassumed = ["expires_after"]\nlimit'),
+        encoding="utf-8")
+    ledger = build_ledger(scs, tmp_path, catalogue)
+    (letter,) = read_letters(ledger, ["res-a"], date(2024, 6, 30))
+    red = next(e for e in letter.explanation.events if e.indicator == "red-light")
+    assert red.assumed == ("expires_after",)
+    page = letter_html(letter)
+    row = re.search(r"<tr data-event=1>(.*?)</tr>", page, re.S)
+    assert row and 'data-assumed="expires_after"' in row.group(1)
+    assert "assumed by the catalogue, not published: expires_after" in text_of(row.group(1))
+    assumptions = re.search(r"<p class=box id=assumptions>(.*?)</p>", page, re.S)
+    assert assumptions and letter.explanation.assumptions
+    for path in letter.explanation.assumptions:
+        assert path in assumptions.group(1)
+    # a catalogue with nothing assumed says nothing of it
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert "id=assumptions" not in letter_of(build_ledger(scs, plain), "res-a")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -111,7 +111,6 @@ class Letter:
     known_at: datetime
     generated_by: str = f"scs {__version__}"
     notice: Notice | None = None
-    assumed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def resident_id(self) -> str:
@@ -186,21 +185,7 @@ class _Reader:
             agencies=agencies, objections=tuple(objections),
             objection_deadline=str(deadline) if deadline else None,
             objection_suspends=scheme.policy.objection_suspends, head=self.head,
-            known_at=self.known_at, notice=notice,
-            assumed=_assumed(self.history, x))
-
-
-def _assumed(history: CatalogueHistory, x: Explanation) -> dict[str, tuple[str, ...]]:
-    """Indicator id → the keys of its rule that no source gives (`assumed`), for the
-    indicators of the resident's events, when the catalogue format has provenance."""
-    found: dict[str, tuple[str, ...]] = {}
-    for e in x.events:
-        version = history.in_force(e.occurred_on)
-        rule = version.indicators.get(e.indicator) if version else None
-        keys = tuple(sorted(getattr(rule, "assumed", ()) or ())) if rule else ()
-        if keys:
-            found[e.indicator] = keys
-    return found
+            known_at=self.known_at, notice=notice)
 
 
 def _open(path: str | Path, known_at: datetime | None) -> tuple[Ledger, Path, datetime]:

@@ -181,6 +181,12 @@ def _score(letter: Letter) -> str:
             f"<li data-reward={_q(r.id)}><b>{_e(r.name)}</b>: "
             f"{'you receive it' if r.applies else 'not for you now'} ({_e(r.reason)})</li>"
             for r in (*got, *missed)) + "</ul>")
+    if x.assumptions:
+        parts.append(
+            "<p class=box id=assumptions><b>Not all of these rules are published.</b> This "
+            "score rests on values the catalogue itself marks as assumed, because no "
+            f"published source gives them: {_e(', '.join(x.assumptions))}. You may ask the "
+            "office where they come from.</p>")
     if sanctions:
         parts.append("<h3>Measures that apply to you</h3><ul id=sanctions>" + "".join(
             f"<li><b>{_e(s.name)}</b> ({_e(s.reason)})</li>" for s in sanctions) + "</ul>")
@@ -260,10 +266,11 @@ def _stops(e: EventLine) -> str:
     return "—"
 
 
-def _rule(letter: Letter, e: EventLine) -> str:
-    assumed = letter.assumed.get(e.indicator, ())
-    mark = (f' <span class=small data-assumed="{_e(" ".join(assumed))}">(assumed by the '
-            f"catalogue, not published: {_e(', '.join(assumed))})</span>" if assumed else "")
+def _rule(e: EventLine) -> str:
+    # explain's own list of the judging rule's values that no source gives
+    mark = (f' <span class=small data-assumed="{_e(" ".join(e.assumed))}">(assumed by the '
+            f"catalogue, not published: {_e(', '.join(e.assumed))})</span>"
+            if e.assumed else "")
     return (f"{_e(e.name or e.indicator)} <span class=small>({_e(e.indicator)})</span>{mark}")
 
 
@@ -279,7 +286,7 @@ def _events_table(letter: Letter, events: Sequence[EventLine], table_id: str) ->
             f"<tr data-event={e.event_id}>"
             f"<td class=n data-label=No.>{e.event_id}</td>"
             f"<td class=d data-label=Date>{_e(_day(e.occurred_on))}</td>"
-            f"<td data-label=Record>{_rule(letter, e)}</td>"
+            f"<td data-label=Record>{_rule(e)}</td>"
             f"<td data-label=\"Legal basis\">{basis}{source}</td>"
             f"<td data-label=Agency>{_e(agency) if agency else '—'}</td>"
             f"<td class=n data-label=Points>{_e(_signed(e.points))}{nominal}</td>"
