@@ -262,8 +262,14 @@ def test_a_letter_never_replaces_a_database(scs: Invoker, ledger: Path,
     victim = out / "res-a.html"
     victim.write_bytes(ledger.read_bytes())
     done = scs("statement", ledger, "res-a", "--as-of", AS_OF, "--output", out, "--no-pdf")
-    assert done.exit_code == 1 and "is an SQLite database" in done.stderr
+    assert done.exit_code == 1 and "is a SQLite database" in done.stderr
     assert victim.read_bytes() == ledger.read_bytes()
+    # the PDF beside it is refused before any letter is written
+    victim.unlink()
+    (out / "res-a.pdf").write_bytes(ledger.read_bytes())
+    done = scs("statement", ledger, "res-a", "--as-of", AS_OF, "--output", out)
+    assert done.exit_code == 1 and "res-a.pdf: is a SQLite database" in done.stderr
+    assert not victim.exists()
 
 
 # --- --changed-since ----------------------------------------------------------------

@@ -9,26 +9,16 @@ says why there are no PDFs.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from scs_cli.core.errors import ScsError, UsageError
+from scs_cli.core.errors import OutputError, UsageError
+from scs_cli.core.output import check_output_path, write_atomic
 from scs_cli.statement.letter import Letter, Notice, Progress, read_changed, read_letters
 from scs_cli.statement.pdf import Browser, find_browser
 from scs_cli.statement.render import letter_html
-
-SQLITE_MAGIC = b"SQLite format 3\0"
-
-
-class OutputError(ScsError):
-    def __init__(self, path: Path, what: str, fix: str = ""):
-        self.path, self.what, self.fix = path, what, fix
-        super().__init__(f"{path}: {what}" + (f" ({fix})" if fix else ""))
 
 
 @dataclass(frozen=True)
@@ -68,15 +58,25 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
     letters = (read_changed(ledger, changed_since, as_of, known_at, progress)
                if changed_since is not None
                else read_letters(ledger, residents, as_of, known_at, progress))
-    directory.mkdir(parents=True, exist_ok=True) if letters else None
+    if not letters:
+        return StatementResult(directory, as_of, (), None, changed_since)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(directory, f"cannot be created: {exc.strerror or exc}",
+                          "check the path and its permissions") from None
+    # Every target is checked before the first is written: a refused one writes nothing.
+    html_paths = [_inside(directory, letter, ".html", ledger) for letter in letters]
+    pdf_paths = [_inside(directory, letter, ".pdf", ledger) for letter in letters] \
+        if pdf else []
     pages = []
-    for i, letter in enumerate(letters):
+    for i, (letter, path) in enumerate(zip(letters, html_paths, strict=True)):
         if progress:
             progress(f"writing {letter.resident_id}", i, len(letters))
-        pages.append(write_text(_inside(directory, letter, ".html"), letter_html(letter)))
+        pages.append(_write(path, letter_html(letter).encode("utf-8")))
     pdfs: list[Path | None] = [None] * len(letters)
     skipped = None
-    if pdf and letters:
+    if pdf:
         executable, skipped_why = find_browser()
         if executable is None:
             skipped = skipped_why
@@ -85,7 +85,7 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
                 for done, (i, data) in enumerate(browser.print_many(pages)):
                     if progress:
                         progress(f"printing {letters[i].resident_id}", done, len(letters))
-                    pdfs[i] = write_bytes(_inside(directory, letters[i], ".pdf"), data)
+                    pdfs[i] = _write(pdf_paths[i], data)
     written = tuple(Written(letter.resident_id, page, pdf_path, letter.notice)
                     for letter, page, pdf_path in zip(letters, pages, pdfs, strict=True))
     return StatementResult(directory, as_of, written, skipped, changed_since)
@@ -98,42 +98,17 @@ def _directory(output: Path) -> Path:
     return output
 
 
-def _inside(directory: Path, letter: Letter, suffix: str) -> Path:
-    """``DIR/<resident-id><suffix>``, refused if it would leave DIR or overwrite a
-    database (resident ids are checked already; this is the last guard)."""
+def _inside(directory: Path, letter: Letter, suffix: str, ledger: str | Path) -> Path:
+    """``DIR/<resident-id><suffix>``, refused if it would leave DIR, or is the ledger or
+    any SQLite database (resident ids are checked already; this is the last guard)."""
     path = directory / f"{letter.resident_id}{suffix}"
     if path.resolve().parent != directory.resolve():
         raise OutputError(path, "would be written outside the output folder",
                           "resident ids name files inside --output only")
-    if path.is_dir():
-        raise OutputError(path, "is a directory", "remove it or choose another --output")
-    if path.is_file():
-        with path.open("rb") as existing:
-            if existing.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-                raise OutputError(path, "is an SQLite database; a letter never replaces one",
-                                  "choose another --output")
-    return path
+    return check_output_path(path, {"the ledger": ledger})
 
 
-def write_text(path: Path, text: str) -> Path:
-    return write_bytes(path, text.encode("utf-8"))
-
-
-def write_bytes(path: Path, data: bytes) -> Path:
-    """Write to a temporary name in the same folder, then rename into place."""
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise OutputError(path, f"cannot write: {exc.strerror or exc}",
-                          "check the folder exists, is writable and the disk has room"
-                          ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+def _write(path: Path, data: bytes) -> Path:
+    """Under a temporary name in the same folder, then renamed into place."""
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
     return path
