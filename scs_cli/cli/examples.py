@@ -27,6 +27,10 @@ EXAMPLES: dict[str, list[str]] = {
     "report": [
         "scs report city.db --as-of 2024-06-30 --output reports/",
     ],
+    "statement": [
+        "scs statement city.db R0000042 R0000043 --as-of 2024-06-30 --output letters/",
+        "scs statement city.db --changed-since 1 --as-of 2024-12-31 --output notices/ --no-pdf",
+    ],
     "catalogue validate": [
         "scs catalogue validate rongcheng-2016 suining-2010",
     ],

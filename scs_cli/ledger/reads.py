@@ -1,4 +1,5 @@
-"""Reads that serve one surface: one resident's rows for `explain`, recording times for reports.
+"""Reads that serve one surface: one resident's rows for `explain`, recording times for reports,
+the chain's head at a past moment for statements.
 
 They are SQL, so they live here; each returns frames or plain values, never a cursor.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from scs_cli.core.frames import LedgerData
+from scs_cli.ledger.chain import GENESIS, Head
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import cutoff
 
@@ -102,3 +104,16 @@ def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
     frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,
                                        "recorded_at": pl.String}, orient="row")
     return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))
+
+
+def head_at(ledger: Ledger, known_at: datetime | None = None) -> Head:
+    """The head of the hash chain as it stood at known-at: its last link recorded by then.
+
+    `recorded_at` never goes backwards, so the links recorded by known-at are a prefix of
+    the chain, and this is the head an office would have published at that moment (a
+    statement made ``--known-at`` a past time shows the head of that time)."""
+
+    row = ledger.conn.execute(
+        "SELECT link, hash FROM chain WHERE recorded_at <= ? ORDER BY link DESC LIMIT 1",
+        (cutoff(known_at),)).fetchone()
+    return Head(0, GENESIS) if row is None else Head(int(row[0]), str(row[1]))

@@ -1,0 +1,306 @@
+"""What one resident's letter says, as data: an `Explanation` plus the ledger's own facts.
+
+Every number (score, tier, each event's points and status, the main reasons, the
+projection) is the `explain` computation's, which is the batch kernel's; this module
+adds only what the ledger records beside the scoring frames (the reporting agency, the
+objections and their grounds, the head of the hash chain) and the catalogue's own words
+(city, title, objection policy). It derives no point itself.
+
+`read_letters` reads the letters of named residents; `read_changed` those of every
+resident whose tier or rewards differ from a saved run, each with the notice of what
+changed and which events made it change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from scs_cli import __version__
+from scs_cli.core.errors import LedgerError, ScsError, UsageError
+from scs_cli.explain.explain import EventLine, Explanation, explain
+from scs_cli.ledger.chain import Head
+from scs_cli.ledger.reads import head_at, resident_data, resident_notes
+from scs_cli.ledger.store import RESIDENT_ID, Ledger
+from scs_cli.rules.model import CatalogueHistory, from_cents
+from scs_cli.scoring.batch import score_ledger
+
+# progress(what, done, total): the CLI plugs a progress bar into it
+Progress = Callable[[str, int, int], None]
+NOT_RECORDED = "not recorded"  # an event's status in a saved run recorded before it
+
+
+@dataclass(frozen=True)
+class Objection:
+    """An objection to one of the resident's events, as the ledger records it."""
+
+    objection_id: int
+    event_id: int
+    filed_on: date
+    grounds: str
+    due_on: date | None       # filed_on + policy.objection_deadline (None: no deadline)
+    decided_on: date | None   # None: pending on the as-of date
+    outcome: str | None       # "upheld" or "rejected" once decided
+
+    @property
+    def pending(self) -> bool:
+        return self.decided_on is None
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """How one event's standing differs between the saved run and the letter's date."""
+
+    event_id: int
+    name: str
+    occurred_on: date
+    before: str               # status in the run (NOT_RECORDED when recorded after it)
+    after: str
+    before_points: Decimal
+    after_points: Decimal
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What changed since a saved run: the run's tier and rewards, today's, and why."""
+
+    run_id: int
+    run_as_of: date
+    old_score: Decimal | None
+    old_tier: str | None
+    old_rewards: tuple[str, ...]
+    new_score: Decimal | None
+    new_tier: str | None
+    new_rewards: tuple[str, ...]
+    events: tuple[EventChange, ...]
+    old_version: str | None = None  # catalogue version in force on the run's as-of date
+    new_version: str | None = None  # and on the letter's
+
+    def summary(self) -> str:
+        """One line: tier and rewards then and now."""
+        def side(score: Decimal | None, tier: str | None, rewards: Sequence[str]) -> str:
+            if tier is None:
+                return "not scored"
+            text = f"{_num(score)} {tier}"
+            return text + f" [{', '.join(rewards) or 'no rewards'}]"
+        return (f"{side(self.old_score, self.old_tier, self.old_rewards)} → "
+                f"{side(self.new_score, self.new_tier, self.new_rewards)}")
+
+
+@dataclass(frozen=True)
+class Letter:
+    """Everything one resident's statement shows. It names this resident and no other."""
+
+    explanation: Explanation
+    city_name: str
+    province: str | None
+    catalogue_title: str | None
+    effective_from: date | None          # of the catalogue version in force on as-of
+    agencies: Mapping[int, str | None]   # event id → the agency that reported it
+    objections: tuple[Objection, ...]
+    objection_deadline: str | None       # e.g. "15d"; None when the catalogue sets none
+    objection_suspends: bool
+    head: Head                           # the hash chain's head at known_at
+    known_at: datetime
+    generated_by: str = f"scs {__version__}"
+    notice: Notice | None = None
+
+    @property
+    def resident_id(self) -> str:
+        return self.explanation.resident_id
+
+    def shown_events(self) -> tuple[EventLine, ...]:
+        """Every event that counts or once counted, or was recorded and does not count:
+        all but those dated after the as-of date (they are not yet part of the score)."""
+        return tuple(e for e in self.explanation.events if e.status != "future")
+
+
+def _num(value: Decimal | None) -> str:
+    from scs_cli.core.output import decimal_text
+
+    return "—" if value is None else decimal_text(value)
+
+
+def check_resident_id(resident_id: str) -> None:
+    """Refuse an id that cannot be a resident's (and so could not name a safe file)."""
+    if not re.match(RESIDENT_ID.pattern, resident_id) or not resident_id[0].isalnum():
+        raise UsageError(f"{resident_id!r} is not a resident id",
+                         "ids are 1-64 of A-Za-z0-9._:- beginning with a letter or digit")
+
+
+class _Reader:
+    """One open ledger read at one known-at: the catalogue history and head, read once."""
+
+    def __init__(self, ledger: Ledger, path: Path, as_of: date, known_at: datetime):
+        self.ledger, self.path, self.as_of, self.known_at = ledger, path, as_of, known_at
+        self.history: CatalogueHistory = ledger.history(known_at)
+        self.scheme = self.history.in_force(as_of)
+        if self.scheme is None:
+            raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
+                              "give a later --as-of")
+        self.head: Head = head_at(ledger, known_at)  # the head the letters were read at
+
+    def exists(self, resident_id: str) -> bool:
+        data = resident_data(self.ledger, resident_id, self.known_at)
+        return not (data.events.is_empty() and data.consents.is_empty())
+
+    def explanation(self, resident_id: str, as_of: date | None = None,
+                    known_at: datetime | None = None) -> tuple[Explanation, Any, Any]:
+        known = known_at or self.known_at
+        data = resident_data(self.ledger, resident_id, known)
+        notes = resident_notes(self.ledger, resident_id, known)
+        history = self.history if known_at is None else self.ledger.history(known)
+        return (explain(data, history, resident_id, as_of or self.as_of, notes,
+                        known_at=known), data, notes)
+
+    def letter(self, resident_id: str, notice: Notice | None = None) -> Letter:
+        x, data, notes = self.explanation(resident_id)
+        scheme = self.scheme
+        assert scheme is not None  # checked on construction
+        deadline = scheme.policy.objection_deadline
+        agencies = dict(zip(data.events["event_id"].to_list(),
+                            data.events["agency"].to_list(), strict=True)) \
+            if "agency" in data.events.columns else {}
+        objections = []
+        for o in data.objections.sort("objection_id").to_dicts():
+            if o["filed_on"] > self.as_of:
+                continue  # filed after the letter's date: not part of this statement
+            decided = o["decided_on"] if o["decided_on"] and o["decided_on"] <= self.as_of \
+                else None
+            objections.append(Objection(
+                int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
+                notes.objection_grounds.get(o["objection_id"], ""),
+                deadline.after(o["filed_on"]) if deadline else None,
+                decided, o["outcome"] if decided else None))
+        return Letter(
+            explanation=x, city_name=scheme.city.name, province=scheme.city.province,
+            catalogue_title=scheme.title, effective_from=scheme.effective_from,
+            agencies=agencies, objections=tuple(objections),
+            objection_deadline=str(deadline) if deadline else None,
+            objection_suspends=scheme.policy.objection_suspends, head=self.head,
+            known_at=self.known_at, notice=notice)
+
+
+def _open(path: str | Path, known_at: datetime | None) -> tuple[Ledger, Path, datetime]:
+    path = Path(path)
+    if not path.is_file():
+        raise LedgerError(path, "no such ledger file", "check the path")
+    # Every row recorded by now, and no later one: the letters and the head agree.
+    known = (known_at or datetime.now(UTC)).astimezone(UTC)
+    return Ledger.open(path), path, known
+
+
+def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
+                 known_at: datetime | None = None, progress: Progress | None = None
+                 ) -> list[Letter]:
+    """The letters of the named residents (each once, in the order given).
+
+    Every id is checked before any letter is read: an id the ledger does not know is
+    one error naming it, and no letter."""
+    if not residents:
+        raise UsageError("no resident given", "name at least one resident id, or use "
+                         "--changed-since RUN")
+    wanted = list(dict.fromkeys(residents))
+    for rid in wanted:
+        check_resident_id(rid)
+    ledger, path, known = _open(path, known_at)
+    with ledger:
+        reader = _Reader(ledger, path, as_of, known)
+        for rid in wanted:
+            if not reader.exists(rid):
+                raise LedgerError(path, f"no resident {rid!r} in this ledger",
+                                  "check the id: `scs ledger history LEDGER RESIDENT` lists "
+                                  "a resident's rows")
+        letters = []
+        for i, rid in enumerate(wanted):
+            if progress:
+                progress(f"reading {rid}", i, len(wanted))
+            letters.append(reader.letter(rid))
+    return letters
+
+
+def read_changed(path: str | Path, run_id: int, as_of: date,
+                 known_at: datetime | None = None, progress: Progress | None = None
+                 ) -> list[Letter]:
+    """A letter, with its notice, for every resident whose tier or rewards on ``as_of``
+    differ from saved run ``run_id`` (sorted by resident id)."""
+    ledger, path, known = _open(path, known_at)
+    with ledger:
+        run = ledger.run(run_id)
+        saved = run.result()
+    if progress:
+        progress("scoring every resident", 0, 1)
+    now = score_ledger(path, as_of, known).result.residents
+    changed = _differing(saved, now)
+    letters = []
+    with Ledger.open(path) as ledger:
+        reader = _Reader(ledger, path, as_of, known)
+        for i, row in enumerate(changed):
+            rid = row["resident_id"]
+            if progress:
+                progress(f"reading {rid}", i, len(changed))
+            then, old_version = _standing_then(reader, rid, run.as_of, run.known_at)
+            letter = reader.letter(rid)
+            x = letter.explanation
+            new_rewards = tuple(r.id for r in x.rewards if r.applies)
+            notice = Notice(
+                run_id=run.run_id, run_as_of=run.as_of,
+                old_score=from_cents(int(row["score"])) if row["score"] is not None else None,
+                old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
+                new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
+                events=_event_changes(then, x.events), old_version=old_version,
+                new_version=x.version)
+            letters.append(replace(letter, notice=notice))
+    return letters
+
+
+def _differing(saved: pl.DataFrame, now: pl.DataFrame) -> list[dict[str, Any]]:
+    """Residents whose tier or rewards differ (or who are scored in only one of the two),
+    with the run's score, tier and rewards."""
+    def key(frame: pl.DataFrame) -> pl.DataFrame:
+        rewards = (pl.col("rewards").list.sort() if "rewards" in frame.columns
+                   else pl.lit([], dtype=pl.List(pl.String)))  # a run saved before rewards
+        return frame.select("resident_id", "score", "tier", rewards.alias("rewards"))
+    both = key(saved).join(key(now), on="resident_id", how="full", coalesce=True,
+                           suffix="_now")
+    differs = (pl.col("tier").ne_missing(pl.col("tier_now"))
+               | pl.col("rewards").ne_missing(pl.col("rewards_now")))
+    return both.filter(differs).sort("resident_id").select(
+        "resident_id", "score", "tier", "rewards").to_dicts()
+
+
+def _standing_then(reader: _Reader, resident_id: str, as_of: date, known_at: datetime
+                   ) -> tuple[dict[int, EventLine], str | None]:
+    """The resident's events as the saved run saw them (none when not yet recorded), and
+    the catalogue version that was in force on the run's as-of date."""
+    scheme = reader.ledger.history(known_at).in_force(as_of)
+    version = scheme.version if scheme else None
+    try:
+        x, _, _ = reader.explanation(resident_id, as_of, known_at)
+    except ScsError:
+        return {}, version  # no rows of this resident were recorded by the run
+    return {e.event_id: e for e in x.events}, version
+
+
+def _event_changes(then: Mapping[int, EventLine], now: Sequence[EventLine]
+                   ) -> tuple[EventChange, ...]:
+    """The events whose status or counted points differ between the run and now."""
+    changes = []
+    for e in now:
+        old = then.get(e.event_id)
+        before = old.status if old else NOT_RECORDED
+        before_points = old.points if old else Decimal(0)
+        if before == e.status and before_points == e.points:
+            continue
+        if before in (NOT_RECORDED, "future") and e.status == "future":
+            continue
+        changes.append(EventChange(e.event_id, e.name or e.indicator, e.occurred_on, before,
+                                   e.status, before_points, e.points))
+    return tuple(changes)
