@@ -381,7 +381,8 @@ def test_every_format_a_command_accepts_is_written(scs, tiny_ledger, tiny_catalo
                 for line in result.stdout.splitlines():
                     json.loads(line)
             elif fmt == "markdown":
-                assert result.stdout.lstrip().startswith(("|", "**", "# ")), (command, result.stdout)
+                opening = ("|", "**", "# ")  # a table, a bold title or a heading
+                assert result.stdout.lstrip().startswith(opening), (command, result.stdout)
         for fmt in {"table", "markdown", "csv", "json", "jsonl"} - set(accepted):
             result = scs(*command.split(), *args, "--format", fmt)
             assert result.exit_code == 2, (command, fmt)
