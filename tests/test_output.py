@@ -146,9 +146,10 @@ def test_catalogue_html_is_escaped_in_markdown(scs, tmp_path):  # type: ignore[n
     new.write_text(tiny.replace('version = "1"', 'version = "2"').replace(
         "effective_from = 2020-01-01", "effective_from = 2021-01-01").replace(
         'name = "Dog off leash"', 'name = "<script>alert(1)</script>"'))
-    result = scs("catalogue", "diff", old, new, "--format", "markdown")
-    assert result.exit_code == 0, result.stderr
-    assert "<script>" not in result.stdout and "&lt;script>" in result.stdout
+    for args in (("catalogue", "diff", old, new), ("catalogue", "show", new)):
+        result = scs(*args, "--format", "markdown")
+        assert result.exit_code == 0, result.stderr
+        assert "<script>" not in result.stdout and "&lt;script>" in result.stdout, args
 
 
 # --- output files ----------------------------------------------------------------------
