@@ -38,7 +38,7 @@ def fuzz(examples: int) -> Any:
                                            HealthCheck.function_scoped_fixture])
 
 
-FUZZ = fuzz(30)
+FUZZ = fuzz(20)
 
 runner = CliRunner()
 
@@ -340,7 +340,7 @@ COMMANDS = [
 ]
 
 
-@fuzz(60)
+@fuzz(40)
 @given(command=st.sampled_from(COMMANDS), a=ARG, b=ARG)
 def test_any_arguments_end_in_a_result_or_one_error(command, a, b, fresh, tmp_path):  # type: ignore[no-untyped-def]
     ledger = fresh()
@@ -375,10 +375,10 @@ def test_a_very_wide_header_is_refused_in_lines(fresh, tmp_path):  # type: ignor
 def test_a_very_wide_header_with_ragged_rows_is_refused_in_lines(fresh, tmp_path):  # type: ignore[no-untyped-def]
     ledger = fresh()
     before = digest(ledger)
-    names = ["resident_id", "indicator", "occurred_on", *(f"c{i}" for i in range(20_000))]
+    names = ["resident_id", "indicator", "occurred_on", *(f"c{i}" for i in range(10_000))]
     events = tmp_path / "wide.csv"
     events.write_text(",".join(names) + "\nr1,dog,2021-01-01\n")  # short: the slow reader
     result = scs("ledger", "import", ledger, events)
     assert_clean(result)
-    assert len(result.stderr.splitlines()) > 20_000
+    assert len(result.stderr.splitlines()) > 10_000
     assert digest(ledger) == before

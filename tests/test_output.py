@@ -146,9 +146,10 @@ def test_catalogue_html_is_escaped_in_markdown(scs, tmp_path):  # type: ignore[n
     new.write_text(tiny.replace('version = "1"', 'version = "2"').replace(
         "effective_from = 2020-01-01", "effective_from = 2021-01-01").replace(
         'name = "Dog off leash"', 'name = "<script>alert(1)</script>"'))
-    result = scs("catalogue", "diff", old, new, "--format", "markdown")
-    assert result.exit_code == 0, result.stderr
-    assert "<script>" not in result.stdout and "&lt;script>" in result.stdout
+    for args in (("catalogue", "diff", old, new), ("catalogue", "show", new)):
+        result = scs(*args, "--format", "markdown")
+        assert result.exit_code == 0, result.stderr
+        assert "<script>" not in result.stdout and "&lt;script>" in result.stdout, args
 
 
 # --- output files ----------------------------------------------------------------------
@@ -381,8 +382,8 @@ def test_every_format_a_command_accepts_is_written(scs, tiny_ledger, tiny_catalo
                 for line in result.stdout.splitlines():
                     json.loads(line)
             elif fmt == "markdown":
-                opening = ("|", "**", "# ")  # a table, a bold title or a heading
-                assert result.stdout.lstrip().startswith(opening), (command, result.stdout)
+                page = result.stdout.lstrip()
+                assert page.startswith(("|", "**", "# ")), (command, page)
         for fmt in {"table", "markdown", "csv", "json", "jsonl"} - set(accepted):
             result = scs(*command.split(), *args, "--format", fmt)
             assert result.exit_code == 2, (command, fmt)

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -105,8 +106,9 @@ def test_tiers_distribution_and_rewards_add_up(tiny):
     assert doc["sanctions"][0]["by_tier"] == [{"tier": "C", "residents": 12,
                                                "suppressed": False}]
     assert doc["headline"]["residents_scored"] == 22
-    assert doc["headline"]["mean_relative_to_base"] == round((7000 + 2850 + 1200) / 22
-                                                             - 1000, 2)
+    # exact: (11050 / 22 − 1000) = −497.727… → −497.73, never through a float
+    assert doc["headline"]["mean_relative_to_base"] == Decimal("-497.73")
+    assert "-497.73" in json.dumps(json.loads(city_json(doc), parse_float=str))
 
 
 def test_public_hides_small_tiers_their_shares_and_a_complement(tiny):

@@ -334,6 +334,8 @@ def _csv_cells(frame: pl.DataFrame, points: Sequence[str], safe: bool) -> pl.Dat
     """Every column as the text of its CSV cell."""
     import polars as pl  # lazy: the CLI imports this module, and `scs --help` must stay fast
 
+    texts: dict[str, pl.Expr] = {}  # the text of each cell that could be a formula
+    starts: dict[str, pl.Expr] = {}  # where that text begins (a list's first item)
     cells = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -341,11 +343,13 @@ def _csv_cells(frame: pl.DataFrame, points: Sequence[str], safe: bool) -> pl.Dat
             cells.append(points_text(col).alias(name))
         elif isinstance(dtype, pl.List):
             # an empty list is an empty cell (null), not a quoted empty string
-            joined = pl.when(col.list.len() > 0).then(col.cast(pl.List(pl.String))
-                                                      .list.join(";"))
-            cells.append((safe_cells(joined) if safe else joined).alias(name))
+            texts[name] = pl.when(col.list.len() > 0).then(col.cast(pl.List(pl.String))
+                                                           .list.join(";"))
+            starts[name] = col.list.first().cast(pl.String)
+            cells.append(texts[name].alias(name))
         elif dtype == pl.String:
-            cells.append(safe_cells(col).alias(name) if safe else col)
+            texts[name] = starts[name] = col
+            cells.append(col)
         elif isinstance(dtype, pl.Decimal):
             # an exact decimal column written as `decimal_text` does
             text = col.cast(pl.String)
@@ -354,6 +358,14 @@ def _csv_cells(frame: pl.DataFrame, points: Sequence[str], safe: bool) -> pl.Dat
                          .otherwise(text).alias(name))
         else:
             cells.append(col.cast(pl.String))
+    if safe and texts:
+        # Guard only the text columns that hold a risky cell at all: one cheap prefix test
+        # per column instead of two regular expressions on every cell (0.6 s at 500,000).
+        risky = frame.select(pl.any_horizontal(start.str.starts_with(c)
+                                               for c in _FORMULA_START).any().alias(name)
+                             for name, start in starts.items()).row(0, named=True)
+        cells = [safe_cells(texts[name]).alias(name) if risky.get(name) else cell
+                 for name, cell in zip(frame.columns, cells, strict=True)]
     return frame.select(cells)
 
 

@@ -80,24 +80,26 @@ def distribution_chart(doc: dict[str, Any]) -> str:
     """Residents per score bin, tier bands shaded and named."""
     dist = doc["score_distribution"]
     bins = dist["bins"]
-    width = dist["bin_width"]
+    label = dist["bin_width"]
+    # exact decimals in the figures; matplotlib draws floats
+    width = float(label)
     inner = bins[1:-1]
-    lo = inner[0]["from"]
-    hi = inner[-1]["below"]
+    lo = float(inner[0]["from"])
+    hi = float(inner[-1]["below"])
     with matplotlib.rc_context(RC):
         fig = _figure(7.5, 3.2)
         ax = fig.subplots()
         colours = tier_colours([b["tier"] for b in dist["tier_bands"]])
         upper = hi + width
         for band in dist["tier_bands"]:  # best first: each band runs up to the previous min
-            start = band["min"] if band["min"] is not None else lo - width
+            start = float(band["min"]) if band["min"] is not None else lo - width
             ax.axvspan(max(start, lo - width), upper, color=colours[band["tier"]], alpha=0.15,
                        lw=0)
             ax.text((max(start, lo - width) + upper) / 2, 1.0, band["tier"], ha="center",
                     va="bottom", transform=ax.get_xaxis_transform(), fontsize=8)
             upper = start
         # the open bins are drawn one bin wide at each end and labelled as open
-        xs = [lo - width] + [b["from"] for b in inner] + [hi]
+        xs = [lo - width] + [float(b["from"]) for b in inner] + [hi]
         heights = [b["residents"] or 0 for b in bins]
         ax.bar(xs, heights, width=width, align="edge", color="#41607a", lw=0)
         top = max(heights) if any(heights) else 1
@@ -106,7 +108,8 @@ def distribution_chart(doc: dict[str, Any]) -> str:
                 ax.text(x + width / 2, top * 0.02, HIDDEN[b["suppressed"]], ha="center",
                         va="bottom", fontsize=6, color="#555")
         ax.set_xlim(lo - width, hi + width)
-        ax.set_xlabel(f"score (bins of {width}; outer bars: below {lo} / {hi} and above)")
+        ax.set_xlabel(f"score (bins of {label}; outer bars: below {inner[0]['from']} / "
+                      f"{inner[-1]['below']} and above)")
         ax.set_ylabel("residents")
         return to_svg(fig, "dist")
 

@@ -120,18 +120,20 @@ def _count(value: int, public: bool) -> tuple[int | None, Mark]:
 
 # --- small helpers -----------------------------------------------------------------------
 
-def _points(hundredths: int | None) -> float | int | None:
-    """Hundredths as a JSON number (exact for two decimals)."""
+CENT = Decimal("0.01")
+
+
+def _points(hundredths: int | None) -> Decimal | int | None:
+    """Hundredths as an exact number (the JSON writer never passes it through a float)."""
     if hundredths is None:
         return None
-    d = from_cents(int(hundredths))
-    return int(d) if d == d.to_integral_value() else float(d)
+    return _num(from_cents(int(hundredths)))
 
 
-def _num(value: Decimal | None) -> float | int | None:
+def _num(value: Decimal | None) -> Decimal | int | None:
     if value is None:
         return None
-    return int(value) if value == value.to_integral_value() else float(value)
+    return int(value) if value == value.to_integral_value() else value
 
 
 def _share(part: int | None, whole: int) -> float | None:
@@ -169,8 +171,8 @@ def headline(inp: CityInput, public: bool, got: Counted | None = None) -> dict[s
     by_version = dict(got.per_rule.group_by("version").agg(pl.col("events").sum())
                       .iter_rows())
     base = int(scheme.scale.base * 100)
-    mean = inp.residents.select(pl.col("score").cast(pl.Float64).mean()).item() \
-        if residents else None
+    # the mean in exact hundredths: a score never passes through a float
+    mean = Decimal(int(inp.residents["score"].sum())) / residents if residents else None
     res_n, res_mark = _count(residents, public)
     rec_n, rec_mark = _count(int(recorded or 0), public)
     cnt_n, cnt_mark = _count(got.total, public)
@@ -189,8 +191,9 @@ def headline(inp: CityInput, public: bool, got: Counted | None = None) -> dict[s
         "residents_scored": res_n,
         "events_recorded": rec_n,
         "events_counted": cnt_n,
-        "mean_score": round(mean / 100, 2) if mean is not None and mean_ok else None,
-        "mean_relative_to_base": (round((mean - base) / 100, 2)
+        "mean_score": _num((mean / 100).quantize(CENT))
+        if mean is not None and mean_ok else None,
+        "mean_relative_to_base": (_num(((mean - base) / 100).quantize(CENT))
                                   if mean is not None and mean_ok else None),
         "suppressed": res_mark or rec_mark or cnt_mark,
     }

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from scs_cli.core.output import markdown_document, to_json
@@ -46,7 +47,7 @@ def num(value: Any, mark: Any = False) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
+    if isinstance(value, float | Decimal):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)
 

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from scs_cli.core.output import decimal_text
+from scs_cli.core.output import decimal_text, markdown_document
 from scs_cli.rules.model import Catalogue, Indicator
 from scs_cli.rules.schema import to_document
 
@@ -186,4 +186,4 @@ def catalogue_markdown(cat: Catalogue) -> str:
         parts.append("\n## Sources\n\n" + "".join(f"- {s}\n" for s in cat.sources))
     if cat.notes:
         parts.append(f"\n## Notes\n\n{cat.notes.strip()}\n")
-    return "".join(parts)
+    return markdown_document("".join(parts))  # catalogue text: HTML stays text
