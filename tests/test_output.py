@@ -381,7 +381,9 @@ def test_every_format_a_command_accepts_is_written(scs, tiny_ledger, tiny_catalo
                 for line in result.stdout.splitlines():
                     json.loads(line)
             elif fmt == "markdown":
-                assert result.stdout.lstrip().startswith(("|", "**", "# ")), (command, result.stdout)
+                # a table, a bold summary line, or a page under a heading (catalogue show)
+                assert result.stdout.lstrip().startswith(("|", "**", "# ")), \
+                    (command, result.stdout)
         for fmt in {"table", "markdown", "csv", "json", "jsonl"} - set(accepted):
             result = scs(*command.split(), *args, "--format", fmt)
             assert result.exit_code == 2, (command, fmt)
