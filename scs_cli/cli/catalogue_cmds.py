@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from scs_cli.cli.common import FormatOpt, ScsGroup, complete_catalogue, emit, err, formats, out
+from scs_cli.cli.common import (
+    FormatOpt,
+    ScsGroup,
+    complete_catalogue,
+    emit,
+    err,
+    fits,
+    formats,
+    out,
+)
 from scs_cli.core.errors import CatalogueError, Problem
 from scs_cli.core.output import Format, decimal_text, to_json
 
@@ -134,7 +143,8 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
         t = Table(title=f"Indicators — {title}")
         # Ids, durations and limits never wrap; words fold (at 80 columns too).
         for col in ("id", "name", "points", "expires", "limit", "caps", "basis", "source"):
-            t.add_column(col, overflow="fold", no_wrap=col in ("id", "expires", "limit"))
+            t.add_column(col, overflow="fold", no_wrap=col == "id")
+        rows: list[tuple[str, ...]] = []
         for i in inds:
             a = i.assumed
             caps = ", ".join(x for x in (
@@ -150,13 +160,30 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
                       if i.escalation_window else "")
             points = _mark(i.describe_points(), ("points", "points_range", "escalation"), a)
             # No expires_after says the catalogue sets none, not that the law says "never".
-            t.add_row(i.id, i.name, points + window,
-                      _mark(i.expires_after, "expires_after", a) if i.expires_after
-                      else "none set",
-                      _mark(f"{i.limit.count}/{i.limit.per}", "limit", a) if i.limit else "",
-                      caps, _mark(i.basis, "basis", a) if i.basis
-                      else "[red]none given[/red]",
-                      Text(i.source or "no source given"))
+            expires = (_mark(i.expires_after, "expires_after", a) if i.expires_after
+                       else "none set")
+            limit = _mark(f"{i.limit.count}/{i.limit.per}", "limit", a) if i.limit else ""
+            basis = _mark(i.basis, "basis", a) if i.basis else "[red]none given[/red]"
+            rows.append((i.id, i.name, points + window, expires, limit, caps, basis,
+                         i.source or "no source given"))
+            t.add_row(*rows[-1][:7], Text(rows[-1][7]))
+        if not fits(t):
+            # Eight columns cannot fit a narrow terminal beside a 30-letter id: three do,
+            # the rule's numbers in one and its words in the other, each folding.
+            t = Table(title=f"Indicators — {title}")
+            t.add_column("id", no_wrap=True)
+            t.add_column("points, expiry, limit, caps", overflow="fold")
+            t.add_column("name, legal basis, source", overflow="fold")
+            for ident, name, pts, exp, lim, cap, basis, source in rows:
+                rule = [pts, f"expires: {exp}"] + ([f"limit {lim}"] if lim else []) \
+                    + ([cap] if cap else [])
+                words = Text(f"{name}\nbasis: ")  # catalogue text: never parsed as markup
+                if i_basis := (basis if not basis.startswith("[red]") else ""):
+                    words.append(i_basis)
+                else:
+                    words.append("none given", style="red")
+                words.append(f"\nsource: {source}")
+                t.add_row(ident, "\n".join(rule), words)
         out.print(t)
 
     if cat.rewards or cat.sanctions:
