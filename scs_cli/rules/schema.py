@@ -218,10 +218,16 @@ class _Checker:
         value = table["assumed"]
         path = _join(where, "assumed")
         given = [k for k in table if k != "assumed" and k in allowed]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        example = next((k for k in given if k != "name"),
+                       next((k for k in allowed if k not in ("name", "assumed")), "name"))
+        if not isinstance(value, list):
             self.add(path, f"must be a list of key names, not {_kind(value)}",
-                     'write assumed = ["' + next((k for k in given if k != "name"),
-                                                 "expires_after") + '"]')
+                     f'write assumed = ["{example}"]')
+            return frozenset()
+        if not all(isinstance(v, str) for v in value):
+            wrong = next(v for v in value if not isinstance(v, str))
+            self.add(path, f"must list key names as strings, not {_kind(wrong)}",
+                     f'write assumed = ["{example}"]')
             return frozenset()
         for i, key in enumerate(value):
             if key == "assumed" or key not in allowed:
