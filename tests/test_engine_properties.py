@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -409,6 +409,13 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
             out.append(f"event {eid}: want {we.status} {we.points}, got {ge.status} {ge.points}")
         elif we.nominal is not None and ge.nominal != we.nominal:
             out.append(f"event {eid}: want nominal {we.nominal}, got {ge.nominal}")
+        # what explain prints: the cap that cut the event and the version that judged it
+        if (ge.capped_by, ge.version) != (we.capped_by, we.version):
+            out.append(f"event {eid}: want capped_by {we.capped_by} version {we.version}, "
+                       f"got {ge.capped_by} {ge.version}")
+    if sorted(map(astuple, got.adjustments)) != sorted(map(astuple, want.adjustments)):
+        out.append(f"adjustments: want {sorted(map(astuple, want.adjustments))}, "
+                   f"got {sorted(map(astuple, got.adjustments))}")
     return out
 
 

@@ -239,6 +239,7 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
     """Steps 3–4 on the sorted events: over-limit flags and escalation values."""
     book, rules = prep.book, prep.book.rules
     over = pl.lit(False)
+    rank: pl.Expr | None = None  # each standing event's place in its limit period
     periods = book.uses("lim_per")
     if periods:
         frame = frame.with_columns(
@@ -253,8 +254,11 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
             run_start = pl.col("new_grp") | (key != key.shift()).fill_null(True)
             before = pl.when(run_start).then(
                 pl.col("_cs") - pl.col("standing").cast(pl.Int32)).forward_fill()
-            over = over | (pl.col("standing") & (pl.col("lim_per") == period)
-                           & (pl.col("_cs") - before > pl.col("lim_count"))).fill_null(False)
+            here = pl.col("standing") & (pl.col("lim_per") == period)
+            rank = pl.when(here).then(pl.col("_cs") - before).otherwise(rank) \
+                if rank is not None else pl.when(here).then(pl.col("_cs") - before)
+        frame = frame.with_columns(lim_rank=rank)
+        over = (pl.col("lim_rank") > pl.col("lim_count")).fill_null(False)
     frame = frame.with_columns(over=over).with_columns(
         ref=pl.col("standing") & ~pl.col("over"))
     if not (rules["kind"] == KIND_ESCALATION).any():

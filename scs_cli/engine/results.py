@@ -27,6 +27,9 @@ EVENTS_SCHEMA: dict[str, Any] = {
     "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
     "occurred_on": pl.Date, "version": pl.String, "nominal": pl.Int64, "points": pl.Int64,
     "status": pl.String, "stops_on": pl.Date, "capped_by": pl.String,
+    # what explain words, from the kernel's own computation (docs/architecture.md)
+    "kept": pl.Int64, "occurrence": pl.Int32, "limit_rank": pl.Int32, "category": pl.String,
+    "score_cap": pl.Int64, "tier_cap": pl.String,
 }
 ADJUSTMENTS_SCHEMA: dict[str, Any] = {
     "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
