@@ -412,7 +412,9 @@ def _event_score(rid: str, ev: _Event) -> EventScore:
     points = ev.nominal if ev.counting and ev.nominal is not None else ZERO
     return EventScore(
         event_id=ev.id, resident_id=rid, indicator=ev.indicator, occurred_on=ev.day,
-        version=ev.version.version if ev.version else None,
+        # contract (architecture): "the catalogue version that judges it, null if none";
+        # a version in force that lacks the indicator judges nothing
+        version=ev.version.version if ev.version and ev.rule else None,
         nominal=ev.nominal if ev.standing else None, points=points, status=status,
         capped_by=ev.capped_by if status == "capped" else None,
     )

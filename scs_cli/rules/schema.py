@@ -366,10 +366,10 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
                         assumed=c.assumed(t, where, REWARD_KEYS))
         order = [tier.name for tier in tiers]
         if reward.max_tier and reward.min_tier and reward.min_tier in order \
-                and order.index(reward.max_tier) < order.index(reward.min_tier):
-            c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is better than min_tier "
+                and order.index(reward.max_tier) > order.index(reward.min_tier):
+            c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
                   f"{reward.min_tier!r}, so no resident can get the reward",
-                  "max_tier names the best tier of the band: give min_tier or a worse tier")
+                  "max_tier names the best tier of the band: give min_tier or a better tier")
         if reward.max_score is not None and reward.min_score is not None \
                 and reward.max_score < reward.min_score:
             c.add(f"{where}.max_score", f"{reward.max_score} is below min_score "
