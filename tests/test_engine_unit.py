@@ -317,17 +317,21 @@ def test_indicator_cap_then_category_cap_exceeded() -> None:
         ev(6, "r", "g", "2021-01-01"), ev(7, "r", "g", "2021-01-02"),
         ev(8, "r", "g", "2021-01-03")]
     result = run(catalogue(CAPS), events, "2021-06-01")
-    # x: -30 capped to -20 (+10); category k: -20 - 10 = -30 capped to -25 (+5); g: 12 → 8
+    # x: -30 held at -20: 1 and 2 keep -10, 3 (the latest) is cut to 0 (+10); category k
+    # holds -10, -10, 0 and y's -5 (4) and -5 (5): 25 kept, 5 cut to 0 (+5); g: 4 + 4 kept,
+    # 8 cut to 0 (-4)
     adjustments = {(s, k): a for _, s, k, a in result.adjustments.iter_rows()}
     assert adjustments == {("indicator", "x"): 1000, ("category", "k"): 500,
                            ("indicator", "g"): -400}
     st = statuses(result)
-    assert {st[i] for i in (1, 2, 3)} == {"capped"}
-    assert {st[i] for i in (4, 5)} == {"capped"}
+    assert [st[i] for i in range(1, 9)] == ["counted", "counted", "capped", "counted",
+                                            "capped", "counted", "counted", "capped"]
     assert score_of(result, "r") == Decimal(1000 - 25 + 8)
     by_event = dict(result.events.select("event_id", "capped_by").iter_rows())
-    assert by_event[1] == "indicator:x" and by_event[4] == "category:k"
-    assert by_event[6] == "indicator:g"
+    assert by_event[3] == "indicator:x" and by_event[5] == "category:k"
+    assert by_event[8] == "indicator:g" and by_event[1] is None
+    kept = dict(result.events.select("event_id", "kept").iter_rows())
+    assert [kept[i] for i in range(1, 9)] == [-1000, -1000, 0, -500, 0, 400, 400, 0]
 
 
 def test_score_is_base_plus_points_plus_adjustments() -> None:
@@ -476,7 +480,8 @@ def test_events_are_reported_by_event_id_with_the_contract_columns() -> None:
     assert result.events["event_id"].to_list() == sorted(data.events["event_id"].to_list())
     assert result.events.columns == ["event_id", "resident_id", "indicator", "occurred_on",
                                      "version", "nominal", "points", "status", "stops_on",
-                                     "capped_by"]
+                                     "capped_by", "kept", "occurrence", "limit_rank",
+                                     "category", "score_cap", "tier_cap", "suspended_by"]
     assert set(result.events["status"]) <= {"voided", "future", "suspended", "over-limit",
                                             "lifted", "expired", "capped", "counted"}
 

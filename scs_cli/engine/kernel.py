@@ -160,7 +160,7 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
     frame = (lazy.with_columns(extra) if extra else lazy).collect()
 
     objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
-        "event_id", filed=pl.col("filed_on").cast(pl.Int32),
+        "event_id", "objection_id", filed=pl.col("filed_on").cast(pl.Int32),
         decided=pl.col("decided_on").cast(pl.Int32))
     return Prepared(history, book, table, frame, residents, lexical, events,
                     data.indicators, objections, data.consents)
@@ -204,13 +204,20 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True,
 
     # Step 2: standing events (voids and undefined rules were marked by `prepare`).
     suspended = pl.lit(False)
+    suspended_by = pl.lit(None, dtype=pl.Int64)  # the pending objection, for explain
     if scheme.policy.objection_suspends and prep.objections.height:
         pending = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
         suspended = is_in(pl.col("event_id"), pending["event_id"])
+        if detail:
+            first = pending.group_by("event_id").agg(pl.col("objection_id").min())
+            suspended_by = _lookup(pl.col("event_id"), first["event_id"],
+                                   first["objection_id"], pl.Int64)
     # Steps 2–5 are one lazy query per stretch, so Polars runs independent columns on
     # both cores and skips what nothing reads.
     standing = _standing(frame.lazy(), [pl.col("day") > a, suspended])
+    if detail:
+        standing = standing.with_columns(suspended_by=suspended_by)
     frame = _judged(_in_order(standing, prep), a).collect()
     result = totals(prep, scheme, as_of, frame, residents, extra, detail)
     if tally:

@@ -14,6 +14,7 @@ import polars as pl
 
 from scs_cli.engine.results import (
     ADJUSTMENTS_SCHEMA,
+    CHECKS_SCHEMA,
     EVENTS_SCHEMA,
     RESIDENTS_SCHEMA,
     Prepared,
@@ -72,21 +73,9 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     res = res.with_columns(rank=pl.max_horizontal(band, pl.col("tier_cap")))
 
     # Step 9: rewards and sanctions, ids sorted.
-    granted: list[pl.Expr] = []
-    for rid in sorted(scheme.rewards):
-        reward = scheme.rewards[rid]
-        ok = pl.col("rank") <= tier_rank[reward.min_tier]
-        if reward.max_tier is not None:  # a band: this tier or worse
-            ok = ok & (pl.col("rank") >= tier_rank[reward.max_tier])
-        if reward.min_score is not None:
-            ok = ok & (pl.col("score") >= cents(reward.min_score))
-        if reward.max_score is not None:
-            ok = ok & (pl.col("score") <= cents(reward.max_score))
-        if reward.clean_for is not None:
-            # a counted negative event is inside clean_for when date + clean_for > as_of
-            limit = day_number(threshold_day(reward.clean_for, as_of))
-            ok = ok & (pl.col("last_negative").is_null() | (pl.col("last_negative") <= limit))
-        granted.append(ok)
+    tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
+             for rid in sorted(scheme.rewards)}
+    granted = [pl.all_horizontal(t.values()) for t in tests.values()]
     applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
                for sid in sorted(scheme.sanctions)]
     res = res.with_columns(
@@ -100,7 +89,47 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
                            pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
     events = _event_rows(prep, frame, capped)
     adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
-    return ScoreResult(as_of, scheme, out, events, adjustments)
+    return ScoreResult(as_of, scheme, out, events, adjustments,
+                       checks=_check_rows(res, tests, applied, sorted(scheme.sanctions)))
+
+
+def _reward_tests(reward: Any, tier_rank: dict[str, int], as_of: date) -> dict[str, pl.Expr]:
+    """Step 9's conditions of one reward, by name: it applies when all hold."""
+    tier = pl.col("rank") <= tier_rank[reward.min_tier]
+    if reward.max_tier is not None:  # a band: this tier or worse
+        tier = tier & (pl.col("rank") >= tier_rank[reward.max_tier])
+    tests = {"tier_ok": tier}
+    score = None
+    if reward.min_score is not None:
+        score = pl.col("score") >= cents(reward.min_score)
+    if reward.max_score is not None:
+        high = pl.col("score") <= cents(reward.max_score)
+        score = high if score is None else score & high
+    if score is not None:
+        tests["score_ok"] = score
+    if reward.clean_for is not None:
+        # a counted negative event is inside clean_for when date + clean_for > as_of
+        limit = day_number(threshold_day(reward.clean_for, as_of))
+        tests["clean_ok"] = pl.col("last_negative").is_null() | (
+            pl.col("last_negative") <= limit)
+    return tests
+
+
+def _check_rows(res: pl.DataFrame, tests: dict[str, dict[str, pl.Expr]],
+                applied: list[pl.Expr], sanctions: list[str]) -> pl.DataFrame:
+    """Per resident, each reward's and sanction's conditions (null: the rule sets none)."""
+    parts = [res.select("resident_id", kind=pl.lit("reward"), id=pl.lit(rid),
+                        applies=pl.all_horizontal(t.values()),
+                        **{k: t[k] if k in t else pl.lit(None, dtype=pl.Boolean)
+                           for k in ("tier_ok", "score_ok", "clean_ok")})
+             for rid, t in tests.items()]
+    parts += [res.select("resident_id", kind=pl.lit("sanction"), id=pl.lit(sid),
+                         applies=ok, tier_ok=ok, score_ok=pl.lit(None, dtype=pl.Boolean),
+                         clean_ok=pl.lit(None, dtype=pl.Boolean))
+              for sid, ok in zip(sanctions, applied, strict=True)]
+    if not parts:
+        return pl.DataFrame(schema=CHECKS_SCHEMA)
+    return pl.concat([p.cast(CHECKS_SCHEMA) for p in parts])  # type: ignore[arg-type]
 
 
 def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
@@ -217,8 +246,10 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
             category=pl.lit(categories).gather(pl.col("cat")),
             score_cap=pl.lit(rules["score_cap"]).gather(pl.col("rkey")),
             tier_cap=pl.lit(rules["tier_cap"]).gather(pl.col("rkey")),
+            suspended_by=pl.col("suspended_by") if "suspended_by" in columns
+            else pl.lit(None, dtype=pl.Int64),
         ),
-    ], how="horizontal")
+    ], how="horizontal").cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
 
 
 def _adjustment_rows(prep: Prepared, res: pl.DataFrame, residents: pl.DataFrame,
