@@ -51,6 +51,11 @@ class EventScore:
     points: Decimal  # what it adds before caps: `nominal` when counting, else 0
     status: str
     capped_by: str | None = None  # "indicator:<id>" or "category:<id>" when status is capped
+    # What explain words (contract, docs/architecture.md): the n of step 4 for a standing,
+    # not over-limit event of an escalation rule; the place among the standing events of
+    # its limit period for a standing event of a rule with a limit.
+    occurrence: int | None = None
+    limit_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class _Event:
     counting: bool = False
     nominal: Decimal | None = None
     capped_by: str | None = None
+    occurrence: int | None = None
+    limit_rank: int | None = None
     void_recorded: bool = False
     lift_dates: list[date] = field(default_factory=list)
     objections: list[dict[str, Any]] = field(default_factory=list)
@@ -239,6 +246,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         before = [o for o in standing if o.indicator == ev.indicator
                   and o.order < ev.order and period_of(o.day, limit.per) == here]
         ev.over_limit = len(before) >= limit.count
+        ev.limit_rank = len(before) + 1
 
     # Step 4. "An event that is the n-th standing occurrence of its indicator for its
     # resident (ordered as above, over-limit ones left out, and, if escalation_window is
@@ -258,6 +266,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
                 earlier = [o for o in earlier
                            if rule.escalation_window.after(o.day) > ev.day]
             n = len(earlier) + 1
+            ev.occurrence = n
             ev.nominal = rule.escalation[min(n, len(rule.escalation)) - 1]
         elif rule.points_range is not None:
             # "the reporting agency sets each event's points within the range". Precision
@@ -417,6 +426,7 @@ def _event_score(rid: str, ev: _Event) -> EventScore:
         version=ev.version.version if ev.version and ev.rule else None,
         nominal=ev.nominal if ev.standing else None, points=points, status=status,
         capped_by=ev.capped_by if status == "capped" else None,
+        occurrence=ev.occurrence, limit_rank=ev.limit_rank,
     )
 
 
@@ -449,6 +459,7 @@ def engine_view(result: Any) -> ReferenceResult:
             nominal=None if nominal is None else from_cents(nominal),
             points=from_cents(row["points"] or 0), status=row["status"],
             capped_by=row.get("capped_by"),
+            occurrence=row.get("occurrence"), limit_rank=row.get("limit_rank"),
         )
     adjustments = tuple(
         Adjustment(row["resident_id"], row["scope"], row["key"], from_cents(row["amount"]))

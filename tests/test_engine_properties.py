@@ -448,6 +448,9 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
         if (ge.capped_by, ge.version) != (we.capped_by, we.version):
             out.append(f"event {eid}: want capped_by {we.capped_by} version {we.version}, "
                        f"got {ge.capped_by} {ge.version}")
+        if (ge.occurrence, ge.limit_rank) != (we.occurrence, we.limit_rank):
+            out.append(f"event {eid}: want occurrence {we.occurrence} limit rank "
+                       f"{we.limit_rank}, got {ge.occurrence} {ge.limit_rank}")
     if sorted(map(astuple, got.adjustments)) != sorted(map(astuple, want.adjustments)):
         out.append(f"adjustments: want {sorted(map(astuple, want.adjustments))}, "
                    f"got {sorted(map(astuple, got.adjustments))}")

@@ -214,9 +214,17 @@ def test_capped_events_and_caps_as_adjustments(history: CatalogueHistory) -> Non
     assert e[4].status == "capped" and e[4].capped_by == "category:traffic"
     assert e[4].points == Decimal(-30)  # what it adds before caps
     assert "capped by the category cap on traffic (max_deduction 60)" in e[4].reason
-    assert e[5].status == "capped" and e[5].capped_by == "indicator:litter"
-    assert "capped by the indicator cap on litter (max_deduction 8)" in e[5].reason
+    # traffic keeps the earliest 60 (red lights 1-3): speeding (4) is cut whole
+    assert e[4].kept_points == 0
+    assert e[4].reason.endswith("capped by the category cap on traffic (max_deduction 60): "
+                                "earlier events reached the cap, so its -30 does not count")
+    # litter keeps 5 (-5) whole and 6 (the later) keeps -3 of its -5
+    assert e[5].status == "counted" and e[5].capped_by is None and e[5].kept_points == -5
+    assert e[6].status == "capped" and e[6].capped_by == "indicator:litter"
+    assert e[6].reason.endswith("capped by the indicator cap on litter (max_deduction 8): "
+                                "keeps -3 of -5")
     assert "(max_award 21)" in e[9].reason
+    assert [e[i].status for i in (7, 8, 9)] == ["counted", "counted", "capped"]
     adj = {(a.scope, a.key): a for a in x.adjustments}
     assert adj["category", "traffic"].amount == Decimal(30)
     assert adj["indicator", "litter"].amount == Decimal(2)

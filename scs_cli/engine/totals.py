@@ -21,7 +21,7 @@ from scs_cli.engine.results import (
     ScoreResult,
 )
 from scs_cli.engine.caps import SCOPE_CATEGORY, SCOPE_INDICATOR, Capped, apply_caps, has_cap
-from scs_cli.engine.rulebook import day_number, threshold_day
+from scs_cli.engine.rulebook import KIND_ESCALATION, day_number, threshold_day
 from scs_cli.rules.model import Catalogue, cents
 
 def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
@@ -239,7 +239,9 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
             stops_on=pl.min_horizontal("exp_day", "lift_day").cast(pl.Date),
             capped_by=capped_by,
             kept="kept",
-            occurrence=pl.col("_n").cast(pl.Int32) if "_n" in columns
+            # the n of step 4, for a standing event its own escalation rule scored
+            occurrence=pl.when(pl.col("ref") & (pl.col("kind") == KIND_ESCALATION)).then(
+                pl.col("_n").cast(pl.Int32)) if "_n" in columns
             else pl.lit(None, dtype=pl.Int32),
             limit_rank=pl.col("lim_rank").cast(pl.Int32) if "lim_rank" in columns
             else pl.lit(None, dtype=pl.Int32),
