@@ -29,57 +29,76 @@ ADJUST_SCHEMA = {"rix": pl.Int32, "scope": pl.String, "code": pl.Int32, "amount"
 
 @dataclass(frozen=True)
 class Capped:
-    """What the caps did: per event (in the frame's order) and per capped side of a total."""
+    """What the caps did, per event that adds points and per capped side of a total.
 
+    The per-event columns are for the rows ``at`` of the frame (the events whose points are
+    not zero); `per_event` spreads them over every row."""
+
+    at: pl.Series           # Int64 positions in the frame of the rows below
     kept: pl.Series         # Int64 hundredths each event adds after every cap
     cut_scope: pl.Series    # Int8: 0 uncut, SCOPE_INDICATOR or SCOPE_CATEGORY (first to cut)
     cut_code: pl.Series     # Int32: the indicator or category code of that first cap
     adjustments: pl.DataFrame  # rix, scope, code, amount: one line per capped side
 
+    def per_event(self, frame: pl.DataFrame) -> dict[str, pl.Series]:
+        """kept, cut_scope and cut_code for every row of ``frame`` (kept = pts elsewhere)."""
+        height = frame.height
+        return {
+            "kept": frame["pts"].fill_null(0).cast(pl.Int64).clone().scatter(self.at, self.kept),
+            "cut_scope": pl.repeat(0, height, dtype=pl.Int8, eager=True).scatter(
+                self.at, self.cut_scope),
+            "cut_code": pl.repeat(None, height, dtype=pl.Int32, eager=True).scatter(
+                self.at, self.cut_code),
+        }
+
 
 def apply_caps(book: RuleBook, scheme: Catalogue, frame: pl.DataFrame) -> Capped:
     """Caps of the as-of version (``scheme``) over judged events sorted in kernel order.
 
-    ``frame`` needs ``rix``, ``ic``, ``cat``, ``day``, ``row``, ``pts`` and ``new_grp``
-    (first row of a resident's indicator)."""
-    pts = frame["pts"].fill_null(0).cast(pl.Int64)
-    kept = pts
-    height = frame.height
-    cut_scope = pl.repeat(0, height, dtype=pl.Int8, eager=True)
-    cut_code = pl.repeat(None, height, dtype=pl.Int32, eager=True)
+    ``frame`` needs ``rix``, ``ic``, ``cat``, ``day``, ``row`` and ``pts`` (0 when the event
+    does not count). Only the events that add points take part, in the frame's order, so a
+    resident's indicator is still one run of rows in event order."""
+    live = frame.lazy().with_row_index("at").filter(pl.col("pts") != 0).select(
+        pl.col("at").cast(pl.Int64), "rix", "ic", "cat", "day", "row",
+        pts=pl.col("pts").cast(pl.Int64)).collect()
+    kept = live["pts"]
+    cut_scope = pl.repeat(0, live.height, dtype=pl.Int8, eager=True)
+    cut_code = pl.repeat(None, live.height, dtype=pl.Int32, eager=True)
     parts: list[pl.DataFrame] = []
 
     ind_caps = {book.codes[i]: scheme.indicators[i] for i in book.indicators
                 if i in scheme.indicators and has_cap(scheme.indicators[i])}
     if ind_caps:
         size = max(len(book.indicators), 1)
-        ded, award = by_code(ind_caps, size, "max_deduction"), by_code(ind_caps, size,
-                                                                       "max_award")
-        kept = frame.select(_held(pl.lit(pts), pl.col("new_grp"),
-                                  pl.lit(ded).gather(pl.col("ic")),
-                                  pl.lit(award).gather(pl.col("ic")))).to_series()
-        cut = kept != pts
-        cut_scope = pl.select(pl.when(pl.lit(cut)).then(SCOPE_INDICATOR).otherwise(0)
-                              .cast(pl.Int8)).to_series()
-        cut_code = pl.select(pl.when(pl.lit(cut)).then(frame["ic"])).to_series()
-        parts.append(_sides(frame.select("rix", code="ic", before=pts, after=kept)
+        start = ((pl.col("rix") != pl.col("rix").shift())
+                 | (pl.col("ic") != pl.col("ic").shift())).fill_null(True)
+        kept = live.select(_held(pl.col("pts"), start,
+                                 pl.lit(by_code(ind_caps, size, "max_deduction")).gather(
+                                     pl.col("ic")),
+                                 pl.lit(by_code(ind_caps, size, "max_award")).gather(
+                                     pl.col("ic")))).to_series()
+        cut = kept != live["pts"]
+        cut_scope = cut.cast(pl.Int8) * SCOPE_INDICATOR
+        cut_code = live.select(pl.when(pl.lit(cut)).then(pl.col("ic"))).to_series()
+        parts.append(_sides(live.select("rix", code="ic", before="pts", after=kept)
                             .filter(pl.lit(cut)), "indicator"))
 
     for level in category_levels(book, scheme):
         before = kept
-        kept, changed = _category_level(frame, kept, level, scheme, book)
+        kept, changed = _category_level(live, kept, level, scheme, book)
         if changed is None:
             continue
         first = changed & (cut_scope == 0)
         cut_scope = cut_scope.clone().scatter(first.arg_true(), SCOPE_CATEGORY)
-        cut_code = pl.select(pl.when(pl.lit(first)).then(
-            pl.lit(level).gather(frame["cat"])).otherwise(pl.lit(cut_code))).to_series()
-        parts.append(_sides(frame.select(
+        cut_code = live.select(pl.when(pl.lit(first)).then(
+            pl.lit(level).gather(pl.col("cat"))).otherwise(pl.lit(cut_code))).to_series()
+        parts.append(_sides(live.select(
             "rix", code=pl.lit(level).gather(pl.col("cat")), before=before, after=kept)
             .filter(pl.lit(changed)), "category"))
     adjustments = (pl.concat(parts) if parts else pl.DataFrame(schema=ADJUST_SCHEMA)).cast(
         ADJUST_SCHEMA)  # type: ignore[arg-type]
-    return Capped(kept.rename("kept"), cut_scope, cut_code.cast(pl.Int32), adjustments)
+    return Capped(live["at"], kept.rename("kept"), cut_scope, cut_code.cast(pl.Int32),
+                  adjustments)
 
 
 def category_levels(book: RuleBook, scheme: Catalogue) -> list[pl.Series]:
@@ -106,26 +125,31 @@ def category_levels(book: RuleBook, scheme: Catalogue) -> list[pl.Series]:
 def _category_level(frame: pl.DataFrame, kept: pl.Series, level: pl.Series,
                     scheme: Catalogue, book: RuleBook
                     ) -> tuple[pl.Series, pl.Series | None]:
-    """One depth of category caps: the events under each capped category, in event order."""
+    """One depth of category caps: the events under each capped category, in event order.
+
+    Only the groups whose total passes a bound are sorted into event order: most
+    residents stay inside every cap."""
     caps = {n: scheme.categories[book.categories[n]] for n in level.drop_nulls().unique()}
     size = max(len(book.categories), 1)
+    ded = pl.lit(by_code(caps, size, "max_deduction")).gather(pl.col("anc"))
+    award = pl.lit(by_code(caps, size, "max_award")).gather(pl.col("anc"))
     under = frame.lazy().select(
         "rix", "day", "row", i=pl.int_range(pl.len(), dtype=pl.Int64), kept=pl.lit(kept),
         anc=pl.lit(level).gather(pl.col("cat")),
-    ).filter(pl.col("anc").is_not_null() & (pl.col("kept") != 0)).sort(
+    ).filter(pl.col("anc").is_not_null() & (pl.col("kept") != 0))
+    over = under.group_by("rix", "anc").agg(
+        neg=pl.col("kept").clip(upper_bound=0).sum(),
+        pos=pl.col("kept").clip(lower_bound=0).sum(),
+    ).filter((pl.col("neg") < -ded).fill_null(False) | (pl.col("pos") > award).fill_null(False))
+    under = under.join(over.select("rix", "anc"), on=["rix", "anc"], how="semi").sort(
         "rix", "anc", "day", "row").collect()
     if under.is_empty():
         return kept, None
     start = ((pl.col("rix") != pl.col("rix").shift()) | (pl.col("anc") != pl.col("anc").shift())
              ).fill_null(True)
-    held = under.select(_held(pl.col("kept"), start,
-                              pl.lit(by_code(caps, size, "max_deduction")).gather(pl.col("anc")),
-                              pl.lit(by_code(caps, size, "max_award")).gather(pl.col("anc")))
-                        ).to_series()
+    held = under.select(_held(pl.col("kept"), start, ded, award)).to_series()
     moved = held != under["kept"]
-    if not moved.any():
-        return kept, None
-    new = kept.clone().scatter(under["i"].filter(moved), held.filter(moved))  # scatter is in place
+    new = kept.clone().scatter(under["i"].filter(moved), held.filter(moved))  # in place
     return new, new != kept
 
 

@@ -200,8 +200,7 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
     """One row per event of a scored resident, by event id: points, status and why."""
     book = prep.book
     if capped is not None:
-        frame = frame.with_columns(kept=capped.kept, cut_scope=capped.cut_scope,
-                                   cut_code=capped.cut_code)
+        frame = frame.with_columns(**capped.per_event(frame))
     else:
         frame = frame.with_columns(kept=pl.col("pts"), cut_scope=pl.lit(0, dtype=pl.Int8),
                                    cut_code=pl.lit(None, dtype=pl.Int32))
