@@ -376,8 +376,9 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
             tier = cap
 
     # Step 9. "A reward applies when the tier is min_tier or better (and max_tier or worse,
-    # if set), the score is at least min_score (and at most max_score, if set), and no counting event with negative points lies inside clean_for before
-    # the as-of date"; "a negative event is inside clean_for when its date plus clean_for
+    # if set), the score is at least min_score (and at most max_score, if set), and no
+    # counting event with negative points lies inside clean_for before the as-of date";
+    # "a negative event is inside clean_for when its date plus clean_for
     # is after the as-of date"; "'Negative' for clean_for means the event's points after
     # steps 3-4, before caps, below zero." "A sanction applies when the tier is max_tier or
     # worse."

@@ -133,15 +133,15 @@ def _category_level(frame: pl.DataFrame, kept: pl.Series, level: pl.Series,
     size = max(len(book.categories), 1)
     ded = pl.lit(by_code(caps, size, "max_deduction")).gather(pl.col("anc"))
     award = pl.lit(by_code(caps, size, "max_award")).gather(pl.col("anc"))
-    under = frame.lazy().select(
+    candidates = frame.lazy().select(
         "rix", "day", "row", i=pl.int_range(pl.len(), dtype=pl.Int64), kept=pl.lit(kept),
         anc=pl.lit(level).gather(pl.col("cat")),
     ).filter(pl.col("anc").is_not_null() & (pl.col("kept") != 0))
-    over = under.group_by("rix", "anc").agg(
+    over = candidates.group_by("rix", "anc").agg(
         neg=pl.col("kept").clip(upper_bound=0).sum(),
         pos=pl.col("kept").clip(lower_bound=0).sum(),
     ).filter((pl.col("neg") < -ded).fill_null(False) | (pl.col("pos") > award).fill_null(False))
-    under = under.join(over.select("rix", "anc"), on=["rix", "anc"], how="semi").sort(
+    under = candidates.join(over.select("rix", "anc"), on=["rix", "anc"], how="semi").sort(
         "rix", "anc", "day", "row").collect()
     if under.is_empty():
         return kept, None

@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 
+from scs_cli.engine.caps import SCOPE_CATEGORY, SCOPE_INDICATOR, Capped, apply_caps, has_cap
 from scs_cli.engine.results import (
     ADJUSTMENTS_SCHEMA,
     CHECKS_SCHEMA,
@@ -20,9 +21,9 @@ from scs_cli.engine.results import (
     Prepared,
     ScoreResult,
 )
-from scs_cli.engine.caps import SCOPE_CATEGORY, SCOPE_INDICATOR, Capped, apply_caps, has_cap
 from scs_cli.engine.rulebook import KIND_ESCALATION, day_number, threshold_day
 from scs_cli.rules.model import Catalogue, cents
+
 
 def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
            residents: pl.DataFrame, extra: list[str], detail: bool) -> ScoreResult:
@@ -31,7 +32,6 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     tiers = scheme.tier_names
     tier_rank = {name: i for i, name in enumerate(tiers)}
     frame = frame.with_columns(cat=pl.lit(rules["cat"]).gather(pl.col("rkey")))
-    counting = pl.col("counting")
 
     # Step 6: indicator caps, then category caps innermost first (totals of the as-of
     # version), each keeping the earliest points and cutting the latest.

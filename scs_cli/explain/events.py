@@ -15,9 +15,9 @@ from typing import Any
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.core.output import decimal_text
+from scs_cli.explain.model import STANDING_NOT, EventLine
 from scs_cli.ledger.reads import LedgerNotes
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Indicator, from_cents
-from scs_cli.explain.model import STANDING_NOT, EventLine
 
 
 @dataclass
