@@ -41,8 +41,36 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
             if adjust is not None and adjust.height
             else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
 
+    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank)
+
+    # Step 9: rewards and sanctions, ids sorted.
+    tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
+             for rid in sorted(scheme.rewards)}
+    granted = [pl.all_horizontal(t.values()) for t in tests.values()]
+    applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
+               for sid in sorted(scheme.sanctions)]
+    res = res.with_columns(
+        tier=pl.lit(pl.Series(tiers, dtype=pl.String)).gather(pl.col("rank")),
+        rewards=_id_list(sorted(scheme.rewards), granted),
+        sanctions=_id_list(sorted(scheme.sanctions), applied),
+    )
+    out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
+    if not detail:
+        return ScoreResult(as_of, scheme, out, pl.DataFrame(schema=EVENTS_SCHEMA),
+                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
+    events = _event_rows(prep, frame, capped)
+    adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
+    return ScoreResult(as_of, scheme, out, events, adjustments,
+                       checks=_check_rows(res, tests, applied, sorted(scheme.sanctions)))
+
+
+def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
+                    residents: pl.DataFrame, extra: list[str], caps: pl.DataFrame,
+                    tier_rank: dict[str, int]) -> pl.DataFrame:
+    """Steps 7–8 per resident, in resident-id order: ``raw``, ``clamped``, ``score``
+    (hundredths) and ``rank`` (the tier's place, 0 the best)."""
     # Step 7: base + capped points, clamped to [min, max], then the smallest score cap.
-    res = residents.with_columns(**_per_resident(frame, rules, tier_rank)).join(
+    res = residents.with_columns(**_per_resident(frame, prep.book.rules, tier_rank)).join(
         caps, on="rix", how="left", maintain_order="left")
     # Into resident-id order (the residents are numbered in order of first record).
     if extra:
@@ -71,26 +99,7 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     for tier in scheme.tiers[:-1]:
         band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
     res = res.with_columns(rank=pl.max_horizontal(band, pl.col("tier_cap")))
-
-    # Step 9: rewards and sanctions, ids sorted.
-    tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
-             for rid in sorted(scheme.rewards)}
-    granted = [pl.all_horizontal(t.values()) for t in tests.values()]
-    applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
-               for sid in sorted(scheme.sanctions)]
-    res = res.with_columns(
-        tier=pl.lit(pl.Series(tiers, dtype=pl.String)).gather(pl.col("rank")),
-        rewards=_id_list(sorted(scheme.rewards), granted),
-        sanctions=_id_list(sorted(scheme.sanctions), applied),
-    )
-    out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
-    if not detail:
-        return ScoreResult(as_of, scheme, out, pl.DataFrame(schema=EVENTS_SCHEMA),
-                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
-    events = _event_rows(prep, frame, capped)
-    adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
-    return ScoreResult(as_of, scheme, out, events, adjustments,
-                       checks=_check_rows(res, tests, applied, sorted(scheme.sanctions)))
+    return res
 
 
 def _reward_tests(reward: Any, tier_rank: dict[str, int], as_of: date) -> dict[str, pl.Expr]:
