@@ -440,6 +440,10 @@ def test_json_record_has_the_spec_keys(history: CatalogueHistory) -> None:
     assert {"event_id", "indicator", "occurred_on", "nominal_points", "points", "status",
             "reason"} <= set(record["events"][0])
     assert record["events"][0]["points"] == -20
+    # what the kernel found, as data too: red light is the traffic category's, kept whole
+    first = record["events"][0]
+    assert (first["kept_points"], first["category"], first["limit_rank"],
+            first["occurrence"]) == (-20, "traffic", 1, None)
     assert {"id", "applies", "reason"} <= set(record["rewards"][0])
     assert {"id", "applies", "reason"} <= set(record["sanctions"][0])
     assert {"date", "score", "tier"} <= set(record["projection"][0])
