@@ -121,8 +121,9 @@ class Explanation:
                  "nominal_points": e.nominal_points, "points": e.points, "status": e.status,
                  "reason": e.reason, "basis": e.basis, "source": e.source,
                  "version": e.version, "capped_by": e.capped_by, "stops_on": e.stops_on,
-                 "assumed": list(e.assumed), "kept_points": e.kept_points, "occurrence": e.occurrence,
-                 "limit_rank": e.limit_rank, "category": e.category}
+                 "assumed": list(e.assumed), "kept_points": e.kept_points,
+                 "occurrence": e.occurrence, "limit_rank": e.limit_rank,
+                 "category": e.category}
                 for e in self.events],
             "adjustments": [
                 {"scope": a.scope, "key": a.key, "amount": a.amount, "reason": a.reason,
