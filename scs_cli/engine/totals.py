@@ -232,9 +232,14 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
     versions = pl.Series([v.version for v in book.versions] or [""], dtype=pl.String)
     categories = pl.Series(book.categories or ("",), dtype=pl.String)
     rules = book.rules
-    frame = frame.sort("event_id")
-    names = pl.Series(prep.indicators or ("",), dtype=pl.String)
     columns = frame.columns
+    # only what the rows need is put in event-id order: the judged frame is wide
+    needed = ["row", "event_id", "rix", "defined", "v", "nominal", "pts", "exp_day",
+              "lift_day", "kept", "cut_scope", "cut_code", "voided", "future", "suspended",
+              "over", "lifted", "expired", "ref", "kind", "cat", "rkey"]
+    needed += [c for c in ("_n", "lim_rank", "suspended_by") if c in columns]
+    frame = frame.select(needed)[_event_id_order(frame["row"], prep.events.height)]
+    names = pl.Series(prep.indicators or ("",), dtype=pl.String)
     return pl.concat([
         frame.select("event_id", resident_id=pl.lit(prep.residents["resident_id"]).gather(
             pl.col("rix"))),
@@ -260,6 +265,13 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
             else pl.lit(None, dtype=pl.Int64),
         ),
     ], how="horizontal").cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _event_id_order(rows: pl.Series, n_events: int) -> pl.Series:
+    """The positions that put rows in event-id order. ``row`` is each event's place in the
+    event-id-sorted events frame, so scattering positions by it is a sort without one."""
+    return pl.repeat(None, n_events, dtype=pl.Int64, eager=True).scatter(
+        rows, pl.int_range(rows.len(), dtype=pl.Int64, eager=True)).drop_nulls()
 
 
 def _adjustment_rows(prep: Prepared, res: pl.DataFrame, residents: pl.DataFrame,
