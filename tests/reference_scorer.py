@@ -51,6 +51,11 @@ class EventScore:
     points: Decimal  # what it adds before caps: `nominal` when counting, else 0
     status: str
     capped_by: str | None = None  # "indicator:<id>" or "category:<id>" when status is capped
+    # What explain words (contract, docs/architecture.md): the n of step 4 for a standing,
+    # not over-limit event of an escalation rule; the place among the standing events of
+    # its limit period for a standing event of a rule with a limit.
+    occurrence: int | None = None
+    limit_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class _Event:
     counting: bool = False
     nominal: Decimal | None = None
     capped_by: str | None = None
+    occurrence: int | None = None
+    limit_rank: int | None = None
     void_recorded: bool = False
     lift_dates: list[date] = field(default_factory=list)
     objections: list[dict[str, Any]] = field(default_factory=list)
@@ -239,6 +246,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         before = [o for o in standing if o.indicator == ev.indicator
                   and o.order < ev.order and period_of(o.day, limit.per) == here]
         ev.over_limit = len(before) >= limit.count
+        ev.limit_rank = len(before) + 1
 
     # Step 4. "An event that is the n-th standing occurrence of its indicator for its
     # resident (ordered as above, over-limit ones left out, and, if escalation_window is
@@ -258,13 +266,18 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
                 earlier = [o for o in earlier
                            if rule.escalation_window.after(o.day) > ev.day]
             n = len(earlier) + 1
+            ev.occurrence = n
             ev.nominal = rule.escalation[min(n, len(rule.escalation)) - 1]
         elif rule.points_range is not None:
-            # "the reporting agency sets each event's points within the range"
+            # "the reporting agency sets each event's points within the range". Precision
+            # (architecture): "A points_range event's own points are kept inside the range
+            # of the rule that judges it (clamped to its ends); an event with no points of
+            # its own under a range rule ... scores the end of the range nearest zero."
+            low, high = rule.points_range
             if ev.row["points"] is None:
-                raise ValueError(f"event {ev.id} of points_range indicator {ev.indicator!r} "
-                                 "carries no points")
-            ev.nominal = Decimal(int(ev.row["points"])) / 100
+                ev.nominal = ZERO if low <= 0 <= high else min(low, high, key=abs)
+            else:
+                ev.nominal = min(max(Decimal(int(ev.row["points"])) / 100, low), high)
         else:
             assert rule.points is not None
             ev.nominal = rule.points
@@ -279,89 +292,79 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         ev.counting = not ev.over_limit and not ev.lifted and not ev.expired
     counting = [e for e in standing if e.counting]
 
-    # Step 6. "Caps: per resident, first per indicator, then per category, the counted
-    # negative points add up to at least -max_deduction and the positive ones to at most
-    # max_award." Totals come from the as-of version; "a total the as-of version does not
-    # define is not capped". Precision (architecture): "An indicator cap acts on the
-    # resident's total for that indicator id (across versions); the amount it removes is
-    # charged to the category of that indicator's latest counting event, and category caps
-    # then act on category totals."
+    # Step 6. "Caps: per resident, first per indicator, then per category (a nested
+    # category first, then each parent in turn, each over everything beneath it after the
+    # caps below were applied), the counted negative points add up to at least
+    # -max_deduction and the positive ones to at most max_award." Totals come from the
+    # as-of version; "a total the as-of version does not define is not capped".
+    # "Which points a cap cuts: a cap keeps points in event order (occurred_on, event id)
+    # and cuts the latest; what remains of each event after the indicator cap is what its
+    # category (named by the event's own rule) adds up."
     adjusts: list[Adjustment] = []
-    neg_by_category: dict[str, Decimal] = {}
-    pos_by_category: dict[str, Decimal] = {}
-    for ev in counting:
-        assert ev.nominal is not None
-        if ev.category is not None:
-            if ev.nominal < 0:
-                neg_by_category[ev.category] = neg_by_category.get(ev.category, ZERO) + ev.nominal
-            elif ev.nominal > 0:
-                pos_by_category[ev.category] = pos_by_category.get(ev.category, ZERO) + ev.nominal
+    kept: dict[int, Decimal] = {e.id: e.nominal for e in counting if e.nominal is not None}
 
-    capped_sides: dict[tuple[str, str, bool], str] = {}  # (scope, key, negative?) → label
+    def hold(group: list[_Event], holder: Any, scope: str, key: str) -> None:
+        """Keep the group's points in event order up to the holder's caps; cut the rest."""
+        for negative, bound in ((True, holder.max_deduction), (False, holder.max_award)):
+            if bound is None:
+                continue
+            taken = ZERO  # how much of the bound the earlier events used
+            removed = ZERO
+            for ev in sorted(group, key=lambda e: e.order):
+                points = kept[ev.id]
+                if points == 0 or (points < 0) != negative:
+                    continue
+                room = bound - taken
+                keep = points if abs(points) <= room else (-room if negative else room)
+                taken += abs(keep)
+                if keep != points:
+                    removed += keep - points
+                    kept[ev.id] = keep
+                    # Reading: `capped_by` names the first cap that cut the event.
+                    ev.capped_by = ev.capped_by or f"{scope}:{key}"
+            if removed:
+                adjusts.append(Adjustment(rid, scope, key, removed))
+
     for ind_id in sorted({e.indicator for e in counting}):
-        mine = [e for e in counting if e.indicator == ind_id]
-        latest_category = max(mine, key=lambda e: e.order).category
         total_rule = scheme.indicators.get(ind_id)
-        neg = sum((e.nominal for e in mine if e.nominal is not None and e.nominal < 0), ZERO)
-        pos = sum((e.nominal for e in mine if e.nominal is not None and e.nominal > 0), ZERO)
-        if total_rule is not None and total_rule.max_deduction is not None \
-                and neg < -total_rule.max_deduction:
-            amount = -total_rule.max_deduction - neg  # > 0: gives points back
-            adjusts.append(Adjustment(rid, "indicator", ind_id, amount))
-            capped_sides[("indicator", ind_id, True)] = f"indicator:{ind_id}"
-            if latest_category is not None:
-                neg_by_category[latest_category] = \
-                    neg_by_category.get(latest_category, ZERO) + amount
-        if total_rule is not None and total_rule.max_award is not None \
-                and pos > total_rule.max_award:
-            amount = total_rule.max_award - pos  # < 0: takes points away
-            adjusts.append(Adjustment(rid, "indicator", ind_id, amount))
-            capped_sides[("indicator", ind_id, False)] = f"indicator:{ind_id}"
-            if latest_category is not None:
-                pos_by_category[latest_category] = \
-                    pos_by_category.get(latest_category, ZERO) + amount
+        if total_rule is not None:
+            hold([e for e in counting if e.indicator == ind_id], total_rule, "indicator",
+                 ind_id)
 
-    for cat_id in sorted(set(neg_by_category) | set(pos_by_category)):
-        total_cat = scheme.categories.get(cat_id)
-        if total_cat is None:
-            continue
-        neg = neg_by_category.get(cat_id, ZERO)
-        pos = pos_by_category.get(cat_id, ZERO)
-        if total_cat.max_deduction is not None and neg < -total_cat.max_deduction:
-            adjusts.append(Adjustment(rid, "category", cat_id, -total_cat.max_deduction - neg))
-            capped_sides[("category", cat_id, True)] = f"category:{cat_id}"
-        if total_cat.max_award is not None and pos > total_cat.max_award:
-            adjusts.append(Adjustment(rid, "category", cat_id, total_cat.max_award - pos))
-            capped_sides[("category", cat_id, False)] = f"category:{cat_id}"
+    # Categories of the as-of version, innermost first: a category after everything
+    # beneath it (deepest first). An event is beneath a category when the category is its
+    # own rule's category or a parent of it, parent by parent, in the as-of version.
+    def chain(category: str | None) -> list[str]:
+        out: list[str] = []
+        while category is not None and category in scheme.categories and category not in out:
+            out.append(category)
+            category = scheme.categories[category].parent
+        return out
 
-    # Reading: caps act on totals, not on events in any order, so every counting event on
-    # the side (negative or positive) of a total that a cap cut is "capped"; the indicator
-    # cap is named first when both cut.
-    for ev in counting:
-        assert ev.nominal is not None
-        if ev.nominal == 0:
-            continue
-        negative = ev.nominal < 0
-        ev.capped_by = capped_sides.get(("indicator", ev.indicator, negative))
-        if ev.capped_by is None and ev.category is not None:
-            ev.capped_by = capped_sides.get(("category", ev.category, negative))
+    for cat_id in sorted(scheme.categories, key=lambda c: (-len(chain(c)), c)):
+        beneath = [e for e in counting if cat_id in chain(e.category)]
+        if beneath:
+            hold(beneath, scheme.categories[cat_id], "category", cat_id)
 
     # Step 7. "Score = base + all capped points, clamped to [min, max], then lowered to the
     # smallest score_cap of any counting event." ("score_cap may take a score below min.")
-    raw = scheme.scale.base + sum((e.nominal for e in counting if e.nominal is not None), ZERO)
-    raw += sum((a.amount for a in adjusts), ZERO)
+    raw = scheme.scale.base + sum(kept.values(), ZERO)
     score = raw
     if scheme.scale.min is not None and score < scheme.scale.min:
         score = scheme.scale.min
     if scheme.scale.max is not None and score > scheme.scale.max:
         score = scheme.scale.max
-    if score != raw:
-        adjusts.append(Adjustment(rid, "clamp", "scale", score - raw))
-    score_caps = [e.rule.score_cap for e in counting
-                  if e.rule is not None and e.rule.score_cap is not None]
-    if score_caps and min(score_caps) < score:
-        adjusts.append(Adjustment(rid, "score_cap", "score_cap", min(score_caps) - score))
-        score = min(score_caps)
+    if score != raw:  # contract (architecture): key "min" or "max", the end it hit
+        adjusts.append(Adjustment(rid, "clamp", "min" if score > raw else "max", score - raw))
+    with_cap = [e for e in counting if e.rule is not None and e.rule.score_cap is not None]
+    if with_cap:
+        # contract: key is the indicator of the counting event with the lowest score_cap
+        # (Reading: on a tie, the earliest such event)
+        lowest = min(with_cap, key=lambda e: (e.rule.score_cap, e.order))  # type: ignore[union-attr]
+        cap = lowest.rule.score_cap  # type: ignore[union-attr]
+        if cap < score:
+            adjusts.append(Adjustment(rid, "score_cap", lowest.indicator, cap - score))
+            score = cap
 
     # Step 8. "Tier: the first tier whose min <= score; then the worst of that and every
     # tier_cap of a counting event."
@@ -372,9 +375,10 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         if cap is not None and scheme.tier_rank(cap) > scheme.tier_rank(tier):
             tier = cap
 
-    # Step 9. "A reward applies when the tier is min_tier or better, the score is at least
-    # min_score, and no counting event with negative points lies inside clean_for before
-    # the as-of date"; "a negative event is inside clean_for when its date plus clean_for
+    # Step 9. "A reward applies when the tier is min_tier or better (and max_tier or worse,
+    # if set), the score is at least min_score (and at most max_score, if set), and no
+    # counting event with negative points lies inside clean_for before the as-of date";
+    # "a negative event is inside clean_for when its date plus clean_for
     # is after the as-of date"; "'Negative' for clean_for means the event's points after
     # steps 3-4, before caps, below zero." "A sanction applies when the tier is max_tier or
     # worse."
@@ -383,7 +387,12 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
     for reward in scheme.rewards.values():
         if rank > scheme.tier_rank(reward.min_tier):
             continue
+        # "(and max_tier or worse, if set)", "(and at most max_score, if set)"
+        if reward.max_tier is not None and rank < scheme.tier_rank(reward.max_tier):
+            continue
         if reward.min_score is not None and score < reward.min_score:
+            continue
+        if reward.max_score is not None and score > reward.max_score:
             continue
         clean_for = reward.clean_for
         if clean_for is not None and any(
@@ -413,9 +422,12 @@ def _event_score(rid: str, ev: _Event) -> EventScore:
     points = ev.nominal if ev.counting and ev.nominal is not None else ZERO
     return EventScore(
         event_id=ev.id, resident_id=rid, indicator=ev.indicator, occurred_on=ev.day,
-        version=ev.version.version if ev.version else None,
+        # contract (architecture): "the catalogue version that judges it, null if none";
+        # a version in force that lacks the indicator judges nothing
+        version=ev.version.version if ev.version and ev.rule else None,
         nominal=ev.nominal if ev.standing else None, points=points, status=status,
         capped_by=ev.capped_by if status == "capped" else None,
+        occurrence=ev.occurrence, limit_rank=ev.limit_rank,
     )
 
 
@@ -426,7 +438,8 @@ def engine_view(result: Any) -> ReferenceResult:
     """The engine's `ScoreResult` in this module's shapes, so both compare field by field.
 
     Only what the engine contract (docs/architecture.md) promises is read: resident rows
-    (score in hundredths) and event rows (`nominal`, `points`, `status`, `capped_by`).
+    (score in hundredths), event rows (`nominal`, `points`, `status`, `capped_by`,
+    `version`) and the adjustments.
     """
     from scs_cli.rules.model import from_cents
 
@@ -447,5 +460,9 @@ def engine_view(result: Any) -> ReferenceResult:
             nominal=None if nominal is None else from_cents(nominal),
             points=from_cents(row["points"] or 0), status=row["status"],
             capped_by=row.get("capped_by"),
+            occurrence=row.get("occurrence"), limit_rank=row.get("limit_rank"),
         )
-    return ReferenceResult(result.scheme, residents, events)
+    adjustments = tuple(
+        Adjustment(row["resident_id"], row["scope"], row["key"], from_cents(row["amount"]))
+        for row in result.adjustments.to_dicts())
+    return ReferenceResult(result.scheme, residents, events, adjustments)

@@ -140,6 +140,22 @@ def test_show_table_names_tiers_and_unbased_rules(scs, tiny_catalogue):
     assert "1/month" in result.stdout
 
 
+def test_show_names_nested_categories_and_reward_bands(scs):
+    suining = scs("catalogue", "show", "suining-2010", "--format", "json")
+    assert suining.exit_code == 0
+    doc = json.loads(suining.stdout)
+    assert doc["categories"]["traffic-violations"]["parent"] == "social-management"
+    assert doc["indicators"]["red-light"]["category"] == "traffic-violations"
+    fuzhou = scs("catalogue", "show", "fuzhou-2018", "--format", "json")
+    assert json.loads(fuzhou.stdout)["rewards"]["transit-discount-10"]["max_score"] == 696.99
+    table = scs("catalogue", "show", "fuzhou-2018")
+    assert "696.99" in table.stdout  # the band, in the condition column
+    markdown = scs("catalogue", "show", "fuzhou-2018", "--format", "markdown").stdout
+    assert "very-poor or better, score ≤ 696.99" in markdown
+    suining_md = scs("catalogue", "show", "suining-2010", "--format", "markdown").stdout
+    assert "| `traffic-violations` | Traffic violations | `social-management` | 50 |" in suining_md
+
+
 def test_list_shows_every_bundled_catalogue(scs):
     result = scs("catalogue", "list", "--format", "json")
     assert result.exit_code == 0

@@ -276,3 +276,41 @@ def test_compare_refuses_the_same_version_twice(scs, files) -> None:  # type: ig
 
 def test_compare_bad_format_is_a_usage_error(scs, files) -> None:  # type: ignore[no-untyped-def]
     assert scs("catalogue", "compare", *files, "-f", "jsonl").exit_code == 2
+
+
+def test_largest_deduction_holds_a_nested_cap_inside_its_parent() -> None:
+    # Suining's shape: an item of 50 inside a budget of 60; the indicators' own caps first.
+    cat = parse_catalogue(HEAD.format(id="n", name="N", base=100, extra="") + """
+[categories.budget]
+name = "Budget"
+max_deduction = 60
+[categories.item]
+name = "Item"
+parent = "budget"
+max_deduction = 50
+[indicators.a]
+name = "A"
+category = "item"
+points = -40
+[indicators.b]
+name = "B"
+category = "item"
+points = -40
+[indicators.c]
+name = "C"
+category = "budget"
+points = -30
+max_deduction = 30
+[indicators.d]
+name = "D"
+category = "item"
+points = -5
+max_deduction = 5
+""")
+    # one of each: item holds 40 + 40 + 5 at 50, budget holds 50 + 30 at 60; repeated: the
+    # item's uncapped a and b are held by the item cap (50), then the budget's 60
+    assert largest_deduction(cat) == (Decimal(60), Decimal(60), ())
+    overview = compare([cat, parse_catalogue(HEAD.format(id="m", name="M", base=100,
+                                                         extra=""))])
+    text = comparison_markdown(overview)
+    assert "item in budget (max -50)" in text

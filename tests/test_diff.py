@@ -255,3 +255,14 @@ def test_cli_markdown_and_table(scs, files) -> None:  # type: ignore[no-untyped-
     table = scs("catalogue", "diff", *files)
     assert table.exit_code == 0
     assert "superstition" in table.stdout
+
+
+def test_a_nested_cap_and_a_reward_band_are_changes() -> None:
+    new = NEW.replace('[categories.finance]\n', '[categories.finance]\nparent = "traffic"\n')
+    new = new.replace('[rewards.fast-track]\nname = "Fast track"\nmin_tier = "A"\n',
+                      '[rewards.fast-track]\nname = "Fast track"\nmin_tier = "A"\n'
+                      'max_score = 1049.99\n')
+    changes = _changes(diff(parse_catalogue(NEW), parse_catalogue(new)))
+    assert changes == {("categories", "finance", "changed"): {"parent": (None, "traffic")},
+                       ("rewards", "fast-track", "changed"): {
+                           "max_score": (None, Decimal("1049.99"))}}

@@ -118,6 +118,9 @@ def check(case: Case, run: Callable[[], ReferenceResult]) -> None:
         if "points" in want:
             assert got_event.points == Decimal(want["points"]), \
                 f"{label}: event {event_id} points"
+        if "capped_by" in want:
+            assert got_event.capped_by == want["capped_by"], \
+                f"{label}: event {event_id} capped_by"
         if "nominal" in want:
             assert got_event.nominal == Decimal(want["nominal"]), \
                 f"{label}: event {event_id} nominal"

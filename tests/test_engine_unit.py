@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -22,7 +23,7 @@ from scs_cli.engine.rulebook import DayTable, day_number, threshold_day
 from scs_cli.engine.sort import order_events
 from scs_cli.rules.durations import Duration
 from scs_cli.rules.model import Catalogue, CatalogueHistory, from_cents
-from scs_cli.rules.schema import parse_catalogue
+from scs_cli.rules.schema import load_catalogue, parse_catalogue
 from scs_cli.scoring.files import points_text, render
 
 HEAD = """schema = 1
@@ -317,17 +318,21 @@ def test_indicator_cap_then_category_cap_exceeded() -> None:
         ev(6, "r", "g", "2021-01-01"), ev(7, "r", "g", "2021-01-02"),
         ev(8, "r", "g", "2021-01-03")]
     result = run(catalogue(CAPS), events, "2021-06-01")
-    # x: -30 capped to -20 (+10); category k: -20 - 10 = -30 capped to -25 (+5); g: 12 → 8
+    # x: -30 held at -20: 1 and 2 keep -10, 3 (the latest) is cut to 0 (+10); category k
+    # holds -10, -10, 0 and y's -5 (4) and -5 (5): 25 kept, 5 cut to 0 (+5); g: 4 + 4 kept,
+    # 8 cut to 0 (-4)
     adjustments = {(s, k): a for _, s, k, a in result.adjustments.iter_rows()}
     assert adjustments == {("indicator", "x"): 1000, ("category", "k"): 500,
                            ("indicator", "g"): -400}
     st = statuses(result)
-    assert {st[i] for i in (1, 2, 3)} == {"capped"}
-    assert {st[i] for i in (4, 5)} == {"capped"}
+    assert [st[i] for i in range(1, 9)] == ["counted", "counted", "capped", "counted",
+                                            "capped", "counted", "counted", "capped"]
     assert score_of(result, "r") == Decimal(1000 - 25 + 8)
     by_event = dict(result.events.select("event_id", "capped_by").iter_rows())
-    assert by_event[1] == "indicator:x" and by_event[4] == "category:k"
-    assert by_event[6] == "indicator:g"
+    assert by_event[3] == "indicator:x" and by_event[5] == "category:k"
+    assert by_event[8] == "indicator:g" and by_event[1] is None
+    kept = dict(result.events.select("event_id", "kept").iter_rows())
+    assert [kept[i] for i in range(1, 9)] == [-1000, -1000, 0, -500, 0, 400, 400, 0]
 
 
 def test_score_is_base_plus_points_plus_adjustments() -> None:
@@ -476,7 +481,8 @@ def test_events_are_reported_by_event_id_with_the_contract_columns() -> None:
     assert result.events["event_id"].to_list() == sorted(data.events["event_id"].to_list())
     assert result.events.columns == ["event_id", "resident_id", "indicator", "occurred_on",
                                      "version", "nominal", "points", "status", "stops_on",
-                                     "capped_by"]
+                                     "capped_by", "kept", "occurrence", "limit_rank",
+                                     "category", "score_cap", "tier_cap", "suspended_by"]
     assert set(result.events["status"]) <= {"voided", "future", "suspended", "over-limit",
                                             "lifted", "expired", "capped", "counted"}
 
@@ -530,3 +536,34 @@ def test_render_forms() -> None:
     assert render(frame, "jsonl").splitlines()[1] == \
         '{"resident_id":"q\\"t","score":1000,"tier":"A","rewards":["x","y"]}'
     assert render(frame.head(0), "json") == "[]\n"
+
+
+# --- the bundled catalogues the nested caps and reward bands were made for ------------------
+
+def test_suining_traffic_item_holds_fifty_across_its_indicators() -> None:
+    # Creemers 2018, table 3: "Traffic violations (50)" inside the 530 social-management
+    # budget. Red light (-50) and drunk driving (-50) together lose 50, not 100.
+    suining = load_catalogue(bundled("suining-2010"))
+    result = run(suining, [ev(1, "r", "red-light", "2010-03-01"),
+                           ev(2, "r", "drunk-driving", "2010-04-01"),
+                           ev(3, "s", "red-light", "2010-03-01")], "2010-06-01")
+    assert score_of(result, "r") == Decimal(950) and score_of(result, "s") == Decimal(950)
+    by_event = dict(result.events.select("event_id", "capped_by").iter_rows())
+    assert by_event == {1: None, 2: "category:traffic-violations", 3: None}
+
+
+@pytest.mark.parametrize(("points", "rewards"), [
+    ("197", ["transit-discount-20"]),       # 697: the 20% band, never both
+    ("196.99", ["transit-discount-10"]),    # 696.99: below 697
+    ("300", ["transit-discount-20"]),
+])
+def test_fuzhou_gives_one_transit_discount_at_every_score(points: str,
+                                                         rewards: list[str]) -> None:
+    fuzhou = load_catalogue(bundled("fuzhou-2018"))
+    result = run(fuzhou, [ev(1, "r", "positive-record", "2019-01-01", points)], "2019-06-01")
+    assert score_of(result, "r") == 500 + Decimal(points)
+    assert result.residents["rewards"].to_list() == [rewards]
+
+
+def bundled(name: str) -> Path:
+    return Path(__file__).resolve().parent.parent / "catalogues" / f"{name}.toml"

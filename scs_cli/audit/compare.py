@@ -15,7 +15,8 @@ Definitions (docs/compare.md explains them to users):
 - *disagreement*: the largest minus the smallest relative value among the cities that score
   the behaviour, in percentage points of base; *spread* is the same in absolute points.
 - *largest deduction*: "one of each" is one event of every negative indicator at its worst
-  per-event value, each capped by the indicator's and then its category's max_deduction;
+  per-event value, each capped by the indicator's, then its category's and each parent's
+  max_deduction;
   "repeated" is the most that repeated events can take, which is unbounded as soon as one
   negative indicator has no max_deduction and no capped category. The scale's clamp
   (`min`) can stop a score falling further; that is shown as the floor.
@@ -54,6 +55,7 @@ class CategorySummary:
     name: str
     max_deduction: Decimal | None
     max_award: Decimal | None
+    parent: str | None = None  # the category it sits inside (a nested cap)
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
                    "assumed": t.assumed} for t in c.tiers],
         "indicators": c.indicators, "positive": c.positive, "negative": c.negative,
         "categories": [{"id": k.id, "name": k.name, "max_deduction": k.max_deduction,
-                        "max_award": k.max_award} for k in c.categories],
+                        "max_award": k.max_award, "parent": k.parent} for k in c.categories],
         "largest_deduction": {"one_each": c.deduction_one_each, "repeated": c.deduction_max,
                               "uncapped": list(c.uncapped), "floor": c.floor_loss},
         "rewards": list(c.rewards), "sanctions": list(c.sanctions),
@@ -343,7 +345,7 @@ def overview(cat: Catalogue) -> CityOverview:
         participation=cat.policy.participation, base=base, min=cat.scale.min,
         max=cat.scale.max, tiers=tiers, indicators=len(cat.indicators),
         positive=sum(i.is_positive for i in inds), negative=sum(i.is_negative for i in inds),
-        categories=tuple(CategorySummary(c.id, c.name, c.max_deduction, c.max_award)
+        categories=tuple(CategorySummary(c.id, c.name, c.max_deduction, c.max_award, c.parent)
                          for c in cat.categories.values()),
         deduction_one_each=one_each, deduction_max=most, uncapped=uncapped,
         rewards=tuple(_reward_text(cat, r.id) for r in cat.rewards.values()),
@@ -357,8 +359,12 @@ def overview(cat: Catalogue) -> CityOverview:
 def _reward_text(cat: Catalogue, rid: str) -> str:
     r = cat.rewards[rid]
     cond = f"tier {r.min_tier} or better"
+    if r.max_tier is not None:
+        cond += f" and {r.max_tier} or worse"
     if r.min_score is not None:
         cond += f", score ≥ {decimal_text(r.min_score)}"
+    if r.max_score is not None:
+        cond += f", score ≤ {decimal_text(r.max_score)}"
     if r.clean_for:
         cond += f", clean for {r.clean_for}"
     return f"{r.name} ({cond})"
@@ -368,9 +374,9 @@ def largest_deduction(cat: Catalogue) -> tuple[Decimal, Decimal | None, tuple[st
     """(one of each, repeated or None when unbounded, indicators repeatable without a cap).
 
     Points lost, as positive numbers. Caps act as in scoring: the indicator's
-    max_deduction first, then the category's.
+    max_deduction first, then its category's, then each parent's in turn (a nested cap).
     """
-    one_each: dict[str | None, Decimal] = {}
+    one_each: dict[str | None, Decimal | None] = {}
     repeated: dict[str | None, Decimal | None] = {}
     uncapped: list[str] = []
     for ind in cat.indicators.values():
@@ -379,22 +385,37 @@ def largest_deduction(cat: Catalogue) -> tuple[Decimal, Decimal | None, tuple[st
         loss = -ind.worst
         cap = ind.max_deduction
         key = ind.category
-        one_each[key] = one_each.get(key, Decimal(0)) + (min(loss, cap) if cap else loss)
-        so_far = repeated.get(key, Decimal(0))
-        repeated[key] = None if so_far is None or cap is None else so_far + cap
-        category_cap = cat.categories[key].max_deduction if key else None
-        if cap is None and category_cap is None:
+        one_each[key] = _plus(one_each.get(key, Decimal(0)), min(loss, cap) if cap else loss)
+        repeated[key] = _plus(repeated.get(key, Decimal(0)), cap)
+        if cap is None and not any(cat.categories[c].max_deduction is not None
+                                   for c in cat.category_chain(key)):
             uncapped.append(ind.id)
-    total_one = Decimal(0)
-    total_max: Decimal | None = Decimal(0)
-    for key, amount in one_each.items():
-        category_cap = cat.categories[key].max_deduction if key else None
-        total_one += min(amount, category_cap) if category_cap else amount
-        most = repeated[key]
-        if category_cap:
-            most = category_cap if most is None else min(most, category_cap)
-        total_max = None if total_max is None or most is None else total_max + most
-    return total_one, total_max, tuple(uncapped)
+    total_one = _rolled_up(cat, one_each)
+    assert total_one is not None  # one event of each is always a finite loss
+    return total_one, _rolled_up(cat, repeated), tuple(uncapped)
+
+
+def _plus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    """A sum of losses where None is unbounded."""
+    return None if a is None or b is None else a + b
+
+
+def _rolled_up(cat: Catalogue, losses: dict[str | None, Decimal | None]) -> Decimal | None:
+    """The losses under each category held at its cap, innermost first, each category's
+    capped total added to its parent's; the uncategorised losses added as they are."""
+    totals = dict(losses)
+    total = totals.pop(None, Decimal(0))
+    for cid in sorted(cat.categories, key=lambda c: (-len(cat.category_chain(c)), c)):
+        amount = totals.pop(cid, Decimal(0))
+        cap = cat.categories[cid].max_deduction
+        if cap is not None:
+            amount = cap if amount is None else min(amount, cap)
+        parent = cat.categories[cid].parent
+        if parent is not None and parent in cat.categories:
+            totals[parent] = _plus(totals.get(parent, Decimal(0)), amount)
+        else:
+            total = _plus(total, amount)
+    return total
 
 
 # ------------------------------------------------------------------------ cell text
@@ -482,7 +503,8 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
         row("indicators (− / +)", lambda c: f"{c.indicators} ({c.negative} / {c.positive})"),
         row("coverage", coverage),
         row("categories (caps)", lambda c: ", ".join(
-            k.id + (f" (max -{decimal_text(k.max_deduction)})" if k.max_deduction else "")
+            k.id + (f" in {k.parent}" if k.parent else "")
+            + (f" (max -{decimal_text(k.max_deduction)})" if k.max_deduction else "")
             + (f" (max +{decimal_text(k.max_award)})" if k.max_award else "")
             for k in c.categories) or "none"),
         row("largest deduction", deduction_text),

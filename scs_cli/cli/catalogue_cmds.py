@@ -131,10 +131,11 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
 
     if cat.categories:
         cats = Table(title="Categories")
-        for col in ("id", "name", "max deduction", "max award"):
+        for col in ("id", "name", "inside", "max deduction", "max award"):
             cats.add_column(col, no_wrap=col != "name", overflow="fold")
         for c in cat.categories.values():
-            cats.add_row(c.id, c.name, _mark(_num(c.max_deduction), "max_deduction", c.assumed),
+            cats.add_row(c.id, c.name, _mark(c.parent or "", "parent", c.assumed),
+                         _mark(_num(c.max_deduction), "max_deduction", c.assumed),
                          _mark(_num(c.max_award), "max_award", c.assumed))
         out.print(cats)
 
@@ -192,8 +193,12 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
             t.add_column(col, overflow="fold", no_wrap=col in ("kind", "id"))
         for r in cat.rewards.values():
             cond = _mark(f"tier {r.min_tier} or better", "min_tier", r.assumed)
+            if r.max_tier is not None:
+                cond += " and " + _mark(f"{r.max_tier} or worse", "max_tier", r.assumed)
             if r.min_score is not None:
                 cond += ", " + _mark(f"score ≥ {_num(r.min_score)}", "min_score", r.assumed)
+            if r.max_score is not None:
+                cond += ", " + _mark(f"score ≤ {_num(r.max_score)}", "max_score", r.assumed)
             if r.clean_for:
                 cond += ", " + _mark(f"no negative event in the last {r.clean_for}",
                                      "clean_for", r.assumed)

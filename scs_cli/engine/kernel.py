@@ -45,7 +45,7 @@ from scs_cli.engine.rulebook import (
     day_number,
     period_key,
 )
-from scs_cli.engine.sort import order_events
+from scs_cli.engine.sort import Order, order_events
 from scs_cli.engine.totals import totals
 from scs_cli.rules.model import Catalogue, CatalogueHistory
 
@@ -94,17 +94,33 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
     events = data.events
     if not events["event_id"].is_sorted():  # ties in the sort below keep event-id order
         events = events.sort("event_id")
-    n_ind = max(len(book.indicators), 1)
     if events.height:
         first = day_number(events["occurred_on"].min())  # type: ignore[arg-type]
         last = day_number(events["occurred_on"].max())  # type: ignore[arg-type]
     else:
         first = last = 0
     table = DayTable(first, last)
+    frame, order = _in_kernel_order(events, data.indicators, book, first)
+    residents = pl.DataFrame({"resident": order.keys}).select(
+        rix=pl.int_range(pl.len(), dtype=pl.Int32), resident_id=data.resident_ids())
+    lexical = residents["resident_id"].arg_sort().cast(pl.Int32).rename("rix")
+    # one lazy query: Polars computes independent columns side by side
+    lazy = _rule_columns(frame.lazy(), data, book, table)
+    extra = _order_columns(book, table)
+    frame = (lazy.with_columns(extra) if extra else lazy).collect()
 
+    objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
+        "event_id", "objection_id", filed=pl.col("filed_on").cast(pl.Int32),
+        decided=pl.col("decided_on").cast(pl.Int32))
+    return Prepared(history, book, table, frame, residents, lexical, events,
+                    data.indicators, objections, data.consents)
+
+
+def _in_kernel_order(events: pl.DataFrame, indicators: tuple[str, ...], book: RuleBook,
+                     first: int) -> tuple[pl.DataFrame, Order]:
+    """The events sorted by (resident, indicator, day, event id), with rule-book codes."""
     # the ledger's indicator numbers → the rule book's (-1: no version defines it)
-    to_book = pl.Series([book.codes.get(i, -1) for i in data.indicators] or [-1],
-                        dtype=pl.Int32)
+    to_book = pl.Series([book.codes.get(i, -1) for i in indicators] or [-1], dtype=pl.Int32)
     # one chunk per column: gathers from chunked columns (one per import) are slower
     columns = events.select(
         "event_id", "points", "resident", ic=pl.lit(to_book).gather(pl.col("code")).fill_null(-1),
@@ -116,11 +132,15 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         "event_id": columns["event_id"].gather(order.row),
         "points": columns["points"].gather(order.row),
     })
-    residents = pl.DataFrame({"resident": order.keys}).select(
-        rix=pl.int_range(pl.len(), dtype=pl.Int32), resident_id=data.resident_ids())
-    lexical = residents["resident_id"].arg_sort().cast(pl.Int32).rename("rix")
+    return frame, order
 
-    rules = book.rules
+
+def _rule_columns(lazy: pl.LazyFrame, data: LedgerData, book: RuleBook, table: DayTable
+                  ) -> pl.LazyFrame:
+    """Each event's version, rule row (``rkey``), kind, lift and expiry day, void and the
+    points its rule gives before limits and escalation: nothing here depends on as-of."""
+    rules, first = book.rules, table.first
+    n_ind = max(len(book.indicators), 1)
     version = pl.lit(-1, dtype=pl.Int32)
     for start in book.starts:
         version = version + (pl.col("day") >= start).cast(pl.Int32)
@@ -130,8 +150,7 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         pl.Int32))
     ends = table.ends(book.durations)
     new_res = (pl.col("rix") != pl.col("rix").shift()).fill_null(True)
-    # one lazy query: Polars computes independent columns side by side
-    lazy = frame.lazy().with_columns(
+    return lazy.with_columns(
         v=version,
         new_res=new_res,
         new_grp=(new_res | (pl.col("ic") != pl.col("ic").shift())).fill_null(True),
@@ -149,21 +168,19 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         voided=is_in(pl.col("event_id"), voided_ids) | ~pl.col("defined"),
         rule_pts=_rule_points(rules),
     )
+
+
+def _order_columns(book: RuleBook, table: DayTable) -> list[pl.Expr]:
+    """What limits and escalation need: group numbers, window ends, period keys."""
     extra = []
     if book.uses("window") or book.uses("lim_per"):  # limits and escalation need groups
         extra.append(pl.col("new_grp").cast(pl.Int64).cum_sum().alias("grp"))
     for window in book.uses("window"):  # where each occurrence's escalation window ends
-        extra.append(pl.lit(table.end(book.durations[window])).gather(pl.col("day") - first)
-                     .alias(f"wend_{window}"))
+        extra.append(pl.lit(table.end(book.durations[window])).gather(
+            pl.col("day") - table.first).alias(f"wend_{window}"))
     for period in book.uses("lim_per"):
         extra.append(period_key(pl.col("day"), period, table).alias(f"pkey_{period}"))
-    frame = (lazy.with_columns(extra) if extra else lazy).collect()
-
-    objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
-        "event_id", filed=pl.col("filed_on").cast(pl.Int32),
-        decided=pl.col("decided_on").cast(pl.Int32))
-    return Prepared(history, book, table, frame, residents, lexical, events,
-                    data.indicators, objections, data.consents)
+    return extra
 
 
 def _rule_points(rules: pl.DataFrame) -> pl.Expr:
@@ -204,13 +221,20 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True,
 
     # Step 2: standing events (voids and undefined rules were marked by `prepare`).
     suspended = pl.lit(False)
+    suspended_by = pl.lit(None, dtype=pl.Int64)  # the pending objection, for explain
     if scheme.policy.objection_suspends and prep.objections.height:
         pending = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
         suspended = is_in(pl.col("event_id"), pending["event_id"])
+        if detail:
+            first = pending.group_by("event_id").agg(pl.col("objection_id").min())
+            suspended_by = _lookup(pl.col("event_id"), first["event_id"],
+                                   first["objection_id"], pl.Int64)
     # Steps 2–5 are one lazy query per stretch, so Polars runs independent columns on
     # both cores and skips what nothing reads.
     standing = _standing(frame.lazy(), [pl.col("day") > a, suspended])
+    if detail:
+        standing = standing.with_columns(suspended_by=suspended_by)
     frame = _judged(_in_order(standing, prep), a).collect()
     result = totals(prep, scheme, as_of, frame, residents, extra, detail)
     if tally:
@@ -239,6 +263,7 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
     """Steps 3–4 on the sorted events: over-limit flags and escalation values."""
     book, rules = prep.book, prep.book.rules
     over = pl.lit(False)
+    rank: pl.Expr | None = None  # each standing event's place in its limit period
     periods = book.uses("lim_per")
     if periods:
         frame = frame.with_columns(
@@ -253,8 +278,11 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
             run_start = pl.col("new_grp") | (key != key.shift()).fill_null(True)
             before = pl.when(run_start).then(
                 pl.col("_cs") - pl.col("standing").cast(pl.Int32)).forward_fill()
-            over = over | (pl.col("standing") & (pl.col("lim_per") == period)
-                           & (pl.col("_cs") - before > pl.col("lim_count"))).fill_null(False)
+            here = pl.col("standing") & (pl.col("lim_per") == period)
+            rank = pl.when(here).then(pl.col("_cs") - before).otherwise(rank) \
+                if rank is not None else pl.when(here).then(pl.col("_cs") - before)
+        frame = frame.with_columns(lim_rank=rank)
+        over = (pl.col("lim_rank") > pl.col("lim_count")).fill_null(False)
     frame = frame.with_columns(over=over).with_columns(
         ref=pl.col("standing") & ~pl.col("over"))
     if not (rules["kind"] == KIND_ESCALATION).any():

@@ -27,6 +27,13 @@ EVENTS_SCHEMA: dict[str, Any] = {
     "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
     "occurred_on": pl.Date, "version": pl.String, "nominal": pl.Int64, "points": pl.Int64,
     "status": pl.String, "stops_on": pl.Date, "capped_by": pl.String,
+    # what explain words, from the kernel's own computation (docs/architecture.md)
+    "kept": pl.Int64, "occurrence": pl.Int32, "limit_rank": pl.Int32, "category": pl.String,
+    "score_cap": pl.Int64, "tier_cap": pl.String, "suspended_by": pl.Int64,
+}
+CHECKS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "kind": pl.String, "id": pl.String, "applies": pl.Boolean,
+    "tier_ok": pl.Boolean, "score_ok": pl.Boolean, "clean_ok": pl.Boolean,
 }
 ADJUSTMENTS_SCHEMA: dict[str, Any] = {
     "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
@@ -58,6 +65,9 @@ class ScoreResult:
     # with ``tally``: one row per counting event (indicator, version, points before caps,
     # resident as a number), for totals that need no per-event text
     counting: pl.DataFrame | None = None
+    # with ``detail``: per resident, each reward's and sanction's step-9 conditions
+    # (CHECKS_SCHEMA: tier_ok, score_ok, clean_ok; null where the rule sets none)
+    checks: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -77,5 +87,6 @@ class Prepared:
     lexical: pl.Series           # rix of the residents in resident-id order
     events: pl.DataFrame         # the ledger's events frame, in event-id order
     indicators: tuple[str, ...]  # the ledger's indicator ids, by `events.code`
-    objections: pl.DataFrame     # objections not upheld: event_id, filed, decided (day numbers)
+    objections: pl.DataFrame     # objections not upheld: event_id, objection_id, filed,
+                                 # decided (day numbers)
     consents: pl.DataFrame

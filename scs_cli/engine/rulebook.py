@@ -60,7 +60,7 @@ class RuleBook:
     starts: tuple[int, ...]            # effective_from of each version, as day numbers
     indicators: tuple[str, ...]        # sorted union of indicator ids
     codes: dict[str, int]
-    categories: tuple[str, ...]        # sorted union of category ids used by indicators
+    categories: tuple[str, ...]        # sorted union of category ids of every version
     durations: tuple[Duration, ...]    # every expires_after / escalation_window used
     rules: pl.DataFrame
     escalation_steps: pl.Series        # flat: rkey * max_steps + step index
@@ -71,8 +71,10 @@ class RuleBook:
         versions = tuple(history.versions)
         indicators = tuple(sorted({i for v in versions for i in v.indicators}))
         codes = {iid: n for n, iid in enumerate(indicators)}
+        # every category any version names: an indicator's, and each parent above it
         categories = tuple(sorted({ind.category for v in versions
-                                   for ind in v.indicators.values() if ind.category}))
+                                   for ind in v.indicators.values() if ind.category}
+                                  | {c for v in versions for c in v.categories}))
         cat_codes = {c: n for n, c in enumerate(categories)}
         durations = tuple(sorted({d for v in versions for ind in v.indicators.values()
                                   for d in (ind.expires_after, ind.escalation_window) if d},

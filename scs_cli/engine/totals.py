@@ -12,17 +12,17 @@ from typing import Any
 
 import polars as pl
 
+from scs_cli.engine.caps import SCOPE_CATEGORY, SCOPE_INDICATOR, Capped, apply_caps, has_cap
 from scs_cli.engine.results import (
     ADJUSTMENTS_SCHEMA,
+    CHECKS_SCHEMA,
     EVENTS_SCHEMA,
     RESIDENTS_SCHEMA,
     Prepared,
     ScoreResult,
 )
-from scs_cli.engine.rulebook import RuleBook, day_number, threshold_day
+from scs_cli.engine.rulebook import KIND_ESCALATION, day_number, threshold_day
 from scs_cli.rules.model import Catalogue, cents
-
-_CAP_PAIRS = {"rix": pl.Int32, "code": pl.Int32, "side": pl.Int8}
 
 
 def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
@@ -32,48 +32,45 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     tiers = scheme.tier_names
     tier_rank = {name: i for i, name in enumerate(tiers)}
     frame = frame.with_columns(cat=pl.lit(rules["cat"]).gather(pl.col("rkey")))
-    counting = pl.col("counting")
 
-    # Step 6: indicator caps (totals of the as-of version), then category caps.
-    adjust: list[pl.DataFrame] = []   # h, scope, code, amount
-    capped: list[pl.DataFrame] = []   # h, code, side (-1 neg / +1 pos) with scope
-    ind_caps = {book.codes[i]: scheme.indicators[i] for i in book.indicators
-                if i in scheme.indicators and _has_cap(scheme.indicators[i])}
-    cat_caps = {n: scheme.categories[c] for n, c in enumerate(book.categories)
-                if c in scheme.categories and _has_cap(scheme.categories[c])}
-    ind_adj = pl.DataFrame(schema={"rix": pl.Int32, "cat": pl.Int32, "neg": pl.Int64,
-                                   "pos": pl.Int64})
-    if ind_caps:
-        size = max(len(book.indicators), 1)
-        per = (frame.filter(counting & pl.col("ic").is_in(list(ind_caps)))
-               .group_by("rix", "ic").agg(
-                   neg=pl.col("pts").clip(upper_bound=0).sum(),
-                   pos=pl.col("pts").clip(lower_bound=0).sum(),
-                   # what a cap removes is charged to the latest counting event's category
-                   cat=pl.col("cat").sort_by("day", "event_id").last()
-                   if _category_varies(book) else pl.col("cat").first()))
-        per = _capped(per, "ic", _by_code(ind_caps, size, "max_deduction"),
-                      _by_code(ind_caps, size, "max_award"))
-        ind_adj = per.select("rix", "cat", neg=pl.col("dn"), pos=pl.col("dp"))
-        adjust += _adjustments(per, "indicator", "ic")
-        capped.append(_sides(per, "ic").with_columns(scope=pl.lit("indicator")))
-    if cat_caps:
-        size = len(book.categories)
-        per = pl.concat([
-            frame.filter(counting & pl.col("cat").is_in(list(cat_caps))).select(
-                "rix", "cat", neg=pl.col("pts").clip(upper_bound=0),
-                pos=pl.col("pts").clip(lower_bound=0)),
-            ind_adj.filter(pl.col("cat").is_in(list(cat_caps))),
-        ]).group_by("rix", "cat").agg(pl.col("neg").sum(), pl.col("pos").sum())
-        per = _capped(per, "cat", _by_code(cat_caps, size, "max_deduction"),
-                      _by_code(cat_caps, size, "max_award"))
-        adjust += _adjustments(per, "category", "cat")
-        capped.append(_sides(per, "cat").with_columns(scope=pl.lit("category")))
-    caps = (pl.concat(adjust).group_by("rix").agg(caps=pl.col("amount").sum())
-            if adjust else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
+    # Step 6: indicator caps, then category caps innermost first (totals of the as-of
+    # version), each keeping the earliest points and cutting the latest.
+    capped = apply_caps(book, scheme, frame) if _any_cap(scheme) else None
+    adjust = capped.adjustments if capped is not None else None
+    caps = (adjust.group_by("rix").agg(caps=pl.col("amount").sum())
+            if adjust is not None and adjust.height
+            else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
 
+    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank)
+
+    # Step 9: rewards and sanctions, ids sorted.
+    tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
+             for rid in sorted(scheme.rewards)}
+    granted = [pl.all_horizontal(t.values()) for t in tests.values()]
+    applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
+               for sid in sorted(scheme.sanctions)]
+    res = res.with_columns(
+        tier=pl.lit(pl.Series(tiers, dtype=pl.String)).gather(pl.col("rank")),
+        rewards=_id_list(sorted(scheme.rewards), granted),
+        sanctions=_id_list(sorted(scheme.sanctions), applied),
+    )
+    out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
+    if not detail:
+        return ScoreResult(as_of, scheme, out, pl.DataFrame(schema=EVENTS_SCHEMA),
+                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
+    events = _event_rows(prep, frame, capped)
+    adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
+    return ScoreResult(as_of, scheme, out, events, adjustments,
+                       checks=_check_rows(res, tests, applied, sorted(scheme.sanctions)))
+
+
+def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
+                    residents: pl.DataFrame, extra: list[str], caps: pl.DataFrame,
+                    tier_rank: dict[str, int]) -> pl.DataFrame:
+    """Steps 7–8 per resident, in resident-id order: ``raw``, ``clamped``, ``score``
+    (hundredths) and ``rank`` (the tier's place, 0 the best)."""
     # Step 7: base + capped points, clamped to [min, max], then the smallest score cap.
-    res = residents.with_columns(**_per_resident(frame, rules, tier_rank)).join(
+    res = residents.with_columns(**_per_resident(frame, prep.book.rules, tier_rank)).join(
         caps, on="rix", how="left", maintain_order="left")
     # Into resident-id order (the residents are numbered in order of first record).
     if extra:
@@ -102,33 +99,46 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     for tier in scheme.tiers[:-1]:
         band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
     res = res.with_columns(rank=pl.max_horizontal(band, pl.col("tier_cap")))
+    return res
 
-    # Step 9: rewards and sanctions, ids sorted.
-    granted: list[pl.Expr] = []
-    for rid in sorted(scheme.rewards):
-        reward = scheme.rewards[rid]
-        ok = pl.col("rank") <= tier_rank[reward.min_tier]
-        if reward.min_score is not None:
-            ok = ok & (pl.col("score") >= cents(reward.min_score))
-        if reward.clean_for is not None:
-            # a counted negative event is inside clean_for when date + clean_for > as_of
-            limit = day_number(threshold_day(reward.clean_for, as_of))
-            ok = ok & (pl.col("last_negative").is_null() | (pl.col("last_negative") <= limit))
-        granted.append(ok)
-    applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
-               for sid in sorted(scheme.sanctions)]
-    res = res.with_columns(
-        tier=pl.lit(pl.Series(tiers, dtype=pl.String)).gather(pl.col("rank")),
-        rewards=_id_list(sorted(scheme.rewards), granted),
-        sanctions=_id_list(sorted(scheme.sanctions), applied),
-    )
-    out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
-    if not detail:
-        return ScoreResult(as_of, scheme, out, pl.DataFrame(schema=EVENTS_SCHEMA),
-                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
-    events = _event_rows(prep, frame, capped)
-    adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
-    return ScoreResult(as_of, scheme, out, events, adjustments)
+
+def _reward_tests(reward: Any, tier_rank: dict[str, int], as_of: date) -> dict[str, pl.Expr]:
+    """Step 9's conditions of one reward, by name: it applies when all hold."""
+    tier = pl.col("rank") <= tier_rank[reward.min_tier]
+    if reward.max_tier is not None:  # a band: this tier or worse
+        tier = tier & (pl.col("rank") >= tier_rank[reward.max_tier])
+    tests = {"tier_ok": tier}
+    score = None
+    if reward.min_score is not None:
+        score = pl.col("score") >= cents(reward.min_score)
+    if reward.max_score is not None:
+        high = pl.col("score") <= cents(reward.max_score)
+        score = high if score is None else score & high
+    if score is not None:
+        tests["score_ok"] = score
+    if reward.clean_for is not None:
+        # a counted negative event is inside clean_for when date + clean_for > as_of
+        limit = day_number(threshold_day(reward.clean_for, as_of))
+        tests["clean_ok"] = pl.col("last_negative").is_null() | (
+            pl.col("last_negative") <= limit)
+    return tests
+
+
+def _check_rows(res: pl.DataFrame, tests: dict[str, dict[str, pl.Expr]],
+                applied: list[pl.Expr], sanctions: list[str]) -> pl.DataFrame:
+    """Per resident, each reward's and sanction's conditions (null: the rule sets none)."""
+    parts = [res.select("resident_id", kind=pl.lit("reward"), id=pl.lit(rid),
+                        applies=pl.all_horizontal(t.values()),
+                        **{k: t[k] if k in t else pl.lit(None, dtype=pl.Boolean)
+                           for k in ("tier_ok", "score_ok", "clean_ok")})
+             for rid, t in tests.items()]
+    parts += [res.select("resident_id", kind=pl.lit("sanction"), id=pl.lit(sid),
+                         applies=ok, tier_ok=ok, score_ok=pl.lit(None, dtype=pl.Boolean),
+                         clean_ok=pl.lit(None, dtype=pl.Boolean))
+              for sid, ok in zip(sanctions, applied, strict=True)]
+    if not parts:
+        return pl.DataFrame(schema=CHECKS_SCHEMA)
+    return pl.concat([p.cast(CHECKS_SCHEMA) for p in parts])  # type: ignore[arg-type]
 
 
 def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
@@ -170,47 +180,9 @@ def _sparse(frame: pl.DataFrame, runs: pl.Series, where: pl.Expr, agg: pl.Expr,
         runs.search_sorted(got["rix"]), got["value"].cast(dtype))
 
 
-def _category_varies(book: RuleBook) -> bool:
-    """Does some indicator change category between versions?"""
-    return any(len({v.indicators[i].category for v in book.versions if i in v.indicators}) > 1
-               for i in book.indicators)
-
-
-def _has_cap(item: Any) -> bool:
-    return item.max_deduction is not None or item.max_award is not None
-
-
-def _by_code(items: dict[int, Any], size: int, attr: str) -> pl.Series:
-    values: list[int | None] = [None] * size
-    for code, item in items.items():
-        value = getattr(item, attr)
-        values[code] = cents(value) if value is not None else None
-    return pl.Series(values, dtype=pl.Int64)
-
-
-def _capped(per: pl.DataFrame, code: str, max_ded: pl.Series, max_aw: pl.Series
-            ) -> pl.DataFrame:
-    """Add dn (points given back: negatives sum to at least −max_deduction) and dp (points
-    taken off: positives sum to at most max_award); keep the groups a cap changed."""
-    ded = pl.lit(max_ded).gather(pl.col(code))
-    award = pl.lit(max_aw).gather(pl.col(code))
-    return per.with_columns(
-        dn=pl.when(pl.col("neg") < -ded).then(-ded - pl.col("neg")).otherwise(0),
-        dp=pl.when(pl.col("pos") > award).then(award - pl.col("pos")).otherwise(0),
-    ).filter((pl.col("dn") != 0) | (pl.col("dp") != 0))
-
-
-def _adjustments(per: pl.DataFrame, scope: str, code: str) -> list[pl.DataFrame]:
-    return [per.filter(pl.col(side) != 0).select(
-        "rix", scope=pl.lit(scope), code=pl.col(code).cast(pl.Int32),
-        amount=pl.col(side).cast(pl.Int64)) for side in ("dn", "dp")]
-
-
-def _sides(per: pl.DataFrame, code: str) -> pl.DataFrame:
-    both = [per.filter(pl.col(col) != 0).select(
-        "rix", code=pl.col(code).cast(pl.Int32), side=pl.lit(sign, dtype=pl.Int8))
-        for col, sign in (("dn", -1), ("dp", 1))]
-    return pl.concat(both).cast(_CAP_PAIRS)  # type: ignore[arg-type]
+def _any_cap(scheme: Catalogue) -> bool:
+    return any(has_cap(i) for i in scheme.indicators.values()) or any(
+        has_cap(c) for c in scheme.categories.values())
 
 
 def _id_list(ids: list[str], conditions: list[pl.Expr]) -> pl.Expr:
@@ -232,43 +204,41 @@ def _id_list(ids: list[str], conditions: list[pl.Expr]) -> pl.Expr:
     return pl.lit(table).gather(mask)
 
 
-def _event_rows(prep: Prepared, frame: pl.DataFrame,
-                capped: list[pl.DataFrame]) -> pl.DataFrame:
+def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
+                ) -> pl.DataFrame:
     """One row per event of a scored resident, by event id: points, status and why."""
     book = prep.book
-    frame = frame.select(
-        "row", "event_id", "rix", "ic", "cat", "v", "defined", "voided", "future",
-        "suspended", "over", "lifted", "expired", "counting", "nominal", "pts", "exp_day",
-        "lift_day",
-        side=pl.when(pl.col("pts") < 0).then(pl.lit(-1, dtype=pl.Int8)).when(
-            pl.col("pts") > 0).then(pl.lit(1, dtype=pl.Int8)),
-    )
-    capped_by = pl.lit(None, dtype=pl.String)
-    labels = {"indicator": (pl.Series([f"indicator:{i}" for i in book.indicators] or [""]),
-                            "ic"),
-              "category": (pl.Series([f"category:{c}" for c in book.categories] or [""]),
-                           "cat")}
-    for scope in ("category", "indicator"):  # an indicator cap acts first: it names the event
-        pairs = [p.filter(pl.col("scope") == scope).drop("scope") for p in capped]
-        pairs = [p for p in pairs if p.height]
-        if not pairs:
-            continue
-        names, code = labels[scope]
-        hit = pl.concat(pairs).rename({"code": code}).with_columns(**{f"hit_{scope}": True})
-        frame = frame.join(hit, on=["rix", code, "side"], how="left")
-        capped_by = pl.when(pl.col(f"hit_{scope}").fill_null(False) & pl.col("counting")
-                            ).then(pl.lit(names).gather(pl.col(code))).otherwise(capped_by)
-    frame = frame.with_columns(capped_by=capped_by)
+    if capped is not None:
+        frame = frame.with_columns(**capped.per_event(frame))
+    else:
+        frame = frame.with_columns(kept=pl.col("pts"), cut_scope=pl.lit(0, dtype=pl.Int8),
+                                   cut_code=pl.lit(None, dtype=pl.Int32))
+    indicator_labels = pl.Series([f"indicator:{i}" for i in book.indicators] or [""])
+    category_labels = pl.Series([f"category:{c}" for c in book.categories] or [""])
+    # the first cap that cut the event: its indicator's, else the innermost category's
+    def code(scope: int) -> pl.Expr:  # null elsewhere: both branches are gathered
+        return pl.when(pl.col("cut_scope") == scope).then(pl.col("cut_code"))
+
+    capped_by = pl.coalesce(pl.lit(indicator_labels).gather(code(SCOPE_INDICATOR)),
+                            pl.lit(category_labels).gather(code(SCOPE_CATEGORY)))
     status = (pl.when(pl.col("voided")).then(pl.lit("voided"))
               .when(pl.col("future")).then(pl.lit("future"))
               .when(pl.col("suspended")).then(pl.lit("suspended"))
               .when(pl.col("over")).then(pl.lit("over-limit"))
               .when(pl.col("lifted")).then(pl.lit("lifted"))
               .when(pl.col("expired")).then(pl.lit("expired"))
-              .when(pl.col("capped_by").is_not_null()).then(pl.lit("capped"))
+              .when(pl.col("cut_scope") != 0).then(pl.lit("capped"))
               .otherwise(pl.lit("counted")))
     versions = pl.Series([v.version for v in book.versions] or [""], dtype=pl.String)
-    frame = frame.sort("event_id")
+    categories = pl.Series(book.categories or ("",), dtype=pl.String)
+    rules = book.rules
+    columns = frame.columns
+    # only what the rows need is put in event-id order: the judged frame is wide
+    needed = ["row", "event_id", "rix", "defined", "v", "nominal", "pts", "exp_day",
+              "lift_day", "kept", "cut_scope", "cut_code", "voided", "future", "suspended",
+              "over", "lifted", "expired", "ref", "kind", "cat", "rkey"]
+    needed += [c for c in ("_n", "lim_rank", "suspended_by") if c in columns]
+    frame = frame.select(needed)[_event_id_order(frame["row"], prep.events.height)]
     names = pl.Series(prep.indicators or ("",), dtype=pl.String)
     return pl.concat([
         frame.select("event_id", resident_id=pl.lit(prep.residents["resident_id"]).gather(
@@ -280,22 +250,43 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame,
                 pl.lit(versions).gather(pl.col("v").clip(lower_bound=0))),
             nominal="nominal", points="pts", status=status,
             stops_on=pl.min_horizontal("exp_day", "lift_day").cast(pl.Date),
-            capped_by="capped_by"),
-    ], how="horizontal")
+            capped_by=capped_by,
+            kept="kept",
+            # the n of step 4, for a standing event its own escalation rule scored
+            occurrence=pl.when(pl.col("ref") & (pl.col("kind") == KIND_ESCALATION)).then(
+                pl.col("_n").cast(pl.Int32)) if "_n" in columns
+            else pl.lit(None, dtype=pl.Int32),
+            limit_rank=pl.col("lim_rank").cast(pl.Int32) if "lim_rank" in columns
+            else pl.lit(None, dtype=pl.Int32),
+            category=pl.lit(categories).gather(pl.col("cat")),
+            score_cap=pl.lit(rules["score_cap"]).gather(pl.col("rkey")),
+            tier_cap=pl.lit(rules["tier_cap"]).gather(pl.col("rkey")),
+            suspended_by=pl.col("suspended_by") if "suspended_by" in columns
+            else pl.lit(None, dtype=pl.Int64),
+        ),
+    ], how="horizontal").cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _event_id_order(rows: pl.Series, n_events: int) -> pl.Series:
+    """The positions that put rows in event-id order. ``row`` is each event's place in the
+    event-id-sorted events frame, so scattering positions by it is a sort without one."""
+    return pl.repeat(None, n_events, dtype=pl.Int64, eager=True).scatter(
+        rows, pl.int_range(rows.len(), dtype=pl.Int64, eager=True)).drop_nulls()
 
 
 def _adjustment_rows(prep: Prepared, res: pl.DataFrame, residents: pl.DataFrame,
-                     adjust: list[pl.DataFrame], frame: pl.DataFrame) -> pl.DataFrame:
+                     adjust: pl.DataFrame | None, frame: pl.DataFrame) -> pl.DataFrame:
     """Every cap as its own line: score = base + Σ points + Σ adjustments."""
     book = prep.book
     labels = {"indicator": pl.Series(book.indicators or ("",), dtype=pl.String),
               "category": pl.Series(book.categories or ("",), dtype=pl.String)}
     parts = []
-    for part in adjust:
-        if part.height:
-            parts.append(part.join(residents, on="rix").select(
-                "resident_id", "scope", key=pl.lit(labels[part["scope"][0]]).gather(
-                    pl.col("code")), amount="amount"))
+    for scope in ("indicator", "category"):
+        part = adjust.filter(pl.col("scope") == scope) if adjust is not None else None
+        if part is not None and part.height:
+            parts.append(part.join(residents, on="rix", maintain_order="left").select(
+                "resident_id", "scope", key=pl.lit(labels[scope]).gather(pl.col("code")),
+                amount="amount"))
     res = res.with_columns(clamp=pl.col("clamped") - pl.col("raw"),
                            lowered=pl.col("score") - pl.col("clamped"))
     parts.append(res.filter(pl.col("clamp") != 0).select(

@@ -140,8 +140,8 @@ def catalogue_markdown(cat: Catalogue) -> str:
 
     if cat.categories:
         parts += ["\n## Categories\n\n", _table(
-            ["id", "name", "max deduction", "max award"],
-            [[f"`{c.id}`", c.name,
+            ["id", "name", "inside", "max deduction", "max award"],
+            [[f"`{c.id}`", c.name, f"`{c.parent}`" if c.parent else "",
               num(c.max_deduction) if c.max_deduction is not None else "",
               num(c.max_award) if c.max_award is not None else ""]
              for c in cat.categories.values()])]
@@ -167,8 +167,12 @@ def catalogue_markdown(cat: Catalogue) -> str:
         rows = []
         for r in cat.rewards.values():
             cond = f"tier {r.min_tier} or better"
+            if r.max_tier is not None:
+                cond += f" and {r.max_tier} or worse"
             if r.min_score is not None:
                 cond += f", score ≥ {num(r.min_score)}"
+            if r.max_score is not None:
+                cond += f", score ≤ {num(r.max_score)}"
             if r.clean_for:
                 cond += f", no negative event in the last {r.clean_for}"
             rows.append(["reward", f"`{r.id}`", r.name, cond])

@@ -69,6 +69,7 @@ class Category:
     max_deduction: Decimal | None = None
     max_award: Decimal | None = None
     assumed: frozenset[str] = frozenset()
+    parent: str | None = None  # the category this one sits inside (caps at every level)
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ class Reward:
     min_score: Decimal | None = None
     clean_for: Duration | None = None
     assumed: frozenset[str] = frozenset()
+    max_tier: str | None = None        # a reward for a band: this tier or worse
+    max_score: Decimal | None = None   # and the score at most this
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,17 @@ class Catalogue:
         i = self.tier_rank(name)
         upper = self.tiers[i - 1].min if i > 0 else None
         return self.tiers[i].min, upper
+
+    def category_chain(self, category: str | None) -> tuple[str, ...]:
+        """A category and each parent in turn, innermost first (the order caps apply in).
+
+        A category this version does not define ends the chain: its total is not capped."""
+        chain: list[str] = []
+        while category is not None and category in self.categories \
+                and category not in chain:  # validation refuses cycles; never loop
+            chain.append(category)
+            category = self.categories[category].parent
+        return tuple(chain)
 
     def indicators_by_category(self) -> dict[str | None, list[Indicator]]:
         grouped: dict[str | None, list[Indicator]] = {}

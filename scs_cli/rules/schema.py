@@ -49,13 +49,14 @@ CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mod
                   "published_indicators", "assumed")
 SCALE_KEYS = ("base", "min", "max", "assumed")
 TIER_KEYS = ("name", "min", "assumed")
-CATEGORY_KEYS = ("name", "max_deduction", "max_award", "assumed")
+CATEGORY_KEYS = ("name", "max_deduction", "max_award", "parent", "assumed")
 INDICATOR_KEYS = ("name", "category", "behavior", "points", "points_range", "escalation",
                   "escalation_window", "basis", "source", "reporters", "expires_after", "limit",
                   "max_deduction", "max_award", "tier_cap", "score_cap", "applies_to",
                   "published", "assumed")
 LIMIT_KEYS = ("count", "per")
-REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "assumed")
+REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "max_tier", "max_score",
+               "assumed")
 SANCTION_KEYS = ("name", "max_tier", "assumed")
 POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation", "assumed")
 
@@ -345,8 +346,10 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
             cid, c.string(t, "name", where) or cid,
             c.decimal(t, "max_deduction", where, positive=True),
             c.decimal(t, "max_award", where, positive=True),
+            parent=c.string(t, "parent", where),
             assumed=c.assumed(t, where, CATEGORY_KEYS),
         )
+    _check_parents(c, categories)
 
     indicators: dict[str, Indicator] = {}
     for iid, raw in _named_tables(c, doc, "indicators"):
@@ -363,7 +366,21 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
                               f"{where}.min_tier")
         reward = Reward(rid, name or rid, min_tier or "", c.decimal(t, "min_score", where),
                         c.duration(t, "clean_for", where),
+                        max_tier=known_tier(c.string(t, "max_tier", where),
+                                            f"{where}.max_tier"),
+                        max_score=c.decimal(t, "max_score", where),
                         assumed=c.assumed(t, where, REWARD_KEYS))
+        order = [tier.name for tier in tiers]
+        if reward.max_tier and reward.min_tier and reward.min_tier in order \
+                and order.index(reward.max_tier) > order.index(reward.min_tier):
+            c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
+                  f"{reward.min_tier!r}, so no resident can get the reward",
+                  "max_tier names the best tier of the band: give min_tier or a better tier")
+        if reward.max_score is not None and reward.min_score is not None \
+                and reward.max_score < reward.min_score:
+            c.add(f"{where}.max_score", f"{reward.max_score} is below min_score "
+                  f"{reward.min_score}, so no resident can get the reward",
+                  "give a max_score of at least min_score")
         rewards[rid] = reward
 
     sanctions: dict[str, Sanction] = {}
@@ -413,6 +430,28 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         policy=policy,
         assumed=catalogue_assumed,
     )
+
+
+def _check_parents(c: _Checker, categories: dict[str, Category]) -> None:
+    """Every `parent` names a declared category, and no category sits inside itself."""
+    for cid, cat in categories.items():
+        if cat.parent is not None and cat.parent not in categories:
+            c.add(f"categories.{cid}.parent", f"unknown category {cat.parent!r}",
+                  f"declare [categories.{cat.parent}] or use one of: "
+                  + ", ".join(k for k in categories if k != cid))
+    for cid in categories:
+        seen = [cid]
+        parent = categories[cid].parent
+        while parent is not None and parent in categories:
+            if parent == cid:
+                c.add(f"categories.{cid}.parent", "categories form a cycle: "
+                      + " -> ".join(seen + [cid]),
+                      "a category cannot sit inside itself; remove one of these parents")
+                break
+            if parent in seen:  # a cycle further up: reported for its own members
+                break
+            seen.append(parent)
+            parent = categories[parent].parent
 
 
 def _named_tables(c: _Checker, doc: dict[str, Any], key: str) -> list[tuple[str, Any]]:
@@ -560,7 +599,7 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
                     for t in cat.tiers]
     if cat.categories:
         doc["categories"] = {k: _clean({"name": v.name, "max_deduction": v.max_deduction,
-                                        "max_award": v.max_award,
+                                        "max_award": v.max_award, "parent": v.parent,
                                         "assumed": _assumed(v.assumed)})
                              for k, v in cat.categories.items()}
     if cat.indicators:
@@ -569,6 +608,7 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
         doc["rewards"] = {k: _clean({"name": r.name, "min_tier": r.min_tier,
                                      "min_score": r.min_score,
                                      "clean_for": _str(r.clean_for),
+                                     "max_tier": r.max_tier, "max_score": r.max_score,
                                      "assumed": _assumed(r.assumed)})
                           for k, r in cat.rewards.items()}
     if cat.sanctions:
