@@ -27,12 +27,13 @@ from typing import Literal
 
 import polars as pl
 
-from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA
+from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA, TEXT_SCHEMA
 
 BATCH_ROWS = 1_000_000  # events per batch, so no blob nears SQLite's size limit
 # Measured: the smallest, and about as fast to read as lz4 (docs/ledger.md).
 COMPRESSION: Literal["zstd"] = "zstd"
 SOURCES_SCHEMA = {"agency": pl.String, "reference": pl.String}
+EVENTS_TEXT_SCHEMA = {c: t for c, t in TEXT_SCHEMA.items() if c != "agency"}
 
 
 @dataclass(frozen=True)
@@ -162,3 +163,32 @@ def read_events(conn: sqlite3.Connection, cut: str
                                                  dtype=pl.Int32)).gather(pl.col("code")))
         for frame, names in zip(frames, lists, strict=True)])
     return events, residents, indicators
+
+
+def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.DataFrame:
+    """One resident's events recorded by ``cut``, from the same checked batches the whole
+    ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
+
+    Each batch is checked, then only its resident column decoded; the other columns only
+    of the batches that hold the resident's events (decoding them all would cost most
+    of `explain`'s time on a large ledger, measured).
+    """
+    numbers = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
+    if not numbers.height:
+        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+    number = int(numbers["resident"][0])
+    frames = []
+    for batch_id, names, blob, expected in conn.execute(
+            "SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
+            "WHERE recorded_at <= ? ORDER BY batch_id", (cut,)).fetchall():
+        checked(batch_id, "data", blob, expected)
+        at = _read(blob, ["resident"])["resident"].eq(number).arg_true()
+        if not at.len():
+            continue
+        mine = _read(blob, ["event_id", "code", "occurred_on", "points"])[at]
+        frames.append(mine.select(
+            "event_id", resident_id=pl.lit(resident_id, dtype=pl.String),
+            indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
+                             ).gather(pl.col("code")),
+            occurred_on="occurred_on", points="points"))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)

@@ -6,15 +6,16 @@ They are SQL, so they live here; each returns frames or plain values, never a cu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from scs_cli.core.frames import LedgerData
+from scs_cli.ledger import batches
 from scs_cli.ledger.chain import GENESIS, Head
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import cutoff
@@ -33,24 +34,26 @@ class LedgerNotes:
 
 def resident_data(ledger: Ledger, resident_id: str,
                   known_at: datetime | None = None) -> LedgerData:
-    """One resident's scoring frames, read through the `events` table's resident index.
+    """One resident's scoring frames, from the same checked batches `score` reads.
 
-    The same frames `Ledger.scoring_data(known_at)` gives, restricted to one resident,
-    without reading anybody else's rows.
+    The same frames `Ledger.scoring_data(known_at)` gives, restricted to one resident:
+    events from the batches (never the `events` table, so `explain` and `score` cannot
+    read different copies), voids, lifts, objections and consents by index.
     """
 
     cut = cutoff(known_at)
     conn = ledger.conn
-    rows = conn.execute(
-        "SELECT event_id, resident_id, indicator, occurred_on, points, agency FROM events "
-        "WHERE resident_id = ? AND recorded_at <= ? ORDER BY event_id",
-        (resident_id, cut)).fetchall()
-    events = [{"event_id": r[0], "resident_id": r[1], "indicator": r[2],
-               "occurred_on": date.fromisoformat(r[3]),
-               "points": None if r[4] is None else int(Decimal(str(r[4])) * 100),
-               "agency": r[5]} for r in rows]
-    mine = ("(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)",
-            (resident_id, cut))  # by index, and no limit on the number of ids
+    with ledger._sql():  # a damaged batch: one line naming it
+        events = batches.read_resident(conn, cut, resident_id)
+    # The resident's event ids, bound as one JSON array: no limit on how many.
+    mine = ("(SELECT value FROM json_each(?))", (json.dumps(events["event_id"].to_list()),))
+    # Agency is words for explain, never scored; decoding every batch's sources for it
+    # would cost more than the rest of explain, so it comes from the events table by
+    # key (which `scs ledger verify` proves agrees with the batches).
+    agency = dict(conn.execute(f"SELECT event_id, agency FROM events WHERE event_id IN "
+                               f"{mine[0]}", mine[1]).fetchall())
+    events = events.with_columns(agency=pl.col("event_id").replace_strict(
+        agency, default=None, return_dtype=pl.String))
     voids = [{"event_id": r[0]} for r in conn.execute(
         f"SELECT DISTINCT event_id FROM voids WHERE event_id IN {mine[0]} "
         "AND recorded_at <= ?", (*mine[1], cut))]

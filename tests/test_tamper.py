@@ -1,0 +1,200 @@
+"""Tampering with a ledger file behind scs's back, as an insider with file access would.
+
+Each test does one of the things issue 12 found unseen (drop the append-only triggers, edit,
+put the triggers back) and asserts that `scs ledger verify` names what broke and exits 1,
+and that `score` and `explain` refuse a batch whose bytes changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from scs_cli.ledger import chain
+from scs_cli.ledger.store import Ledger
+
+EVENTS = """resident_id,indicator,occurred_on,agency,reference,note,points
+R1,red-light,2023-01-05,police,p-1,,
+R1,other,2023-02-05,court,c-1,late,-12.5
+R2,blood-donation,2023-03-01,hospital,h-1,,
+R2,dog,2023-04-01,police,p-2,,
+"""
+
+
+@pytest.fixture
+def ledger(tiny_ledger) -> Path:  # type: ignore[no-untyped-def]
+    """A ledger with a row in every chained table: events 1-4, a void of 1, a lift of 2,
+    an objection to 4 (rejected), a consent of R1."""
+    path: Path = tiny_ledger(EVENTS)
+    with Ledger.open(path) as opened:
+        opened.void(1, "typo")
+        opened.lift(2, date(2024, 1, 1))
+        number = opened.file_objection(4, date(2024, 1, 1), "not my dog")
+        opened.decide_objection(number, "rejected", date(2024, 1, 2))
+        opened.consent("R1", date(2024, 1, 1))
+    return path
+
+
+def tamper(path: Path, *statements: str, params: tuple[object, ...] = ()) -> None:
+    """Run SQL on the file with every trigger dropped, then put the triggers back."""
+    conn = sqlite3.connect(path)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                            ).fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    for sql in statements:
+        conn.execute(sql, params if "?" in sql else ())
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def detected(scs, path: Path, first: str, *, head: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    args = ["ledger", "verify", path] + (["--head", head] if head else [])
+    result = scs(*args)
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"error: {path}: {first}" in result.stderr, result.stderr
+    return str(result.stderr)
+
+
+def test_an_untouched_ledger_verifies(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    result = scs("ledger", "verify", ledger)
+    assert result.exit_code == 0, result.stderr
+
+
+def test_deleting_a_void_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "DELETE FROM voids")
+    detected(scs, ledger, "chain link 7: voids row 1 was deleted (the chain breaks there")
+
+
+def test_deleting_a_lift_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "DELETE FROM lifts")
+    detected(scs, ledger, "chain link 8: lifts row 1 was deleted")
+
+
+def test_reversing_an_objections_decision_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE objection_decisions SET outcome = 'upheld'")
+    detected(scs, ledger, "chain link 10: objection_decisions row 1 was changed after it "
+             "was recorded")
+
+
+def test_deleting_a_consent_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "DELETE FROM consents")
+    detected(scs, ledger, "chain link 11: consents row 1 was deleted")
+
+
+def test_moving_recorded_at_into_the_future_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE voids SET recorded_at = '2099-01-01T00:00:00.000000+00:00'",
+           "UPDATE events SET recorded_at = '2099-01-01T00:00:00.000000+00:00' "
+           "WHERE event_id = 3")
+    errors = detected(scs, ledger, "chain link 7: voids row 1 was changed")
+    assert (f"error: {ledger}: table events: 1 row(s) recorded in the future (first "
+            "2099-01-01T00:00:00.000000+00:00" in errors)
+    assert f"error: {ledger}: table voids: 1 row(s) recorded in the future" in errors
+
+
+def test_changing_the_city_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE ledger_info SET city_id = 'elsewhere'")
+    detected(scs, ledger, "chain link 3: ledger_info row 1 was changed")
+
+
+def test_adding_a_row_outside_scs_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "INSERT INTO voids (event_id, reason, recorded_at) VALUES "
+           "(3, 'quietly', '2024-06-01T00:00:00.000000+00:00')")
+    detected(scs, ledger, "voids row 2 is not in the chain (added outside scs)")
+
+
+def _rewrite_points(path: Path, event_id: int, hundredths: int) -> None:
+    """Change one event's points in both copies, the events table and its batch blob
+    (checksum updated too), as a careful insider would."""
+    conn = sqlite3.connect(path)
+    batch_id, blob = conn.execute("SELECT batch_id, data FROM event_batches").fetchone()
+    conn.close()
+    frame = pl.read_ipc_stream(io.BytesIO(blob)).with_columns(
+        points=pl.when(pl.col("event_id") == event_id).then(pl.lit(hundredths, pl.Int64))
+        .otherwise(pl.col("points")))
+    buffer = frame.write_ipc_stream(None, compression="zstd")
+    assert buffer is not None
+    new = buffer.getvalue()
+    tamper(path, "UPDATE event_batches SET data = ?, data_sha256 = ? WHERE batch_id = ?",
+           f"UPDATE events SET points = '{hundredths / 100:g}' WHERE event_id = {event_id}",
+           params=(new, hashlib.sha256(new).hexdigest(), batch_id))
+
+
+def test_changing_an_event_in_both_copies_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    _rewrite_points(ledger, 2, -500)
+    detected(scs, ledger, "chain link 6: event_batches row 1 was changed")
+
+
+def test_rewriting_the_whole_chain_is_caught_only_against_a_published_head(
+        ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    with Ledger.open(ledger) as opened:
+        published = str(opened.head())
+    tamper(ledger, "DELETE FROM voids")
+    conn = sqlite3.connect(ledger)  # rebuild every link from the edited rows
+    triggers = conn.execute("SELECT sql FROM sqlite_master WHERE name LIKE 'chain_%'"
+                            ).fetchall()
+    for name in ("chain_no_update", "chain_no_delete", "chain_no_replace"):
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DELETE FROM chain")
+    chain.link_existing(conn)
+    for (sql,) in triggers:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    assert scs("ledger", "verify", ledger).exit_code == 0  # consistent on its own
+    detected(scs, ledger, f"does not extend the published head {published.split(':')[1][:16]}…",
+             head=published)
+
+
+def test_cutting_the_latest_rows_off_is_caught_against_a_published_head(
+        ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    with Ledger.open(ledger) as opened:
+        published = opened.head()
+    tamper(ledger, "DELETE FROM consents", f"DELETE FROM chain WHERE link = {published.rows}")
+    assert scs("ledger", "verify", ledger).exit_code == 0
+    detected(scs, ledger, "does not extend the published head", head=published.hash)
+
+
+def test_a_later_head_extends_an_earlier_one(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    with Ledger.open(ledger) as opened:
+        earlier = opened.head()
+        opened.consent("R2", date(2024, 2, 1))
+        assert opened.head().rows == earlier.rows + 1
+    result = scs("ledger", "verify", ledger, "--head", f"{earlier.rows}:{earlier.hash}")
+    assert result.exit_code == 0, result.stderr
+    assert f"extends the published head {earlier.hash[:12]}…" in result.stderr
+
+
+def _flip_a_byte(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    blob = bytearray(conn.execute("SELECT data FROM event_batches").fetchone()[0])
+    conn.close()
+    blob[len(blob) // 2] ^= 0x01
+    tamper(path, "UPDATE event_batches SET data = ?", params=(bytes(blob),))
+
+
+REFUSED = ("event batch 1 is damaged: its data bytes do not match the SHA-256 recorded "
+           "with them; nothing was computed from it (restore the ledger from a backup; "
+           "`scs ledger verify LEDGER` lists every problem)")
+
+
+def test_a_flipped_byte_in_a_batch_is_refused_by_score_and_explain(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    _flip_a_byte(ledger)
+    for args in (("score", ledger, "--as-of", "2024-06-01"),
+                 ("explain", ledger, "R2", "--as-of", "2024-06-01")):
+        result = scs(*args)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr == f"error: {ledger}: {REFUSED}\n"
+    errors = detected(scs, ledger, "chain link 6: event_batches row 1 was changed")
+    assert (f"error: {ledger}: event batch 1: its data bytes do not match the SHA-256 "
+            "recorded with them") in errors
