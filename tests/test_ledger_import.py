@@ -95,10 +95,27 @@ def test_reimport_counts_duplicates_and_adds_nothing(scs, ledger: Path, tmp_path
     ]
     path = write_csv(tmp_path / "events.csv", rows)
     result = scs("ledger", "import", ledger, path)
-    assert "imported 3 events (event ids 1–3) as import 1; 1 duplicate skipped" in result.stderr
-    again = scs("ledger", "import", ledger, path)
+    assert result.stderr == (f"{path}:3: skipped: duplicates event 1 (same agency and "
+                             "reference)\n"
+                             f"{path}: imported 3 events (event ids 1–3) as import 1; "
+                             "1 duplicate skipped; 0 rows rejected\n")
+    before = snapshot(ledger)
+    refused = scs("ledger", "import", ledger, path)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"error: {ledger}: {path} has the same bytes as import 1 "
+                                     "(events.csv, recorded at ")
+    assert refused.stderr.endswith("); nothing was imported (if it really holds new events, "
+                                   "import it with --again)\n")
+    assert snapshot(ledger) == before
+    again = scs("ledger", "import", ledger, path, "--again")
     assert again.exit_code == 0
-    assert again.stderr == (f"{path}: imported 1 event (event ids 4–4) as import 2; "
+    assert again.stderr == (f"{path}:2: skipped: duplicates event 1 (same agency and "
+                            "reference)\n"
+                            f"{path}:3: skipped: duplicates event 1 (same agency and "
+                            "reference)\n"
+                            f"{path}:4: skipped: duplicates event 2 (same agency and "
+                            "reference)\n"
+                            f"{path}: imported 1 event (event ids 4–4) as import 2; "
                             "3 duplicates skipped; 0 rows rejected\n")
     conn = sqlite3.connect(ledger)
     assert conn.execute("SELECT count(*), count(DISTINCT reference) FROM events "
@@ -225,3 +242,148 @@ def test_a_ledger_of_another_city_refuses_a_whole_file(scs, tmp_path: Path) -> N
     result = scs("ledger", "import", path, BAD_ROWS / "another_city.csv")
     assert result.exit_code == 1
     assert "'exampleton' is another city; this ledger belongs to 'rongcheng'" in result.stderr
+
+
+# --- nothing counted twice by accident (SPEC §3) ---------------------------------------
+
+LOOSE = ("resident_id,indicator,occurred_on,agency\n"
+         "R1,red-light,2023-01-05,police\n"
+         "R2,red-light,2023-01-06,police\n"
+         "R1,red-light,2023-01-05,police\n")
+
+
+def test_identical_rows_without_reference_are_refused_as_possible_repeats(
+        scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "loose.csv"
+    path.write_text(LOOSE, encoding="utf-8")
+    before = snapshot(ledger)
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {path}:4: row: possible repeat of line 2 (the same resident, indicator, "
+        "date, agency and points, and no reference)\n"
+        f"error: {path}: 1 possible repeat; nothing was imported (give each event its "
+        "reference, or, if they are separate occurrences, import with --allow-repeats)\n")
+    assert snapshot(ledger) == before
+    assert scs("ledger", "import", ledger, path, "--allow-repeats").exit_code == 0
+    with Ledger.open(ledger) as opened:
+        assert opened.scoring_data().events.height == 3
+
+
+def test_a_row_repeating_a_recorded_event_is_refused(scs, ledger: Path,
+                                                     tmp_path: Path) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text("resident_id,indicator,occurred_on,agency\n"
+                     "R1,red-light,2023-01-05,police\n", encoding="utf-8")
+    assert scs("ledger", "import", ledger, first).exit_code == 0
+    second = tmp_path / "second.jsonl"  # other bytes, other format, the same occurrence
+    second.write_text('{"resident_id": "R1", "indicator": "red-light", "occurred_on": '
+                      '"2023-01-05", "agency": "police"}\n'
+                      '{"resident_id": "R1", "indicator": "red-light", "occurred_on": '
+                      '"2023-01-06", "agency": "police"}\n', encoding="utf-8")
+    result = scs("ledger", "import", ledger, second)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: {second}:1: row: possible repeat of event 1 (the same resident, "
+        "indicator, date, agency and points, and no reference)\n")
+
+
+@pytest.mark.parametrize("points", ["-٤٥", "-４５", "-𝟓", "٤٥"])
+def test_points_in_non_ascii_digits_are_bad_rows(scs, ledger: Path, tmp_path: Path,
+                                                  points: str) -> None:
+    path = tmp_path / "digits.csv"
+    path.write_text("resident_id,indicator,occurred_on,agency,reference,points\n"
+                    f"R1,other,2023-01-05,court,c-1,{points}\n", encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}:2: points: '{points}' is not a number "
+                                    "(write e.g. -12.5)\n")
+
+
+def test_a_date_in_non_ascii_digits_is_a_bad_row(scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "date.csv"
+    path.write_text("resident_id,indicator,occurred_on\nR1,red-light,２０２３-01-05\n",
+                    encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}:2: occurred_on: '２０２３-01-05' is not "
+                                    "a date (write YYYY-MM-DD")
+
+
+def test_a_huge_header_is_one_line(scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    names = ",".join(f"c{i}" for i in range(100_000))
+    path.write_text(f"{names}\n{','.join(['x'] * 100_000)}\n", encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"error: {path}:1: header: has 100,000 columns; an event file has at most 8 "
+        "(resident_id, indicator, occurred_on, agency, reference, note, city, points)")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_short_csv_row_is_always_refused(scs, ledger: Path, tmp_path: Path,
+                                           quoted: bool) -> None:
+    path = tmp_path / "short.csv"
+    note = '"late, again"' if quoted else "late"
+    path.write_text("resident_id,indicator,occurred_on,agency,reference,note\n"
+                    f"R1,red-light,2023-01-05,police,p-1,{note}\n"
+                    "R2,red-light,2023-01-06,police\n", encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}:3: row: has 4 fields but the header "
+                                    "has 6")
+
+
+def test_deep_nesting_in_json_lines_is_one_line(scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"resident_id": ' + "[" * 100_000 + "]" * 100_000 + "}\n",
+                    encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}:1: row: is nested too deeply")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_semicolon_separated_file_gets_a_hint(scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("resident_id;indicator;occurred_on\nR1;red-light;2023-01-05\n",
+                    encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"error: {path}:1: header: is separated by semicolons; scs reads CSV separated by "
+        "commas (save the file with commas as the separator)\n")
+
+
+def test_importing_an_indicator_lint_forbids_warns(scs, tmp_path: Path,
+                                                   tiny_catalogue: Path) -> None:
+    catalogue = tmp_path / "superstitious.toml"
+    catalogue.write_text(tiny_catalogue.read_text(encoding="utf-8") + (
+        '\n[indicators.superstition]\nname = "Superstitious activity"\npoints = -5\n'
+        'basis = "Local rule"\n'), encoding="utf-8")
+    ledger = tmp_path / "city.db"
+    assert scs("ledger", "init", ledger, "--catalogue", catalogue).exit_code == 0
+    path = tmp_path / "events.csv"
+    path.write_text("resident_id,indicator,occurred_on,reference\n"
+                    "R1,superstition,2023-01-05,s-1\n", encoding="utf-8")
+    result = scs("ledger", "import", ledger, path)
+    assert result.exit_code == 0
+    warning = result.stderr.splitlines()[-1]
+    assert warning.startswith("warning: events of indicator 'superstition' were imported, "
+                              "but lint finds SCS101 in catalogue version 1: ")
+    assert "religion or belief" in warning
+
+
+@pytest.mark.parametrize("args", [
+    ("ledger", "void", "{ledger}", str(2**64), "--reason", "x"),
+    ("ledger", "lift", "{ledger}", str(2**64), "--on", "2024-01-01"),
+    ("objection", "file", "{ledger}", str(2**64), "--on", "2024-01-01", "--grounds", "x"),
+    ("objection", "decide", "{ledger}", str(2**64), "--upheld", "--on", "2024-01-01"),
+])
+def test_ids_beyond_64_bits_are_one_line(scs, ledger: Path, args: tuple[str, ...]) -> None:
+    result = scs(*(a.format(ledger=ledger) for a in args))
+    assert result.exit_code == 1
+    what = "objection" if args[1] == "decide" else "event"
+    assert result.stderr == (f"error: {ledger}: no {what} {2**64}: {what} ids run from 1 to "
+                             f"{2**63 - 1} (give the id of a recorded {what})\n")

@@ -108,6 +108,13 @@ def import_events(
     rejects: Annotated[Path | None, typer.Option(
         "--rejects", help="Where --skip-invalid writes the bad rows, with an error column "
         "(default: <FILE>.rejects.csv beside the input).", show_default=False)] = None,
+    again: Annotated[bool, typer.Option(
+        "--again", help="Import a file whose exact bytes were imported before (refused "
+        "otherwise, naming the earlier import).")] = False,
+    allow_repeats: Annotated[bool, typer.Option(
+        "--allow-repeats", help="Import rows without a reference that are identical to "
+        "another row or a recorded event (refused otherwise as possible repeats): they are "
+        "separate occurrences.")] = False,
 ) -> None:
     """Validate an event file against the catalogue in force on each event's date and
     record it in one transaction.
@@ -120,13 +127,19 @@ def import_events(
 
     Any bad row: nothing is imported, every problem is listed as FILE:LINE: COLUMN: reason,
     exit status 1. Rows whose (agency, reference) is already recorded are skipped as
-    duplicates.
+    duplicates, each listed with the event it duplicates. The same file twice is refused
+    (--again), and so are rows without a reference identical (resident, indicator, date,
+    agency, points) to another (--allow-repeats).
+
+    Example: scs ledger import city.db events.csv
     """
     from scs_cli.ledger.store import Ledger
 
     with Ledger.open(ledger) as opened, progress_callback() as callback:
         result = opened.import_file(file, skip_invalid=skip_invalid, rejects=rejects,
-                                    progress=callback)
+                                    progress=callback, again=again,
+                                    allow_repeats=allow_repeats)
+        history = opened.history()
     ids = (f" (event ids {result.first_event_id}–{result.last_event_id})"
            if result.imported else "")
     line = (f"{file}: imported {_n(result.imported, 'event')}{ids} as import "
@@ -134,7 +147,31 @@ def import_events(
             f"{_n(result.rejected, 'row')} rejected")
     if result.rejects_file:
         line += f", written with their errors to {result.rejects_file}"
+    for number, event_id in result.duplicate_lines:
+        err.print(f"{file}:{number}: skipped: duplicates event {event_id} (same agency and "
+                  "reference)", highlight=False, markup=False)
     err.print(line, highlight=False, markup=False)
+    _warn_forbidden(history, result.indicators)
+
+
+def _warn_forbidden(history: Any, indicators: tuple[str, ...]) -> None:
+    """A warning for each imported indicator that lint finds an error in (such as SCS101,
+    data that must not be collected): the import stands, the office should know."""
+    if not indicators:
+        return
+    from scs_cli.audit.lint import lint
+
+    wanted = set(indicators)
+    seen: set[tuple[str, str]] = set()
+    for version in history:
+        for finding in lint(version):
+            if (finding.severity == "error" and finding.indicator in wanted
+                    and (finding.code, finding.indicator) not in seen):
+                seen.add((finding.code, finding.indicator))
+                err.print(f"warning: events of indicator '{finding.indicator}' were imported, "
+                          f"but lint finds {finding.code} in catalogue version "
+                          f"{version.version}: {finding.message}", highlight=False,
+                          markup=False)
 
 
 @ledger_app.command("consent")

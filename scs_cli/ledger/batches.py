@@ -138,6 +138,13 @@ def read_sources(conn: sqlite3.Connection, cut: str) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=SOURCES_SCHEMA)
 
 
+def read_event_ids(conn: sqlite3.Connection, cut: str) -> pl.Series:
+    """The event ids of every batch recorded by ``cut``, in order (checked blobs)."""
+    frames = [_read(blob, ["event_id"]) for blob in _parts(conn, "data", cut)]
+    return (pl.concat(frames)["event_id"] if frames
+            else pl.Series("event_id", [], dtype=pl.Int64))
+
+
 def read_events(conn: sqlite3.Connection, cut: str
                 ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
     """(events, residents, indicators) recorded by ``cut``, events in event-id order.

@@ -36,6 +36,7 @@ COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "no
 REQUIRED = ("resident_id", "indicator", "occurred_on")
 # the first character a letter or digit: an id never reads as a spreadsheet formula or option
 RESIDENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+MAX_COLUMNS = 64  # a wider header cannot be an event file: refused before it is parsed
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
 Progress = Callable[[str, int, int], None]
 PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
@@ -160,12 +161,14 @@ def _numbered(records: pl.DataFrame, lines: list[int]) -> pl.DataFrame:
 
 def _read_csv(file: str, data: bytes
               ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    header = _csv_header(data)
+    if len(header) > MAX_COLUMNS:  # refuse before parsing a single row of it
+        return _too_wide(header)
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError,
             pl.exceptions.ShapeError):
         return _read_csv_slowly(file, data)
-    header = _csv_header(data)
     file_problems = _header_problems(header)
     if len(header) != frame.width:  # a header Polars read differently: take the slow path
         return _read_csv_slowly(file, data)
@@ -185,6 +188,16 @@ def _read_csv(file: str, data: bytes
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
             _problem_frame())
+
+
+NO_ROWS = pl.DataFrame(schema={"_row": pl.Int64, "_line": pl.Int64})
+
+
+def _too_wide(header: list[str]
+              ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
+    return (NO_ROWS, [], _problem_frame([(
+        1, "header", f"has {len(header):,} columns; an event file has at most "
+        f"{len(COLUMNS)} ({', '.join(COLUMNS)})")], FILE_PROBLEM_SCHEMA), _problem_frame())
 
 
 def _short_rows(data: bytes, width: int, records: int) -> bool:
@@ -233,14 +246,19 @@ def _csv_record_lines(data: bytes) -> list[int]:
 
 def _header_problems(header: list[str]) -> pl.DataFrame:
     rows = []
+    if len(header) == 1 and ";" in header[0] and set(header[0].split(";")) & set(COLUMNS):
+        return _problem_frame([(1, "header", "is separated by semicolons; scs reads CSV "
+                                "separated by commas (save the file with commas as the "
+                                "separator)")], FILE_PROBLEM_SCHEMA)
     seen: set[str] = set()
     for name in header:
         if name in seen:
             rows.append((1, name, "column named twice in the header (keep one)"))
-        elif name not in COLUMNS:
+            continue
+        seen.add(name)
+        if name not in COLUMNS:
             rows.append((1, name or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
-        seen.add(name)
     for name in REQUIRED:
         if name not in header:
             rows.append((1, name, "missing column (the header must name resident_id, "
@@ -273,9 +291,11 @@ def _read_csv_slowly(file: str, data: bytes
     try:
         header = next(reader, [])
     except csv.Error as exc:
-        return (pl.DataFrame(), [], _problem_frame(
+        return (NO_ROWS, [], _problem_frame(
             [(1, "header", f"cannot be read as CSV: {exc}")], FILE_PROBLEM_SCHEMA),
             _problem_frame())
+    if len(header) > MAX_COLUMNS:
+        return _too_wide(header)
     file_problems = _header_problems(header)
     first: dict[str, int] = {}  # each name's first position, found in one pass
     for i, name in enumerate(header):
@@ -429,7 +449,7 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
 
     date_text = pl.col("occurred_on")
     frame = frame.with_columns(
-        pl.when(date_text.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        pl.when(date_text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
         .then(date_text.str.to_date("%Y-%m-%d", strict=False)).alias("_date"))
     frame = _look_up(frame, _versions_by_date(frame["_date"], history), "_date")
     # Look rules up by small integer keys: joins on integers, not strings, at this size.
@@ -535,7 +555,8 @@ def _plain(value: Any) -> str:
     return decimal_text(value)
 
 
-NUMBER = r"^([+-]?)(\d{1,13})?(?:\.(\d*))?$"
+# ASCII digits only: Polars' \d is Unicode, and "-٤٥" would otherwise pass as a number.
+NUMBER = r"^([+-]?)([0-9]{1,13})?(?:\.([0-9]*))?$"
 
 
 def _points_columns(text: pl.Expr) -> list[pl.Expr]:
@@ -668,21 +689,74 @@ def points_text(hundredths: pl.Expr) -> pl.Expr:
         (size // 100).cast(pl.String), tail))
 
 
-def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame
+                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows whose (agency, reference) is already recorded, or repeats an earlier row of
-    the same file, are skipped. Rows lacking either are never duplicates."""
+    the same file, are skipped. Rows lacking either are never duplicates.
+
+    ``recorded`` has event_id, agency, reference of every recorded event. Returns the kept
+    rows and the skipped ones: `_line`, the recorded `event_id` they duplicate, or else
+    `_of_row`, the earlier row of this file (whose event id is known once ids are given).
+    """
     keyed = good.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null()
-                        ).select("_row", "agency", "reference")
-    repeats = keyed.filter(~pl.struct("agency", "reference").is_first_distinct())["_row"]
-    if recorded.height:
-        known = recorded.filter(pl.col("agency").is_not_null()
-                                & pl.col("reference").is_not_null())
-        seen = keyed.join(known, on=["agency", "reference"], how="semi")["_row"]
-        repeats = pl.concat([repeats, seen])
-    if not repeats.len():
-        return good, 0
-    kept = good.filter(~pl.col("_row").is_in(repeats.implode()))
-    return kept, good.height - kept.height
+                        ).select("_row", "_line", "agency", "reference")
+    keyed = keyed.with_columns(_of_row=pl.col("_row").first().over("agency", "reference"))
+    known = recorded.filter(pl.col("agency").is_not_null()
+                            & pl.col("reference").is_not_null())
+    if known.height:
+        known = known.group_by("agency", "reference").agg(pl.col("event_id").min())
+        keyed = keyed.join(known, on=["agency", "reference"], how="left",
+                           maintain_order="left")
+    else:
+        keyed = keyed.with_columns(event_id=pl.lit(None, pl.Int64))
+    skipped = keyed.filter(pl.col("event_id").is_not_null()
+                           | (pl.col("_row") != pl.col("_of_row"))).select(
+        "_row", "_line", "event_id",
+        _of_row=pl.when(pl.col("event_id").is_null()).then(pl.col("_of_row")))
+    if not skipped.height:
+        return good, skipped
+    kept = good.filter(~pl.col("_row").is_in(skipped["_row"].implode()))
+    return kept, skipped
+
+
+REPEAT_KEY = ("resident_id", "indicator", "occurred_on", "agency", "points")
+
+
+def possible_repeats(file: str, good: pl.DataFrame, recorded: pl.DataFrame | None
+                     ) -> list[str]:
+    """Rows without a reference identical (resident, indicator, date, agency, points) to
+    an earlier row of the file or to a recorded event without one: each as one line
+    naming what it repeats. ``recorded``: REPEAT_KEY and event_id of such events."""
+    loose = good.filter(pl.col("reference").is_null()).select("_line", *REPEAT_KEY)
+    if not loose.height:
+        return []
+    loose = loose.with_columns(_first=pl.col("_line").first().over(REPEAT_KEY))
+    found = loose.filter(pl.col("_line") != pl.col("_first")).select(
+        "_line", what=pl.format("line {}", "_first"))
+    if recorded is not None and recorded.height:
+        earlier = recorded.group_by(REPEAT_KEY).agg(pl.col("event_id").min())
+        again = loose.join(earlier, on=list(REPEAT_KEY), how="inner", nulls_equal=True)
+        found = pl.concat([found, again.select("_line", what=pl.format("event {}",
+                                                                       "event_id"))])
+    found = found.group_by("_line").agg(pl.col("what").sort().first()).sort("_line")
+    return [f"{file}:{line}: row: possible repeat of {what} (the same resident, indicator, "
+            "date, agency and points, and no reference)" for line, what in found.rows()]
+
+
+class RepeatsError(ScsError):
+    """An import refused because some rows may record one occurrence twice."""
+
+    def __init__(self, file: str, lines: list[str]):
+        self.file = file
+        self.problem_lines = lines
+        count = len(lines)
+        self.summary = (f"{file}: {count} possible repeat{'s' if count != 1 else ''}; nothing "
+                        "was imported (give each event its reference, or, if they are "
+                        "separate occurrences, import with --allow-repeats)")
+        super().__init__("\n".join([*lines, self.summary]))
+
+    def lines(self) -> list[str]:
+        return [*self.problem_lines, self.summary]
 
 
 def write_rejects(checked: Checked, path: Path) -> int:

@@ -14,6 +14,7 @@ so the engine reads millions of events without going through SQL row by row.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -57,6 +58,7 @@ DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 RESIDENT_ID = re.compile(imp.RESIDENT_ID)
 NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 REBUILD_INDEX_ROWS = 50_000  # an import this big (and bigger than the ledger) re-sorts
 
 Outcome = Literal["upheld", "rejected"]
@@ -92,6 +94,9 @@ class ImportResult:
     last_event_id: int | None
     rejects_file: str | None
     recorded_at: str
+    # (line, event id) of every row skipped as a duplicate, in file order
+    duplicate_lines: tuple[tuple[int, int], ...] = ()
+    indicators: tuple[str, ...] = ()  # the indicators of the events imported, sorted
 
 
 @dataclass(frozen=True)
@@ -351,9 +356,14 @@ class Ledger:
     def import_file(self, path: str | Path, *, skip_invalid: bool = False,
                     rejects: str | Path | None = None,
                     progress: imp.Progress | None = None,
-                    today: date | None = None) -> ImportResult:
+                    today: date | None = None, again: bool = False,
+                    allow_repeats: bool = False) -> ImportResult:
         """Validate an event file and record its rows, all or (with skip_invalid) the
-        good ones. Bad rows raise `BadRowsError` (one line each) and change nothing."""
+        good ones. Bad rows raise `BadRowsError` (one line each) and change nothing.
+
+        A file whose bytes were imported before is refused unless ``again``; rows without
+        a reference that repeat another row or a recorded event raise `RepeatsError`
+        unless ``allow_repeats``."""
         path = Path(path)
         if skip_invalid:  # never let the rejects file overwrite the ledger or the input
             check_output_path(Path(rejects) if rejects else path.with_name(
@@ -363,12 +373,25 @@ class Ledger:
         if progress:
             progress("checking", 0, raw.rows)
         with self._write() as stamp:
+            earlier = self.conn.execute(
+                "SELECT import_id, file, recorded_at FROM imports WHERE file_sha256 = ? "
+                "ORDER BY import_id LIMIT 1", (raw.sha256,)).fetchone()
+            if earlier and not again:
+                raise LedgerError(self.path, f"{path} has the same bytes as import "
+                                  f"{earlier[0]} ({Path(earlier[1]).name}, recorded at "
+                                  f"{earlier[2]}); nothing was imported",
+                                  "if it really holds new events, import it with --again")
             checked = imp.check_rows(raw, self.history(), self.city_id, today or utc_today())
             if progress:
                 progress("checking", raw.rows, raw.rows)
             if checked.file_problems.height or (checked.problems.height and not skip_invalid):
                 raise imp.BadRowsError(str(path), checked.lines(), checked.bad_rows,
                                        skip_invalid=not checked.file_problems.height)
+            if not allow_repeats:
+                repeats = imp.possible_repeats(str(path), checked.good,
+                                               self._unreferenced(checked.good))
+                if repeats:
+                    raise imp.RepeatsError(str(path), repeats)
             rejects_file = None
             if checked.problems.height:
                 target = Path(rejects) if rejects else path.with_name(path.name +
@@ -376,17 +399,39 @@ class Ledger:
                 imp.write_rejects(checked, target)
                 rejects_file = str(target)
             good = checked.good
-            duplicates = 0
+            skipped = pl.DataFrame(schema={"_row": pl.Int64, "_line": pl.Int64,
+                                           "event_id": pl.Int64, "_of_row": pl.Int64})
             if good.height and good.select((pl.col("agency").is_not_null()
                                             & pl.col("reference").is_not_null()).any()).item():
-                good, duplicates = imp.drop_duplicates(good, self._recorded_keys())
-            result = self._record(good, raw, stamp, checked.bad_rows, duplicates,
+                good, skipped = imp.drop_duplicates(good, self._recorded_keys())
+            result = self._record(good, raw, stamp, checked.bad_rows, skipped.height,
                                   rejects_file, progress)
+        if skipped.height:  # a repeat within the file duplicates the event its first got
+            ids = good.select("_row").with_columns(
+                _id=pl.int_range(pl.len(), dtype=pl.Int64) + (result.first_event_id or 0))
+            skipped = skipped.join(ids, left_on="_of_row", right_on="_row", how="left",
+                                   maintain_order="left").select(
+                "_line", pl.coalesce("event_id", "_id").alias("event_id")).sort("_line")
+            result = dataclasses.replace(result, duplicate_lines=tuple(skipped.rows()))
         return result
 
     def _recorded_keys(self) -> pl.DataFrame:
-        """(agency, reference) of every recorded event, read from the batch blobs."""
-        return batches.read_sources(self.conn, cutoff(None))
+        """event_id, agency, reference of every recorded event, from the batch blobs."""
+        cut = cutoff(None)
+        sources = batches.read_sources(self.conn, cut)
+        return sources.hstack([batches.read_event_ids(self.conn, cut)])
+
+    def _unreferenced(self, good: pl.DataFrame) -> pl.DataFrame | None:
+        """REPEAT_KEY and event_id of the recorded events without a reference, read only
+        when the file has rows without one (else None)."""
+        if not good.select(pl.col("reference").is_null().any()).item():
+            return None
+        if not self.conn.execute("SELECT 1 FROM event_batches LIMIT 1").fetchone():
+            return None
+        data = self.scoring_data(sources=True)
+        return data.events.filter(pl.col("reference").is_null()).select(
+            "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
+            occurred_on="occurred_on", agency="agency", points="points")
 
     def _record(self, good: pl.DataFrame, raw: imp.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,
@@ -436,9 +481,11 @@ class Ledger:
                 chain.append(conn, "event_batches", int(cursor.lastrowid or 0), stamp)
         return ImportResult(raw.file, import_id, raw.rows, count, duplicates, rejected,
                             first if count else None, first + count - 1 if count else None,
-                            rejects_file, stamp)
+                            rejects_file, stamp, indicators=tuple(
+                                sorted(good["indicator"].unique().drop_nulls().to_list())))
 
     def _event(self, event_id: int) -> tuple[Any, ...]:
+        self._an_id(event_id, "event")
         row = self.conn.execute("SELECT event_id, resident_id, indicator, occurred_on "
                                 "FROM events WHERE event_id = ?", (event_id,)).fetchone()
         if row is None:
@@ -446,6 +493,12 @@ class Ledger:
                               "`scs ledger history LEDGER RESIDENT` lists a resident's "
                               "event ids")
         return tuple(row)
+
+    def _an_id(self, number: int, what: str) -> None:
+        """Refuse an id SQLite cannot hold (beyond 64 bits) as the id it cannot be."""
+        if not 1 <= number <= MAX_ID:
+            raise LedgerError(self.path, f"no {what} {number}: {what} ids run from 1 to "
+                              f"{MAX_ID}", f"give the id of a recorded {what}")
 
     def _void_of(self, event_id: int) -> str | None:
         """Why an event is already void, if it is (a void, or an upheld objection)."""
@@ -554,6 +607,7 @@ class Ledger:
             raise LedgerError(self.path, f"{outcome!r} is not an outcome",
                               "use upheld or rejected")
         self._not_future(on, "the decision date")
+        self._an_id(objection_id, "objection")
         with self._write() as stamp:
             row = self.conn.execute("SELECT filed_on FROM objections WHERE objection_id = ?",
                                     (objection_id,)).fetchone()
