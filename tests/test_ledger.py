@@ -474,3 +474,68 @@ def test_utc_today_is_what_future_means(monkeypatch, ledger: Path) -> None:
     monkeypatch.setattr(ledger_module, "utc_today", lambda: date(2023, 1, 1))
     with Ledger.open(ledger) as opened, pytest.raises(LedgerError, match="in the future"):
         opened.consent("R1", date(2023, 1, 2))
+
+
+# --- the head that saved runs and reports record ---------------------------------------
+
+def test_a_saved_run_and_a_report_record_the_head_they_were_computed_at(
+        ledger: Path, scs, tmp_path: Path) -> None:
+    with Ledger.open(ledger) as opened:
+        before = opened.head()
+    result = scs("score", ledger, "--as-of", "2024-01-01", "--save")
+    assert result.exit_code == 0, result.stderr
+    with Ledger.open(ledger) as opened:
+        run = opened.runs()[-1]
+        assert run.head == before  # computed from the rows before it was itself recorded
+        assert opened.head().rows == before.rows + 1
+        known_then = datetime.fromisoformat(run.recorded_at) - timedelta(microseconds=1)
+        assert opened.head(known_then) == before
+    out = tmp_path / "report"
+    result = scs("report", ledger, "--as-of", "2024-01-01", "--output", out)
+    assert result.exit_code == 0, result.stderr
+    with Ledger.open(ledger) as opened:
+        now = opened.head()
+    doc = json.loads((out / "exampleton" / "report.json").read_text(encoding="utf-8"))
+    assert doc["ledger_head"] == {"rows": now.rows, "hash": now.hash}
+    markdown = (out / "exampleton" / "report.md").read_text(encoding="utf-8")
+    assert f"(ledger head {now.rows}:{now.hash})" in markdown
+
+
+def test_head_prints_rows_and_hash_for_publishing(ledger: Path, scs) -> None:
+    result = scs("ledger", "head", ledger)
+    assert result.exit_code == 0
+    with Ledger.open(ledger) as opened:
+        head = opened.head()
+    assert result.stdout == f"{head.rows}:{head.hash}\n"
+    assert len(head.hash) == 64 and head.rows == 6
+    as_json = scs("ledger", "head", ledger, "--format", "json")
+    assert json.loads(as_json.stdout) == {"rows": head.rows, "hash": head.hash}
+
+
+def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Path) -> None:
+    """A ledger of schema 0001 (made by a build before the chain): opening it adds the
+    checksums and links every row in recording order; verify then passes."""
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(ledger)
+    conn.execute(f"VACUUM INTO '{old}'")
+    conn.close()
+    conn = sqlite3.connect(old)  # take schema step 0002 back out, as an older build had it
+    kept = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                        "AND name NOT LIKE 'chain_%'").fetchall()
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                ).fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DROP TABLE chain")
+    conn.execute("DELETE FROM migrations WHERE name = '0002_chain'")
+    for table, column in (("event_batches", "data_sha256"), ("runs", "head_hash"),
+                          ("event_batches", "residents_sha256"), ("runs", "head_rows"),
+                          ("event_batches", "sources_sha256")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for _, sql in kept:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    with Ledger.open(old) as opened:
+        assert opened.head().rows == 6  # 0001, city, catalogue, import, batch; then 0002
+        assert opened.verify().problems == []
+        assert opened.scoring_data().events.height == 4

@@ -81,8 +81,14 @@ def link_hash(previous: str, content: str) -> str:
     return hashlib.sha256(f"{previous}\n{content}".encode()).hexdigest()
 
 
-def head(conn: sqlite3.Connection) -> Head:
-    row = conn.execute("SELECT link, hash FROM chain ORDER BY link DESC LIMIT 1").fetchone()
+def head(conn: sqlite3.Connection, cut: str | None = None) -> Head:
+    """The last link, or the last recorded by ``cut`` (links are in recording order)."""
+    if cut is None:
+        row = conn.execute("SELECT link, hash FROM chain ORDER BY link DESC LIMIT 1"
+                           ).fetchone()
+    else:
+        row = conn.execute("SELECT link, hash FROM chain WHERE recorded_at <= ? "
+                           "ORDER BY link DESC LIMIT 1", (cut,)).fetchone()
     return Head(0, GENESIS) if row is None else Head(int(row[0]), str(row[1]))
 
 

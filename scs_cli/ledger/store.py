@@ -125,6 +125,7 @@ class RunRecord:
     residents: int
     recorded_at: str
     ledger: str = field(repr=False)
+    head: Head | None = None  # the ledger head it was computed at (None: saved before 0002)
 
     def result(self) -> pl.DataFrame:
         conn = sqlite3.connect(f"file:{Path(self.ledger).resolve()}?mode=ro", uri=True,
@@ -708,11 +709,12 @@ class Ledger:
         return int(cursor.lastrowid or 0)
 
     _RUN_COLUMNS = ("run_id, as_of, known_at, catalogue_sha256s, digest, residents, "
-                    "recorded_at")
+                    "recorded_at, head_rows, head_hash")
 
     def _run_record(self, row: Sequence[Any]) -> RunRecord:
         return RunRecord(row[0], date.fromisoformat(row[1]), schema.parse_stamp(row[2]),
-                         tuple(json.loads(row[3])), row[4], row[5], row[6], str(self.path))
+                         tuple(json.loads(row[3])), row[4], row[5], row[6], str(self.path),
+                         Head(row[7], row[8]) if row[8] else None)
 
     def runs(self) -> list[RunRecord]:
         """Every saved run, in the order they were saved."""
@@ -749,13 +751,14 @@ class Ledger:
         """Every integrity finding (`VerifyResult`); ``head``: a published head to extend."""
         return verify_ledger(self, head)
 
-    def head(self) -> Head:
-        """The head of the ledger's hash chain: `rows` appended so far and the last `hash`.
+    def head(self, known_at: datetime | None = None) -> Head:
+        """The head of the ledger's hash chain: `rows` appended so far and the last `hash`
+        (with known-at: as it was then, the history a computation at known-at read).
 
         Publish it (reports and saved runs record it); `verify(head=…)` later proves the
         ledger still extends it."""
         with self._sql():
-            return chain.head(self.conn)
+            return chain.head(self.conn, None if known_at is None else cutoff(known_at))
 
     def export(self, path: str | Path, progress: imp.Progress | None = None) -> Any:
 

@@ -117,6 +117,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     with Ledger.open(path) as ledger:
         adopted = ledger.adopted(known_at)
         history = ledger.history(known_at)
+        head = ledger.head(known_at)  # the history the report is computed from
         data = ledger.scoring_data(known_at, sources=True)  # agencies: data quality
         recorded = recorded_ranges(ledger, known_at)
         last = None
@@ -155,7 +156,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
                      known_at=known_at, data=data, residents=residents, events=None,
                      summary=summary, monthly=monthly, last_run=last, recorded=recorded,
-                     runs_not_before=not_before)
+                     runs_not_before=not_before, ledger_head=(head.rows, head.hash))
 
 
 def write_city(inp: Any, directory: Path, public: bool) -> CityReport:

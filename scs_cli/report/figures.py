@@ -78,6 +78,8 @@ class CityInput:
     recorded: pl.DataFrame | None = None
     # `events` already summed by `counted` (so the per-event frame can be freed early)
     summary: Counted | None = None
+    # the ledger head (rows, hash) as known at known_at: the history the report was made from
+    ledger_head: tuple[int, str] | None = None
 
 
 # --- suppression -------------------------------------------------------------------------
@@ -679,6 +681,8 @@ def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str
         "city": {"id": city.id, "name": city.name, "province": city.province},
         "as_of": inp.as_of,
         "known_at": inp.known_at,
+        "ledger_head": ({"rows": inp.ledger_head[0], "hash": inp.ledger_head[1]}
+                        if inp.ledger_head else None),
         "headline": headline(inp, public, got),
         "tiers": tiers(inp.scheme, inp.residents, public),
         "score_distribution": distribution(inp.scheme, inp.residents, public),

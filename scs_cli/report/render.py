@@ -327,6 +327,12 @@ def _figure(svg: str, caption: str) -> str:
     return f'<figure role=img aria-label="{_e(caption)}">{svg}</figure>'
 
 
+def _head(doc: dict[str, Any]) -> str:
+    """The ledger head the report was made from, as `scs ledger head` prints it."""
+    head = doc.get("ledger_head")
+    return f" (ledger head {head['rows']}:{head['hash']})" if head else ""
+
+
 def city_html(doc: dict[str, Any], charts: dict[str, str]) -> str:
     city = doc["city"]
     known = day(doc["known_at"])
@@ -334,7 +340,7 @@ def city_html(doc: dict[str, Any], charts: dict[str, str]) -> str:
         f"<h1>{_e(city['name'])} — credit report as of {_e(day(doc['as_of']))}"
         + (" <span class=badge>public</span>" if doc["public"] else "") + "</h1>",
         f"<p class=sub>{_e(city['province'] or '')} · city id {_e(city['id'])} · ledger rows "
-        f"recorded by {_e(known)} · {_e(doc['generated_by'])}</p>",
+        f"recorded by {_e(known)}{_e(_head(doc))} · {_e(doc['generated_by'])}</p>",
     ]
     if doc["public"]:
         parts.append(f"<p class=note>{_e(HIDDEN_NOTE)}</p>")
@@ -438,7 +444,8 @@ def city_markdown(doc: dict[str, Any], chart_files: dict[str, str]) -> str:
     out: list[str] = [
         f"# {city['name']} — credit report as of {day(doc['as_of'])}"
         + (" (public)" if doc["public"] else ""), "",
-        f"City id `{city['id']}`; ledger rows recorded by {day(doc['known_at'])}; "
+        f"City id `{city['id']}`; ledger rows recorded by {day(doc['known_at'])}"
+        f"{_head(doc)}; "
         f"{doc['generated_by']}.", "",
     ]
     if doc["public"]:

@@ -19,6 +19,7 @@ import polars as pl
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import ScoreResult, scheme_at, score
+from scs_cli.ledger.chain import Head
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
@@ -72,6 +73,7 @@ class ScoreRun:
     comparison: Comparison | None = None
     run_id: int | None = None
     what_if: bool = False
+    head: Head | None = None  # the ledger head (as known at known-at) the scores come from
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
         base = _foreign_check(path, ledger.city_id, baseline)
         history = what_if_history(what_if) if what_if else ledger.history(known_at)
         scheme_at(history, as_of, str(path))  # fail before reading events
+        head = ledger.head(known_at)  # the history the scores are computed from
         data = ledger.scoring_data(known_at)
         city = ledger.city_name or ledger.city_id
         tick(f"scoring {data.events.height:,} events at {as_of}")
@@ -119,7 +122,8 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
         run_id = None
         if save:
             tick("saving the run")
-            run_id = runs.save_run(ledger, result.residents, as_of, known_at, list(shas))
+            run_id = runs.save_run(ledger, result.residents, as_of, known_at, list(shas),
+                                   head)
     comparison = None
     if base is not None:
         tick(f"scoring with the baseline {base.label}")
@@ -128,7 +132,7 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
              "adopted " + ", ".join(f"{v.version} (from {v.effective_from})"
                                     for v in history.versions))
     return ScoreRun(str(path), city, as_of, known_at, rules, shas, result,
-                    summarize(result), comparison, run_id, what_if is not None)
+                    summarize(result), comparison, run_id, what_if is not None, head)
 
 
 def eligible(path: str | Path, reward_id: str, as_of: date, known_at: datetime | None = None,

@@ -22,6 +22,7 @@ import polars as pl
 from scs_cli.core.errors import ScsError
 from scs_cli.core.output import decimal_text
 from scs_cli.engine.kernel import score
+from scs_cli.ledger.chain import Head
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import from_cents
 from scs_cli.scoring.files import render, result_frame
@@ -50,10 +51,11 @@ def stored_result(residents: pl.DataFrame) -> pl.DataFrame:
 
 
 def save_run(ledger: Ledger, residents: pl.DataFrame, as_of: object, known_at: datetime,
-             catalogue_sha256s: list[str]) -> int:
-    """Record a run in the ledger; return its id."""
+             catalogue_sha256s: list[str], head: Head | None = None) -> int:
+    """Record a run in the ledger with the head it was computed at; return its id."""
     return ledger.save_run(as_of, known_at, catalogue_sha256s,  # type: ignore[arg-type]
-                           digest(residents), stored_result(residents))
+                           digest(residents), stored_result(residents),
+                           head or ledger.head(known_at))
 
 
 @dataclass(frozen=True)
