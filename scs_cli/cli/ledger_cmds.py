@@ -147,9 +147,10 @@ def import_events(
             f"{_n(result.rejected, 'row')} rejected")
     if result.rejects_file:
         line += f", written with their errors to {result.rejects_file}"
-    for number, event_id in result.duplicate_lines:
-        err.print(f"{file}:{number}: skipped: duplicates event {event_id} (same agency and "
-                  "reference)", highlight=False, markup=False)
+    if result.duplicate_lines:  # maybe millions of lines: written plainly, in one go
+        typer.echo("".join(f"{file}:{number}: skipped: duplicates event {event_id} (same "
+                           "agency and reference)\n"
+                           for number, event_id in result.duplicate_lines), err=True, nl=False)
     err.print(line, highlight=False, markup=False)
     _warn_forbidden(history, result.indicators)
 
