@@ -700,21 +700,33 @@ def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame
     """
     keyed = good.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null()
                         ).select("_row", "_line", "agency", "reference")
-    keyed = keyed.with_columns(_of_row=pl.col("_row").first().over("agency", "reference"))
+    # Cheap checks over every row first; the joins that name what is duplicated then run
+    # on the few rows found (all of them only when a file is imported again).
+    first = keyed.select(pl.struct("agency", "reference").is_first_distinct()).to_series()
+    parts = []
+    if not first.all():
+        later = keyed.filter(~first)
+        earlier = keyed.filter(first).select("agency", "reference", _of_row="_row")
+        parts.append(later.join(earlier, on=["agency", "reference"], how="left",
+                                maintain_order="left").select(
+            "_row", "_line", event_id=pl.lit(None, pl.Int64), _of_row="_of_row"))
     known = recorded.filter(pl.col("agency").is_not_null()
                             & pl.col("reference").is_not_null())
     if known.height:
-        known = known.group_by("agency", "reference").agg(pl.col("event_id").min())
-        keyed = keyed.join(known, on=["agency", "reference"], how="left",
-                           maintain_order="left")
-    else:
-        keyed = keyed.with_columns(event_id=pl.lit(None, pl.Int64))
-    skipped = keyed.filter(pl.col("event_id").is_not_null()
-                           | (pl.col("_row") != pl.col("_of_row"))).select(
-        "_row", "_line", "event_id",
-        _of_row=pl.when(pl.col("event_id").is_null()).then(pl.col("_of_row")))
-    if not skipped.height:
-        return good, skipped
+        seen = keyed.join(known.select("agency", "reference"), on=["agency", "reference"],
+                          how="semi")
+        if seen.height:
+            ids = seen.join(known, on=["agency", "reference"], how="left",
+                            maintain_order="left").group_by("_row", maintain_order=True).agg(
+                pl.col("_line").first(), pl.col("event_id").min())
+            parts.append(ids.select("_row", "_line", "event_id",
+                                    _of_row=pl.lit(None, pl.Int64)))
+    if not parts:
+        return good, pl.DataFrame(schema={"_row": pl.Int64, "_line": pl.Int64,
+                                          "event_id": pl.Int64, "_of_row": pl.Int64})
+    # a row both repeating the file and already recorded: the recorded event wins
+    skipped = (pl.concat(parts).sort("_row", pl.col("event_id").is_null())
+               .unique("_row", keep="first", maintain_order=True))
     kept = good.filter(~pl.col("_row").is_in(skipped["_row"].implode()))
     return kept, skipped
 
