@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
@@ -539,3 +539,10 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
         assert opened.head().rows == 6  # 0001, city, catalogue, import, batch; then 0002
         assert opened.verify().problems == []
         assert opened.scoring_data().events.height == 4
+
+
+def test_a_known_at_beyond_the_calendar_in_utc_cuts_before_or_after_every_row() -> None:
+    east = timezone(timedelta(hours=14))
+    west = timezone(timedelta(hours=-14))
+    assert ledger_module.cutoff(datetime(1, 1, 1, tzinfo=east)) < "0001"
+    assert ledger_module.cutoff(datetime(9999, 12, 31, 23, tzinfo=west)) == ledger_module.NEVER

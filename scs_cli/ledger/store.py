@@ -58,6 +58,7 @@ DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 RESIDENT_ID = re.compile(imp.RESIDENT_ID)
 NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
+BEFORE_ALL = "0000"  # a cut-off before every recorded_at
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 REBUILD_INDEX_ROWS = 50_000  # an import this big (and bigger than the ledger) re-sorts
 
@@ -79,7 +80,12 @@ def lock_timeout() -> float:
 
 def cutoff(known_at: datetime | None) -> str:
     """A known-at time as the text recorded_at is compared with."""
-    return NEVER if known_at is None else schema.stamp(known_at)
+    if known_at is None:
+        return NEVER
+    try:
+        return schema.stamp(known_at)
+    except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every row
+        return BEFORE_ALL if known_at.year == 1 else NEVER
 
 
 @dataclass(frozen=True)
