@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -147,10 +148,15 @@ def import_events(
             f"{_n(result.rejected, 'row')} rejected")
     if result.rejects_file:
         line += f", written with their errors to {result.rejects_file}"
-    if result.duplicate_lines:  # maybe millions of lines: written plainly, in one go
-        typer.echo("".join(f"{file}:{number}: skipped: duplicates event {event_id} (same "
-                           "agency and reference)\n"
-                           for number, event_id in result.duplicate_lines), err=True, nl=False)
+    if result.skipped.height:  # maybe millions of lines: formatted at once, written plainly
+        import polars as pl
+
+        lines = result.skipped.select(pl.concat_str(
+            pl.lit(f"{file}:"), pl.col("line").cast(pl.String),
+            pl.lit(": skipped: duplicates event "), pl.col("event_id").cast(pl.String),
+            pl.lit(" (same agency and reference)\n"))).to_series()
+        sys.stderr.write("".join(lines.to_list()))
+        sys.stderr.flush()
     err.print(line, highlight=False, markup=False)
     _warn_forbidden(history, result.indicators)
 

@@ -713,20 +713,20 @@ def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame
     known = recorded.filter(pl.col("agency").is_not_null()
                             & pl.col("reference").is_not_null())
     if known.height:
-        seen = keyed.join(known.select("agency", "reference"), on=["agency", "reference"],
-                          how="semi")
+        seen = keyed.join(known.select("agency", "reference", "event_id"),
+                          on=["agency", "reference"], how="inner", maintain_order="left")
         if seen.height:
-            ids = seen.join(known, on=["agency", "reference"], how="left",
-                            maintain_order="left").group_by("_row", maintain_order=True).agg(
-                pl.col("_line").first(), pl.col("event_id").min())
-            parts.append(ids.select("_row", "_line", "event_id",
-                                    _of_row=pl.lit(None, pl.Int64)))
+            parts.append(seen.select("_row", "_line", "event_id",
+                                     _of_row=pl.lit(None, pl.Int64)))
     if not parts:
         return good, pl.DataFrame(schema={"_row": pl.Int64, "_line": pl.Int64,
                                           "event_id": pl.Int64, "_of_row": pl.Int64})
-    # a row both repeating the file and already recorded: the recorded event wins
-    skipped = (pl.concat(parts).sort("_row", pl.col("event_id").is_null())
-               .unique("_row", keep="first", maintain_order=True))
+    skipped = parts[0]
+    if len(parts) > 1 or skipped["_row"].n_unique() != skipped.height:
+        # a row both repeating the file and already recorded: the recorded event wins
+        # (and of an (agency, reference) recorded twice, which verify reports, the first)
+        skipped = (pl.concat(parts).sort("_row", pl.col("event_id").is_null(), "event_id")
+                   .unique("_row", keep="first", maintain_order=True))
     kept = good.filter(~pl.col("_row").is_in(skipped["_row"].implode()))
     return kept, skipped
 

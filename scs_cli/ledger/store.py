@@ -100,8 +100,10 @@ class ImportResult:
     last_event_id: int | None
     rejects_file: str | None
     recorded_at: str
-    # (line, event id) of every row skipped as a duplicate, in file order
-    duplicate_lines: tuple[tuple[int, int], ...] = ()
+    # every row skipped as a duplicate, in file order: `line`, and the `event_id` it
+    # duplicates (a frame: a file imported again may skip millions)
+    skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"line": pl.Int64, "event_id": pl.Int64}), repr=False)
     indicators: tuple[str, ...] = ()  # the indicators of the events imported, sorted
 
 
@@ -418,8 +420,8 @@ class Ledger:
                 _id=pl.int_range(pl.len(), dtype=pl.Int64) + (result.first_event_id or 0))
             skipped = skipped.join(ids, left_on="_of_row", right_on="_row", how="left",
                                    maintain_order="left").select(
-                "_line", pl.coalesce("event_id", "_id").alias("event_id")).sort("_line")
-            result = dataclasses.replace(result, duplicate_lines=tuple(skipped.rows()))
+                line="_line", event_id=pl.coalesce("event_id", "_id")).sort("line")
+            result = dataclasses.replace(result, skipped=skipped)
         return result
 
     def _recorded_keys(self) -> pl.DataFrame:
