@@ -198,3 +198,16 @@ def test_a_flipped_byte_in_a_batch_is_refused_by_score_and_explain(ledger: Path,
     errors = detected(scs, ledger, "chain link 6: event_batches row 1 was changed")
     assert (f"error: {ledger}: event batch 1: its data bytes do not match the SHA-256 "
             "recorded with them") in errors
+
+
+def test_altering_a_links_hash_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, f"UPDATE chain SET hash = '{'0' * 64}' WHERE link = 8")
+    detected(scs, ledger, "chain link 8 (lifts row 1): its hash does not follow from the link "
+             "before it")
+
+
+def test_deleting_a_link_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "DELETE FROM chain WHERE link = 7")
+    errors = detected(scs, ledger, "chain link 7 is missing (the next is 8); links were "
+                      "deleted")
+    assert "voids row 1 is not in the chain" not in errors  # only the first break is named
