@@ -211,3 +211,27 @@ def test_deleting_a_link_is_detected(ledger: Path, scs) -> None:  # type: ignore
     errors = detected(scs, ledger, "chain link 7 is missing (the next is 8); links were "
                       "deleted")
     assert "voids row 1 is not in the chain" not in errors  # only the first break is named
+
+
+def test_runs_verify_names_a_history_changed_under_a_saved_run(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    assert scs("score", ledger, "--as-of", "2024-06-01", "--save").exit_code == 0
+    with Ledger.open(ledger) as opened:
+        run = opened.runs()[-1]
+        assert run.head is not None
+        assert opened.head(run.known_at) == run.head
+    # rewrite a decision and rebuild the whole chain: consistent, but not what the run saw
+    tamper(ledger, "UPDATE objection_decisions SET outcome = 'upheld'", "DELETE FROM chain")
+    conn = sqlite3.connect(ledger)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE name LIKE 'chain_%'"
+                            ).fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    chain.link_existing(conn)
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    result = scs("runs", "verify", ledger, str(run.run_id))
+    assert result.exit_code == 1
+    assert (f"the history it was computed from changed: ledger head {run.head.rows}:"
+            f"{run.head.hash[:12]}… then") in result.stderr

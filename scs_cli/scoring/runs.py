@@ -110,11 +110,13 @@ class Verification:
     digest: str                     # of the recomputed result
     catalogue_sha256s: tuple[str, ...]
     difference: Difference | None   # None when the digests agree
+    head: Head | None = None        # the ledger head as known at the run's known-at, now
 
     @property
     def unchanged(self) -> bool:
         return self.digest == self.run.digest and \
-            self.catalogue_sha256s == tuple(self.run.catalogue_sha256s)
+            self.catalogue_sha256s == tuple(self.run.catalogue_sha256s) and \
+            (self.run.head is None or self.head == self.run.head)
 
 
 class RunChangedError(ScsError):
@@ -150,6 +152,11 @@ class RunChangedError(ScsError):
         elif v.digest != run.digest:
             out.append(f"digest {run.digest[:12]}… saved, {v.digest[:12]}… now, though every "
                        "stored score and tier is the same")
+        if run.head is not None and v.head != run.head:
+            head_now = f"{v.head.rows}:{v.head.hash[:12]}…" if v.head else "none"
+            out.append(f"the history it was computed from changed: ledger head "
+                       f"{run.head.rows}:{run.head.hash[:12]}… then, {head_now} now as known at "
+                       "its known-at (`scs ledger verify LEDGER` names what broke)")
         return out
 
 
@@ -163,6 +170,7 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
         tick(f"reading the ledger as known at {run.known_at.isoformat()}")
         adopted = ledger.adopted(run.known_at)
         history = ledger.history(run.known_at)
+        head = ledger.head(run.known_at)
         data = ledger.scoring_data(run.known_at)
         stored = run.result()
     tick(f"scoring {data.events.height:,} events at {run.as_of}")
@@ -171,7 +179,7 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
     shas = tuple(a.sha256 for a in adopted)
     difference = None if now == run.digest else compare_results(
         stored, stored_result(result.residents))
-    return Verification(run, now, shas, difference)
+    return Verification(run, now, shas, difference, head)
 
 
 def list_runs(path: str | Path) -> list[RunRecord]:
