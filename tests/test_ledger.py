@@ -546,3 +546,33 @@ def test_a_known_at_beyond_the_calendar_in_utc_cuts_before_or_after_every_row() 
     west = timezone(timedelta(hours=-14))
     assert ledger_module.cutoff(datetime(1, 1, 1, tzinfo=east)) < "0001"
     assert ledger_module.cutoff(datetime(9999, 12, 31, 23, tzinfo=west)) == ledger_module.NEVER
+
+
+@pytest.mark.parametrize("batch_rows", [2, 1_000_000])
+def test_explain_reads_the_same_events_as_score(tiny_ledger, monkeypatch,
+                                                batch_rows: int) -> None:  # type: ignore[no-untyped-def]
+    """One source: a resident's events for explain are exactly the rows score reads,
+    whatever the batches, and an events table edited alone changes neither."""
+    from scs_cli.ledger import batches
+    from scs_cli.ledger.reads import resident_data
+
+    monkeypatch.setattr(batches, "BATCH_ROWS", batch_rows)
+    path = tiny_ledger(EVENTS)
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER events_no_update")
+    conn.execute("UPDATE events SET occurred_on = '2020-01-01', resident_id = 'R2' "
+                 "WHERE event_id = 1")
+    conn.commit()
+    conn.close()
+    columns = ["event_id", "indicator", "occurred_on", "points"]
+    with Ledger.open(path) as opened:
+        assert opened.conn.execute("SELECT count(*) FROM event_batches").fetchone()[0] == (
+            2 if batch_rows == 2 else 1)
+        whole = opened.scoring_data()
+        for resident in ("R1", "R2"):
+            one = resident_data(opened, resident)
+            mine = whole.for_residents([resident])
+            expected = mine.events.select("event_id", indicator=mine.indicator_ids(),
+                                          occurred_on="occurred_on", points="points")
+            assert one.events.select(columns).equals(expected.select(columns))
+        assert resident_data(opened, "R1").events["occurred_on"][0] == date(2023, 1, 5)

@@ -199,7 +199,10 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
 
     rows = conn.execute("SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
                         "WHERE recorded_at <= ? ORDER BY batch_id", (cut,)).fetchall()
-    # Checking and decoding release the GIL: the two cores each take a share of batches.
-    with ThreadPoolExecutor(2) as pool:
-        frames = [f for f in pool.map(mine, rows) if f is not None]
+    if len(rows) > 1:  # checking and decoding release the GIL: a share of batches per core
+        with ThreadPoolExecutor(2) as pool:
+            found = list(pool.map(mine, rows))
+    else:
+        found = [mine(row) for row in rows]
+    frames = [f for f in found if f is not None]
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
