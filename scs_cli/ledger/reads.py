@@ -16,7 +16,7 @@ import polars as pl
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger import batches
-from scs_cli.ledger.chain import GENESIS, Head
+from scs_cli.ledger.chain import Head
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import cutoff
 
@@ -116,7 +116,4 @@ def head_at(ledger: Ledger, known_at: datetime | None = None) -> Head:
     the chain, and this is the head an office would have published at that moment (a
     statement made ``--known-at`` a past time shows the head of that time)."""
 
-    row = ledger.conn.execute(
-        "SELECT link, hash FROM chain WHERE recorded_at <= ? ORDER BY link DESC LIMIT 1",
-        (cutoff(known_at),)).fetchone()
-    return Head(0, GENESIS) if row is None else Head(int(row[0]), str(row[1]))
+    return ledger.head(known_at)  # one place reads the chain: `Ledger.head`
