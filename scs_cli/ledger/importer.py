@@ -36,7 +36,6 @@ COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "no
 REQUIRED = ("resident_id", "indicator", "occurred_on")
 # the first character a letter or digit: an id never reads as a spreadsheet formula or option
 RESIDENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
-MAX_COLUMNS = 64  # a wider header cannot be an event file: refused before it is parsed
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".json-lines": "jsonl", ".ndjson": "jsonl"}
 Progress = Callable[[str, int, int], None]
 PROBLEM_SCHEMA: dict[str, Any] = {"_row": pl.Int64, "column": pl.String, "message": pl.String}
@@ -162,8 +161,6 @@ def _numbered(records: pl.DataFrame, lines: list[int]) -> pl.DataFrame:
 def _read_csv(file: str, data: bytes
               ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
     header = _csv_header(data)
-    if len(header) > MAX_COLUMNS:  # refuse before parsing a single row of it
-        return _too_wide(header)
     try:
         frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError,
@@ -191,13 +188,6 @@ def _read_csv(file: str, data: bytes
 
 
 NO_ROWS = pl.DataFrame(schema={"_row": pl.Int64, "_line": pl.Int64})
-
-
-def _too_wide(header: list[str]
-              ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
-    return (NO_ROWS, [], _problem_frame([(
-        1, "header", f"has {len(header):,} columns; an event file has at most "
-        f"{len(COLUMNS)} ({', '.join(COLUMNS)})")], FILE_PROBLEM_SCHEMA), _problem_frame())
 
 
 def _short_rows(data: bytes, width: int, records: int) -> bool:
@@ -294,8 +284,6 @@ def _read_csv_slowly(file: str, data: bytes
         return (NO_ROWS, [], _problem_frame(
             [(1, "header", f"cannot be read as CSV: {exc}")], FILE_PROBLEM_SCHEMA),
             _problem_frame())
-    if len(header) > MAX_COLUMNS:
-        return _too_wide(header)
     file_problems = _header_problems(header)
     first: dict[str, int] = {}  # each name's first position, found in one pass
     for i, name in enumerate(header):
