@@ -70,7 +70,8 @@ EXAMPLES: dict[str, list[str]] = {
     "ledger import": [
         "scs demo generate --output more.csv -c rongcheng-2016 -c rongcheng-2021 --seed 7",
         "scs ledger import city.db more.csv",
-        "scs ledger import city.db more.csv   # again: every row is skipped as a duplicate",
+        "scs ledger import city.db more.csv   # exit 1: the same bytes twice are refused",
+        "scs ledger import city.db more.csv --again   # each row listed as a duplicate",
     ],
     "ledger consent": [
         "scs ledger consent city.db R0000042 --on 2024-07-01",
@@ -95,6 +96,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "ledger head": [
         "scs ledger head city.db",
+        "scs ledger head city.db --format json > published-head.json",
     ],
     "ledger verify": [
         "scs ledger verify city.db",

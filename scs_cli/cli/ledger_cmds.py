@@ -131,8 +131,6 @@ def import_events(
     duplicates, each listed with the event it duplicates. The same file twice is refused
     (--again), and so are rows without a reference identical (resident, indicator, date,
     agency, points) to another (--allow-repeats).
-
-    Example: scs ledger import city.db events.csv
     """
     from scs_cli.ledger.store import Ledger
 
@@ -364,8 +362,6 @@ def verify(
     check each batch's checksums, that the events table and the batches hold the same
     events, that no row is recorded in the future, SQLite integrity and the append-only
     triggers. With --head, prove the ledger extends that published head.
-
-    Example: scs ledger verify city.db --head 42:3f2a…
     """
     from scs_cli.ledger.stats import VerifyError
     from scs_cli.ledger.store import Ledger
@@ -390,8 +386,6 @@ def head(ledger: LedgerArg,
     """Print the ledger's head, ROWS:HASH, for the office to publish: the number of rows
     appended and the hash that chains them all. Anyone holding it can later check the
     ledger with `scs ledger verify LEDGER --head ROWS:HASH`.
-
-    Example: scs ledger head city.db
     """
     from scs_cli.ledger.store import Ledger
 
