@@ -116,6 +116,14 @@ def spark_session(master: str | None = None, app: str = "scs score") -> SparkSes
                          ) from None
 
 
+def _active_session() -> SparkSession | None:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return None
+    return SparkSession.getActiveSession()
+
+
 def city_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime) -> DataFrame:
     """The Spark plan that scores one city: its buckets cogrouped, the kernel per bucket."""
     from pyspark.sql import functions as F
@@ -149,16 +157,20 @@ def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime 
                    progress: Progress | None = None) -> list[ScoreRun]:
     """Score each dataset on Spark, one job per city, in one Spark application.
 
-    ``spark``: a session to use (and leave running); otherwise one is started on
-    ``master`` (default ``local[*]``) and stopped at the end."""
+    ``spark``: a session to use (and leave running); otherwise the active session of this
+    process if there is one (a notebook's, the tests'), else one started on ``master``
+    (default ``local[*]``) and stopped at the end."""
     if baseline is not None:
         raise UsageError("--baseline compares on one machine only",
                          "drop --engine spark to compare with a baseline")
     tick = progress or (lambda what: None)
     known_at = known_at or datetime.now(UTC)
     cities = open_cities(paths, as_of, known_at, catalogue=catalogue)
-    tick(f"starting Spark on {master or DEFAULT_MASTER}")
-    session = spark or spark_session(master)
+    session = spark or _active_session()
+    owned = session is None
+    if session is None:
+        tick(f"starting Spark on {master or DEFAULT_MASTER}")
+        session = spark_session(master)
     runs = []
     try:
         for city in cities:
@@ -177,7 +189,7 @@ def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime 
             runs.append(run_of(city, as_of, known_at, result_of(city.history, as_of,
                                                                  residents)))
     finally:
-        if spark is None:
+        if owned:
             session.stop()
     return runs
 
