@@ -3,7 +3,8 @@
 `export_dataset` writes one folder that Spark, Polars, DuckDB and pandas read as it is
 (layout and columns in docs/scale.md):
 
-- ``dataset.json``: what the folder is (format, version), the city, the ledger it came from, how residents are bucketed, and every file with its rows and SHA-256;
+- ``dataset.json``: what the folder is (format, version), the city, the ledger it came
+  from, how residents are bucketed, and every file with its rows and SHA-256;
 - ``events/bucket=NNN/part-0.parquet``: every event, partitioned Hive-style by a hash of
   the resident id, so that all of one resident's events lie in one bucket;
 - ``voids``, ``lifts``, ``objections``, ``decisions``, ``consents``, ``catalogues``,

@@ -64,6 +64,11 @@ def _seen(frame: pl.DataFrame, known_at: datetime | None) -> pl.DataFrame:
     return frame.filter(pl.col("recorded_at") <= known_at)
 
 
+def _typed(frame: pl.DataFrame, schema: dict[str, Any]) -> pl.DataFrame:
+    """The schema's columns, in its order and of its types."""
+    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
 def cut_events(events: pl.DataFrame, known_at: datetime | None) -> pl.DataFrame:
     """Events recorded by known-at, as the engine reads them, in event-id order.
 
@@ -71,7 +76,7 @@ def cut_events(events: pl.DataFrame, known_at: datetime | None) -> pl.DataFrame:
     return _seen(events, known_at).select(
         "event_id", "resident_id", "indicator", "occurred_on",
         points=(pl.col("points") * 100).cast(pl.Int64),
-    ).cast(ENGINE_EVENTS).sort("event_id")  # type: ignore[arg-type]
+    ).pipe(_typed, ENGINE_EVENTS).sort("event_id")
 
 
 def cut_marks(voids: pl.DataFrame, lifts: pl.DataFrame, objections: pl.DataFrame,
@@ -80,18 +85,15 @@ def cut_marks(voids: pl.DataFrame, lifts: pl.DataFrame, objections: pl.DataFrame
     decided = _seen(decisions, known_at).select("objection_id", "decided_on", "outcome")
     filed = _seen(objections, known_at).sort("objection_id").join(
         decided, on="objection_id", how="left", maintain_order="left")
-    return Marks(
-        _seen(voids, known_at).select(list(VOIDS_SCHEMA)).cast(VOIDS_SCHEMA),
-        _seen(lifts, known_at).select(list(LIFTS_SCHEMA)).cast(LIFTS_SCHEMA),
-        filed.select(list(OBJECTIONS_SCHEMA)).cast(OBJECTIONS_SCHEMA),
-    )
+    return Marks(_typed(_seen(voids, known_at), VOIDS_SCHEMA),
+                 _typed(_seen(lifts, known_at), LIFTS_SCHEMA),
+                 _typed(filed, OBJECTIONS_SCHEMA))
 
 
 def cut_consents(consents: pl.DataFrame, known_at: datetime | None) -> pl.DataFrame:
     """Consents and withdrawals recorded by known-at, in recording order."""
-    return _seen(consents, known_at).sort("consent_id").select(
-        "resident_id", on="on_date", consent="consent", seq="consent_id",
-    ).cast(CONSENTS_SCHEMA)
+    return _typed(_seen(consents, known_at).sort("consent_id").select(
+        "resident_id", on="on_date", consent="consent", seq="consent_id"), CONSENTS_SCHEMA)
 
 
 def ledger_data(events: pl.DataFrame, marks: Marks, consents: pl.DataFrame,

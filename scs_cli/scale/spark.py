@@ -142,8 +142,9 @@ def city_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime)
     consents = spark.read.parquet(str(city.dataset.file("consents"))).where(seen).select(
         *CONSENT_COLUMNS)
     spark.conf.set("spark.sql.shuffle.partitions", str(city.dataset.buckets))
-    return events.groupBy("bucket").cogroup(consents.groupBy("bucket")).applyInArrow(
-        kernel, RESIDENTS_DDL)
+    with _quiet():
+        return events.groupBy("bucket").cogroup(consents.groupBy("bucket")).applyInArrow(
+            kernel, RESIDENTS_DDL)
 
 
 def _events_ddl() -> str:
