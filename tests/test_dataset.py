@@ -68,6 +68,10 @@ def test_export_writes_the_layout_and_the_manifest(scs, city, tmp_path: Path) ->
     assert manifest["city"] == {"id": "exampleton", "name": "Exampleton"}
     assert manifest["bucketing"]["buckets"] == 4
     assert manifest["tables"]["events"]["rows"] == 4500
+    with Ledger.open(city.path) as ledger:  # the head an office publishes, as exported
+        head = ledger.head()
+    assert manifest["ledger"]["head"] == {"rows": head.rows, "hash": head.hash}
+    assert Dataset.open(target).head == head
     assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
         n: hashlib.sha256((target / n).read_bytes()).hexdigest()
         for n in names if n != "dataset.json"}

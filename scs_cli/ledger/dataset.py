@@ -4,7 +4,8 @@
 (layout and columns in docs/scale.md):
 
 - ``dataset.json``: what the folder is (format, version), the city, the ledger it came
-  from, how residents are bucketed, and every file with its rows and SHA-256;
+  from and its head (the hash chain's rows and hash when exported), how residents are
+  bucketed, and every file with its rows and SHA-256;
 - ``events/bucket=NNN/part-0.parquet``: every event, partitioned Hive-style by a hash of
   the resident id, so that all of one resident's events lie in one bucket;
 - ``voids``, ``lifts``, ``objections``, ``decisions``, ``consents``, ``catalogues``,
@@ -36,6 +37,8 @@ import polars as pl
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.ledger import batches as batches
+from scs_cli.ledger import chain as chain
+from scs_cli.ledger import schema as schema
 from scs_cli.ledger.store import NEVER
 
 if TYPE_CHECKING:
@@ -139,18 +142,14 @@ def export_dataset(ledger: Ledger, path: str | Path, buckets: int = DEFAULT_BUCK
             events = _events(ledger)
             tick("reading", 1, 2)
             sides = {name: _side(ledger, name) for name in SIDE_TABLES}
-            last = ledger.conn.execute(
-                "SELECT max(recorded_at) FROM (SELECT recorded_at FROM catalogues UNION ALL "
-                "SELECT recorded_at FROM imports UNION ALL SELECT recorded_at FROM voids "
-                "UNION ALL SELECT recorded_at FROM lifts UNION ALL SELECT recorded_at FROM "
-                "objections UNION ALL SELECT recorded_at FROM objection_decisions UNION ALL "
-                "SELECT recorded_at FROM consents)").fetchone()[0]
+            last = schema.last_recorded_at(ledger.conn)
+            head = chain.head(ledger.conn)  # the published head these files are a copy of
             tick("reading", 2, 2)
         finally:
             ledger.conn.execute("COMMIT")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.exporting")
     try:
-        files = _write(ledger, tmp, events, sides, buckets, last, tick)
+        files = _write(ledger, tmp, events, sides, buckets, last, head, tick)
         if target.exists():
             target.rmdir()  # empty (checked above); rename needs it gone
         tmp.rename(target)
@@ -226,7 +225,7 @@ def _side(ledger: Ledger, name: str) -> pl.DataFrame:
 
 def _write(ledger: Ledger, folder: Path, events: pl.DataFrame,
            sides: dict[str, pl.DataFrame], buckets: int, last: str | None,
-           tick: Progress) -> int:
+           head: chain.Head, tick: Progress) -> int:
     folder.mkdir()
     files: list[dict[str, Any]] = []
 
@@ -252,7 +251,8 @@ def _write(ledger: Ledger, folder: Path, events: pl.DataFrame,
     manifest = {
         "format": FORMAT, "version": VERSION,
         "city": {"id": ledger.city_id, "name": ledger.city_name},
-        "ledger": {"file": Path(ledger.path).name, "last_recorded_at": last},
+        "ledger": {"file": Path(ledger.path).name, "last_recorded_at": last,
+                   "head": {"rows": head.rows, "hash": head.hash}},
         "exported_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "scs_version": __version__,
         "bucketing": {"column": "resident_id", "buckets": buckets, "rule": BUCKET_RULE},

@@ -29,6 +29,7 @@ from scs_cli.core.frames import (
     VOIDS_SCHEMA,
     LedgerData,
 )
+from scs_cli.ledger.chain import Head
 from scs_cli.ledger.dataset import EVENTS_DIR, FORMAT, MANIFEST, SIDE_TABLES, VERSION
 from scs_cli.rules.model import AdoptedCatalogue, CatalogueHistory
 from scs_cli.rules.schema import parse_catalogue
@@ -138,6 +139,7 @@ class Dataset:
             city = manifest["city"]
             dataset = cls(folder, str(city["id"]), str(city["name"]),
                           int(manifest["bucketing"]["buckets"]), manifest)
+            dataset.head  # noqa: B018 (read now: a manifest without it is refused here)
             files = [(str(f["path"]), str(f["sha256"])) for f in manifest["files"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(folder, f"{MANIFEST} lacks {exc}", fix) from None
@@ -163,6 +165,12 @@ class Dataset:
                 raise DatasetError(self.path, f"{relative} does not match its SHA-256 in "
                                    f"{MANIFEST} (changed since the export)",
                                    "export the ledger again")
+
+    @property
+    def head(self) -> Head:
+        """The head of the ledger's hash chain when it was exported (what was published)."""
+        head = self.manifest["ledger"]["head"]
+        return Head(int(head["rows"]), str(head["hash"]))
 
     # --- tables -------------------------------------------------------------------------
 
