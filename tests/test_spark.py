@@ -115,16 +115,17 @@ def test_cli_on_spark_writes_parquet_like_the_ledger(scs, spark, cities, tmp_pat
 
 
 @needs_spark
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas")
 def test_several_cities_in_one_application_never_meet(spark, cities) -> None:  # type: ignore[no-untyped-def]
     from scs_cli.scale.spark import city_frame, plan_text, score_on_spark
 
     paths = [cities["exampleton"][1], cities["otherton"][1]]
     as_of, at = date(2023, 3, 1), datetime(2100, 1, 1, tzinfo=UTC)
-    runs = score_on_spark(paths, as_of, at, spark=spark)
+    runs = score_on_spark(paths, as_of, at, spark=spark, cities_at_once=2)
     for run, city in zip(runs, ("exampleton", "otherton"), strict=True):
         assert run.result.scheme.city.id == city
         assert csv_of(run) == csv_of(score_ledger(cities[city][0], as_of, at))
-    # each city was its own job group, and its own jobs
+    # each city was its own job group, and its own jobs (run side by side here)
     tracker = spark.sparkContext.statusTracker()
     jobs = [set(tracker.getJobIdsForGroup(f"scs-{c}")) for c in ("exampleton", "otherton")]
     assert all(jobs) and not jobs[0] & jobs[1]

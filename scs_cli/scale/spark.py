@@ -8,8 +8,9 @@ broadcast to the tasks. Each task runs `engine.kernel.score` on its residents an
 their rows, which the driver puts in resident-id order: the kernel works within one
 resident, so any split of residents gives the same rows as one machine.
 
-Cities are separate jobs, one after the other, in one Spark application: no stage reads,
-joins or unions two cities' rows (tests/test_spark.py checks the physical plans).
+Cities are separate jobs of one Spark application (a few at a time, each submitted from its
+own driver thread and job group): no stage reads, joins or unions two cities' rows
+(tests/test_spark.py checks the physical plans).
 
 PySpark is the optional extra ``scs[spark]``; it is imported only in this module, and only
 when a Spark run is asked for.
@@ -23,6 +24,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 DEFAULT_MASTER = "local[*]"
+CITIES_AT_ONCE = 4
 RESIDENTS_DDL = ("resident_id string, score long, tier string, rewards array<string>, "
                  "sanctions array<string>")
 # What the tasks return: Polars gives large_string, which Spark refuses against the DDL.
@@ -138,13 +141,14 @@ def city_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime)
     folder = city.dataset.file("events")
     events = spark.read.parquet(str(folder)) if any(folder.glob("bucket=*/*.parquet")) \
         else spark.createDataFrame([], _events_ddl())
-    events = events.where(seen).select(*EVENT_COLUMNS)
+    # One partition per bucket, the same on both sides: the cogroup needs no other
+    # shuffle, and the session's own settings are left as they were.
+    parts = city.dataset.buckets
+    events = events.where(seen).select(*EVENT_COLUMNS).repartition(parts, "bucket")
     consents = spark.read.parquet(str(city.dataset.file("consents"))).where(seen).select(
-        *CONSENT_COLUMNS)
-    spark.conf.set("spark.sql.shuffle.partitions", str(city.dataset.buckets))
-    with _quiet():
-        return events.groupBy("bucket").cogroup(consents.groupBy("bucket")).applyInArrow(
-            kernel, RESIDENTS_DDL)
+        *CONSENT_COLUMNS).repartition(parts, "bucket")
+    return events.groupBy("bucket").cogroup(consents.groupBy("bucket")).applyInArrow(
+        kernel, RESIDENTS_DDL)
 
 
 def _events_ddl() -> str:
@@ -155,8 +159,10 @@ def _events_ddl() -> str:
 def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime | None = None,
                    *, master: str | None = None, catalogue: str | Path | None = None,
                    baseline: str | Path | None = None, spark: SparkSession | None = None,
+                   cities_at_once: int = CITIES_AT_ONCE,
                    progress: Progress | None = None) -> list[ScoreRun]:
-    """Score each dataset on Spark, one job per city, in one Spark application.
+    """Score each dataset on Spark, one job per city, in one Spark application
+    (``cities_at_once`` jobs at a time, each from its own driver thread).
 
     ``spark``: a session to use (and leave running); otherwise the active session of this
     process if there is one (a notebook's, the tests'), else one started on ``master``
@@ -172,23 +178,28 @@ def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime 
     if session is None:
         tick(f"starting Spark on {master or DEFAULT_MASTER}")
         session = spark_session(master)
-    runs = []
+    assert session is not None
+
+    def one(city: City) -> ScoreRun:
+        tick(f"scoring {city.dataset.city_id} on Spark at {as_of}")
+        # the group is this thread's: each city's jobs are named by their city alone
+        session.sparkContext.setJobGroup(f"scs-{city.dataset.city_id}",
+                                         f"scs score {city.dataset.path}")
+        try:
+            table = city_frame(session, city, as_of, known_at).toArrow()
+        except ScsError:
+            raise
+        except Exception as exc:  # Py4J, analysis and task errors alike
+            raise SparkError(f"{city.dataset.path}: the Spark job failed: "
+                             f"{_first_line(exc)}") from None
+        residents = _frame(table).cast({"score": pl.Int64})  # type: ignore[dict-item]
+        return run_of(city, as_of, known_at, result_of(city.history, as_of, residents))
+
     try:
-        for city in cities:
-            tick(f"scoring {city.dataset.city_id} on Spark at {as_of}")
-            session.sparkContext.setJobGroup(f"scs-{city.dataset.city_id}",
-                                             f"scs score {city.dataset.path}")
-            try:
-                with _quiet():
-                    table = city_frame(session, city, as_of, known_at).toArrow()
-            except ScsError:
-                raise
-            except Exception as exc:  # Py4J, analysis and task errors alike
-                raise SparkError(f"{city.dataset.path}: the Spark job failed: "
-                                 f"{_first_line(exc)}") from None
-            residents = _frame(table).cast({"score": pl.Int64})  # type: ignore[dict-item]
-            runs.append(run_of(city, as_of, known_at, result_of(city.history, as_of,
-                                                                 residents)))
+        # A few cities' jobs at once keep a cluster busy while one city's job starts or
+        # ends; each is still its own job with its own plan (map keeps the input order).
+        with _quiet(), ThreadPoolExecutor(max(1, min(cities_at_once, len(cities)))) as pool:
+            runs = list(pool.map(one, cities))
     finally:
         if owned:
             session.stop()
@@ -207,7 +218,9 @@ def _first_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """PySpark warns that it does not yet fully support pandas 3; it is not used here."""
+    """PySpark warns that it does not yet fully support pandas 3; it is not used here.
+
+    (Entered from the main thread only: the warnings filters are process-wide.)"""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
         yield
