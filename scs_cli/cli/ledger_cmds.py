@@ -270,7 +270,8 @@ def export(
                                          "parquet, the dataset's folder.",
                                          show_default=False)],
     fmt: Annotated[ExportFormat | None, typer.Option(
-        "--format", "-f", help="parquet: the city's self-describing dataset (a folder: "
+        "--format", "-f", metavar="[csv|json|jsonl|parquet]",
+        help="parquet: the city's self-describing dataset (a folder: "
         "events partitioned by resident hash, voids, lifts, objections, decisions, "
         "consents, catalogues; docs/scale.md), which `scs score DIR` scores. Others: one "
         "events file (default: the format of the --output suffix).",
