@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow.dataset as pads
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -80,6 +79,7 @@ def test_export_writes_the_layout_and_the_manifest(scs, city, tmp_path: Path) ->
 
 def test_events_lie_in_the_bucket_of_their_resident_as_documented(dataset: Path) -> None:
     # Read with PyArrow's own dataset reader, Hive partitions and all: no scs code.
+    pads = pytest.importorskip("pyarrow.dataset", reason="PyArrow comes with scs[spark]")
     table = pads.dataset(dataset / "events", format="parquet", partitioning="hive").to_table()
     events = pl.from_arrow(table)
     assert isinstance(events, pl.DataFrame)
