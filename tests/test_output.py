@@ -340,7 +340,9 @@ def _format_commands() -> dict[str, list[str]]:
         for name, sub in getattr(command, "commands", {}).items():
             walk(sub, (*path, name))
         for param in command.params:
-            if "--format" in getattr(param, "opts", ()):
+            # `ledger export --format` chooses what is written to --output (an events
+            # file or the dataset folder), not a rendering on stdout: tests/test_dataset.py
+            if "--format" in getattr(param, "opts", ()) and path != ("ledger", "export"):
                 found[" ".join(path)] = param.metavar.strip("[]").split("|")
 
     walk(get_command(app), ())

@@ -44,9 +44,11 @@ def test_every_bundled_file_is_package_data():
             assert any(path.match(p) for p in patterns), f"{path.name} would not ship"
 
 
-def _third_party_imports() -> set[str]:
+def _third_party_imports(skip: Path | None = None) -> set[str]:
     found: set[str] = set()
     for path in (ROOT / "scs_cli").rglob("*.py"):
+        if path == skip:
+            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found |= {a.name.split(".")[0] for a in node.names}
@@ -55,9 +57,11 @@ def _third_party_imports() -> set[str]:
     return {m for m in found if m not in sys.stdlib_module_names and m != "scs_cli"}
 
 
-def _declared() -> dict[str, str]:
+def _declared(extra: str | None = None) -> dict[str, str]:
     names = {}
-    for spec in PYPROJECT["project"]["dependencies"]:
+    specs = (PYPROJECT["project"]["dependencies"] if extra is None else
+             PYPROJECT["project"]["optional-dependencies"][extra])
+    for spec in specs:
         dist = spec.split(";")[0].split("[")[0]
         for sep in "<>=!~ ":
             dist = dist.split(sep)[0]
@@ -68,7 +72,11 @@ def _declared() -> dict[str, str]:
 def test_declared_dependencies_are_the_imported_ones():
     declared = _declared()
     imported = _third_party_imports()
-    assert imported - set(declared.values()) == set(), "imported but not declared"
+    # the `spark` extra's modules (pyspark, pyarrow), imported by scale/spark.py alone
+    extra = set(_declared("spark").values())
+    assert imported - set(declared.values()) - extra == set(), "imported but not declared"
+    outside = _third_party_imports(skip=ROOT / "scs_cli" / "scale" / "spark.py")
+    assert outside & (extra - set(declared.values())) == set(), "extra's modules used outside"
     unused = {d for d, m in declared.items() if m not in imported}
     assert unused == set(), "declared but never imported"
     assert "pyarrow" not in declared and "numpy" in declared

@@ -89,6 +89,8 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "ledger export": [
         "scs ledger export city.db --output city-events.parquet",
+        "scs ledger export city.db --format parquet --output city-dataset",
+        "scs score city-dataset --as-of 2024-06-30 --format csv --output dataset-scores.csv",
     ],
     "ledger history": [
         "scs ledger history city.db R0000042",

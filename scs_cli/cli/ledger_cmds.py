@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -296,17 +297,52 @@ def stats(ledger: LedgerArg, as_of: AsOfOpt = None,
         out.print(grid)
 
 
+class ExportFormat(StrEnum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
 @ledger_app.command("export")
 def export(
     ledger: LedgerArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write: .csv, "
-                                         ".parquet, .jsonl or .json.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write (.csv, "
+                                         ".parquet, .jsonl or .json); with --format "
+                                         "parquet, the dataset's folder.",
+                                         show_default=False)],
+    fmt: Annotated[ExportFormat | None, typer.Option(
+        "--format", "-f", metavar="[csv|json|jsonl|parquet]",
+        help="parquet: the city's self-describing dataset (a folder: "
+        "events partitioned by resident hash, voids, lifts, objections, decisions, "
+        "consents, catalogues; docs/scale.md), which `scs score DIR` scores. Others: one "
+        "events file (default: the format of the --output suffix).",
+        show_default=False)] = None,
+    buckets: Annotated[int, typer.Option(
+        "--buckets", help="With --format parquet: how many resident-hash buckets the "
+        "events are partitioned into.")] = 32,
 ) -> None:
-    """Export every event with its status columns (voided, lifted_on, objections…)."""
+    """Export every event with its status columns (voided, lifted_on, objections…), or
+    with --format parquet the whole ledger as a dataset for `scs score DIR`."""
     from scs_cli.core.output import check_output_path, format_for_path
     from scs_cli.ledger.store import Ledger
 
-    format_for_path(output)  # refuse an unknown suffix or a precious target before reading
+    if fmt is ExportFormat.parquet:
+        from scs_cli.ledger.dataset import export_dataset
+
+        with Ledger.open(ledger) as opened, progress_callback() as callback:
+            done = export_dataset(opened, output, buckets, callback)
+        err.print(f"{ledger}: exported {_n(done.rows['events'], 'event')} of "
+                  f"{done.city_id} in {_n(done.buckets, 'bucket')} to {output} "
+                  f"({_n(done.files, 'file')})", highlight=False, markup=False)
+        return
+    suffix = format_for_path(output)  # refuse an unknown suffix or a precious target
+    if fmt is not None and fmt.value != suffix:  # before reading anything
+        from scs_cli.core.errors import UsageError
+
+        raise UsageError(f"--format {fmt.value} but --output {output} names a {suffix} file",
+                         "make them agree, or give --format parquet and a folder for the "
+                         "dataset")
     check_output_path(output, {"the ledger": ledger})
     with Ledger.open(ledger) as opened, progress_callback() as callback:
         result = opened.export(output, callback)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from scs_cli.scoring.batch import Comparison, ScoreRun
 
 
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
 OutputOpt = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write the rows to this file; the format follows the suffix "
     "(.csv, .json, .jsonl, .parquet).", show_default=False)]
@@ -47,7 +53,10 @@ def _spinner() -> Iterator[Callable[[str], None] | None]:
 
 
 def score(
-    ledger: LedgerArg,
+    ledgers: Annotated[list[Path], typer.Argument(
+        help="The city's ledger file (SQLite), or one or more city datasets (folders made "
+        "by `scs ledger export LEDGER --format parquet --output DIR`).",
+        show_default=False)],
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
     fmt: Annotated[Format, formats(Format.table, *MACHINE_FORMATS, help="table: a summary "
@@ -64,23 +73,50 @@ def score(
     baseline: Annotated[Path | None, typer.Option(
         "--baseline", help="Compare with this catalogue of the same city: tier transitions "
         "from the baseline to the current rules.", show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where datasets are scored: local (this machine) or spark "
+        "(Apache Spark, with the same kernel; needs the scs[spark] extra and Java 17; "
+        "docs/scale.md).")] = Engine.local,
+    master: Annotated[str | None, typer.Option(
+        "--master", help="With --engine spark: the Spark master URL (default local[*]).",
+        show_default=False)] = None,
 ) -> None:
-    """Score every resident of a ledger at a date (docs/scoring.md).
+    """Score every resident of a ledger, or of exported datasets, at a date
+    (docs/scoring.md, docs/scale.md).
 
     Rows recorded after --known-at are not seen, so a past run can be reproduced exactly.
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
     decimals, reward ids ';'-separated).
     """
+    from scs_cli.core.errors import UsageError
     from scs_cli.scoring.batch import score_ledger
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
+    if master is not None and engine is not Engine.spark:
+        raise UsageError("--master goes with --engine spark", "add --engine spark")
+    if len(ledgers) > 1 or ledgers[0].is_dir():
+        _score_datasets(ledgers, day, stamp, fmt, output, save, catalogue, baseline, engine,
+                        master)
+        return
+    ledger = ledgers[0]
+    if engine is Engine.spark:
+        raise UsageError(f"--engine spark scores exported datasets, and {ledger} is a "
+                         "ledger file", "export it first with `scs ledger export LEDGER "
+                         "--format parquet --output DIR`, then score DIR")
     if output is not None:  # refuse a bad suffix or a precious target before the work
         _check_output(output, {"the ledger": ledger, "the --catalogue file": catalogue,
                                "the --baseline file": baseline})
     with _spinner() as tick:
         run = score_ledger(ledger, day, stamp, catalogue=catalogue, baseline=baseline,
                            save=save, progress=tick)
+    _render(run, fmt, output)
+    if run.run_id is not None:
+        err.print(f"saved run {run.run_id}", highlight=False)
+
+
+def _render(run: ScoreRun, fmt: Format, output: Path | None) -> None:
+    """One city's result: rows to --output or stdout, or the summary table."""
     frame = _rows(run)
     if output is not None:
         from scs_cli.scoring.files import write
@@ -93,8 +129,52 @@ def score(
         from scs_cli.scoring.files import render
 
         typer.echo(render(frame, fmt.value, _points(run)), nl=False)
-    if run.run_id is not None:
-        err.print(f"saved run {run.run_id}", highlight=False)
+
+
+def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
+                    output: Path | None, save: bool, catalogue: Path | None,
+                    baseline: Path | None, engine: Engine, master: str | None) -> None:
+    """`scs score DIR…`: each city scored on its own and written to its own output."""
+    from scs_cli.core.errors import UsageError
+
+    for path in paths:
+        if not path.is_dir():
+            raise UsageError(f"{path} is not a dataset folder; several inputs must all be "
+                             "datasets", "export each ledger with `scs ledger export LEDGER "
+                             "--format parquet --output DIR`, or score one ledger at a time")
+    if save:
+        raise UsageError("--save records a run in a ledger; a dataset is a read-only copy",
+                         "score the ledger itself with --save")
+    several = len(paths) > 1
+    if several and output is None and fmt is not Format.table:
+        raise UsageError(f"{len(paths)} cities' rows are never written into one stream",
+                         "give --output FOLDER: each city gets its own file there")
+    if several and output is not None and not output.is_dir():
+        raise UsageError(f"--output {output} is not a folder; with several datasets each "
+                         "city gets its own file in it", "create the folder first")
+    if output is not None and not several:  # refuse a bad suffix or target before the work
+        _check_output(output, {"the --catalogue file": catalogue,
+                               "the --baseline file": baseline})
+    with _spinner() as tick:
+        if engine is Engine.spark:
+            from scs_cli.scale.spark import score_on_spark
+
+            runs = score_on_spark(paths, day, stamp, master=master, catalogue=catalogue,
+                                  baseline=baseline, progress=tick)
+        else:
+            from scs_cli.scale.batch import score_datasets
+
+            runs = score_datasets(paths, day, stamp, catalogue=catalogue, baseline=baseline,
+                                  progress=tick)
+    for run in runs:
+        target = output
+        if several and output is not None:
+            # city ids are slugs ([a-z0-9-]+, checked when the dataset is opened): the
+            # file stays inside the folder
+            suffix = "csv" if fmt is Format.table else fmt.value
+            target = output / f"{run.result.scheme.city.id}.{suffix}"
+            _check_output(target, {})
+        _render(run, fmt, target)
 
 
 def eligible(
