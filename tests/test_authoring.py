@@ -22,11 +22,20 @@ def test_new_scaffolds_a_valid_catalogue_for_another_city(scs, tmp_path: Path) -
         "shouguang", "Shouguang", "Shandong")
     assert str(draft.effective_from) == "2027-01-01"
     # same shape and values, none of the template's citations
-    assert draft.tiers == template.tiers and draft.scale == template.scale
+    assert [(t.name, t.min) for t in draft.tiers] == [(t.name, t.min) for t in template.tiers]
+    assert (draft.scale.base, draft.scale.min, draft.scale.max) == (
+        template.scale.base, template.scale.min, template.scale.max)
     assert draft.indicators.keys() == template.indicators.keys()
     assert all(i.points == template.indicators[k].points for k, i in draft.indicators.items())
     assert draft.sources == () and all(i.source is None for i in draft.indicators.values())
     assert "rongcheng" in (draft.notes or "")
+    # every copied value is the template's, so an assumption for the new city
+    assert "base" in draft.scale.assumed
+    assert all("min" in t.assumed for t in draft.tiers if t.min is not None)
+    for ident, indicator in draft.indicators.items():
+        given = template.indicators[ident]
+        assert ("points" in indicator.assumed) == (given.points is not None)
+        assert ("expires_after" in indicator.assumed) == (given.expires_after is not None)
     # and it is usable at once: a ledger can be bound to the new city
     path = tmp_path / "shouguang.toml"
     path.write_text(result.stdout, encoding="utf-8")

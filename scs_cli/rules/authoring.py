@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import tomli_w
 
@@ -17,6 +18,14 @@ from scs_cli.rules.model import Catalogue, City
 from scs_cli.rules.schema import parse_catalogue, to_document
 
 _CITY_ID = re.compile(r"[a-z0-9-]+")
+
+# Values a draft copies from its template: for the new city each is an assumption until its
+# own rules are cited. Names, categories, behaviours and bases only describe a rule.
+_VALUE_KEYS = frozenset({
+    "base", "min", "max", "points", "points_range", "escalation", "escalation_window",
+    "expires_after", "limit", "max_deduction", "max_award", "tier_cap", "score_cap",
+    "min_tier", "min_score", "max_tier", "max_score", "clean_for", "objection_deadline",
+})
 
 
 def canonical_text(catalogue: Catalogue) -> str:
@@ -29,8 +38,9 @@ def draft(template: Catalogue, city_id: str, name: str, *, province: str | None 
     """A new city's catalogue, scaffolded from ``template``: same shape, the new city's names.
 
     The template's citations describe the template's city, not the new one, so every
-    ``source`` and the ``sources`` list are dropped and the notes say where the values came
-    from: a draft is a structure to fill in, never a claim about the new city's rules.
+    ``source`` and the ``sources`` list are dropped, every copied value is marked
+    ``assumed``, and the notes say where the values came from: a draft is a structure to
+    fill in, never a claim about the new city's rules.
     """
     if not _CITY_ID.fullmatch(city_id):
         raise UsageError(f"city id {city_id!r} is not a slug: use lower-case letters, digits "
@@ -48,6 +58,19 @@ def draft(template: Catalogue, city_id: str, name: str, *, province: str | None 
         published_indicators=None,
         indicators={k: replace(i, source=None) for k, i in template.indicators.items()},
     )
-    text = canonical_text(catalogue)
+    document = to_document(catalogue)
+    for table in _value_tables(document):
+        copied = sorted(set(table.get("assumed", ())) | (_VALUE_KEYS & table.keys()))
+        if copied:
+            table["assumed"] = copied
+    text = tomli_w.dumps(document)
     parse_catalogue(text, f"<draft {city_id}>")  # what we hand out must validate
     return text
+
+
+def _value_tables(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every table of a catalogue document that can hold values (and so `assumed`)."""
+    tables = [document["scale"], *document["tiers"], document.get("policy", {})]
+    for group in ("categories", "indicators", "rewards", "sanctions"):
+        tables.extend(document.get(group, {}).values())
+    return tables
