@@ -21,6 +21,7 @@ from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.output import format_for_path, write_atomic, write_frame
 from scs_cli.ledger import batches, chain
 from scs_cli.ledger import importer as imp
+from scs_cli.ledger import reader as reader
 from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
 
@@ -234,7 +235,7 @@ class ExportResult:
     events: int
 
 
-def export_events(ledger: Ledger, path: Path, progress: imp.Progress | None = None
+def export_events(ledger: Ledger, path: Path, progress: reader.Progress | None = None
                   ) -> ExportResult:
     """Every event with its status columns, in event id order, to CSV/Parquet/JSON(L)."""
     fmt = format_for_path(path)

@@ -43,8 +43,10 @@ from scs_cli.core.output import check_output_path
 from scs_cli.ledger import batches as batches
 from scs_cli.ledger import chain as chain
 from scs_cli.ledger import importer as imp
+from scs_cli.ledger import reader as reader
 from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
+from scs_cli.ledger.records import ImportResult, ObjectionStatus
 from scs_cli.ledger.stats import export_events, ledger_stats, resident_history, verify_ledger
 from scs_cli.rules.model import (
     AdoptedCatalogue,
@@ -56,7 +58,7 @@ from scs_cli.rules.schema import load_catalogue, parse_catalogue, resolve_catalo
 
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing the ledger
 SQLITE_MAGIC = b"SQLite format 3\x00"
-RESIDENT_ID = re.compile(imp.RESIDENT_ID)
+RESIDENT_ID = re.compile(reader.RESIDENT_ID)
 NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
 BEFORE_ALL = "0000"  # a cut-off before every recorded_at
 MAX_ID = 2**63 - 1  # SQLite's largest integer
@@ -86,39 +88,6 @@ def cutoff(known_at: datetime | None) -> str:
         return schema.stamp(known_at)
     except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every row
         return BEFORE_ALL if known_at.year == 1 else NEVER
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    file: str
-    import_id: int
-    rows: int  # data rows read from the file
-    imported: int
-    duplicates: int
-    rejected: int
-    first_event_id: int | None
-    last_event_id: int | None
-    rejects_file: str | None
-    recorded_at: str
-    # every row skipped as a duplicate, in file order: `line`, and the `event_id` it
-    # duplicates (a frame: a file imported again may skip millions)
-    skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
-        schema={"line": pl.Int64, "event_id": pl.Int64}), repr=False)
-    indicators: tuple[str, ...] = ()  # the indicators of the events imported, sorted
-
-
-@dataclass(frozen=True)
-class ObjectionStatus:
-    objection_id: int
-    event_id: int
-    resident_id: str
-    indicator: str
-    filed_on: date
-    grounds: str
-    age_days: int
-    due_on: date | None  # filed_on + the policy's objection_deadline (None: no deadline)
-    overdue: bool
-    recorded_at: str
 
 
 @dataclass(frozen=True)
@@ -364,7 +333,7 @@ class Ledger:
 
     def import_file(self, path: str | Path, *, skip_invalid: bool = False,
                     rejects: str | Path | None = None,
-                    progress: imp.Progress | None = None,
+                    progress: reader.Progress | None = None,
                     today: date | None = None, again: bool = False,
                     allow_repeats: bool = False) -> ImportResult:
         """Validate an event file and record its rows, all or (with skip_invalid) the
@@ -378,7 +347,7 @@ class Ledger:
             check_output_path(Path(rejects) if rejects else path.with_name(
                 path.name + ".rejects.csv"), {"the ledger": self.path, "the event file": path},
                 option="--rejects")
-        raw = imp.read_rows(path)
+        raw = reader.read_rows(path)
         if progress:
             progress("checking", 0, raw.rows)
         with self._write() as stamp:
@@ -394,7 +363,7 @@ class Ledger:
             if progress:
                 progress("checking", raw.rows, raw.rows)
             if checked.file_problems.height or (checked.problems.height and not skip_invalid):
-                raise imp.BadRowsError(str(path), checked.lines(), checked.bad_rows,
+                raise reader.BadRowsError(str(path), checked.lines(), checked.bad_rows,
                                        skip_invalid=not checked.file_problems.height)
             if not allow_repeats:
                 repeats = imp.possible_repeats(str(path), checked.good,
@@ -442,9 +411,9 @@ class Ledger:
             "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
             occurred_on="occurred_on", agency="agency", points="points")
 
-    def _record(self, good: pl.DataFrame, raw: imp.RawRows, stamp: str, rejected: int,
+    def _record(self, good: pl.DataFrame, raw: reader.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,
-                progress: imp.Progress | None) -> ImportResult:
+                progress: reader.Progress | None) -> ImportResult:
         conn = self.conn
         last = conn.execute("SELECT max(event_id) FROM events").fetchone()[0] or 0
         first = last + 1
@@ -768,7 +737,7 @@ class Ledger:
         with self._sql():
             return chain.head(self.conn, None if known_at is None else cutoff(known_at))
 
-    def export(self, path: str | Path, progress: imp.Progress | None = None) -> Any:
+    def export(self, path: str | Path, progress: reader.Progress | None = None) -> Any:
 
         return export_events(self, Path(path), progress)
 
