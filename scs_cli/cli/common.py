@@ -248,6 +248,24 @@ class _PlainParam:
         return build_runtime_param(param.type_descriptor).coerce(value, param=param, ctx=ctx)
 
 
+class _PlainPaths:
+    """Coerces a variadic `list[Path]` argument (LEDGER…) as typer does, without pydantic."""
+
+    def __init__(self, info: Any) -> None:
+        self.info = info
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        from typer._param_types import coerce_cli_path
+
+        if value is None or not all(isinstance(v, str) for v in value):
+            from typer._coercion import build_runtime_param
+
+            return build_runtime_param(param.type_descriptor).coerce(value, param=param,
+                                                                     ctx=ctx)
+        return [coerce_cli_path(Path(v), self.info, path_type=Path, param=param, ctx=ctx)
+                for v in value]
+
+
 def _to_typer(value: str, param: Any, ctx: Any) -> Any:
     raise ValueError(value)
 
@@ -265,6 +283,12 @@ def _plain_coercion(command: Any, ctx: Context) -> None:
         _plain_coercion(sub, ctx)
     for param in [*command.params, command.get_help_option(ctx)]:
         desc = getattr(param, "type_descriptor", None)
+        if (param is not None and desc is not None and param.nargs == -1
+                and not param.multiple and desc.annotation == list[Path]
+                and desc.file_annotation is None and desc.parameter_info.path_type is None
+                and getattr(param, "_runtime_param", False) is None):
+            param._runtime_param = _PlainPaths(desc.parameter_info)
+            continue
         if (param is None or desc is None or getattr(param, "_runtime_param", False) is not None
                 or param.multiple or param.nargs != 1 or desc.file_annotation is not None):
             continue
