@@ -329,85 +329,16 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
     scale_assumed = c.assumed(scale_t, "scale", SCALE_KEYS)
 
     tiers = _tiers(c, doc)
-    tier_names = {t.name for t in tiers}
-
-    def known_tier(value: str | None, where: str) -> str | None:
-        if value is not None and tier_names and value not in tier_names:
-            c.add(where, f"unknown tier {value!r}", "tiers are: " + ", ".join(
-                t.name for t in tiers))
-            return None
-        return value
-
-    categories: dict[str, Category] = {}
-    for cid, raw in _named_tables(c, doc, "categories"):
-        t = c.table(raw, f"categories.{cid}", CATEGORY_KEYS)
-        where = f"categories.{cid}"
-        categories[cid] = Category(
-            cid, c.string(t, "name", where) or cid,
-            c.decimal(t, "max_deduction", where, positive=True),
-            c.decimal(t, "max_award", where, positive=True),
-            parent=c.string(t, "parent", where),
-            assumed=c.assumed(t, where, CATEGORY_KEYS),
-        )
-    _check_parents(c, categories)
-
+    known_tier = _tier_names(c, tiers)
+    categories = _categories(c, doc)
     indicators: dict[str, Indicator] = {}
     for iid, raw in _named_tables(c, doc, "indicators"):
         ind = _indicator(c, iid, raw, categories, taxonomy, known_tier)
         if ind is not None:
             indicators[iid] = ind
-
-    rewards: dict[str, Reward] = {}
-    for rid, raw in _named_tables(c, doc, "rewards"):
-        where = f"rewards.{rid}"
-        t = c.table(raw, where, REWARD_KEYS)
-        name = c.string(t, "name", where, required=True)
-        min_tier = known_tier(c.string(t, "min_tier", where, required=True),
-                              f"{where}.min_tier")
-        reward = Reward(rid, name or rid, min_tier or "", c.decimal(t, "min_score", where),
-                        c.duration(t, "clean_for", where),
-                        max_tier=known_tier(c.string(t, "max_tier", where),
-                                            f"{where}.max_tier"),
-                        max_score=c.decimal(t, "max_score", where),
-                        assumed=c.assumed(t, where, REWARD_KEYS))
-        order = [tier.name for tier in tiers]
-        if reward.max_tier and reward.min_tier and reward.min_tier in order \
-                and order.index(reward.max_tier) > order.index(reward.min_tier):
-            c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
-                  f"{reward.min_tier!r}, so no resident can get the reward",
-                  "max_tier names the best tier of the band: give min_tier or a better tier")
-        if reward.max_score is not None and reward.min_score is not None \
-                and reward.max_score < reward.min_score:
-            c.add(f"{where}.max_score", f"{reward.max_score} is below min_score "
-                  f"{reward.min_score}, so no resident can get the reward",
-                  "give a max_score of at least min_score")
-        rewards[rid] = reward
-
-    sanctions: dict[str, Sanction] = {}
-    for sid, raw in _named_tables(c, doc, "sanctions"):
-        where = f"sanctions.{sid}"
-        t = c.table(raw, where, SANCTION_KEYS)
-        name = c.string(t, "name", where, required=True)
-        max_tier = known_tier(c.string(t, "max_tier", where, required=True),
-                              f"{where}.max_tier")
-        sanctions[sid] = Sanction(sid, name or sid, max_tier or "",
-                                  assumed=c.assumed(t, where, SANCTION_KEYS))
-        if mode == "rewards-only":
-            c.add(where, "sanctions are not allowed in a rewards-only catalogue",
-                  "scores may be combined with incentives, never with punishments: remove "
-                  "the sanction or set catalogue.mode = \"rewards-and-penalties\"")
-
-    policy = Policy()
-    if "policy" in doc:
-        t = c.table(doc["policy"], "policy", POLICY_KEYS)
-        suspends = c.boolean(t, "objection_suspends", "policy")
-        policy = Policy(
-            objection_suspends=True if suspends is None else suspends,
-            objection_deadline=c.duration(t, "objection_deadline", "policy"),
-            participation=c.string(t, "participation", "policy",  # type: ignore[arg-type]
-                                   choices=PARTICIPATIONS) or "all",
-            assumed=c.assumed(t, "policy", POLICY_KEYS),
-        )
+    rewards = _rewards(c, doc, tiers, known_tier)
+    sanctions = _sanctions(c, doc, mode, known_tier)
+    policy = _policy(c, doc)
 
     if c.problems:
         raise CatalogueError(c.problems)
@@ -429,6 +360,100 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         sanctions=sanctions,
         policy=policy,
         assumed=catalogue_assumed,
+    )
+
+
+KnownTier = Callable[[str | None, str], str | None]
+
+
+def _tier_names(c: _Checker, tiers: list[Tier]) -> KnownTier:
+    """A check that a tier named at ``where`` is one of the catalogue's (None if not)."""
+    names = {t.name for t in tiers}
+
+    def known_tier(value: str | None, where: str) -> str | None:
+        if value is not None and names and value not in names:
+            c.add(where, f"unknown tier {value!r}", "tiers are: " + ", ".join(
+                t.name for t in tiers))
+            return None
+        return value
+    return known_tier
+
+
+def _categories(c: _Checker, doc: dict[str, Any]) -> dict[str, Category]:
+    categories: dict[str, Category] = {}
+    for cid, raw in _named_tables(c, doc, "categories"):
+        t = c.table(raw, f"categories.{cid}", CATEGORY_KEYS)
+        where = f"categories.{cid}"
+        categories[cid] = Category(
+            cid, c.string(t, "name", where) or cid,
+            c.decimal(t, "max_deduction", where, positive=True),
+            c.decimal(t, "max_award", where, positive=True),
+            parent=c.string(t, "parent", where),
+            assumed=c.assumed(t, where, CATEGORY_KEYS),
+        )
+    _check_parents(c, categories)
+    return categories
+
+
+def _rewards(c: _Checker, doc: dict[str, Any], tiers: list[Tier],
+             known_tier: KnownTier) -> dict[str, Reward]:
+    rewards: dict[str, Reward] = {}
+    order = [tier.name for tier in tiers]
+    for rid, raw in _named_tables(c, doc, "rewards"):
+        where = f"rewards.{rid}"
+        t = c.table(raw, where, REWARD_KEYS)
+        name = c.string(t, "name", where, required=True)
+        min_tier = known_tier(c.string(t, "min_tier", where, required=True),
+                              f"{where}.min_tier")
+        reward = Reward(rid, name or rid, min_tier or "", c.decimal(t, "min_score", where),
+                        c.duration(t, "clean_for", where),
+                        max_tier=known_tier(c.string(t, "max_tier", where),
+                                            f"{where}.max_tier"),
+                        max_score=c.decimal(t, "max_score", where),
+                        assumed=c.assumed(t, where, REWARD_KEYS))
+        if reward.max_tier and reward.min_tier and reward.min_tier in order \
+                and order.index(reward.max_tier) > order.index(reward.min_tier):
+            c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
+                  f"{reward.min_tier!r}, so no resident can get the reward",
+                  "max_tier names the best tier of the band: give min_tier or a better tier")
+        if reward.max_score is not None and reward.min_score is not None \
+                and reward.max_score < reward.min_score:
+            c.add(f"{where}.max_score", f"{reward.max_score} is below min_score "
+                  f"{reward.min_score}, so no resident can get the reward",
+                  "give a max_score of at least min_score")
+        rewards[rid] = reward
+    return rewards
+
+
+def _sanctions(c: _Checker, doc: dict[str, Any], mode: str,
+               known_tier: KnownTier) -> dict[str, Sanction]:
+    sanctions: dict[str, Sanction] = {}
+    for sid, raw in _named_tables(c, doc, "sanctions"):
+        where = f"sanctions.{sid}"
+        t = c.table(raw, where, SANCTION_KEYS)
+        name = c.string(t, "name", where, required=True)
+        max_tier = known_tier(c.string(t, "max_tier", where, required=True),
+                              f"{where}.max_tier")
+        sanctions[sid] = Sanction(sid, name or sid, max_tier or "",
+                                  assumed=c.assumed(t, where, SANCTION_KEYS))
+        if mode == "rewards-only":
+            c.add(where, "sanctions are not allowed in a rewards-only catalogue",
+                  "scores may be combined with incentives, never with punishments: remove "
+                  "the sanction or set catalogue.mode = \"rewards-and-penalties\"")
+    return sanctions
+
+
+def _policy(c: _Checker, doc: dict[str, Any]) -> Policy:
+    if "policy" not in doc:
+        return Policy()
+    t = c.table(doc["policy"], "policy", POLICY_KEYS)
+    suspends = c.boolean(t, "objection_suspends", "policy")
+    return Policy(
+        objection_suspends=True if suspends is None else suspends,
+        objection_deadline=c.duration(t, "objection_deadline", "policy"),
+        participation=c.string(t, "participation", "policy",  # type: ignore[arg-type]
+                               choices=PARTICIPATIONS) or "all",
+        assumed=c.assumed(t, "policy", POLICY_KEYS),
     )
 
 
@@ -507,7 +532,7 @@ def _tiers(c: _Checker, doc: dict[str, Any]) -> list[Tier]:
 
 
 def _indicator(c: _Checker, iid: str, raw: Any, categories: dict[str, Category],
-               taxonomy: Taxonomy, known_tier: Callable[[str | None, str], str | None]
+               taxonomy: Taxonomy, known_tier: KnownTier
                ) -> Indicator | None:
     where = f"indicators.{iid}"
     before = len(c.problems)
