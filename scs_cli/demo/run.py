@@ -151,7 +151,6 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def _quote(path: Path) -> str:
-
     return shlex.quote(str(path))
 
 

@@ -174,7 +174,6 @@ def _reporters(history: CatalogueHistory, indicator_codes: dict[str, int],
 
 
 def _plain(value: Any) -> str:
-
     return decimal_text(value)
 
 

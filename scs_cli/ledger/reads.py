@@ -16,7 +16,6 @@ import polars as pl
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger import batches
-from scs_cli.ledger.chain import Head
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import cutoff
 
@@ -108,12 +107,3 @@ def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
                                        "recorded_at": pl.String}, orient="row")
     return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))
 
-
-def head_at(ledger: Ledger, known_at: datetime | None = None) -> Head:
-    """The head of the hash chain as it stood at known-at: its last link recorded by then.
-
-    `recorded_at` never goes backwards, so the links recorded by known-at are a prefix of
-    the chain, and this is the head an office would have published at that moment (a
-    statement made ``--known-at`` a past time shows the head of that time)."""
-
-    return ledger.head(known_at)  # one place reads the chain: `Ledger.head`

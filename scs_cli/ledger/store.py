@@ -721,7 +721,6 @@ class Ledger:
     # --- reading back (ledger_stats.py) -------------------------------------------------
 
     def stats(self, as_of: date | None = None) -> Any:
-
         return ledger_stats(self, as_of or utc_today())
 
     def verify(self, head: str | None = None) -> Any:
@@ -738,11 +737,9 @@ class Ledger:
             return chain.head(self.conn, None if known_at is None else cutoff(known_at))
 
     def export(self, path: str | Path, progress: reader.Progress | None = None) -> Any:
-
         return export_events(self, Path(path), progress)
 
     def resident_history(self, resident_id: str) -> Any:
-
         return resident_history(self, resident_id)
 
 

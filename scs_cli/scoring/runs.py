@@ -183,7 +183,6 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
 
 
 def list_runs(path: str | Path) -> list[RunRecord]:
-
     with Ledger.open(path) as ledger:
         return ledger.runs()
 
@@ -193,5 +192,4 @@ def _dec(cents: int | None) -> Decimal | None:
 
 
 def _num(value: Decimal | None) -> str:
-
     return "—" if value is None else decimal_text(value)

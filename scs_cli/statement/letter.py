@@ -27,7 +27,7 @@ from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.explain.explain import EventLine, Explanation, explain
 from scs_cli.ledger.chain import Head
-from scs_cli.ledger.reads import head_at, resident_data, resident_notes
+from scs_cli.ledger.reads import resident_data, resident_notes
 from scs_cli.ledger.store import RESIDENT_ID, Ledger
 from scs_cli.rules.model import CatalogueHistory, from_cents
 from scs_cli.scoring.batch import score_ledger
@@ -145,7 +145,7 @@ class _Reader:
         if self.scheme is None:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
-        self.head: Head = head_at(ledger, known_at)  # the head the letters were read at
+        self.head: Head = ledger.head(known_at)  # the head the letters were read at
 
     def exists(self, resident_id: str) -> bool:
         data = resident_data(self.ledger, resident_id, self.known_at)
