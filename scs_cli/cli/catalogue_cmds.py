@@ -95,6 +95,8 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.text import Text
 
+    from scs_cli.rules.listing import reward_condition
+
     # Prose wraps at a terminal's width (soft_wrap=False); tables fold their own text.
     def say(text: str, markup: bool = False) -> None:
         out.print(text, highlight=False, markup=markup, soft_wrap=False)
@@ -192,17 +194,8 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
         for col in ("kind", "id", "name", "condition"):
             t.add_column(col, overflow="fold", no_wrap=col in ("kind", "id"))
         for r in cat.rewards.values():
-            cond = _mark(f"tier {r.min_tier} or better", "min_tier", r.assumed)
-            if r.max_tier is not None:
-                cond += " and " + _mark(f"{r.max_tier} or worse", "max_tier", r.assumed)
-            if r.min_score is not None:
-                cond += ", " + _mark(f"score ≥ {_num(r.min_score)}", "min_score", r.assumed)
-            if r.max_score is not None:
-                cond += ", " + _mark(f"score ≤ {_num(r.max_score)}", "max_score", r.assumed)
-            if r.clean_for:
-                cond += ", " + _mark(f"no negative event in the last {r.clean_for}",
-                                     "clean_for", r.assumed)
-            t.add_row("reward", r.id, r.name, cond)
+            marked = reward_condition(r, lambda text, key: _mark(text, key, r.assumed))  # noqa: B023
+            t.add_row("reward", r.id, r.name, marked)
         for s in cat.sanctions.values():
             t.add_row("sanction", s.id, s.name,
                       _mark(f"tier {s.max_tier} or worse", "max_tier", s.assumed))

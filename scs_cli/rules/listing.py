@@ -10,12 +10,13 @@ published figure) is marked as assumed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from scs_cli.core.output import decimal_text, markdown_document
-from scs_cli.rules.model import Catalogue, Indicator
+from scs_cli.rules.model import Catalogue, Indicator, Reward
 from scs_cli.rules.schema import to_document
 
 VALUE_COLUMNS = ("section", "item", "field", "value", "source", "assumed")
@@ -101,6 +102,23 @@ def indicator_caps(i: Indicator) -> str:
         "unpublished" if not i.published else "") if x)
 
 
+def reward_condition(reward: Reward,
+                     mark: Callable[[str, str], str] = lambda text, key: text) -> str:
+    """When a reward applies, in words ("tier A or better, score ≥ 1000, no negative event in
+    the last 1y"); ``mark(text, key)`` may flag the part that rests on the value of ``key``."""
+    r = reward
+    cond = mark(f"tier {r.min_tier} or better", "min_tier")
+    if r.max_tier is not None:
+        cond += " and " + mark(f"{r.max_tier} or worse", "max_tier")
+    if r.min_score is not None:
+        cond += ", " + mark(f"score ≥ {decimal_text(r.min_score)}", "min_score")
+    if r.max_score is not None:
+        cond += ", " + mark(f"score ≤ {decimal_text(r.max_score)}", "max_score")
+    if r.clean_for:
+        cond += ", " + mark(f"no negative event in the last {r.clean_for}", "clean_for")
+    return cond
+
+
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
@@ -166,16 +184,7 @@ def catalogue_markdown(cat: Catalogue) -> str:
         parts.append("\n## Rewards and sanctions\n\n")
         rows = []
         for r in cat.rewards.values():
-            cond = f"tier {r.min_tier} or better"
-            if r.max_tier is not None:
-                cond += f" and {r.max_tier} or worse"
-            if r.min_score is not None:
-                cond += f", score ≥ {num(r.min_score)}"
-            if r.max_score is not None:
-                cond += f", score ≤ {num(r.max_score)}"
-            if r.clean_for:
-                cond += f", no negative event in the last {r.clean_for}"
-            rows.append(["reward", f"`{r.id}`", r.name, cond])
+            rows.append(["reward", f"`{r.id}`", r.name, reward_condition(r)])
         rows += [["sanction", f"`{s.id}`", s.name, f"tier {s.max_tier} or worse"]
                  for s in cat.sanctions.values()]
         parts.append(_table(["kind", "id", "name", "condition"], rows))
