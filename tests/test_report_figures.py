@@ -111,6 +111,21 @@ def test_tiers_distribution_and_rewards_add_up(tiny):
     assert "-497.73" in json.dumps(json.loads(city_json(doc), parse_float=str))
 
 
+def test_a_reward_band_lists_only_its_tiers_and_says_its_whole_condition(tiny):
+    """A reward with max_tier/max_score (SPEC §2, a band) is counted over its band only."""
+    band = replace(tiny.rewards["discount"], min_tier="C", max_tier="B",
+                   max_score=Decimal("999.5"))
+    cat = replace(tiny, rewards={"discount": band})
+    rows = [(f"s{i:03d}", 950, "B", ["discount"], []) for i in range(3)]
+    rows += [(f"t{i:03d}", 100, "C", ["discount"], []) for i in range(2)]
+    doc = city_figures(make_input(cat, residents(rows)), public=False, generated_by="t")
+    reward = doc["rewards"][0]
+    assert [t["tier"] for t in reward["by_tier"]] == ["B", "C"]  # not A, above the band
+    assert reward["residents"] == 5
+    assert reward["condition"].startswith("tier C or better and B or worse")
+    assert "score ≤ 999.5" in reward["condition"]
+
+
 def test_public_hides_small_tiers_their_shares_and_a_complement(tiny):
     rows = [(f"r{i:03d}", 1000, "A", [], []) for i in range(40)]
     rows += [(f"s{i:03d}", 950, "B", [], []) for i in range(30)]

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.frames import LedgerData
+from scs_cli.rules.listing import reward_condition
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
 
 SMALL = 5                  # published reports hide every count below this
@@ -422,10 +423,12 @@ def rewards_and_sanctions(inp: CityInput, public: bool) -> dict[str, list[dict[s
             pl.len()).iter_rows()}
         rows = []
         for item in items.values():
-            if isinstance(item, Reward):
+            if isinstance(item, Reward):  # a band: min_tier or better, max_tier or worse
+                best = scheme.tier_rank(item.max_tier) if item.max_tier else 0
                 limit = scheme.tier_rank(item.min_tier)
-                eligible = [t for t in scheme.tier_names if scheme.tier_rank(t) <= limit]
-                condition = f"tier {item.min_tier} or better"
+                eligible = [t for t in scheme.tier_names
+                            if best <= scheme.tier_rank(t) <= limit]
+                condition = reward_condition(item)
             else:
                 limit = scheme.tier_rank(item.max_tier)
                 eligible = [t for t in scheme.tier_names if scheme.tier_rank(t) >= limit]
