@@ -246,6 +246,11 @@ def test_dataset_options_that_make_no_sense_are_refused(scs, dataset: Path, city
             f"--engine spark scores exported datasets, and {city.path} is a ledger file "
             "(export it first with `scs ledger export LEDGER --format parquet --output DIR`, "
             "then score DIR)")
+    missing = city.path.with_name("nowhere")
+    refused(scs("score", missing, "--engine", "spark"),
+            f"--engine spark scores exported datasets, and {missing} is not there (export "
+            "it first with `scs ledger export LEDGER --format parquet --output DIR`, then "
+            "score DIR)")
     early = scs("score", dataset, "--known-at", "2000-01-01T00:00:00", "-f", "csv")
     refused(early, f"{dataset}: no catalogue was adopted by 2000-01-01T00:00:00+00:00 (score "
             "with a later --known-at)")

@@ -101,8 +101,9 @@ def score(
         return
     ledger = ledgers[0]
     if engine is Engine.spark:
-        raise UsageError(f"--engine spark scores exported datasets, and {ledger} is a "
-                         "ledger file", "export it first with `scs ledger export LEDGER "
+        what = "a ledger file" if ledger.exists() else "not there"
+        raise UsageError(f"--engine spark scores exported datasets, and {ledger} is "
+                         f"{what}", "export it first with `scs ledger export LEDGER "
                          "--format parquet --output DIR`, then score DIR")
     if output is not None:  # refuse a bad suffix or a precious target before the work
         _check_output(output, {"the ledger": ledger, "the --catalogue file": catalogue,
