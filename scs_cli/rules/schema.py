@@ -411,11 +411,13 @@ def _rewards(c: _Checker, doc: dict[str, Any], tiers: list[Tier],
                                             f"{where}.max_tier"),
                         max_score=c.decimal(t, "max_score", where),
                         value=c.decimal(t, "value", where),
-                        unit=c.string(t, "unit", where, required="value" in t),
+                        unit=c.string(t, "unit", where),
                         assumed=c.assumed(t, where, REWARD_KEYS))
-        if "unit" in t and "value" not in t:
-            c.add(f"{where}.unit", "a unit without a value says nothing",
-                  'give the value too (value = 300) or drop the unit')
+        if ("unit" in t) != ("value" in t):  # a value is costed in its unit: both or neither
+            c.add(f"{where}.{'value' if 'unit' in t else 'unit'}",
+                  "missing: a reward's value and its unit come together",
+                  'add its unit, such as unit = "CNY"' if "value" in t else
+                  "add value = what the reward is worth to one resident, or drop the unit")
         if reward.max_tier and reward.min_tier and reward.min_tier in order \
                 and order.index(reward.max_tier) > order.index(reward.min_tier):
             c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
