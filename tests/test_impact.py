@@ -146,11 +146,15 @@ def check_every_figure(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["unchanged"] == sum(c == 0 for c in changes)
     assert got["by_tier"] == want["by_tier"]
     assert got["change"] == want["quantiles"]
-    # the histogram holds every change once, each in its bin [from, to)
+    # the histogram holds every change once: no change in its own bin, each other one in
+    # its bin [from, to)
     assert sum(h["residents"] for h in got["histogram"]) == len(changes)
     for h in got["histogram"]:
         lo, hi = h["from"] * 100, h["to"] * 100
-        assert h["residents"] == sum(lo <= c < hi for c in changes)
+        assert h["residents"] == (sum(c == 0 for c in changes) if lo == hi == 0 else
+                                  sum(lo <= c < hi and c != 0 for c in changes))
+    starts = [h["from"] for h in got["histogram"]]
+    assert starts == sorted(starts)
     for kind in ("rewards", "sanctions"):
         ids = [g["id"] for g in got[kind]]
         assert ids == sorted(i for k, i in want["granted"] if k == kind)
@@ -347,8 +351,13 @@ def test_histogram_bins_are_round_and_cover_every_change():  # type: ignore[no-u
     assert str(width).lstrip("0.").rstrip("0") in ("1", "2", "5")
     assert bins[0]["from"] * 100 <= -1250 < bins[0]["to"] * 100
     assert bins[-1]["from"] * 100 <= 2000 < bins[-1]["to"] * 100
-    assert [b["from"] for b in bins[1:]] == [b["to"] for b in bins[:-1]]
+    unchanged = [b for b in bins if b["from"] == b["to"]]
+    assert unchanged == [{"from": 0, "to": 0, "residents": 2}]  # the two zeros, alone
+    rest = [b for b in bins if b["from"] != b["to"]]
+    assert [b["from"] for b in rest[1:]] == [b["to"] for b in rest[:-1]]  # no gap
+    assert next(b for b in rest if b["from"] == 0)["residents"] == 1  # only the 0.05
     assert sum(b["residents"] for b in bins) == 8
+    assert bins.index(unchanged[0]) == next(i for i, b in enumerate(bins) if b["from"] == 0)
     hidden = histogram(changes, public=True)
     assert all(b["residents"] is None or b["residents"] == 0 or b["residents"] >= 5
                for b in hidden)

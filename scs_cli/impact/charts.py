@@ -47,34 +47,42 @@ def _n(value: int | None) -> str:
 
 
 def _colour(low: float, high: float) -> str:
-    """Grey for the bin holding no change, green above it, red below."""
-    if low == high:
-        return SAME if low == 0 else WIN if low > 0 else LOSE
-    return SAME if low <= 0 < high else WIN if low > 0 else LOSE
+    """Grey for no change, green for gains, red for losses."""
+    return SAME if low == high == 0 else WIN if low >= 0 else LOSE
 
 
 def histogram_chart(doc: dict[str, Any]) -> str:
-    """Residents per bin of score change (reform − baseline); the no-change bin grey."""
+    """Residents per bin of score change (reform − baseline), one bar per bin in order:
+    losses red, no change grey (its own bar), gains green."""
     bins = doc["histogram"]
     if not bins:
         return ""
     with matplotlib.rc_context(RC):
         fig = _figure(7.5, 3.0)
         ax = fig.subplots()
-        starts = [float(b["from"]) for b in bins]
-        width = (float(bins[0]["to"]) - starts[0]) or 1.0
+        xs = list(range(len(bins)))
         heights = [b["residents"] or 0 for b in bins]
-        colours = [_colour(float(b["from"]), float(b["to"])) for b in bins]
-        ax.bar(starts, heights, width=width, align="edge", color=colours, lw=0)
+        ax.bar(xs, heights, width=0.9, color=[_colour(float(b["from"]), float(b["to"]))
+                                              for b in bins], lw=0)
         top = max([*heights, 1])
-        for x, b in zip(starts, bins, strict=True):
+        for x, b in zip(xs, bins, strict=True):
             if b["residents"] is None:
-                ax.text(x + width / 2, top * 0.02, "<5", ha="center", va="bottom",
-                        fontsize=6, color="#555")
-        ax.axvline(0, color="#1d232a", lw=0.8)
-        ax.set_xlabel("change in score (reform − baseline)")
+                ax.text(x, top * 0.02, "<5", ha="center", va="bottom", fontsize=6,
+                        color="#555")
+        every = max(len(bins) // 8, 1)  # a readable number of labels
+        ticks = [x for x, b in zip(xs, bins, strict=True)
+                 if b["from"] == b["to"] or x % every == 0]
+        ax.set_xticks(ticks, ["no change" if bins[x]["from"] == bins[x]["to"] else
+                              f"{_signed(bins[x]['from'])}…{_signed(bins[x]['to'])}"
+                              for x in ticks], rotation=30, ha="right", fontsize=7)
+        ax.set_xlabel("change in score (reform − baseline); bins [from, to)")
         ax.set_ylabel("residents")
         return _svg(fig, "hist")
+
+
+def _signed(value: Any) -> str:
+    text = f"{value:,}"
+    return "+" + text if value > 0 else text
 
 
 def by_tier_chart(doc: dict[str, Any]) -> str:

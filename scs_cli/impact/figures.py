@@ -130,22 +130,28 @@ def bin_width(low: int, high: int) -> int:
 
 
 def histogram(change: pl.Series, public: bool = False) -> list[dict[str, Any]]:
-    """Residents per bin of score change: bin [from, to) of a round width, empty bins
-    between the first and last kept so the shape reads true; one bin [c, c] when every
-    change is c."""
+    """Residents per bin of score change. Residents whose score does not change have a bin
+    of their own, {from: 0, to: 0}; every other change falls in a bin [from, to) of one
+    round width (0 < change < width in [0, width)), empty bins between the first and the
+    last kept so the shape reads true."""
     if change.len() == 0:
         return []
-    low, high = int(change.min()), int(change.max())  # type: ignore[arg-type]
-    if low == high:
-        return [{"from": from_cents(low), "to": from_cents(high),
-                 "residents": _hide(change.len(), public)}]
-    width = bin_width(low, high)
-    first = low // width
-    counts = dict(change.to_frame("c").group_by(
-        pl.col("c").floordiv(width).alias("bin")).len().rows())
-    return [{"from": from_cents(k * width), "to": from_cents((k + 1) * width),
-             "residents": _hide(int(counts.get(k, 0)), public)}
-            for k in range(first, high // width + 1)]
+    zero = int((change == 0).sum())
+    moved = change.filter(change != 0)
+    bins: list[dict[str, Any]] = []
+    if moved.len():
+        low, high = int(moved.min()), int(moved.max())  # type: ignore[arg-type]
+        width = bin_width(low, high)
+        counts = dict(moved.to_frame("c").group_by(
+            pl.col("c").floordiv(width).alias("bin")).len().rows())
+        bins = [{"from": from_cents(k * width), "to": from_cents((k + 1) * width),
+                 "residents": _hide(int(counts.get(k, 0)), public)}
+                for k in range(low // width, high // width + 1)]
+    if zero:
+        at = sum(1 for b in bins if b["to"] <= 0)  # after every bin below zero
+        bins.insert(at, {"from": Decimal(0), "to": Decimal(0),
+                         "residents": _hide(zero, public)})
+    return bins
 
 
 def _granted(joined: pl.DataFrame, kind: str, old: Catalogue, new: Catalogue,
