@@ -10,6 +10,7 @@ Points and scores stay integer hundredths until they are written as exact decima
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -39,7 +40,7 @@ class Side:
         return self.result.scheme
 
 
-def nearest_rank(ordered: list[int], percent: int) -> int:
+def nearest_rank(ordered: Sequence[int] | pl.Series, percent: int) -> int:
     """The nearest-rank percentile of sorted values: the smallest value such that at
     least ``percent``% of the values are at most it (position ⌈p·n/100⌉, counted from
     1; the first value for 0%). Always a value some resident has: never interpolated."""
@@ -78,10 +79,10 @@ def impact_figures(baseline: Side, reform: Side, public: bool = False) -> dict[s
         **{k: _hide(v, public) for k, v in moved.items()},
         "by_tier": _by_tier(both, baseline.scheme, public),
     }
-    changes = both["change"].sort().to_list()
+    changes = both["change"].sort()
     hide_spread = public and 0 < len(changes) < SMALLEST  # a quantile of 1–4 is a resident
-    doc["change"] = {key: (None if not changes or hide_spread else
-                           from_cents(nearest_rank(changes, p))) for key, p in QUANTILES}
+    doc["change"] = {key: (None if not len(changes) or hide_spread else
+                           from_cents(int(nearest_rank(changes, p)))) for key, p in QUANTILES}
     doc["histogram"] = [] if hide_spread else histogram(both["change"], public)
     doc["rewards"] = _granted(joined, "rewards", baseline.scheme, reform.scheme, public)
     doc["sanctions"] = _granted(joined, "sanctions", baseline.scheme, reform.scheme, public)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from scs_cli.core.output import decimal_text, markdown_cell, markdown_document, to_json
-from scs_cli.impact.charts import impact_charts
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -178,6 +177,8 @@ def impact_html(doc: dict[str, Any]) -> str:
     """The self-contained page: CSS inline, charts as inline SVG, no request possible."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
     from markupsafe import Markup
+
+    from scs_cli.impact.charts import impact_charts  # matplotlib: only for the page
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"], default=True))
