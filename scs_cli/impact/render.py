@@ -176,13 +176,11 @@ def impact_markdown(doc: dict[str, Any]) -> str:
 def impact_html(doc: dict[str, Any]) -> str:
     """The self-contained page: CSS inline, charts as inline SVG, no request possible."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-    from markupsafe import Markup
 
     from scs_cli.impact.charts import impact_charts  # matplotlib: only for the page
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                       autoescape=select_autoescape(["html", "j2"], default=True))
-    charts = {k: Markup(v) for k, v in impact_charts(doc).items()}  # our own SVG, escaped
-    return env.get_template("impact.html.j2").render(  # by matplotlib
+    return env.get_template("impact.html.j2").render(
         doc=doc, csp=CSP, summary=summary_text(doc), cards=headline(doc),
-        tables={t.key: t for t in tables(doc)}, heat=heat(doc), charts=charts)
+        tables={t.key: t for t in tables(doc)}, heat=heat(doc), charts=impact_charts(doc))
