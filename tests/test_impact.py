@@ -361,3 +361,15 @@ def test_histogram_bins_are_round_and_cover_every_change():  # type: ignore[no-u
     hidden = histogram(changes, public=True)
     assert all(b["residents"] is None or b["residents"] == 0 or b["residents"] >= 5
                for b in hidden)
+
+
+def test_the_charts_keep_catalogue_text_as_text():  # type: ignore[no-untyped-def]
+    """The page marks the charts' SVG safe: so every label in it must be escaped."""
+    from scs_cli.impact.charts import by_tier_chart, rewards_chart
+
+    hostile = "<script>alert(1)</script>"
+    svg = by_tier_chart({"by_tier": [{"tier": hostile, "winners": 3, "losers": None,
+                                      "unchanged": 1}]})
+    svg += rewards_chart({"rewards": [{"id": hostile, "gained": 7, "lost": 0}]})
+    assert "<script" not in svg and svg.count("&lt;script&gt;") == 2
+    assert "&lt;5" in svg  # the hidden count is labelled, not drawn
