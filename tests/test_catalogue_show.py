@@ -87,3 +87,25 @@ def test_values_listed_as_assumed_are_marked(cat: Any, monkeypatch: pytest.Monke
     assert {f for s, i, f in marked if i == ident} == \
         {f for f in ("expires_after", "points") if f in doc["indicators"][ident]}
     assert all(r["field"] != "assumed" for r in value_rows(cat))
+
+
+def test_a_reward_value_shows_with_its_unit_and_survives_a_round_trip(scs: Any) -> None:
+    import tomli_w
+
+    from scs_cli.rules.schema import parse_catalogue
+
+    for name, assumed in (("rongcheng-2016", False), ("rongcheng-2021", True)):
+        reward = load_catalogue(resolve_catalogue_path(name)).rewards["heating-fee-reduction"]
+        assert (reward.value, reward.unit) == (300, "CNY")
+        assert ("value" in reward.assumed) is assumed  # no 2021 source gives an amount
+        for fmt, worded in (("table", "worth 300 CNY to each resident"),
+                            ("markdown", "worth 300 CNY to each resident")):
+            result = scs("catalogue", "show", name, "--format", fmt)
+            assert result.exit_code == 0, result.stderr
+            assert worded in " ".join(result.stdout.split()), (name, fmt)
+        rows = [r for r in value_rows(load_catalogue(resolve_catalogue_path(name)))
+                if r["item"] == "heating-fee-reduction"]
+        assert {r["field"]: r["value"] for r in rows}.get("unit") == "CNY"
+    cat = load_catalogue(resolve_catalogue_path("rongcheng-2016"))
+    again = parse_catalogue(tomli_w.dumps(to_document(cat)), "again.toml")
+    assert again.rewards["heating-fee-reduction"] == cat.rewards["heating-fee-reduction"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -234,6 +235,28 @@ def test_demo_end_to_end(demo_run):
     text = explained[0].read_text()
     assert text.startswith(f"Resident {resident} — rongcheng catalogue 2021, as of 2024-12-31")
     assert (target / "report" / "rongcheng" / "report.md").exists()
+
+
+def test_the_demo_suggests_an_impact_that_runs(demo_run):
+    """The tour's "try next" shows what the 2021 rules would do to the 2016 population,
+    and the line runs as printed."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from scs_cli.cli.app import app
+
+    target, result = demo_run
+    lines = [line.strip() for line in result.stderr.splitlines()
+             if line.strip().startswith("scs impact ")]
+    assert lines == [f"scs impact {target / 'ledger.sqlite'} --baseline rongcheng-2016 "
+                     "--reform rongcheng-2021 --as-of 2024-12-31"]
+    done = CliRunner().invoke(app, [*shlex.split(lines[0])[1:], "--format", "json"],
+                              catch_exceptions=False)
+    assert done.exit_code == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["residents"]["baseline"] == 200  # the 2016 rules score everyone
+    assert doc["residents"]["reform"] < 200  # the 2021 rules only those who consent
 
 
 def test_demo_ledger_holds_office_records_and_a_saved_run(demo_run):

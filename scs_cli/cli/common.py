@@ -404,4 +404,4 @@ def formats(*accepted: Format, help: str | None = None) -> Any:
                         + "]", help=help or f"Output format: {names}.", parser=parse)
 
 
-FormatOpt = Annotated[Format, formats(*Format)]
+FormatOpt = Annotated[Format, formats(*(f for f in Format if f is not Format.html))]

@@ -27,6 +27,11 @@ EXAMPLES: dict[str, list[str]] = {
     "report": [
         "scs report city.db --as-of 2024-06-30 --output reports/",
     ],
+    "impact": [
+        "scs impact city.db --reform rongcheng-2021 --as-of 2024-06-30",
+        "scs impact scs-demo/ledger.sqlite --baseline rongcheng-2016 --reform rongcheng-2021 "
+        "--as-of 2024-12-31 --output impact/",
+    ],
     "statement": [
         "scs statement city.db R0000042 R0000043 --as-of 2024-06-30 --output letters/",
         "scs statement city.db --changed-since 1 --as-of 2024-12-31 --output notices/ --no-pdf",

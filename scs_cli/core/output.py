@@ -41,6 +41,7 @@ class Format(StrEnum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+    html = "html"    # a self-contained page (scs impact)
 
 
 MACHINE_FORMATS = (Format.csv, Format.json, Format.jsonl)

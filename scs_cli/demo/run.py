@@ -106,6 +106,9 @@ class DemoResult:
         ]
         if len(self.catalogue_refs) > 1:
             commands.append(f"scs catalogue diff {' '.join(self.catalogue_refs[:2])}")
+            # what the newest rules would do to everyone the first version scores
+            commands.append(f"scs impact {led} --baseline {self.catalogue_refs[0]} "
+                            f"--reform {self.catalogue_refs[-1]} --as-of {day}")
         if self.run_id is not None:
             commands.append(f"scs runs verify {led} {self.run_id}")
         return commands

@@ -116,6 +116,8 @@ def reward_condition(reward: Reward,
         cond += ", " + mark(f"score ≤ {decimal_text(r.max_score)}", "max_score")
     if r.clean_for:
         cond += ", " + mark(f"no negative event in the last {r.clean_for}", "clean_for")
+    if r.value is not None:  # not a condition, but where a reader of the rule looks for it
+        cond += "; " + mark(f"worth {decimal_text(r.value)} {r.unit} to each resident", "value")
     return cond
 
 

@@ -154,6 +154,8 @@ class Reward:
     assumed: frozenset[str] = frozenset()
     max_tier: str | None = None        # a reward for a band: this tier or worse
     max_score: Decimal | None = None   # and the score at most this
+    value: Decimal | None = None       # what it is worth to one resident (for costing)
+    unit: str | None = None            # the value's unit, such as "CNY"
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ INDICATOR_KEYS = ("name", "category", "behavior", "points", "points_range", "esc
                   "published", "assumed")
 LIMIT_KEYS = ("count", "per")
 REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "max_tier", "max_score",
-               "assumed")
+               "value", "unit", "assumed")
 SANCTION_KEYS = ("name", "max_tier", "assumed")
 POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation", "assumed")
 
@@ -410,7 +410,14 @@ def _rewards(c: _Checker, doc: dict[str, Any], tiers: list[Tier],
                         max_tier=known_tier(c.string(t, "max_tier", where),
                                             f"{where}.max_tier"),
                         max_score=c.decimal(t, "max_score", where),
+                        value=c.decimal(t, "value", where),
+                        unit=c.string(t, "unit", where),
                         assumed=c.assumed(t, where, REWARD_KEYS))
+        if ("unit" in t) != ("value" in t):  # a value is costed in its unit: both or neither
+            c.add(f"{where}.{'value' if 'unit' in t else 'unit'}",
+                  "missing: a reward's value and its unit come together",
+                  'add its unit, such as unit = "CNY"' if "value" in t else
+                  "add value = what the reward is worth to one resident, or drop the unit")
         if reward.max_tier and reward.min_tier and reward.min_tier in order \
                 and order.index(reward.max_tier) > order.index(reward.min_tier):
             c.add(f"{where}.max_tier", f"tier {reward.max_tier!r} is worse than min_tier "
@@ -634,6 +641,7 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
                                      "min_score": r.min_score,
                                      "clean_for": _str(r.clean_for),
                                      "max_tier": r.max_tier, "max_score": r.max_score,
+                                     "value": r.value, "unit": r.unit,
                                      "assumed": _assumed(r.assumed)})
                           for k, r in cat.rewards.items()}
     if cat.sanctions:
