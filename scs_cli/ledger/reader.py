@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.errors import Problem, ProblemsError, ScsError, UsageError
+from scs_cli.core.output import unguarded_cells
 
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
            "points")
@@ -110,7 +111,24 @@ def read_rows(path: str | Path) -> RawRows:
         sha = hashing.result()
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
                                if c not in ("_row", "_line"))
+    if kind == "csv" and REJECTS_ERROR in columns:
+        frame, columns = _mended_rejects(frame, columns)
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
+
+
+# The column a rejects file adds (`importer.write_rejects`): a CSV with it is a rejects
+# file, perhaps mended, and imports as it is.
+REJECTS_ERROR = "error"
+
+
+def _mended_rejects(frame: pl.DataFrame, columns: list[str]
+                    ) -> tuple[pl.DataFrame, list[str]]:
+    """A rejects file's rows as the original file had them: its `error` column ignored,
+    and the formula guard its cells were written with (a leading ``'``) removed."""
+    frame = frame.drop(UNKNOWN + REJECTS_ERROR, strict=False)
+    values = [c for c in frame.columns if c not in ("_row", "_line")]
+    return (frame.with_columns(unguarded_cells(pl.col(c)).alias(c) for c in values),
+            [c for c in columns if c != REJECTS_ERROR])
 
 
 UNKNOWN = "?"  # prefix of a column the file has but SPEC §3 does not know
@@ -167,11 +185,14 @@ def _read_csv(file: str, data: bytes
     # only, or a 100,000-column header costs minutes of per-column work.
     keep = COLUMNS if file_problems.height else [c for c in frame.columns if "\x00" not in c]
     frame = frame.select([c for c in frame.columns if c in keep])
+    if data.count(b'"') % 2:  # a quote left open somewhere: the slow path finds its row
+        return _read_csv_slowly(file, data)
     physical = data.count(b"\n") + (not data.endswith(b"\n"))
     if physical != frame.height + 1:  # a quoted value spans lines: count like csv does
-        lines = pl.Series(_csv_record_lines(data))
-        if len(lines) != frame.height:
+        starts = _csv_record_lines(data)
+        if starts is None or len(starts) != frame.height:
             return _read_csv_slowly(file, data)
+        lines = pl.Series(starts)
     else:
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
@@ -212,16 +233,21 @@ def _csv_header(data: bytes) -> list[str]:
     return next(csv.reader(text), [])
 
 
-def _csv_record_lines(data: bytes) -> list[int]:
-    """The line on which each data record starts, as the csv module counts them."""
+def _csv_record_lines(data: bytes) -> list[int] | None:
+    """The line on which each data record starts, as the csv module counts them; None if
+    a quote is not closed where CSV allows (the slow path then names that row)."""
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
                             newline="")
-    reader = csv.reader(text)
-    next(reader, None)
-    starts, last = [], reader.line_num
-    for _ in reader:
-        starts.append(last + 1)
+    reader = csv.reader(text, strict=True)
+    starts: list[int] = []
+    try:
+        next(reader, None)
         last = reader.line_num
+        for _ in reader:
+            starts.append(last + 1)
+            last = reader.line_num
+    except csv.Error:
+        return None
     return starts
 
 
@@ -237,7 +263,7 @@ def _header_problems(header: list[str]) -> pl.DataFrame:
             rows.append((1, name, "column named twice in the header (keep one)"))
             continue
         seen.add(name)
-        if name not in COLUMNS:
+        if name not in COLUMNS and name != REJECTS_ERROR:
             rows.append((1, name or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
     for name in REQUIRED:
@@ -268,7 +294,10 @@ def _decode_lines(data: bytes) -> tuple[str, list[int]]:
 def _read_csv_slowly(file: str, data: bytes
                      ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
     text, bad_lines = _decode_lines(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Lines as the csv module counts them (\n, \r\n or \r end one): reading can restart
+    # on any of them.
+    physical = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(_lines_from(physical, 0), strict=True)
     try:
         header = next(reader, [])
     except csv.Error as exc:
@@ -285,6 +314,7 @@ def _read_csv_slowly(file: str, data: bytes
     lines: list[int] = []
     problems: list[tuple[int, str, str]] = []
     bad = set(bad_lines)
+    offset = 0  # lines before the current reader's text (it restarts after a bad quote)
     last = reader.line_num
     while True:
         try:
@@ -292,14 +322,19 @@ def _read_csv_slowly(file: str, data: bytes
         except StopIteration:
             break
         except csv.Error as exc:
-            line = last + 1
+            # A quote not closed where CSV allows: this record's first line is the bad
+            # row, and reading starts again on the next line, so an unterminated quote
+            # never swallows the lines after it into one note.
+            line = offset + last + 1
             records.append([None] * len(unique))
             lines.append(line)
-            problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} "
-                             "(check the quotes on this line)"))
-            last = reader.line_num
+            problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} (a "
+                             "quote opened on this line is not closed; double a quote "
+                             "inside a quoted value: \"\")"))
+            reader = csv.reader(_lines_from(physical, line), strict=True)
+            offset, last = line, 0
             continue
-        line = last + 1
+        line = offset + last + 1
         last = reader.line_num
         if not record and line not in bad:
             continue  # a blank line
@@ -318,8 +353,15 @@ def _read_csv_slowly(file: str, data: bytes
     return frame, unique, file_problems, _problem_frame(problems)
 
 
+def _lines_from(lines: list[str], start: int) -> Iterator[str]:
+    """The lines from index `start` on, without copying the list."""
+    return (lines[i] for i in range(start, len(lines)))
+
+
+# No float: Polars reads a JSON number with a fraction as a binary float (-4.9999999999999999999
+# becomes -5), so such a file takes the slow path, where every number is its own text.
 _JSON_SCALARS = (pl.String, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32,
-                 pl.UInt16, pl.UInt8, pl.Float64, pl.Float32, pl.Null)
+                 pl.UInt16, pl.UInt8, pl.Null)
 
 
 def _read_jsonl(file: str, data: bytes
@@ -355,6 +397,7 @@ def _read_jsonl_slowly(file: str, data: bytes
             why = "is not UTF-8 text (save the file as UTF-8)"
         else:
             try:
+                # every number as the text written: exact, never a binary float
                 value = json.loads(line, parse_float=str, parse_int=str)
             except ValueError as exc:
                 value, why = None, f"is not valid JSON: {exc.args[0].split(':')[0]}"
