@@ -360,14 +360,19 @@ def parse_timestamp(value: str | None, option: str) -> datetime | None:
                          "give a timestamp within those years") from None
 
 
-def emit(text: str) -> None:
+def stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (text shown there is sanitised)."""
+    return sys.stdout.isatty()
+
+
+def emit(text: str, nl: bool | None = None) -> None:
     """Machine output (csv, json, jsonl, markdown) to stdout exactly as written: not through
     rich, which would turn ``:warning:`` in a note into an emoji. Into a terminal the text
     is `shown` (escape sequences, BEL and bidi overrides removed); into a file or pipe it
     stays byte for byte."""
-    if sys.stdout.isatty():
+    if stdout_is_terminal():
         text = terminal_text(text)
-    typer.echo(text, nl=not text.endswith("\n"))
+    typer.echo(text, nl=not text.endswith("\n") if nl is None else nl)
 
 
 def complete_catalogue(incomplete: str) -> list[str]:
