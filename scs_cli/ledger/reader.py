@@ -104,11 +104,17 @@ def read_rows(path: str | Path) -> RawRows:
         raise ProblemsError([Problem(str(path), "", "is empty",
                                      "a CSV file needs at least its header row")])
     reader = _read_csv if kind == "csv" else _read_jsonl
+    # The csv module refuses a field over 128 KiB (a huge header name, a long note): no
+    # field can be longer than the file, so that is the limit while this file is read.
+    limit = csv.field_size_limit(max(len(data), csv.field_size_limit()))
     # hashlib releases the GIL on large buffers: hash while Polars parses.
-    with ThreadPoolExecutor(1) as pool:
-        hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        frame, columns, file_problems, row_problems = reader(str(path), data)
-        sha = hashing.result()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            frame, columns, file_problems, row_problems = reader(str(path), data)
+            sha = hashing.result()
+    finally:
+        csv.field_size_limit(limit)
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
                                if c not in ("_row", "_line"))
     if kind == "csv" and REJECTS_ERROR in columns:
@@ -259,12 +265,13 @@ def _header_problems(header: list[str]) -> pl.DataFrame:
                                 "separator)")], FILE_PROBLEM_SCHEMA)
     seen: set[str] = set()
     for name in header:
+        shown = name if len(name) <= 70 else name[:69] + "…"  # a 1 MB name is not printed
         if name in seen:
-            rows.append((1, name, "column named twice in the header (keep one)"))
+            rows.append((1, shown, "column named twice in the header (keep one)"))
             continue
         seen.add(name)
         if name not in COLUMNS and name != REJECTS_ERROR:
-            rows.append((1, name or "(empty)", "unknown column (allowed columns: "
+            rows.append((1, shown or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
     for name in REQUIRED:
         if name not in header:

@@ -114,7 +114,17 @@ class RunRecord:
             conn.close()
         if row is None:
             raise LedgerError(self.ledger, f"no run {self.run_id}")
-        return pl.read_parquet(io.BytesIO(row[0]))
+        try:
+            return pl.read_parquet(io.BytesIO(row[0]))
+        except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged stored result
+            raise LedgerError(self.ledger, f"run {self.run_id}'s stored result is damaged "
+                              f"({one_line_of(exc)})", "score again and save a new run; "
+                              "`scs ledger verify LEDGER` checks the rest") from None
+
+
+def one_line_of(exc: BaseException) -> str:
+    """An exception's message, its first line only."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 class Ledger:
