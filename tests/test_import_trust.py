@@ -179,7 +179,9 @@ def test_an_unterminated_quote_on_the_last_line_without_a_newline(
     ("-4.9999999999999999999", "has more than 2 decimal places"),
     ("-15.10000000000000001", "has more than 2 decimal places"),
     ("-12.345", "has more than 2 decimal places"),
-    ("-100000000000000000000", "is not a number")])
+    ("-100000000000000000000", "is not a number"),
+    ("-1.25e1", "is not a number"),  # as in CSV: no exponents
+    ("-12.5000000000000001", "has more than 2 decimal places")])
 def test_json_numbers_are_read_as_written(scs, ledger: Path, tmp_path: Path, points: str,
                                           why: str) -> None:
     path = tmp_path / "exact.jsonl"
