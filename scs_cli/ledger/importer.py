@@ -405,9 +405,8 @@ def possible_repeats(file: str, good: pl.DataFrame, recorded: pl.DataFrame | Non
         # only the recorded events that share a key with a loose row are grouped
         recorded = recorded.join(loose.select(REPEAT_KEY).unique(), on=list(REPEAT_KEY),
                                  how="semi", nulls_equal=True)
-        earlier = recorded.group_by(REPEAT_KEY).agg(
-            pl.col("event_id").min(),
-            pl.col("reference").sort_by("event_id").drop_nulls().first())
+        earlier = recorded.sort("event_id").group_by(REPEAT_KEY, maintain_order=True).agg(
+            pl.col("event_id").first(), pl.col("reference").first())  # the first event
         again = loose.join(earlier, on=list(REPEAT_KEY), how="inner", nulls_equal=True)
         found = pl.concat([found, again.select("_line", what=pl.when(
             pl.col("reference").is_null()).then(pl.format("event {}", "event_id"))
