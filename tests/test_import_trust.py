@@ -164,6 +164,21 @@ def test_an_unterminated_quote_is_a_bad_row_with_its_line(scs, ledger: Path, tmp
     assert len(got) == 2 + bool(tail)
 
 
+def test_an_unterminated_quote_row_keeps_its_values_in_the_rejects_file(
+        scs, ledger: Path, tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text(UNTERMINATED, encoding="utf-8")
+    assert scs("ledger", "import", ledger, path, "--skip-invalid").exit_code == 0
+    rejects = tmp_path / "quote.csv.rejects.csv"
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["resident_id"], r["reference"], r["note"]) for r in rows] == [
+        ("R1", "p-1", "unterminated")]
+    assert rows[0]["error"].startswith("line 2: row: cannot be read as CSV")
+    assert scs("ledger", "import", ledger, rejects).exit_code == 0  # nothing to mend left
+    assert [(e[1], e[3]) for e in events(ledger)][-1] == ("R1", "unterminated")
+
+
 def test_an_unterminated_quote_on_the_last_line_without_a_newline(
         scs, ledger: Path, tmp_path: Path) -> None:
     path = tmp_path / "last.csv"

@@ -333,7 +333,11 @@ def _read_csv_slowly(file: str, data: bytes
             # row, and reading starts again on the next line, so an unterminated quote
             # never swallows the lines after it into one note.
             line = offset + last + 1
-            records.append([None] * len(unique))
+            # the line alone, read leniently, keeps its values for the rejects file
+            alone = next(csv.reader([physical[line - 1].rstrip("\r\n")]), []) \
+                if line <= len(physical) else []
+            records.append([alone[p] for p in positions] if len(alone) == len(header)
+                           else [None] * len(unique))
             lines.append(line)
             problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} (a "
                              "quote opened on this line is not closed; double a quote "
