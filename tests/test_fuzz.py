@@ -382,3 +382,65 @@ def test_a_very_wide_header_with_ragged_rows_is_refused_in_lines(fresh, tmp_path
     assert_clean(result)
     assert len(result.stderr.splitlines()) > 10_000
     assert digest(ledger) == before
+
+
+# --- re-sent files (issue 19) ----------------------------------------------------------
+
+SENT = [("r1", "red-light", "2021-03-01", "police", "p-1", ""),
+        ("r2", "other", "2021-04-01", "court", "c-1", "-7.5"),
+        ("r2", "defaulter", "2022-02-01", "court", "c-2", "")]  # the template's events
+PADDING = st.sampled_from(["", " ", "  ", "\u00a0", "\u200b", "\u200c", "\u200d", "\u2060",
+                           "\ufeff", "\u3000", " \u200b\u00a0"])
+
+
+@st.composite
+def resent_references(draw: st.DrawFn, reference: str) -> tuple[str, str]:
+    """A reference as a re-sent file may write it, and what it is: "same" (only spaces,
+    zero-width characters or width differ), "other" (letter case differs) or "none"."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return draw(PADDING), "none"  # blank, or only invisible characters
+    text = reference.upper() if (upper := draw(st.booleans())) else reference
+    if draw(st.booleans()):  # fullwidth forms: NFKC makes them ASCII again
+        text = "".join(chr(ord(c) + 0xFEE0) for c in text)
+    return draw(PADDING) + text + draw(PADDING), "other" if upper else "same"
+
+
+@fuzz(30)
+@given(data=st.data(), jsonl=st.booleans(), without_column=st.booleans())
+def test_a_resent_file_never_counts_an_event_twice(data, jsonl, without_column, fresh,
+                                                   tmp_path):  # type: ignore[no-untyped-def]
+    rows = data.draw(st.lists(st.sampled_from(range(len(SENT))), min_size=1, max_size=5,
+                              unique=True))
+    sent = []
+    for index in rows:
+        resident, indicator, day, agency, reference, points = SENT[index]
+        written, kind = (("", "none") if without_column
+                         else data.draw(resent_references(reference)))
+        sent.append(({"resident_id": resident, "indicator": indicator, "occurred_on": day,
+                      "agency": agency, "points": points,
+                      **({} if without_column else {"reference": written})}, kind))
+    events = tmp_path / ("resent.jsonl" if jsonl else "resent.csv")
+    if jsonl:
+        events.write_text("".join(json.dumps({k: v for k, v in row.items() if v != ""
+                                              or k == "reference"}) + "\n"
+                                  for row, _ in sent), encoding="utf-8")
+    else:
+        columns = list(sent[0][0])
+        events.write_text(",".join(columns) + "\n" + "".join(
+            ",".join(row[c] for c in columns) + "\n" for row, _ in sent), encoding="utf-8")
+    ledger = fresh()
+    before = digest(ledger)
+    result = scs("ledger", "import", ledger, events)
+    assert_clean(result)
+    kinds = [kind for _, kind in sent]
+    if "none" in kinds:  # a row without its reference may be one of the recorded events
+        assert result.exit_code == 1, result.stderr
+        assert result.stderr.count("possible repeat of event") == kinds.count("none")
+        assert digest(ledger) == before
+        return
+    assert result.exit_code == 0, result.stderr
+    new = kinds.count("other")
+    assert f"imported {new} event" in result.stderr
+    same = kinds.count("same")
+    assert f"{same} duplicate{'s' if same != 1 else ''} skipped" in result.stderr
+    assert scs("ledger", "verify", ledger).exit_code == 0

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from scs_cli.cli.catalogue_cmds import catalogue_app
-from scs_cli.cli.common import err, parse_date
+from scs_cli.cli.common import emit, err, parse_date
 
 
 @catalogue_app.command("new")
@@ -43,7 +43,7 @@ def new(
     base = load_catalogue(resolve_catalogue_path(template))
     text = draft(base, city_id, name, province=province, version=version,
                  effective_from=start)
-    typer.echo(text, nl=False)
+    emit(text, nl=False)
     err.print(f"draft for {city_id} from {template}: {len(base.indicators)} indicators to "
               "check against the city's published rules", highlight=False)
 
@@ -67,7 +67,7 @@ def fmt(
 
     text = canonical_text(load_catalogue(file))
     if not check:
-        typer.echo(text, nl=False)
+        emit(text, nl=False)
         return
     if file.read_text(encoding="utf-8") != text:
         raise CatalogueError([Problem(str(file), "", "is not in canonical form",

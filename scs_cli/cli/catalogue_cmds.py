@@ -98,13 +98,13 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
     from scs_cli.rules.listing import reward_condition
 
     # Prose wraps at a terminal's width (soft_wrap=False); tables fold their own text.
-    def say(text: str, markup: bool = False) -> None:
-        out.print(text, highlight=False, markup=markup, soft_wrap=False)
+    def say(text: str | Text) -> None:
+        out.print(text, highlight=False, markup=False, soft_wrap=False)
 
     scale = cat.scale
-    say(f"[bold]{cat.city.name}[/bold] ({cat.city.province or 'province not given'}) — "
-        f"catalogue {cat.version}, in force from "
-        f"{_mark(cat.effective_from, 'effective_from', cat.assumed)}", markup=True)
+    say(Text(cat.city.name, style="bold") + Text(
+        f" ({cat.city.province or 'province not given'}) — catalogue {cat.version}, in force "
+        f"from {_mark(cat.effective_from, 'effective_from', cat.assumed)}"))
     if cat.title:
         say(cat.title)
     clamp = ""
@@ -166,10 +166,11 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
             expires = (_mark(i.expires_after, "expires_after", a) if i.expires_after
                        else "none set")
             limit = _mark(f"{i.limit.count}/{i.limit.per}", "limit", a) if i.limit else ""
-            basis = _mark(i.basis, "basis", a) if i.basis else "[red]none given[/red]"
+            basis = _mark(i.basis, "basis", a) if i.basis else ""
             rows.append((i.id, i.name, points + window, expires, limit, caps, basis,
                          i.source or "no source given"))
-            t.add_row(*rows[-1][:7], Text(rows[-1][7]))
+            t.add_row(*rows[-1][:6], basis or Text("none given", style="red"),
+                      Text(rows[-1][7]))
         if not fits(t):
             # Eight columns cannot fit a narrow terminal beside a 30-letter id: three do,
             # the rule's numbers in one and its words in the other, each folding.
@@ -181,8 +182,8 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
                 rule = [pts, f"expires: {exp}"] + ([f"limit {lim}"] if lim else []) \
                     + ([cap] if cap else [])
                 words = Text(f"{name}\nbasis: ")  # catalogue text: never parsed as markup
-                if i_basis := (basis if not basis.startswith("[red]") else ""):
-                    words.append(i_basis)
+                if basis:
+                    words.append(basis)
                 else:
                     words.append("none given", style="red")
                 words.append(f"\nsource: {source}")

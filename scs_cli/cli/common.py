@@ -170,9 +170,12 @@ def _safe_console_class() -> type[Console]:
     return SafeConsole
 
 
-# Data goes to stdout, everything for people to stderr.
-out: Console = _LazyConsole(whole_when_piped=True, soft_wrap=True)  # type: ignore[assignment]
-err: Console = _LazyConsole(stderr=True, soft_wrap=True)  # type: ignore[assignment]
+# Data goes to stdout, everything for people to stderr. Markup is off: a note, grounds or
+# catalogue name of `[link=…]x[/link]` in a table cell or title prints as those characters
+# (styling is given as styles, Text objects; the few strings written with markup say so).
+out: Console = _LazyConsole(whole_when_piped=True, soft_wrap=True,  # type: ignore[assignment]
+                            markup=False)
+err: Console = _LazyConsole(stderr=True, soft_wrap=True, markup=False)  # type: ignore[assignment]
 
 SHOW_TRACEBACK = {"on": False}
 
@@ -357,10 +360,19 @@ def parse_timestamp(value: str | None, option: str) -> datetime | None:
                          "give a timestamp within those years") from None
 
 
-def emit(text: str) -> None:
+def stdout_is_terminal() -> bool:
+    """Whether standard output is a terminal (text shown there is sanitised)."""
+    return sys.stdout.isatty()
+
+
+def emit(text: str, nl: bool | None = None) -> None:
     """Machine output (csv, json, jsonl, markdown) to stdout exactly as written: not through
-    rich, which would turn ``:warning:`` in a note into an emoji."""
-    typer.echo(text, nl=not text.endswith("\n"))
+    rich, which would turn ``:warning:`` in a note into an emoji. Into a terminal the text
+    is `shown` (escape sequences, BEL and bidi overrides removed); into a file or pipe it
+    stays byte for byte."""
+    if stdout_is_terminal():
+        text = terminal_text(text)
+    typer.echo(text, nl=not text.endswith("\n") if nl is None else nl)
 
 
 def complete_catalogue(incomplete: str) -> list[str]:

@@ -11,6 +11,7 @@ from scs_cli.cli.common import (
     AsOfOpt,
     KnownAtOpt,
     LedgerArg,
+    emit,
     formats,
     out,
     parse_date,
@@ -42,7 +43,7 @@ def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
     ts = parse_timestamp(known_at, "--known-at")
     result = explain_ledger(ledger, resident, day, ts)
     if fmt is Format.json:
-        typer.echo(to_json(result.to_record()))
+        emit(to_json(result.to_record()), nl=True)
         return
     _render(result)
 

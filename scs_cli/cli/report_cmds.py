@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from scs_cli.cli.common import AsOfOpt, KnownAtOpt, err, parse_date, parse_timestamp
+from scs_cli.cli.common import AsOfOpt, KnownAtOpt, emit, err, parse_date, parse_timestamp
 
 LedgersArg = Annotated[list[Path], typer.Argument(
     help="City ledger files (SQLite), one per city.", show_default=False)]
@@ -45,7 +45,7 @@ def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
     else:
         result = write_reports(ledgers, day, output, public=public, known_at=ts)
     for path in result.files:
-        typer.echo(str(path))
+        emit(str(path), nl=True)
     cities = ", ".join(c.city_name for c in result.cities)
     err.print(f"Report as of {result.as_of} for {cities}"
               f"{' (public: counts below 5 hidden)' if result.public else ''}: "

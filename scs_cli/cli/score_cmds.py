@@ -16,6 +16,7 @@ from scs_cli.cli.common import (
     LedgerArg,
     ScsGroup,
     check_id,
+    emit,
     err,
     formats,
     out,
@@ -129,7 +130,7 @@ def _render(run: ScoreRun, fmt: Format, output: Path | None) -> None:
     elif output is None:
         from scs_cli.scoring.files import render
 
-        typer.echo(render(frame, fmt.value, _points(run)), nl=False)
+        emit(render(frame, fmt.value, _points(run)), nl=False)
 
 
 def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
@@ -202,7 +203,7 @@ def eligible(
     else:
         from scs_cli.scoring.files import render
 
-        typer.echo(render(found.residents, fmt.value), nl=False)
+        emit(render(found.residents, fmt.value), nl=False)
     err.print(f"{found.residents.height:,} of {found.scored:,} residents eligible for "
               f"{found.reward.id} ({found.reward.name}) on {found.as_of}", highlight=False,
               markup=False)
@@ -223,9 +224,9 @@ def list_runs(
          "catalogue_sha256s": list(r.catalogue_sha256s), "recorded_at": r.recorded_at}
         for r in read(ledger)]
     if fmt is Format.json:
-        typer.echo(to_json(rows))
+        emit(to_json(rows), nl=True)
     elif fmt is not Format.table:
-        typer.echo(render(rows, list(rows[0]) if rows else ["run_id"], fmt.value), nl=False)
+        emit(render(rows, list(rows[0]) if rows else ["run_id"], fmt.value), nl=False)
     elif not rows:
         err.print(f"{ledger}: no saved runs (`scs score {ledger} --save` saves one)",
                   highlight=False)

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from scs_cli.cli.common import AsOfOpt, KnownAtOpt, LedgerArg, err, parse_date, parse_timestamp
+from scs_cli.cli.common import (
+    AsOfOpt,
+    KnownAtOpt,
+    LedgerArg,
+    emit,
+    err,
+    parse_date,
+    parse_timestamp,
+)
 
 ResidentsArg = Annotated[list[str] | None, typer.Argument(
     help="Resident ids (pseudonymous), one letter each. Leave out with --changed-since.",
@@ -62,7 +70,7 @@ def statement(ledger: LedgerArg, output: OutputOpt, residents: ResidentsArg = No
         result = write_statements(ledger, ids, day, output, changed_since=changed_since,
                                   known_at=ts, pdf=pdf)
     for path in result.files:
-        typer.echo(str(path))
+        emit(str(path), nl=True)
     for w in result.letters:
         if w.notice is not None:
             err.print(f"{w.resident_id}: {w.notice.summary()}", highlight=False, markup=False)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scs_cli.core.errors import OutputError, UsageError
+from scs_cli.core.text import shown
 
 if TYPE_CHECKING:
     import polars as pl
@@ -109,15 +110,19 @@ def safe_cells(column: pl.Expr) -> pl.Expr:
     return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
 
 
-# C0 and C1 controls (but newline and tab, which lay text out), DEL, and the bidirectional
-# overrides that make a terminal show text in another order than it is stored.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+def unguarded_cells(column: pl.Expr) -> pl.Expr:
+    """The inverse of `safe_cells`: a cell `safe_cells` would have guarded loses its ``'``
+    (``'=X`` → ``=X``); every other cell, ``'-5`` among them, stays as it is."""
+    import polars as pl
+
+    rest = column.str.slice(1)
+    guarded = (column.str.starts_with("'") & rest.str.contains(_FORMULA_PATTERN)
+               & ~rest.str.contains(_NUMBER_PATTERN))
+    return pl.when(guarded).then(rest).otherwise(column)
 
 
-def terminal_text(text: str) -> str:
-    """Text from a catalogue or ledger made harmless for a terminal: control characters
-    (escape sequences, bells, carriage returns, bidi overrides) removed."""
-    return _CONTROL.sub("", text)
+# The one sanitiser (core/text.py), under the name the CLI has always imported.
+terminal_text = shown
 
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")

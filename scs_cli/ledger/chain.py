@@ -96,7 +96,11 @@ def append(conn: sqlite3.Connection, table: str, row_id: int, recorded_at: str) 
     """Link one just-inserted row (inside the caller's transaction); return the new head."""
     content = content_sha256(conn, table, row_id)
     if content is None:
-        raise ValueError(f"no {table} row {row_id} to link")  # a bug in scs, not input
+        # A trigger added by hand (RAISE(IGNORE)) drops the insert: the caller's
+        # transaction rolls back, and the ledger's error mapping says it in one line.
+        raise sqlite3.IntegrityError(f"a new {table} row was not stored (a trigger that scs "
+                                     "did not create may ignore it; `scs ledger verify` "
+                                     "lists the ledger's problems); nothing was recorded")
     previous = head(conn)
     new = link_hash(previous.hash, content)
     conn.execute("INSERT INTO chain (link, table_name, row_id, content_sha256, hash, "

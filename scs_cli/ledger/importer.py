@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.errors import ScsError
-from scs_cli.core.output import decimal_text, write_atomic
+from scs_cli.core.output import decimal_text, safe_cells, write_atomic
 from scs_cli.ledger.reader import COLUMNS, REQUIRED, RESIDENT_ID, UNKNOWN, Progress, RawRows
 from scs_cli.rules.model import CatalogueHistory, cents
 
@@ -311,17 +311,46 @@ def points_text(hundredths: pl.Expr) -> pl.Expr:
         (size // 100).cast(pl.String), tail))
 
 
+# Removed before references are compared: zero-width spaces and joiners, word joiner, BOM.
+ZERO_WIDTH = "[\u200b-\u200d\u2060\ufeff]"
+
+
+def reference_key(reference: pl.Expr) -> pl.Expr:
+    """The reference as references are compared (SPEC §3): NFKC-normalised (fullwidth
+    ``Ａ-1`` is ``A-1``, a no-break space a space), zero-width characters removed, surrounding
+    spaces trimmed; letter case kept. A reference left empty is no reference (null).
+
+    References are stored as written and compared by this key, so a ledger recorded before
+    the rule keeps working: its references are keyed the same way when read."""
+    key = (reference.str.normalize("NFKC").str.replace_all(ZERO_WIDTH, "")
+           .str.strip_chars())
+    return pl.when(key != "").then(key)
+
+
+def _keyed_references(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `reference` replaced by its `reference_key`; only the references that
+    are not plain ASCII go through NFKC (a clean column costs one scan)."""
+    if "reference" not in frame.columns:
+        return frame
+    plain = frame.select(pl.col("reference").str.contains(r"^[!-~]+$").fill_null(True).all()
+                         ).item()
+    if plain:
+        return frame
+    return frame.with_columns(reference_key(pl.col("reference")).alias("reference"))
+
+
 def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame
                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows whose (agency, reference) is already recorded, or repeats an earlier row of
-    the same file, are skipped. Rows lacking either are never duplicates.
+    the same file, are skipped. Rows lacking either are never duplicates. References are
+    compared by `reference_key`.
 
     ``recorded`` has event_id, agency, reference of every recorded event. Returns the kept
     rows and the skipped ones: `_line`, the recorded `event_id` they duplicate, or else
     `_of_row`, the earlier row of this file (whose event id is known once ids are given).
     """
-    keyed = good.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null()
-                        ).select("_row", "_line", "agency", "reference")
+    keyed = _keyed_references(good.select("_row", "_line", "agency", "reference")).filter(
+        pl.col("agency").is_not_null() & pl.col("reference").is_not_null())
     # Cheap checks over every row first; the joins that name what is duplicated then run
     # on the few rows found (all of them only when a file is imported again).
     first = keyed.select(pl.struct("agency", "reference").is_first_distinct()).to_series()
@@ -332,8 +361,8 @@ def drop_duplicates(good: pl.DataFrame, recorded: pl.DataFrame
         parts.append(later.join(earlier, on=["agency", "reference"], how="left",
                                 maintain_order="left").select(
             "_row", "_line", event_id=pl.lit(None, pl.Int64), _of_row="_of_row"))
-    known = recorded.filter(pl.col("agency").is_not_null()
-                            & pl.col("reference").is_not_null())
+    known = _keyed_references(recorded).filter(pl.col("agency").is_not_null()
+                                               & pl.col("reference").is_not_null())
     if known.height:
         seen = keyed.join(known.select("agency", "reference", "event_id"),
                           on=["agency", "reference"], how="inner", maintain_order="left")
@@ -359,19 +388,30 @@ REPEAT_KEY = ("resident_id", "indicator", "occurred_on", "agency", "points")
 def possible_repeats(file: str, good: pl.DataFrame, recorded: pl.DataFrame | None
                      ) -> list[str]:
     """Rows without a reference identical (resident, indicator, date, agency, points) to
-    an earlier row of the file or to a recorded event without one: each as one line
-    naming what it repeats. ``recorded``: REPEAT_KEY and event_id of such events."""
-    loose = good.filter(pl.col("reference").is_null()).select("_line", *REPEAT_KEY)
+    an earlier row of the file or to any recorded event (with a reference or without: an
+    agency may re-send its file without the reference column), each as one line naming
+    what it repeats. A reference that is only spaces or zero-width characters is none.
+    ``recorded``: REPEAT_KEY, event_id and, if known, reference of recorded events."""
+    loose = _keyed_references(good.select("_line", "reference", *REPEAT_KEY)).filter(
+        pl.col("reference").is_null()).drop("reference")
     if not loose.height:
         return []
     loose = loose.with_columns(_first=pl.col("_line").first().over(REPEAT_KEY))
     found = loose.filter(pl.col("_line") != pl.col("_first")).select(
         "_line", what=pl.format("line {}", "_first"))
     if recorded is not None and recorded.height:
-        earlier = recorded.group_by(REPEAT_KEY).agg(pl.col("event_id").min())
+        if "reference" not in recorded.columns:
+            recorded = recorded.with_columns(reference=pl.lit(None, pl.String))
+        # only the recorded events that share a key with a loose row are grouped
+        recorded = recorded.join(loose.select(REPEAT_KEY).unique(), on=list(REPEAT_KEY),
+                                 how="semi", nulls_equal=True)
+        earlier = recorded.sort("event_id").group_by(REPEAT_KEY, maintain_order=True).agg(
+            pl.col("event_id").first(), pl.col("reference").first())  # the first event
         again = loose.join(earlier, on=list(REPEAT_KEY), how="inner", nulls_equal=True)
-        found = pl.concat([found, again.select("_line", what=pl.format("event {}",
-                                                                       "event_id"))])
+        found = pl.concat([found, again.select("_line", what=pl.when(
+            pl.col("reference").is_null()).then(pl.format("event {}", "event_id"))
+            .otherwise(pl.format("event {} (reference '{}')", "event_id",
+                                 pl.col("reference").str.slice(0, 70))))])
     found = found.group_by("_line").agg(pl.col("what").sort().first()).sort("_line")
     return [f"{file}:{line}: row: possible repeat of {what} (the same resident, indicator, "
             "date, agency and points, and no reference)" for line, what in found.rows()]
@@ -396,6 +436,9 @@ class RepeatsError(ScsError):
 def write_rejects(checked: Checked, path: Path) -> int:
     """Write the bad rows, with their `error`, as CSV; return how many."""
     rejects = checked.rejects()
+    # Guarded like every CSV output: a cell `=HYPERLINK(…)` must not run in a spreadsheet.
+    # Importing the rejects file removes the guard again (`reader`).
+    rejects = rejects.with_columns(safe_cells(pl.col(c)).alias(c) for c in rejects.columns)
     write_atomic(path, rejects.write_csv, option="--rejects")
     return rejects.height
 

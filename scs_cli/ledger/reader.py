@@ -12,7 +12,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.errors import Problem, ProblemsError, ScsError, UsageError
+from scs_cli.core.output import unguarded_cells
 
 COLUMNS = ("resident_id", "indicator", "occurred_on", "agency", "reference", "note", "city",
            "points")
@@ -103,14 +104,37 @@ def read_rows(path: str | Path) -> RawRows:
         raise ProblemsError([Problem(str(path), "", "is empty",
                                      "a CSV file needs at least its header row")])
     reader = _read_csv if kind == "csv" else _read_jsonl
+    # The csv module refuses a field over 128 KiB (a huge header name, a long note): no
+    # field can be longer than the file, so that is the limit while this file is read.
+    limit = csv.field_size_limit(max(len(data), csv.field_size_limit()))
     # hashlib releases the GIL on large buffers: hash while Polars parses.
-    with ThreadPoolExecutor(1) as pool:
-        hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
-        frame, columns, file_problems, row_problems = reader(str(path), data)
-        sha = hashing.result()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            hashing = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+            frame, columns, file_problems, row_problems = reader(str(path), data)
+            sha = hashing.result()
+    finally:
+        csv.field_size_limit(limit)
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns
                                if c not in ("_row", "_line"))
+    if kind == "csv" and REJECTS_ERROR in columns:
+        frame, columns = _mended_rejects(frame, columns)
     return RawRows(str(path), frame, tuple(columns), file_problems, row_problems, sha, kind)
+
+
+# The column a rejects file adds (`importer.write_rejects`): a CSV with it is a rejects
+# file, perhaps mended, and imports as it is.
+REJECTS_ERROR = "error"
+
+
+def _mended_rejects(frame: pl.DataFrame, columns: list[str]
+                    ) -> tuple[pl.DataFrame, list[str]]:
+    """A rejects file's rows as the original file had them: its `error` column ignored,
+    and the formula guard its cells were written with (a leading ``'``) removed."""
+    frame = frame.drop(UNKNOWN + REJECTS_ERROR, strict=False)
+    values = [c for c in frame.columns if c not in ("_row", "_line")]
+    return (frame.with_columns(unguarded_cells(pl.col(c)).alias(c) for c in values),
+            [c for c in columns if c != REJECTS_ERROR])
 
 
 UNKNOWN = "?"  # prefix of a column the file has but SPEC §3 does not know
@@ -167,11 +191,14 @@ def _read_csv(file: str, data: bytes
     # only, or a 100,000-column header costs minutes of per-column work.
     keep = COLUMNS if file_problems.height else [c for c in frame.columns if "\x00" not in c]
     frame = frame.select([c for c in frame.columns if c in keep])
+    if data.count(b'"') % 2:  # a quote left open somewhere: the slow path finds its row
+        return _read_csv_slowly(file, data)
     physical = data.count(b"\n") + (not data.endswith(b"\n"))
     if physical != frame.height + 1:  # a quoted value spans lines: count like csv does
-        lines = pl.Series(_csv_record_lines(data))
-        if len(lines) != frame.height:
+        starts = _csv_record_lines(data)
+        if starts is None or len(starts) != frame.height:
             return _read_csv_slowly(file, data)
+        lines = pl.Series(starts)
     else:
         lines = pl.int_range(2, frame.height + 2, eager=True)
     return (_finish(frame, lines), list(dict.fromkeys(header)), file_problems,
@@ -212,16 +239,21 @@ def _csv_header(data: bytes) -> list[str]:
     return next(csv.reader(text), [])
 
 
-def _csv_record_lines(data: bytes) -> list[int]:
-    """The line on which each data record starts, as the csv module counts them."""
+def _csv_record_lines(data: bytes) -> list[int] | None:
+    """The line on which each data record starts, as the csv module counts them; None if
+    a quote is not closed where CSV allows (the slow path then names that row)."""
     text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="replace",
                             newline="")
-    reader = csv.reader(text)
-    next(reader, None)
-    starts, last = [], reader.line_num
-    for _ in reader:
-        starts.append(last + 1)
+    reader = csv.reader(text, strict=True)
+    starts: list[int] = []
+    try:
+        next(reader, None)
         last = reader.line_num
+        for _ in reader:
+            starts.append(last + 1)
+            last = reader.line_num
+    except csv.Error:
+        return None
     return starts
 
 
@@ -233,12 +265,13 @@ def _header_problems(header: list[str]) -> pl.DataFrame:
                                 "separator)")], FILE_PROBLEM_SCHEMA)
     seen: set[str] = set()
     for name in header:
+        shown = name if len(name) <= 70 else name[:69] + "…"  # a 1 MB name is not printed
         if name in seen:
-            rows.append((1, name, "column named twice in the header (keep one)"))
+            rows.append((1, shown, "column named twice in the header (keep one)"))
             continue
         seen.add(name)
-        if name not in COLUMNS:
-            rows.append((1, name or "(empty)", "unknown column (allowed columns: "
+        if name not in COLUMNS and name != REJECTS_ERROR:
+            rows.append((1, shown or "(empty)", "unknown column (allowed columns: "
                          + ", ".join(COLUMNS) + ")"))
     for name in REQUIRED:
         if name not in header:
@@ -268,7 +301,10 @@ def _decode_lines(data: bytes) -> tuple[str, list[int]]:
 def _read_csv_slowly(file: str, data: bytes
                      ) -> tuple[pl.DataFrame, list[str], pl.DataFrame, pl.DataFrame]:
     text, bad_lines = _decode_lines(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Lines as the csv module counts them (\n, \r\n or \r end one): reading can restart
+    # on any of them.
+    physical = io.StringIO(text, newline="").readlines()
+    reader = csv.reader(_lines_from(physical, 0), strict=True)
     try:
         header = next(reader, [])
     except csv.Error as exc:
@@ -285,6 +321,7 @@ def _read_csv_slowly(file: str, data: bytes
     lines: list[int] = []
     problems: list[tuple[int, str, str]] = []
     bad = set(bad_lines)
+    offset = 0  # lines before the current reader's text (it restarts after a bad quote)
     last = reader.line_num
     while True:
         try:
@@ -292,14 +329,23 @@ def _read_csv_slowly(file: str, data: bytes
         except StopIteration:
             break
         except csv.Error as exc:
-            line = last + 1
-            records.append([None] * len(unique))
+            # A quote not closed where CSV allows: this record's first line is the bad
+            # row, and reading starts again on the next line, so an unterminated quote
+            # never swallows the lines after it into one note.
+            line = offset + last + 1
+            # the line alone, read leniently, keeps its values for the rejects file
+            alone = next(csv.reader([physical[line - 1].rstrip("\r\n")]), []) \
+                if line <= len(physical) else []
+            records.append([alone[p] for p in positions] if len(alone) == len(header)
+                           else [None] * len(unique))
             lines.append(line)
-            problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} "
-                             "(check the quotes on this line)"))
-            last = reader.line_num
+            problems.append((len(records) - 1, "row", f"cannot be read as CSV: {exc} (a "
+                             "quote opened on this line is not closed; double a quote "
+                             "inside a quoted value: \"\")"))
+            reader = csv.reader(_lines_from(physical, line), strict=True)
+            offset, last = line, 0
             continue
-        line = last + 1
+        line = offset + last + 1
         last = reader.line_num
         if not record and line not in bad:
             continue  # a blank line
@@ -318,8 +364,26 @@ def _read_csv_slowly(file: str, data: bytes
     return frame, unique, file_problems, _problem_frame(problems)
 
 
+def _lines_from(lines: list[str], start: int) -> Iterator[str]:
+    """The lines from index `start` on, without copying the list."""
+    return (lines[i] for i in range(start, len(lines)))
+
+
 _JSON_SCALARS = (pl.String, pl.Int64, pl.Int32, pl.Int16, pl.Int8, pl.UInt64, pl.UInt32,
                  pl.UInt16, pl.UInt8, pl.Float64, pl.Float32, pl.Null)
+# Polars reads a JSON number with a fraction as a binary float: exact only while the number
+# has at most 15 significant digits and no exponent (then the float's shortest text has the
+# number's value). A file with a run of 16 digits (or dots) anywhere, or a digit before an
+# `e`, takes the slow path, where every number is its own text: -4.9999999999999999999 is
+# never read as -5.
+_DIGITS = bytes.maketrans(b"0123456789.eE", b"###########EE")
+
+
+def _maybe_inexact(data: bytes) -> bool:
+    """Whether a number in the file may have more than 15 significant digits or an
+    exponent (at C speed: one translate, two searches; a regex takes a second per 10 MB)."""
+    marked = data.translate(_DIGITS)
+    return b"#" * 16 in marked or b"#E" in marked
 
 
 def _read_jsonl(file: str, data: bytes
@@ -331,10 +395,14 @@ def _read_jsonl(file: str, data: bytes
         except Exception:  # noqa: BLE001 - any trouble: find the bad lines exactly
             frame = None
         if frame is not None and all(t in _JSON_SCALARS for t in frame.dtypes):
+            floats = [c for c, t in frame.schema.items() if t.is_float()]
             frame = frame.with_columns(pl.col(c).cast(pl.String) for c in frame.columns)
-            lines = pl.int_range(1, frame.height + 1, eager=True)
-            return (_finish(frame, lines), list(frame.columns), _problem_frame(
-                schema=FILE_PROBLEM_SCHEMA), _problem_frame())
+            if not floats or not (_maybe_inexact(data) or frame.select(
+                    pl.any_horizontal(pl.col(c).str.contains("[eEn]").any() for c in floats)
+            ).item()):  # a float shown with an exponent, or inf/NaN: the slow path
+                lines = pl.int_range(1, frame.height + 1, eager=True)
+                return (_finish(frame, lines), list(frame.columns), _problem_frame(
+                    schema=FILE_PROBLEM_SCHEMA), _problem_frame())
     return _read_jsonl_slowly(file, data)
 
 
@@ -355,6 +423,7 @@ def _read_jsonl_slowly(file: str, data: bytes
             why = "is not UTF-8 text (save the file as UTF-8)"
         else:
             try:
+                # every number as the text written: exact, never a binary float
                 value = json.loads(line, parse_float=str, parse_int=str)
             except ValueError as exc:
                 value, why = None, f"is not valid JSON: {exc.args[0].split(':')[0]}"

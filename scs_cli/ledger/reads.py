@@ -42,40 +42,41 @@ def resident_data(ledger: Ledger, resident_id: str,
 
     cut = cutoff(known_at)
     conn = ledger.conn
-    with ledger._sql():  # a damaged batch: one line naming it
+    # a damaged batch, or text that is not UTF-8 in a hand-edited ledger: one line
+    with ledger._sql():
         events = batches.read_resident(conn, cut, resident_id)
-    # The resident's event ids, bound as one JSON array: no limit on how many.
-    mine = ("(SELECT value FROM json_each(?))", (json.dumps(events["event_id"].to_list()),))
-    # Agency is words for explain, never scored; decoding every batch's sources for it
-    # would cost more than the rest of explain, so it comes from the events table by
-    # key (which `scs ledger verify` proves agrees with the batches).
-    agency = dict(conn.execute(f"SELECT event_id, agency FROM events WHERE event_id IN "
-                               f"{mine[0]}", mine[1]).fetchall())
-    events = events.with_columns(agency=pl.col("event_id").replace_strict(
-        agency, default=None, return_dtype=pl.String))
-    voids = [{"event_id": r[0]} for r in conn.execute(
-        f"SELECT DISTINCT event_id FROM voids WHERE event_id IN {mine[0]} "
-        "AND recorded_at <= ?", (*mine[1], cut))]
-    lifts = [{"event_id": r[0], "lifted_on": date.fromisoformat(r[1])} for r in conn.execute(
-        f"SELECT event_id, lifted_on FROM lifts WHERE event_id IN {mine[0]} "
-        "AND recorded_at <= ?", (*mine[1], cut))]
-    objections = [
-        {"objection_id": r[0], "event_id": r[1], "filed_on": date.fromisoformat(r[2]),
-         "decided_on": date.fromisoformat(r[3]) if r[3] else None, "outcome": r[4]}
-        for r in conn.execute(
-            "SELECT o.objection_id, o.event_id, o.filed_on, d.decided_on, d.outcome "
-            "FROM objections o LEFT JOIN objection_decisions d "
-            "ON d.objection_id = o.objection_id AND d.recorded_at <= ? "
-            f"WHERE o.event_id IN {mine[0]} AND o.recorded_at <= ? "
-            "ORDER BY o.objection_id", (cut, *mine[1], cut))]
-    consents = [
-        {"resident_id": r[0], "on": date.fromisoformat(r[1]), "consent": bool(r[2]),
-         "seq": r[3]}
-        for r in conn.execute(
-            "SELECT resident_id, on_date, consent, consent_id FROM consents "
-            "WHERE resident_id = ? AND recorded_at <= ? ORDER BY consent_id",
-            (resident_id, cut))]
-    return LedgerData.build(events, voids, lifts, objections, consents)
+        # The resident's event ids, bound as one JSON array: no limit on how many.
+        mine = ("(SELECT value FROM json_each(?))", (json.dumps(events["event_id"].to_list()),))
+        # Agency is words for explain, never scored; decoding every batch's sources for it
+        # would cost more than the rest of explain, so it comes from the events table by
+        # key (which `scs ledger verify` proves agrees with the batches).
+        agency = dict(conn.execute(f"SELECT event_id, agency FROM events WHERE event_id IN "
+                                   f"{mine[0]}", mine[1]).fetchall())
+        events = events.with_columns(agency=pl.col("event_id").replace_strict(
+            agency, default=None, return_dtype=pl.String))
+        voids = [{"event_id": r[0]} for r in conn.execute(
+            f"SELECT DISTINCT event_id FROM voids WHERE event_id IN {mine[0]} "
+            "AND recorded_at <= ?", (*mine[1], cut))]
+        lifts = [{"event_id": r[0], "lifted_on": date.fromisoformat(r[1])} for r in conn.execute(
+            f"SELECT event_id, lifted_on FROM lifts WHERE event_id IN {mine[0]} "
+            "AND recorded_at <= ?", (*mine[1], cut))]
+        objections = [
+            {"objection_id": r[0], "event_id": r[1], "filed_on": date.fromisoformat(r[2]),
+             "decided_on": date.fromisoformat(r[3]) if r[3] else None, "outcome": r[4]}
+            for r in conn.execute(
+                "SELECT o.objection_id, o.event_id, o.filed_on, d.decided_on, d.outcome "
+                "FROM objections o LEFT JOIN objection_decisions d "
+                "ON d.objection_id = o.objection_id AND d.recorded_at <= ? "
+                f"WHERE o.event_id IN {mine[0]} AND o.recorded_at <= ? "
+                "ORDER BY o.objection_id", (cut, *mine[1], cut))]
+        consents = [
+            {"resident_id": r[0], "on": date.fromisoformat(r[1]), "consent": bool(r[2]),
+             "seq": r[3]}
+            for r in conn.execute(
+                "SELECT resident_id, on_date, consent, consent_id FROM consents "
+                "WHERE resident_id = ? AND recorded_at <= ? ORDER BY consent_id",
+                (resident_id, cut))]
+        return LedgerData.build(events, voids, lifts, objections, consents)
 
 
 def resident_notes(ledger: Ledger, resident_id: str,
@@ -85,12 +86,13 @@ def resident_notes(ledger: Ledger, resident_id: str,
     cut = cutoff(known_at)
     conn = ledger.conn
     mine = "(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)"
-    reasons = {r[0]: r[1] for r in conn.execute(
-        f"SELECT event_id, reason FROM voids WHERE event_id IN {mine} AND recorded_at <= ?",
-        (resident_id, cut, cut))}
-    grounds = {r[0]: r[1] for r in conn.execute(
-        f"SELECT objection_id, grounds FROM objections WHERE event_id IN {mine} "
-        "AND recorded_at <= ?", (resident_id, cut, cut))}
+    with ledger._sql():  # text that is not UTF-8 in a hand-edited ledger: one line
+        reasons = {r[0]: r[1] for r in conn.execute(
+            f"SELECT event_id, reason FROM voids WHERE event_id IN {mine} "
+            "AND recorded_at <= ?", (resident_id, cut, cut))}
+        grounds = {r[0]: r[1] for r in conn.execute(
+            f"SELECT objection_id, grounds FROM objections WHERE event_id IN {mine} "
+            "AND recorded_at <= ?", (resident_id, cut, cut))}
     return LedgerNotes(reasons, grounds)
 
 

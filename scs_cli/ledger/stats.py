@@ -403,8 +403,11 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
 
 def _events_table(ledger: Ledger) -> pl.DataFrame:
     """The events table's scoring columns, typed like the batches."""
-    cursor = ledger.conn.execute("SELECT event_id, resident_id, indicator, occurred_on, "
-                                 "points, agency, reference FROM events ORDER BY event_id")
+    # as text whatever a hand-made edit stored there (an integer date, say)
+    cursor = ledger.conn.execute(
+        "SELECT event_id, " + ", ".join(f"CAST({c} AS TEXT)" for c in (
+            "resident_id", "indicator", "occurred_on", "points", "agency", "reference"))
+        + " FROM events ORDER BY event_id")
     frames = []
     text_schema = {"event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
                    "occurred_on": pl.String, "points": pl.String, "agency": pl.String,
@@ -413,8 +416,10 @@ def _events_table(ledger: Ledger) -> pl.DataFrame:
         frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
     parsed = imp._points_columns(pl.col("points"))
+    # not strict: a non-date written into the table by hand reads as null, and so as an
+    # event on which the table and the batches disagree
     return frame.with_columns(
-        pl.col("occurred_on").str.to_date("%Y-%m-%d"),
+        pl.col("occurred_on").str.to_date("%Y-%m-%d", strict=False),
         pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
     ).select("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
              "reference")

@@ -114,7 +114,17 @@ class RunRecord:
             conn.close()
         if row is None:
             raise LedgerError(self.ledger, f"no run {self.run_id}")
-        return pl.read_parquet(io.BytesIO(row[0]))
+        try:
+            return pl.read_parquet(io.BytesIO(row[0]))
+        except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged stored result
+            raise LedgerError(self.ledger, f"run {self.run_id}'s stored result is damaged "
+                              f"({one_line_of(exc)})", "score again and save a new run; "
+                              "`scs ledger verify LEDGER` checks the rest") from None
+
+
+def one_line_of(exc: BaseException) -> str:
+    """An exception's message, its first line only."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 class Ledger:
@@ -400,16 +410,19 @@ class Ledger:
         return sources.hstack([batches.read_event_ids(self.conn, cut)])
 
     def _unreferenced(self, good: pl.DataFrame) -> pl.DataFrame | None:
-        """REPEAT_KEY and event_id of the recorded events without a reference, read only
-        when the file has rows without one (else None)."""
-        if not good.select(pl.col("reference").is_null().any()).item():
+        """REPEAT_KEY, event_id and reference of every recorded event (a row without a
+        reference may repeat one with: SPEC §3), read only when the file may have rows
+        without one (else None)."""
+        if good.select(pl.col("reference").str.contains(r"^[!-~]+$").fill_null(False).all()
+                       ).item():
             return None
         if not self.conn.execute("SELECT 1 FROM event_batches LIMIT 1").fetchone():
             return None
         data = self.scoring_data(sources=True)
-        return data.events.filter(pl.col("reference").is_null()).select(
+        return data.events.select(
             "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
-            occurred_on="occurred_on", agency="agency", points="points")
+            occurred_on="occurred_on", agency="agency", points="points",
+            reference="reference")
 
     def _record(self, good: pl.DataFrame, raw: reader.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,

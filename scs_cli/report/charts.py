@@ -18,6 +18,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
 from matplotlib.patches import Patch
 
+from scs_cli.core.text import shown
+
 RC: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "scs-report",
@@ -65,7 +67,7 @@ def to_svg(fig: Figure, prefix: str) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
                 bbox_inches="tight")
     text = buf.getvalue()
-    text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE
+    text = shown(text[text.index("<svg"):])  # no DOCTYPE; no control or bidi override
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     # several charts share one page: give every id (and reference to it) a chart prefix
     text = re.sub(r'(\bid="|url\(#|href="#)', lambda m: m.group(1) + prefix + "-", text)

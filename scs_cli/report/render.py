@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from scs_cli.core.output import markdown_document, to_json
+from scs_cli.core.text import shown
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HIDDEN = {"<5": "<5", "complement": "×"}
@@ -301,7 +302,7 @@ def bursts_text(doc: dict[str, Any]) -> str:
 # --- HTML --------------------------------------------------------------------------------
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(shown(str(text)), quote=True)  # no bidi override or control
 
 
 def html_table(table: Table | None, empty: str = "") -> str:

@@ -129,6 +129,9 @@ class Dataset:
             raise DatasetError(folder, f"is not an scs dataset (no {MANIFEST})", fix) from None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DatasetError(folder, f"{MANIFEST} cannot be read: {exc}", fix) from None
+        except RecursionError:  # the json module recurses once per nested [ or {
+            raise DatasetError(folder, f"{MANIFEST} cannot be read: nested too deeply",
+                               fix) from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
             raise DatasetError(folder, f"{MANIFEST} does not describe an scs dataset", fix)
         if manifest.get("version") != VERSION:

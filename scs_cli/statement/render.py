@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from scs_cli.core.output import decimal_text
+from scs_cli.core.text import shown
 from scs_cli.explain.explain import EventLine
 from scs_cli.statement.letter import NOT_RECORDED, Letter, Notice, Objection
 
@@ -94,7 +95,7 @@ footer{margin-top:2rem;font-size:.8rem;color:#333;border-top:1px solid #999;padd
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(shown(str(text)), quote=True)  # no bidi override or control
 
 
 def _num(value: Decimal | None) -> str:
