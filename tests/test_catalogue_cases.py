@@ -227,3 +227,11 @@ def test_an_unknown_catalogue_is_named(tmp_path: Path) -> None:
 def test_versions_are_adopted_in_order() -> None:
     cases = load_cases(CATALOGUES / "rongcheng-2021.cases.toml")
     assert [v.version for v in cases.history] == ["2016", "2021"]
+
+
+def test_bundled_runs_every_shipped_case_file(scs) -> None:  # type: ignore[no-untyped-def]
+    result = scs("catalogue", "test", "--bundled", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    files = {Path(r["file"]).name for r in json.loads(result.stdout)}
+    assert files == {p.name for p in CASE_FILES if load_cases(p).cases}
+    assert scs("catalogue", "test").exit_code == 1

@@ -14,16 +14,19 @@ from scs_cli.cli.catalogue_cmds import catalogue_app
 from scs_cli.cli.common import emit, err, formats, out
 from scs_cli.core.output import Format
 
-CasesArg = Annotated[list[Path], typer.Argument(
+CasesArg = Annotated[list[Path] | None, typer.Argument(
     help="Case files (such as catalogues/rongcheng-2016.cases.toml).", show_default=False,
     metavar="CASES")]
+BundledOpt = Annotated[bool, typer.Option(
+    "--bundled", help="Add every bundled catalogue's cases (catalogues/*.cases.toml).")]
 CasesFormatOpt = Annotated[Format, formats(Format.table, Format.json)]
 
 _COLOUR = {"pass": "green", "fail": "red", "disputed": "yellow", "error": "red"}
 
 
 @catalogue_app.command("test")
-def test_cmd(files: CasesArg, fmt: CasesFormatOpt = Format.table) -> None:
+def test_cmd(files: CasesArg = None, bundled: BundledOpt = False,
+             fmt: CasesFormatOpt = Format.table) -> None:
     """Run catalogue cases: each worked example of a catalogue's sources, scored in memory
     by the same kernel as `scs score`, is reported as pass, fail (expected against got) or
     disputed (the catalogue follows another source, and the case says why).
@@ -31,10 +34,14 @@ def test_cmd(files: CasesArg, fmt: CasesFormatOpt = Format.table) -> None:
     Exit status 1 when any case fails or cannot run, else 0. docs/catalogue.md gives the
     format.
     """
+    from scs_cli.core.errors import UsageError
     from scs_cli.core.output import to_json
-    from scs_cli.scoring.cases import run_case_files
+    from scs_cli.scoring.cases import bundled_case_paths, run_case_files
 
-    outcomes = run_case_files(files)
+    chosen = list(files or []) + (bundled_case_paths() if bundled else [])
+    if not chosen:
+        raise UsageError("no case file given", "give case files, or --bundled")
+    outcomes = run_case_files(chosen)
     if fmt is Format.json:
         emit(to_json([o.record() for o in outcomes]))
     else:

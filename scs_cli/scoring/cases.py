@@ -381,6 +381,11 @@ def _expect_events(r: _Reader, value: Any, where: str, n_events: int) -> dict[in
 
 # --- running ------------------------------------------------------------------------------
 
+def bundled_case_paths() -> list[Path]:
+    """The case files shipped beside the bundled catalogues (``<name>.cases.toml``)."""
+    return sorted(bundled_dir().glob("*.cases.toml"))
+
+
 def run_case_files(paths: list[Path]) -> list[Outcome]:
     """Load every file first (so a bad file stops the run before anything is reported)."""
     files = [load_cases(p) for p in paths]
