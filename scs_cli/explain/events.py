@@ -89,7 +89,7 @@ def event_lines(ctx: Context, frame: Any) -> tuple[EventLine, ...]:
             nominal_points=None if r.get("nominal") is None else from_cents(int(r["nominal"])),
             points=from_cents(int(r["points"] or 0)), status=r["status"],
             reason=reason,
-            basis=rule.basis if rule else None, source=rule.source if rule else None,
+            basis=rule.worded_basis if rule else None, source=rule.source if rule else None,
             version=r.get("version"), capped_by=r.get("capped_by"), stops_on=r.get("stops_on"),
             assumed=assumed, kept_points=None if kept is None else from_cents(int(kept)),
             occurrence=r.get("occurrence"), limit_rank=r.get("limit_rank"),

@@ -128,6 +128,15 @@ class Indicator:
     def best(self) -> Decimal:
         return max(self.nominal_values)
 
+    @property
+    def worded_basis(self) -> str | None:
+        """The legal basis as every surface words it: an assumed one is the compiler's reading
+        of the law that governs the conduct, never the rule's own citation (SPEC §2)."""
+        if self.basis is None or "basis" not in self.assumed:
+            return self.basis
+        return (f"{self.basis} (the law that governs this conduct, in the catalogue's "
+                "reading; the rule cites none)")
+
     def describe_points(self) -> str:
         """Points as a person reads them: ``-50``, ``-50 to -5``, ``-3, -6, -12…``."""
         if self.points is not None:
