@@ -83,6 +83,8 @@ def event_lines(ctx: Context, frame: Any) -> tuple[EventLine, ...]:
         rests = [k for k in assumed if k != "expires_after"]  # expiry is marked in place
         if rests and r["status"] not in STANDING_NOT:
             reason += f"; rests on assumed {', '.join(rests)} (no source gives them)"
+        if rule is not None and not rule.published:
+            reason += "; an unpublished rule (published = false): residents could not know it"
         lines.append(EventLine(
             event_id=int(r["event_id"]), indicator=r["indicator"],
             name=rule.name if rule else None, occurred_on=r["occurred_on"],

@@ -196,6 +196,9 @@ class Catalogue:
     notes: str | None = None
     mode: Mode = "rewards-and-penalties"
     published_indicators: int | None = None
+    # the version holds only what its sources show: a rule of an earlier version missing
+    # here is "not in this version's sources", not removed (diff says which)
+    partial: bool = False
     categories: dict[str, Category] = field(default_factory=dict)
     indicators: dict[str, Indicator] = field(default_factory=dict)
     rewards: dict[str, Reward] = field(default_factory=dict)
