@@ -235,3 +235,10 @@ def test_bundled_runs_every_shipped_case_file(scs) -> None:  # type: ignore[no-u
     files = {Path(r["file"]).name for r in json.loads(result.stdout)}
     assert files == {p.name for p in CASE_FILES if load_cases(p).cases}
     assert scs("catalogue", "test").exit_code == 1
+
+
+def test_a_bundled_name_runs_its_shipped_cases(scs) -> None:  # type: ignore[no-untyped-def]
+    result = scs("catalogue", "test", "jinan-dogs-2017", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    names = [r["name"] for r in json.loads(result.stdout)]
+    assert names == [c.name for c in load_cases(CATALOGUES / "jinan-dogs-2017.cases.toml").cases]

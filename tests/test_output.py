@@ -363,6 +363,7 @@ FORMAT_ARGS = {
     "catalogue compare": ["{catalogue}", "rongcheng-2016"],
     "catalogue diff": ["{catalogue}", "{catalogue}"],
     "catalogue lint": ["{catalogue}"],
+    "catalogue test": ["--bundled"],
 }
 
 

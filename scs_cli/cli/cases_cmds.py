@@ -15,7 +15,8 @@ from scs_cli.cli.common import emit, err, formats, out
 from scs_cli.core.output import Format
 
 CasesArg = Annotated[list[Path] | None, typer.Argument(
-    help="Case files (such as catalogues/rongcheng-2016.cases.toml).", show_default=False,
+    help="Case files, or bundled catalogue names (rongcheng-2016: its shipped cases).",
+    show_default=False,
     metavar="CASES")]
 BundledOpt = Annotated[bool, typer.Option(
     "--bundled", help="Add every bundled catalogue's cases (catalogues/*.cases.toml).")]

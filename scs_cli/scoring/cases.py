@@ -386,9 +386,18 @@ def bundled_case_paths() -> list[Path]:
     return sorted(bundled_dir().glob("*.cases.toml"))
 
 
+def resolve_cases_path(name: str | Path) -> Path:
+    """A path as given, or a bundled catalogue's name (``rongcheng-2016``: its cases)."""
+    path = Path(name)
+    if path.exists() or path.suffix:
+        return path
+    bundled = bundled_dir() / f"{name}.cases.toml"
+    return bundled if bundled.exists() else path
+
+
 def run_case_files(paths: list[Path]) -> list[Outcome]:
     """Load every file first (so a bad file stops the run before anything is reported)."""
-    files = [load_cases(p) for p in paths]
+    files = [load_cases(resolve_cases_path(p)) for p in paths]
     return [run_case(f, case) for f in files for case in f.cases]
 
 
