@@ -178,7 +178,8 @@ def test_every_kind_of_change(d) -> None:  # type: ignore[no-untyped-def]
 def test_order_is_added_removed_changed_within_each_section(d) -> None:  # type: ignore[no-untyped-def]
     assert [(c.id, c.change) for c in d.section("indicators")] == [
         ("loan-default", "added"), ("superstition", "removed"), ("red-light", "changed")]
-    assert d.summary()["indicators"] == {"added": 1, "removed": 1, "changed": 1}
+    assert d.summary()["indicators"] == {"added": 1, "removed": 1, "not-in-sources": 0,
+                                              "changed": 1}
 
 
 def test_identical_versions_have_no_changes() -> None:

@@ -552,16 +552,19 @@ def test_suining_traffic_item_holds_fifty_across_its_indicators() -> None:
     assert by_event == {1: None, 2: "category:traffic-violations", 3: None}
 
 
-@pytest.mark.parametrize(("points", "rewards"), [
-    ("197", ["transit-discount-20"]),       # 697: the 20% band, never both
-    ("196.99", ["transit-discount-10"]),    # 696.99: below 697
-    ("300", ["transit-discount-20"]),
+@pytest.mark.parametrize(("records", "rewards"), [
+    (["100", "97"], ["transit-discount-20"]),          # 697: the 20% band, never both
+    (["100", "96.99"], ["transit-discount-10"]),       # 696.99: below 697
+    (["100", "100", "100"], ["transit-discount-20"]),
 ])
-def test_fuzhou_gives_one_transit_discount_at_every_score(points: str,
+def test_fuzhou_gives_one_transit_discount_at_every_score(records: list[str],
                                                          rewards: list[str]) -> None:
+    # positive records of at most 100 each (the catalogue's assumed range)
     fuzhou = load_catalogue(bundled("fuzhou-2018"))
-    result = run(fuzhou, [ev(1, "r", "positive-record", "2019-01-01", points)], "2019-06-01")
-    assert score_of(result, "r") == 500 + Decimal(points)
+    events = [ev(i + 1, "r", "positive-record", f"2019-01-0{i + 1}", p)
+              for i, p in enumerate(records)]
+    result = run(fuzhou, events, "2019-06-01")
+    assert score_of(result, "r") == 500 + sum(Decimal(p) for p in records)
     assert result.residents["rewards"].to_list() == [rewards]
 
 

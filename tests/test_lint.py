@@ -117,7 +117,86 @@ def test_zero_point_tier_cap_counts_as_a_penalty() -> None:
     assert lint(cat) == []
     cat = parse_catalogue(_one('behavior = "public-order.petitioning"\npoints = 0\n'
                                'tier_cap = "A"'))
-    assert [f.code for f in lint(cat)] == ["SCS202", "SCS301", "SCS302", "SCS402"]
+    assert [f.code for f in lint(cat)] == ["SCS202", "SCS301", "SCS307", "SCS402"]
+
+
+@pytest.mark.parametrize("behavior", ["crime.theft", "crime.criminal-conviction",
+                                      "public-order.administrative-penalty"])
+def test_judgments_and_administrative_penalties_are_not_scope_creep(behavior: str) -> None:
+    # The 2021 National Directory treats them as public credit information.
+    cat = parse_catalogue(_one(f'behavior = "{behavior}"\npoints = -5\nbasis = "Criminal Law"'
+                               '\nexpires_after = "2y"'))
+    assert [f.code for f in lint(cat)] == []
+
+
+def test_red_lights_are_an_error_citing_the_ndrc_2020_guidance() -> None:
+    cat = parse_catalogue(_one('behavior = "traffic.red-light"\npoints = -5\nbasis = "Road '
+                               'Traffic Safety Law"\nexpires_after = "2y"'))
+    [finding] = lint(cat)
+    assert (finding.code, finding.severity) == ("SCS307", "error")
+    assert "NDRC's guidance of 2020" in finding.message and "red lights" in finding.message
+
+
+def test_findings_word_their_sources_truly() -> None:
+    path = CASES / "SCS401.toml"
+    [sanction] = [f for f in lint(load_catalogue(path)) if f.code == "SCS401"]
+    assert "MERICS" not in sanction.message and "July 2019" in sanction.message
+    [cap] = lint(load_catalogue(CASES / "SCS402.toml"))[:1]
+    assert "in most municipal SCS rules" in cap.message and " only " not in cap.message
+
+
+REACH = """schema = 1
+[city]
+id = "x"
+name = "X"
+[catalogue]
+version = "1"
+effective_from = 2020-01-01
+[scale]
+base = 500
+max = 1000
+[[tiers]]
+name = "top"
+min = 700
+[[tiers]]
+name = "low"
+[categories.good]
+name = "Good deeds"
+max_award = {cap}
+[indicators.deed]
+name = "Volunteer service"
+category = "good"
+behavior = "civic.volunteering"
+points = 10
+[rewards.bus]
+name = "Bus discount"
+min_tier = "low"
+min_score = 650
+[policy]
+objection_deadline = "15d"
+"""
+
+
+@pytest.mark.parametrize(("cap", "codes"), [
+    (100, ["SCS601", "SCS602"]),  # 500 + 100 = 600: neither 700 nor 650
+    (160, ["SCS601"]),            # 660: the reward, not the tier
+    (200, []),                    # 700 reaches both
+])
+def test_unreachable_tiers_and_rewards_account_for_category_caps(cap: int,
+                                                                 codes: list[str]) -> None:
+    from scs_cli.audit.reach import highest_score
+
+    cat = parse_catalogue(REACH.format(cap=cap))
+    assert highest_score(cat) == 500 + cap
+    assert [f.code for f in lint(cat) if f.code in ("SCS601", "SCS602")] == codes
+
+
+def test_no_bundled_catalogue_has_an_unreachable_tier_or_reward() -> None:
+    report = lint_files([p for p in sorted((ROOT / "catalogues").glob("*.toml"))
+                         if p.stem != "taxonomy" and not p.name.endswith(".cases.toml")])
+    found = [(lf.file, f.code) for lf in report.files for f in lf.findings
+             if f.code in ("SCS601", "SCS602")]
+    assert found == []
 
 
 def test_narrow_range_is_not_wide_discretion() -> None:

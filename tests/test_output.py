@@ -364,6 +364,7 @@ FORMAT_ARGS = {
     "catalogue diff": ["{catalogue}", "{catalogue}"],
     "catalogue lint": ["{catalogue}"],
     "impact": ["{ledger}", "--reform", "{catalogue}", "--as-of", "2022-06-30"],
+    "catalogue test": ["--bundled"],
 }
 
 

@@ -137,10 +137,51 @@ def test_rongcheng_marks_its_borrowed_tier_floors_and_expiries():
     cat = load_catalogue(bundled_dir() / "rongcheng-2016.toml")
     assert cat.tiers[0].assumed == {"min"} and cat.tiers[1].assumed == {"min"}
     assert cat.tiers[2].assumed == frozenset()  # A >= 960 is Liu 2019's
-    assert cat.indicators["contract-non-performance"].assumed == {"expires_after"}
-    assert cat.indicators["credit-card-arrears"].assumed == {"points", "expires_after", "limit"}
+    assert cat.indicators["contract-non-performance"].assumed == {"expires_after", "basis"}
+    assert cat.indicators["credit-card-arrears"].assumed == {
+        "points", "expires_after", "limit", "basis", "reporters"}
     assert cat.assumed == {"effective_from"}
     assert "The Nation 2019" in (cat.notes or "") and "follows Liu 2019" in (cat.notes or "")
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_no_bundled_basis_or_reporters_reads_as_law(path):
+    """No cited source of a bundled catalogue prints a legal basis or who reports a row: each
+    `basis` and `reporters` is the compiler's reading, and marked so."""
+    for ind in load_catalogue(path).indicators.values():
+        if ind.basis is not None:
+            assert "basis" in ind.assumed, ind.id
+        if ind.reporters:
+            assert "reporters" in ind.assumed, ind.id
+
+
+def test_the_corrected_citations():
+    r2016 = load_catalogue(bundled_dir() / "rongcheng-2016.toml")
+    r2021 = load_catalogue(bundled_dir() / "rongcheng-2021.toml")
+    for cat in (r2016, r2021):  # Walters' words, not The Nation's nor the 2018 handbook's
+        assert (cat.indicators["visiting-the-sick"].source or "").startswith("Walters")
+    suining = load_catalogue(bundled_dir() / "suining-2010.toml")
+    liu = next(s for s in suining.sources if s.startswith("Liu 2019"))
+    assert "dropped" not in liu and "revised" in liu
+    suqian = load_catalogue(bundled_dir() / "suqian-2019.toml")
+    assert "points" in suqian.indicators["utility-fee-arrears"].assumed  # "at least -20"
+    xiamen = load_catalogue(bundled_dir() / "xiamen-2023.toml")
+    assert "participation" in xiamen.policy.assumed and "activated" in (xiamen.notes or "")
+
+
+def test_an_assumed_reporters_list_warns_at_import_rather_than_refusing(scs, tmp_path):
+    ledger, events = tmp_path / "city.db", tmp_path / "events.csv"
+    events.write_text("resident_id,indicator,occurred_on,agency\n"
+                      "R1,bank-loan-arrears,2020-03-01,credit-cooperative\n"
+                      "R2,bank-loan-arrears,2020-03-02,bank\n", encoding="utf-8")
+    assert scs("ledger", "init", ledger, "--catalogue", "rongcheng-2016").exit_code == 0
+    result = scs("ledger", "import", ledger, events)
+    assert result.exit_code == 0, result.stderr
+    assert "imported 2 events" in result.stderr
+    assert ("warning: " + str(events) + ": 'credit-cooperative' reported indicator "
+            "'bank-loan-arrears' (1 row), which its catalogue's reporters (bank) do not name; "
+            "that list is the catalogue's assumption") in result.stderr
+    assert "'bank' reported" not in result.stderr
 
 
 def test_launch_dates_follow_liu_2019_table_1():
@@ -191,7 +232,7 @@ def test_show_marks_assumed_values_and_never_says_never(scs, monkeypatch):
     assert "in force from 2016-01-05 (assumed)" in text
     assert "never" not in text.lower()  # a rule with no expiry_after shows "none set"
     assert "none set" in text
-    assert "17 values marked (assumed)" in text
+    assert "60 values marked (assumed)" in text  # 17, and 43 basis and reporters
 
 
 def test_list_counts_each_bundled_catalogue_s_assumed_values(scs):
@@ -199,7 +240,7 @@ def test_list_counts_each_bundled_catalogue_s_assumed_values(scs):
 
     rows = json.loads(scs("catalogue", "list", "--format", "json").stdout)
     counts = {r["name"]: r["assumed_values"] for r in rows}
-    assert counts["rongcheng-2016"] == 17
+    assert counts["rongcheng-2016"] == 60  # 17, and 43 basis and reporters lists
     assert counts == {p.stem: len(load_catalogue(p).assumptions()) for p in BUNDLED}
 
 
@@ -210,7 +251,7 @@ def test_show_json_carries_the_assumed_lists(scs):
     doc = json.loads(result.stdout)
     assert doc["tiers"][0]["assumed"] == ["min"] and "assumed" not in doc["tiers"][2]
     assert doc["indicators"]["credit-card-arrears"]["assumed"] == [
-        "expires_after", "limit", "points"]
+        "basis", "expires_after", "limit", "points", "reporters"]
     assert doc["catalogue"]["assumed"] == ["effective_from"]
 
 
@@ -246,6 +287,10 @@ def test_explain_marks_the_points_and_expiry_that_rest_on_assumptions():
     assert "rests on assumed points, limit (no source gives them)" in by[2].reason
     assert by[3].assumed == ()
     assert "the catalogue sets no expiry" in by[3].reason and "never" not in by[3].reason
+    # an assumed basis is worded as the compiler's reading, never as the rule's citation
+    assert by[1].basis == ("Contract Law of the PRC (1999), art. 107 (liability for breach) "
+                           "(the law that governs this conduct, in the catalogue's reading; "
+                           "the rule cites none)")
     # the A band's upper edge is AA's assumed floor
     assert "960 ≤ 960 < 1030 (assumed) → A" in x.tier_reason
     assert x.assumptions == ("tiers[1].min", "indicators.contract-non-performance.expires_after",
@@ -292,7 +337,7 @@ def test_report_says_how_many_counted_points_rest_on_assumptions():
                     monthly={as_of: res}, last_run=None, recorded=None)
     doc = city_figures(inp, public=False, generated_by="test")
     p = doc["provenance"]
-    assert p["assumed_values"] == 17 and p["tier_floors_assumed"] == ["AAA", "AA"]
+    assert p["assumed_values"] == 60 and p["tier_floors_assumed"] == ["AAA", "AA"]
     # 20 + 10 + 1 points count in size; the 20 rest on an assumed 5-year expiry; the
     # expired event does not count at all
     assert (p["counted_points"], p["assumed_points"], p["assumed_events"]) == (31, 20, 1)
@@ -321,7 +366,7 @@ def test_diff_reports_an_assumption_changed_between_versions(tmp_path):
         ("assumed", ["min"], None)]
     assert [(f.field, f.old, f.new) for f in
             changed[("indicators", "contract-non-performance")].fields] == [
-        ("assumed", ["expires_after"], None)]
+        ("assumed", ["basis", "expires_after"], None)]
     assert "assumed" in diff_markdown(d)
     assert diff(old, old).changes == ()
 

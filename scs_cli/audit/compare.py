@@ -10,6 +10,8 @@ Definitions (docs/compare.md explains them to users):
 - *headline value* of a city for a behaviour: the most severe nominal value one event can
   score under any of the city's indicators with that code (the worst if any is negative,
   else the best): range ends and escalation steps included.
+  A `score_cap` counts as the drop it forces from the base (Nanyang's blacklist sets the
+  score to 150: -350 of 500), a `tier_cap` as the drop to the top of the capped tier.
 - *relative*: headline value as a percentage of the city's base (of the clamp range when
   the base is 0 or less; not comparable when neither exists).
 - *disagreement*: the largest minus the smallest relative value among the cities that score
@@ -20,6 +22,11 @@ Definitions (docs/compare.md explains them to users):
   "repeated" is the most that repeated events can take, which is unbounded as soon as one
   negative indicator has no max_deduction and no capped category. The scale's clamp
   (`min`) can stop a score falling further; that is shown as the floor.
+- *coverage*: the indicators the catalogue holds of those the city published, not counting
+  an unpublished rule (`published = false`) or a generic row standing for many
+  (`GENERIC_BEHAVIOURS`).
+- One version per city: by default only each city's latest version is compared (the others
+  are set aside and named); `versions=True` compares every version given.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ from scs_cli.rules.model import Catalogue, Indicator
 from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
 HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+# Taxonomy codes of generic rows: one row standing for many unpublished indicators.
+GENERIC_BEHAVIOURS = frozenset({"civic.positive-record", "judicial.legal-offence"})
 
 
 @dataclass(frozen=True)
@@ -83,13 +93,15 @@ class CityOverview:
     sanctions: tuple[str, ...]
     published_indicators: int | None
     assumed: tuple[str, ...] = ()    # every value marked assumed, as "table.key" paths
+    specific: int | None = None      # indicators that count towards coverage (see module)
 
     @property
     def coverage(self) -> Decimal | None:
-        """Share of the city's published indicators this catalogue holds."""
+        """Share of the city's published indicators this catalogue holds (specific ones)."""
         if not self.published_indicators:
             return None
-        return Decimal(self.indicators) / Decimal(self.published_indicators)
+        held = self.indicators if self.specific is None else self.specific
+        return Decimal(held) / Decimal(self.published_indicators)
 
     @property
     def floor_loss(self) -> Decimal | None:
@@ -136,6 +148,7 @@ class Comparison:
     only_in: dict[str, tuple[OnlyIn, ...]]     # by label
     lint: dict[str, dict[str, int]]            # by label: error, warning, info counts
     skipped: tuple[str, ...] = ()              # taxonomy files given among the catalogues
+    set_aside: tuple[str, ...] = ()            # older versions of a city compared already
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -199,6 +212,7 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
         "rewards": list(c.rewards), "sanctions": list(c.sanctions),
         "published_indicators": c.published_indicators,
         "coverage": _round(c.coverage * HUNDRED) if c.coverage is not None else None,
+        "coverage_indicators": c.specific,
         "assumed": list(c.assumed),
     }
 
@@ -206,8 +220,12 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
 # ------------------------------------------------------------------------- building
 
 
-def compare(catalogues: Sequence[Catalogue], taxonomy: Taxonomy | None = None) -> Comparison:
-    """Put catalogues side by side (at least two; each city id and version at most once)."""
+def compare(catalogues: Sequence[Catalogue], taxonomy: Taxonomy | None = None,
+            versions: bool = False) -> Comparison:
+    """Put catalogues side by side (at least two; each city id and version at most once).
+
+    Without ``versions`` only each city's latest version is compared: two versions of one
+    city would otherwise line up against each other as if they were two cities."""
     taxonomy = taxonomy or default_taxonomy()
     if len(catalogues) < 2:
         raise UsageError("compare needs at least two catalogues",
@@ -218,6 +236,20 @@ def compare(catalogues: Sequence[Catalogue], taxonomy: Taxonomy | None = None) -
             raise UsageError(f"catalogue {cat.label!r} is given twice",
                              "give each city's version once")
         seen.add(cat.label)
+    set_aside: list[str] = []
+    if not versions:
+        latest: dict[str, Catalogue] = {}
+        for cat in catalogues:
+            if cat.city.id not in latest or \
+                    cat.effective_from > latest[cat.city.id].effective_from:
+                latest[cat.city.id] = cat
+        set_aside = [c.label for c in catalogues if latest[c.city.id] is not c]
+        catalogues = [c for c in catalogues if latest[c.city.id] is c]
+        if len(catalogues) < 2:
+            raise UsageError(
+                f"{', '.join(set_aside)} and {catalogues[0].label} are versions of one city; "
+                "compare lines cities up", "give --versions to compare versions side by "
+                "side, or see what changed with `scs catalogue diff`")
 
     by_code: dict[str, dict[str, list[Indicator]]] = {}
     unaligned: dict[str, list[Indicator]] = {c.label: [] for c in catalogues}
@@ -251,16 +283,18 @@ def compare(catalogues: Sequence[Catalogue], taxonomy: Taxonomy | None = None) -
         behaviours=tuple(rows),
         only_in={label: tuple(items) for label, items in only.items()},
         lint={c.label: severity_counts(lint(c, taxonomy)) for c in catalogues},
+        set_aside=tuple(set_aside),
     )
 
 
-def compare_files(files: Sequence[str | Path], taxonomy: Taxonomy | None = None) -> Comparison:
+def compare_files(files: Sequence[str | Path], taxonomy: Taxonomy | None = None,
+                  versions: bool = False) -> Comparison:
     """Load catalogues (paths or bundled names) and compare them; every problem at once.
 
     Taxonomy files among them are skipped and named in `Comparison.skipped`."""
     taxonomy = taxonomy or default_taxonomy()
     loaded, skipped = load_catalogues(files, taxonomy)
-    comp = compare([c for _, c in loaded], taxonomy)
+    comp = compare([c for _, c in loaded], taxonomy, versions)
     return replace(comp, skipped=tuple(skipped))
 
 
@@ -273,8 +307,22 @@ def reference_points(cat: Catalogue) -> Decimal | None:
     return None
 
 
+def severest(cat: Catalogue, ind: Indicator) -> Decimal:
+    """The most one event of ``ind`` can cost, caps included: a score cap forces the score
+    down to it, a tier cap to the top of the capped tier (a drop from the base)."""
+    worst = min(ind.worst, Decimal(0))
+    base = cat.scale.base
+    if ind.score_cap is not None:
+        worst = min(worst, ind.score_cap - base)
+    if ind.tier_cap is not None:
+        upper = cat.tier_band(ind.tier_cap)[1]
+        if upper is not None:
+            worst = min(worst, upper - CENT - base)
+    return worst
+
+
 def _rule(cat: Catalogue, inds: list[Indicator]) -> CityRule:
-    negative = [i.worst for i in inds if i.is_negative]
+    negative = [v for i in inds if (v := severest(cat, i)) < 0]
     headline = min(negative) if negative else max(i.best for i in inds)
     ref = reference_points(cat)
     return CityRule(
@@ -353,6 +401,7 @@ def overview(cat: Catalogue) -> CityOverview:
                         for s in cat.sanctions.values()),
         published_indicators=cat.published_indicators,
         assumed=tuple(f"{path}.{key}" for path, key in cat.assumptions()),
+        specific=sum(i.published and i.behavior not in GENERIC_BEHAVIOURS for i in inds),
     )
 
 
@@ -482,8 +531,11 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
     def coverage(c: CityOverview) -> str:
         if c.coverage is None:
             return "count not published"
-        return (f"{c.indicators} of {c.published_indicators} published "
-                f"({percent(c.coverage * HUNDRED, signed=False)})")
+        held = c.indicators if c.specific is None else c.specific
+        return (f"{held} of {c.published_indicators} published "
+                f"({percent(c.coverage * HUNDRED, signed=False)})"
+                + (f"; {c.indicators - held} generic or unpublished not counted"
+                   if held != c.indicators else ""))
 
     def counts(label: str) -> str:
         n = comp.lint[label]

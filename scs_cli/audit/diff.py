@@ -21,7 +21,10 @@ from scs_cli.rules.model import Catalogue
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path, to_document
 from scs_cli.rules.taxonomy import Taxonomy
 
-Change = Literal["added", "removed", "changed"]
+Change = Literal["added", "removed", "not-in-sources", "changed"]
+# An item of the old version missing from a new one that says it is partial
+# (`catalogue.partial = true`) is not known to be removed: its sources do not show it.
+CHANGES: tuple[Change, ...] = ("added", "removed", "not-in-sources", "changed")
 # Sections in the order a reader meets them; the first three and policy are single tables.
 SECTIONS = ("catalogue", "scale", "tiers", "categories", "indicators", "rewards", "sanctions",
             "policy")
@@ -72,7 +75,7 @@ class CatalogueDiff:
         """Counts of added, removed and changed items per section that has any."""
         out: dict[str, dict[str, int]] = {}
         for c in self.changes:
-            counts = out.setdefault(c.section, {"added": 0, "removed": 0, "changed": 0})
+            counts = out.setdefault(c.section, dict.fromkeys(CHANGES, 0))
             counts[c.change] += 1
         return out
 
@@ -117,9 +120,10 @@ def diff(old: Catalogue, new: Catalogue, *, old_name: str | None = None,
             if key not in before:
                 changes.append(ItemChange(section, key, item.get("name"), "added",
                                           _fields({}, item)))
+        gone: Change = "not-in-sources" if new.partial else "removed"
         for key, item in before.items():
             if key not in after:
-                changes.append(ItemChange(section, key, item.get("name"), "removed",
+                changes.append(ItemChange(section, key, item.get("name"), gone,
                                           _fields(item, {})))
         for key, item in after.items():
             if key in before:
@@ -218,13 +222,18 @@ def field_lines(item: ItemChange, width: int | None = None) -> list[str]:
     for f in item.fields:
         if item.change == "added":
             lines.append(f"{f.field}: {_short(value_text(f.new), width)}")
-        elif item.change == "removed":
+        elif item.change in ("removed", "not-in-sources"):
             if f.field in POINT_FIELDS:
                 lines.append(f"{f.field}: {_short(value_text(f.old), width)}")
         else:
             lines.append(f"{f.field}: {_short(value_text(f.old), width)} → "
                          f"{_short(value_text(f.new), width)}")
     return lines
+
+
+def change_text(change: Change) -> str:
+    """How a change reads: an item missing from a partial version is not "removed"."""
+    return "not in the new version's sources" if change == "not-in-sources" else change
 
 
 def item_title(item: ItemChange) -> str:
@@ -240,8 +249,8 @@ def diff_markdown(d: CatalogueDiff, width: int | None = None) -> str:
     if not d.changes:
         return head + "No differences.\n"
     summary = markdown_table(
-        ["section", "added", "removed", "changed"],
-        [[s, str(n["added"]), str(n["removed"]), str(n["changed"])]
+        ["section", "added", "removed", "not in the new version's sources", "changed"],
+        [[s, str(n["added"]), str(n["removed"]), str(n["not-in-sources"]), str(n["changed"])]
          for s, n in d.summary().items()])
     parts = [head, summary]
     for section in SECTIONS:
@@ -257,6 +266,7 @@ def diff_markdown(d: CatalogueDiff, width: int | None = None) -> str:
             detail = "; ".join(lines)
             title = f"`{item.id}`" + (f" {item.name}" if item.name and item.name != item.id
                                        else "")
-            parts.append(f"- **{item.change}** {title}" + (f": {detail}" if detail else "")
+            parts.append(f"- **{change_text(item.change)}** {title}"
+                         + (f": {detail}" if detail else "")
                          + "\n")
     return markdown_document("".join(parts))  # catalogue text: HTML stays text

@@ -3,7 +3,9 @@
 Validation (catalogue_schema) says whether a file *can* be scored; lint says what a
 reader of the literature would object to. Every check is one small function in a
 registry (`CHECKS`), with a stable code, a name and one severity; docs/lint.md documents
-every registered code (a test keeps the two in step).
+every registered code (a test keeps the two in step). Checks live here or in a module of
+their own that registers them with `@check` and is named in `CHECK_MODULES` at the end of
+this file (`reach`: tiers and rewards no resident can reach).
 
 "Adverse" below means an indicator whose events can cost points or cap the score or the
 tier: a `points = 0` rule with `tier_cap = "B"` punishes as surely as a deduction.
@@ -11,6 +13,7 @@ tier: a `points = 0` rule with `tier_cap = "B"` punishes as surely as a deductio
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +36,17 @@ REG_2013 = "national credit-reporting regulation 2013 (征信业管理条例)"
 ART14 = f"{REG_2013} art. 14; Shanghai Social Credit Regulations 2017 art. 14"
 ART16 = (f"{REG_2013} art. 16; Shanghai 2017 art. 35, Shandong 2020 art. 38, "
          "Zhejiang 2017 art. 16, Henan 2019 art. 19")
-NDRC_2019 = "NDRC statement of July 2019 (Encyclopedia, citing MERICS)"
+NDRC_2019 = "NDRC statement of July 2019 (Encyclopedia)"
+NDRC_2020 = ("NDRC's guidance of 2020 says petitioning, unpaid property fees and running red "
+             "lights must not be included in a person's credit record (Encyclopedia)")
+DIRECTORY_2021 = "National Directory of Public Credit Information, December 2021 (Encyclopedia)"
+# Behaviours the NDRC's 2020 guidance names as never part of a person's credit record.
+NDRC_EXCLUDED = {"public-order.petitioning": "petitioning", "traffic.red-light":
+                 "running red lights", "utilities.property-fee-arrears": "unpaid property fees"}
+# Records the 2021 National Directory treats as public credit information (judgments and
+# administrative penalties): not scope creep, whatever the taxonomy's domain kind.
+PUBLIC_CREDIT_DOMAINS = {"crime"}
+PUBLIC_CREDIT_BEHAVIOURS = {"public-order.administrative-penalty"}
 
 # The longest span any 5 calendar years can have: 5 × 365 days + 2 leap days.
 FIVE_YEARS_MAX_DAYS = 5 * 365 + 2
@@ -291,12 +304,25 @@ def _no_legal_basis(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
 def _scope_creep(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
     for ind in _adverse(cat):
         domain = tax.domain_of(ind.behavior) if ind.behavior else None
-        if domain is not None and domain.kind == "other":
+        if domain is None or domain.kind != "other" or ind.behavior in NDRC_EXCLUDED:
+            continue  # the NDRC's own exclusions are SCS307
+        if domain.id in PUBLIC_CREDIT_DOMAINS or ind.behavior in PUBLIC_CREDIT_BEHAVIOURS:
+            continue  # judgments and administrative penalties: public credit information
+        yield ind.id, (
+            f"{_what(ind)} penalises {domain.name.lower()}, conduct outside the "
+            "credit-related domains: scope creep erodes trust (Risks essay: parking, "
+            "electricity fees, garbage sorting, eating in the subway; Shenzhen 2023 art. 29: "
+            "no factors unrelated to credit); leave it to the law that governs the conduct")
+
+
+@check("SCS307", "ndrc-excluded-conduct", "error",
+       "penalises conduct the NDRC says must not enter a credit record")
+def _ndrc_excluded(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
+    for ind in _adverse(cat):
+        if ind.behavior in NDRC_EXCLUDED:
             yield ind.id, (
-                f"{_what(ind)} penalises {domain.name.lower()}, conduct unrelated to "
-                "creditworthiness: scope creep erodes trust (Risks essay: parking, electricity "
-                "fees, garbage sorting, eating in the subway; Shenzhen 2023 art. 29: no "
-                "factors unrelated to credit); leave it to the law that governs the conduct")
+                f"{_what(ind)} penalises {NDRC_EXCLUDED[ind.behavior]}: the {NDRC_2020}; "
+                f"the {DIRECTORY_2021} also bans petitioning; remove it")
 
 
 @check("SCS303", "unpublished-rule", "warning",
@@ -407,8 +433,9 @@ def _non_judicial_cap(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
         ) if x)
         yield ind.id, (
             f"{_what(ind)} caps the {caps} without a court or enforcement record behind it: "
-            "municipal rules put only listed judgment defaulters straight into the lowest "
-            "level (Liu 2019); one administrative record overriding the whole score is "
+            "in most municipal SCS rules it is a listed judgment defaulter who is put "
+            "straight into the lowest level (Liu 2019); one administrative record overriding "
+            "the whole score is "
             "what The Nation 2019 reports of petitioning (category B); give it a judicial "
             "behaviour code or drop the cap")
 
@@ -596,3 +623,9 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str
              "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+# Check modules beyond this file: importing one registers its checks (after `check` exists).
+CHECK_MODULES = ("scs_cli.audit.reach",)
+for _module in CHECK_MODULES:
+    importlib.import_module(_module)

@@ -69,15 +69,22 @@ def compare_cmd(
         "--top", min=1, help="Show only the N widest disagreements (table and markdown).",
         show_default=False)] = None,
     taxonomy: TaxonomyOpt = None,
+    versions: Annotated[bool, typer.Option(
+        "--versions", help="Compare every version given; by default only each city's latest "
+        "version is compared (the others are named as set aside).")] = False,
 ) -> None:
     """Put two or more catalogues side by side: scale, tiers, caps, the behaviours they
     share (aligned by taxonomy code, widest disagreement first), what only one has, and
-    lint counts. Only published rules are compared, never residents."""
+    lint counts. One version per city unless --versions. Only published rules are
+    compared, never residents."""
     from scs_cli.audit.compare import compare_files, comparison_markdown
     from scs_cli.core.output import render, to_json
 
-    comp = compare_files(_files(files, bundled), _taxonomy(taxonomy))
+    comp = compare_files(_files(files, bundled), _taxonomy(taxonomy), versions)
     _skipped(comp.skipped)
+    for label in comp.set_aside:
+        err.print(f"{label}: set aside (an older version of a city compared here; "
+                  "--versions compares every version)", highlight=False, markup=False)
     if fmt is Format.json:
         emit(to_json(comp.as_dict()))
     elif fmt is Format.csv:
@@ -135,7 +142,9 @@ def diff_cmd(
 ) -> None:
     """List what a new version of one city's catalogue added, removed and changed:
     indicators (field by field), scale, tiers, categories, rewards, sanctions, policy
-    and mode. Two different cities are refused (use compare)."""
+    and mode. When the new version says it is partial (catalogue.partial = true), what it
+    lacks is "not in the new version's sources", not removed. Two different cities are
+    refused (use compare)."""
     from scs_cli.audit.diff import CatalogueDiff, diff_files, diff_markdown
     from scs_cli.core.output import render, to_json
 
@@ -154,7 +163,7 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.audit.diff import field_lines, item_title
+    from scs_cli.audit.diff import change_text, field_lines, item_title
 
     out.print(f"{d.city}: version {d.old_version} (in force from {d.old_effective_from}) → "
               f"{d.new_version} (in force from {d.new_effective_from})", highlight=False,
@@ -166,7 +175,7 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
     for col in ("section", "item", "change", "what"):
         t.add_column(col, overflow="fold")
     for item in d.changes:
-        t.add_row(item.section, Text(item_title(item)), item.change,
+        t.add_row(item.section, Text(item_title(item)), change_text(item.change),
                   Text("\n".join(field_lines(item))))  # whole values; they fold
     out.print(t)
 

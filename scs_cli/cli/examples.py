@@ -62,6 +62,10 @@ EXAMPLES: dict[str, list[str]] = {
         "scs catalogue diff rongcheng-2016 rongcheng-2021",
         "scs catalogue diff rongcheng-2016 rongcheng-2021 --format csv",
     ],
+    "catalogue test": [
+        "scs catalogue test --bundled",
+        "scs catalogue test rongcheng-2016 jinan-dogs-2017 --format json",
+    ],
     "catalogue lint": [
         "scs catalogue lint rongcheng-2021",
         "scs catalogue lint --bundled --format markdown   # exit 1: two catalogues score religion",

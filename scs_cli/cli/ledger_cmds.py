@@ -157,6 +157,8 @@ def import_events(
         sys.stderr.write("".join(lines.to_list()))
         sys.stderr.flush()
     err.print(line, highlight=False, markup=False)
+    for notice in result.notices:
+        err.print(f"warning: {file}: {notice}", highlight=False, markup=False)
     _warn_forbidden(history, result.indicators)
 
 

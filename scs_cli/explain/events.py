@@ -83,13 +83,15 @@ def event_lines(ctx: Context, frame: Any) -> tuple[EventLine, ...]:
         rests = [k for k in assumed if k != "expires_after"]  # expiry is marked in place
         if rests and r["status"] not in STANDING_NOT:
             reason += f"; rests on assumed {', '.join(rests)} (no source gives them)"
+        if rule is not None and not rule.published:
+            reason += "; an unpublished rule (published = false): residents could not know it"
         lines.append(EventLine(
             event_id=int(r["event_id"]), indicator=r["indicator"],
             name=rule.name if rule else None, occurred_on=r["occurred_on"],
             nominal_points=None if r.get("nominal") is None else from_cents(int(r["nominal"])),
             points=from_cents(int(r["points"] or 0)), status=r["status"],
             reason=reason,
-            basis=rule.basis if rule else None, source=rule.source if rule else None,
+            basis=rule.worded_basis if rule else None, source=rule.source if rule else None,
             version=r.get("version"), capped_by=r.get("capped_by"), stops_on=r.get("stops_on"),
             assumed=assumed, kept_points=None if kept is None else from_cents(int(kept)),
             occurrence=r.get("occurrence"), limit_rank=r.get("limit_rank"),

@@ -204,7 +204,7 @@ def factors(ctx: Context, events: Sequence[EventLine], adjusted: Sequence[Adjust
             by_ind.setdefault(e.indicator, []).append(e)
     for ind, evs in by_ind.items():
         rule = ctx.rule(ind, evs[-1].occurred_on)
-        basis = f"; basis: {rule.basis}" if rule and rule.basis else ""
+        basis = f"; basis: {rule.worded_basis}" if rule and rule.basis else ""
         after = " (after the indicator cap)" if ind in capped else ""
         found.append(Factor(
             ind, _cost(evs), f"{evs[-1].name or ind}: {_count(len(evs), 'counting event')} "

@@ -156,12 +156,39 @@ def _rules(history: CatalogueHistory
                          None if high is None else cents(high),
                          None if low is None else _plain(low),
                          None if high is None else _plain(high),
-                         ", ".join(ind.reporters) if ind.reporters else None))
+                         # an assumed list (no source gives it) binds no one: `reporter_notices`
+                         ", ".join(ind.reporters)
+                         if ind.reporters and "reporters" not in ind.assumed else None))
     frame = pl.DataFrame(rows, orient="row", schema={
         "_rule_key": pl.Int64, "_version": pl.String, "_ranged": pl.Boolean,
         "_low": pl.Int64, "_high": pl.Int64, "_low_text": pl.String, "_high_text": pl.String,
         "_reporters": pl.String})
     return frame, indicator_codes, agency_codes
+
+
+def reporter_notices(good: pl.DataFrame, history: CatalogueHistory) -> list[str]:
+    """Warnings for valid rows whose agency is outside an indicator's assumed `reporters`.
+
+    The catalogue's list is its compiler's guess (no source gives it), so the row is kept:
+    a guessed list must never refuse a real agency (SPEC §2, Provenance)."""
+    assumed = {(v.version, i.id): i.reporters for v in history for i in v.indicators.values()
+               if i.reporters and "reporters" in i.assumed}
+    if not assumed or not good.height:
+        return []
+    pairs = good.filter(pl.col("agency").is_not_null()).select(
+        "indicator", "agency", "occurred_on").group_by("indicator", "agency").agg(
+        pl.col("occurred_on").min().alias("first"), pl.len().alias("rows")).sort(
+        "indicator", "agency")
+    notices = []
+    for indicator, agency, first, rows in pairs.iter_rows():
+        version = history.in_force(first)
+        listed = assumed.get((version.version, indicator)) if version else None
+        if listed and agency not in listed:
+            notices.append(f"'{agency}' reported indicator '{indicator}' ({rows} row"
+                           f"{'' if rows == 1 else 's'}), which its catalogue's reporters "
+                           f"({', '.join(listed)}) do not name; that list is the catalogue's "
+                           "assumption, not a published rule, so the rows were imported")
+    return notices
 
 
 def _reporters(history: CatalogueHistory, indicator_codes: dict[str, int],

@@ -25,6 +25,7 @@ class ImportResult:
     skipped: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
         schema={"line": pl.Int64, "event_id": pl.Int64}), repr=False)
     indicators: tuple[str, ...] = ()  # the indicators of the events imported, sorted
+    notices: tuple[str, ...] = ()  # warnings the import stands despite (`reporter_notices`)
 
 
 @dataclass(frozen=True)

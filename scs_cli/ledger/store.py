@@ -394,6 +394,9 @@ class Ledger:
                 good, skipped = imp.drop_duplicates(good, self._recorded_keys())
             result = self._record(good, raw, stamp, checked.bad_rows, skipped.height,
                                   rejects_file, progress)
+            notices = imp.reporter_notices(good, self.history())
+            if notices:
+                result = dataclasses.replace(result, notices=tuple(notices))
         if skipped.height:  # a repeat within the file duplicates the event its first got
             ids = good.select("_row").with_columns(
                 _id=pl.int_range(pl.len(), dtype=pl.Int64) + (result.first_event_id or 0))

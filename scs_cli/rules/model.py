@@ -128,6 +128,15 @@ class Indicator:
     def best(self) -> Decimal:
         return max(self.nominal_values)
 
+    @property
+    def worded_basis(self) -> str | None:
+        """The legal basis as every surface words it: an assumed one is the compiler's reading
+        of the law that governs the conduct, never the rule's own citation (SPEC §2)."""
+        if self.basis is None or "basis" not in self.assumed:
+            return self.basis
+        return (f"{self.basis} (the law that governs this conduct, in the catalogue's "
+                "reading; the rule cites none)")
+
     def describe_points(self) -> str:
         """Points as a person reads them: ``-50``, ``-50 to -5``, ``-3, -6, -12…``."""
         if self.points is not None:
@@ -189,6 +198,9 @@ class Catalogue:
     notes: str | None = None
     mode: Mode = "rewards-and-penalties"
     published_indicators: int | None = None
+    # the version holds only what its sources show: a rule of an earlier version missing
+    # here is "not in this version's sources", not removed (diff says which)
+    partial: bool = False
     categories: dict[str, Category] = field(default_factory=dict)
     indicators: dict[str, Indicator] = field(default_factory=dict)
     rewards: dict[str, Reward] = field(default_factory=dict)

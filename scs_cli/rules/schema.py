@@ -46,7 +46,7 @@ TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indi
             "rewards", "sanctions", "policy")
 CITY_KEYS = ("id", "name", "province")
 CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mode",
-                  "published_indicators", "assumed")
+                  "published_indicators", "partial", "assumed")
 SCALE_KEYS = ("base", "min", "max", "assumed")
 TIER_KEYS = ("name", "min", "assumed")
 CATEGORY_KEYS = ("name", "max_deduction", "max_award", "parent", "assumed")
@@ -317,6 +317,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         effective = None
     mode = c.string(cat_t, "mode", "catalogue", choices=MODES) or "rewards-and-penalties"
     published_indicators = c.integer(cat_t, "published_indicators", "catalogue")
+    partial = c.boolean(cat_t, "partial", "catalogue") or False
     catalogue_assumed = c.assumed(cat_t, "catalogue", CATALOGUE_KEYS)
 
     scale_t = c.table(doc["scale"], "scale", SCALE_KEYS) \
@@ -354,6 +355,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         notes=c.string(cat_t, "notes", "catalogue"),
         mode=mode,  # type: ignore[arg-type]
         published_indicators=published_indicators,
+        partial=partial,
         categories=categories,
         indicators=indicators,
         rewards=rewards,
@@ -623,7 +625,8 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
     doc["catalogue"] = _clean({
         "version": cat.version, "effective_from": cat.effective_from, "title": cat.title,
         "sources": list(cat.sources) or None, "notes": cat.notes, "mode": cat.mode,
-        "published_indicators": cat.published_indicators, "assumed": _assumed(cat.assumed),
+        "published_indicators": cat.published_indicators,
+        "partial": True if cat.partial else None, "assumed": _assumed(cat.assumed),
     })
     doc["scale"] = _clean({"base": cat.scale.base, "min": cat.scale.min, "max": cat.scale.max,
                            "assumed": _assumed(cat.scale.assumed)})
@@ -695,7 +698,8 @@ def is_taxonomy_file(path: Path) -> bool:
 def bundled_catalogue_paths() -> list[Path]:
     """The city catalogues shipped in ``catalogues/`` (the taxonomy is not one)."""
 
-    return sorted(p for p in bundled_dir().glob("*.toml") if p.name != "taxonomy.toml")
+    return sorted(p for p in bundled_dir().glob("*.toml")
+                  if p.name != "taxonomy.toml" and not p.name.endswith(".cases.toml"))
 
 
 def resolve_catalogue_path(name: str | Path) -> Path:
