@@ -155,7 +155,8 @@ def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
                          "city gets its own file in it", "create the folder first")
     if output is not None and not several:  # refuse a bad suffix or target before the work
         _check_output(output, {"the --catalogue file": catalogue,
-                               "the --baseline file": baseline})
+                               "the --baseline file": baseline,
+                               **{f"the dataset {p}": p for p in paths}})
     with _spinner() as tick:
         if engine is Engine.spark:
             from scs_cli.scale.spark import score_on_spark
@@ -174,7 +175,7 @@ def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
             # file stays inside the folder
             suffix = "csv" if fmt is Format.table else fmt.value
             target = output / f"{run.result.scheme.city.id}.{suffix}"
-            _check_output(target, {})
+            _check_output(target, {f"the dataset {p}": p for p in paths})
         _render(run, fmt, target)
 
 
