@@ -105,16 +105,31 @@ class RunRecord:
     head: Head | None = None  # the ledger head it was computed at (None: saved before 0002)
 
     def result(self) -> pl.DataFrame:
+        """The stored table, checked first: the run's row (its result's bytes included)
+        must hash to what its chain link recorded when it was saved (SPEC §7)."""
         conn = sqlite3.connect(f"file:{Path(self.ledger).resolve()}?mode=ro", uri=True,
                                timeout=lock_timeout())
         try:
             row = conn.execute("SELECT result FROM runs WHERE run_id = ?",
                                (self.run_id,)).fetchone()
+            linked = conn.execute("SELECT content_sha256 FROM chain WHERE table_name = "
+                                  "'runs' AND row_id = ?", (self.run_id,)).fetchone()
+            now = chain.content_sha256(conn, "runs", self.run_id)
         finally:
             conn.close()
         if row is None:
             raise LedgerError(self.ledger, f"no run {self.run_id}")
-        return pl.read_parquet(io.BytesIO(row[0]))
+        fix = ("`scs ledger verify LEDGER` names what changed; score again with --save for a "
+               "run to compare against")
+        if linked is None or linked[0] != now:
+            raise LedgerError(self.ledger, f"saved run {self.run_id} was changed after it "
+                              "was saved (its stored result does not match its hash in the "
+                              "chain); it is not read", fix)
+        try:
+            return pl.read_parquet(io.BytesIO(row[0]))
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise LedgerError(self.ledger, f"saved run {self.run_id}'s stored result cannot "
+                              f"be read: {str(exc).splitlines()[0]}", fix) from None
 
 
 class Ledger:
