@@ -290,6 +290,19 @@ class Ledger:
                               "lists every problem") from None
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[str]:
+        """One read transaction: every read inside sees the same rows. Yields the latest
+        recorded_at among them, the known-at a result computed from them truly has
+        (a write still in flight is stamped later: `schema.next_stamp`)."""
+        with self._sql():
+            self.conn.execute("BEGIN")
+            try:
+                yield schema.last_recorded_at(self.conn) or NEVER
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
+
+    @contextlib.contextmanager
     def _write(self) -> Iterator[str]:
         """One write transaction; yields the recorded_at for its rows."""
         with self._sql():
