@@ -235,3 +235,30 @@ def test_runs_verify_names_a_history_changed_under_a_saved_run(ledger: Path, scs
     assert result.exit_code == 1
     assert (f"the history it was computed from changed: ledger head {run.head.rows}:"
             f"{run.head.hash[:12]}… then") in result.stderr
+
+
+# --- objects scs did not create (issue 19, item 11) -------------------------------------
+
+@pytest.mark.parametrize(("sql", "named"), [
+    ("CREATE TRIGGER quietly BEFORE INSERT ON voids BEGIN SELECT RAISE(IGNORE); END",
+     "trigger quietly was not created by scs"),
+    ("CREATE TABLE side_notes (x TEXT)", "table side_notes was not created by scs"),
+    ("CREATE VIEW everything AS SELECT * FROM events", "view everything was not created by scs"),
+])
+def test_a_trigger_table_or_view_added_by_hand_is_named(ledger: Path, scs, sql: str,  # type: ignore[no-untyped-def]
+                                                       named: str) -> None:
+    conn = sqlite3.connect(ledger)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+    assert named in detected(scs, ledger, "")
+
+
+def test_an_append_only_trigger_rewritten_to_ignore_is_named(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    conn = sqlite3.connect(ledger)
+    conn.execute("DROP TRIGGER voids_no_delete")
+    conn.execute("CREATE TRIGGER voids_no_delete BEFORE DELETE ON voids "
+                 "BEGIN SELECT RAISE(IGNORE); END")
+    conn.commit()
+    conn.close()
+    assert "trigger voids_no_delete was changed" in detected(scs, ledger, "")
