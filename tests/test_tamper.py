@@ -262,3 +262,16 @@ def test_an_append_only_trigger_rewritten_to_ignore_is_named(ledger: Path, scs) 
     conn.commit()
     conn.close()
     assert "trigger voids_no_delete was changed" in detected(scs, ledger, "")
+
+
+def test_moving_an_events_recorded_at_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE events SET recorded_at = '2020-01-01T00:00:00.000000+00:00' "
+           "WHERE event_id = 3")
+    assert "events table: 1 event(s) have another recorded_at or import than their batch, " \
+           "first 3" in detected(scs, ledger, "")
+
+
+def test_editing_the_chains_own_recorded_at_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE chain SET recorded_at = '2020-01-01T00:00:00.000000+00:00' "
+           "WHERE link = (SELECT max(link) FROM chain)")
+    assert "its recorded_at is not that of consents row 1" in detected(scs, ledger, "")

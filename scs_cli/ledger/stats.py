@@ -407,6 +407,15 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
             first = differ["event_id"][0] if differ.height else "?"
             problems.append(f"events table and batches disagree on {differ.height} event(s), "
                             f"first {first}")
+        # An event row's import and stamp are its batch's, which the chain covers.
+        wrong, first = conn.execute(
+            "SELECT count(*), min(e.event_id) FROM event_batches b JOIN events e ON "
+            "e.event_id BETWEEN b.first_event_id AND b.last_event_id WHERE "
+            "e.recorded_at IS NOT b.recorded_at OR e.import_id IS NOT b.import_id"
+        ).fetchone()
+        if wrong:
+            problems.append(f"events table: {wrong} event(s) have another recorded_at or "
+                            f"import than their batch, first {first}")
         keyed = blobs.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null())
         repeated = keyed.height - keyed.select("agency", "reference").unique().height
         if repeated:
