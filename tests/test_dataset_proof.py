@@ -223,3 +223,11 @@ def test_any_changed_cell_of_any_table_is_refused_against_the_head(  # type: ign
     relist(folder)
     with pytest.raises(ScsError):
         prove(folder, exported[1])
+
+
+def test_a_head_whose_rows_do_not_match_its_link_is_refused(scs, exported) -> None:  # type: ignore[no-untyped-def]
+    folder, head = exported
+    rows, digest = head.split(":")
+    wrong = f"{int(rows) + 1}:{digest}"
+    assert f"is link {rows} of its chain, not link {int(rows) + 1}" in one_line_refusal(
+        scs("ledger", "verify", folder, "--head", wrong))

@@ -156,7 +156,7 @@ class Dataset:
             from scs_cli.scale import proof
 
             dataset._check(files)
-            _, links = proof.check_chain(dataset, _published(head))
+            _, links = proof.check_chain(dataset, _published(head), _rows_of(head))
             if head is not None:
                 proof.check_rows(dataset, links)
         return dataset
@@ -279,6 +279,12 @@ def _published(head: str | None) -> str | None:
     from scs_cli.ledger.stats import published_head
 
     return published_head(head)
+
+
+def _rows_of(head: str | None) -> int | None:
+    """The ROWS of a head given as ROWS:HASH (None: given as HASH alone)."""
+    rows = (head or "").strip().rpartition(":")[0]
+    return int(rows) if rows.isascii() and rows.isdigit() else None
 
 
 def history_of(adopted: Sequence[AdoptedCatalogue]) -> CatalogueHistory:

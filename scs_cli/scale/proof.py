@@ -62,8 +62,11 @@ def _read(dataset: Dataset, relative: str) -> pl.DataFrame:
                      ) from None
 
 
-def check_chain(dataset: Dataset, published: str | None = None) -> tuple[Head, pl.DataFrame]:
-    """Recompute the chain from `chain.parquet`; return its head and the links."""
+def check_chain(dataset: Dataset, published: str | None = None, rows: int | None = None
+                ) -> tuple[Head, pl.DataFrame]:
+    """Recompute the chain from `chain.parquet`; return its head and the links. With
+    ``published`` (and ``rows``, when the head was given as ROWS:HASH) the chain must
+    pass through that head."""
     links = _read(dataset, CHAIN_FILE)
     if links.height and links["canonical"].null_count():
         first = links.filter(pl.col("canonical").is_null())["link"][0]
@@ -88,6 +91,10 @@ def check_chain(dataset: Dataset, published: str | None = None) -> tuple[Head, p
         raise _error(dataset, f"the chain in its files ends at {head.rows}:"
                      f"{head.hash[:12]}…, not at the head {MANIFEST} records "
                      f"({dataset.head.rows}:{dataset.head.hash[:12]}…)")
+    if published is not None and rows is not None and passed.get(published, rows) != rows:
+        raise _error(dataset, f"the published head {rows}:{published[:12]}… is link "
+                     f"{passed[published]} of its chain, not link {rows}",
+                     "check the head as it was published")
     if published is not None and published not in passed:
         raise _error(dataset, f"does not hold the history of the published head "
                      f"{published[:16]}…: no link of its chain has that hash (rewritten, cut "
@@ -223,9 +230,9 @@ class Proof:
 def prove(path: str | Path, head: str | None = None) -> Proof:
     """Every check on a dataset folder (`scs ledger verify DIR`): its listing, file
     hashes, chain, and rows; with ``head``, that the chain holds that published head."""
-    from scs_cli.scale.dataset import Dataset, _published
+    from scs_cli.scale.dataset import Dataset, _published, _rows_of
 
     dataset = Dataset.open(path)  # the listing, the hashes, the chain to the manifest's head
     published = _published(head)
-    recomputed, links = check_chain(dataset, published)
+    recomputed, links = check_chain(dataset, published, _rows_of(head))
     return Proof(recomputed, check_rows(dataset, links), published)
