@@ -57,13 +57,14 @@ def test_export_writes_the_layout_and_the_manifest(scs, city, tmp_path: Path) ->
                                     f"4 buckets to {target} (")
     assert hashlib.sha256(city.path.read_bytes()).hexdigest() == before  # ledger untouched
     names = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())
-    assert names == ["catalogues.parquet", "consents.parquet", "dataset.json",
+    assert names == ["batches.parquet", "catalogues.parquet", "chain.parquet",
+                     "consents.parquet", "dataset.json",
                      "decisions.parquet", *(f"events/bucket={b}/part-0.parquet"
                                             for b in range(4)),
                      "imports.parquet", "lifts.parquet", "objections.parquet",
                      "voids.parquet"]
     manifest = json.loads((target / "dataset.json").read_text())
-    assert manifest["format"] == "scs-dataset" and manifest["version"] == 1
+    assert manifest["format"] == "scs-dataset" and manifest["version"] == 2
     assert manifest["city"] == {"id": "exampleton", "name": "Exampleton"}
     assert manifest["bucketing"]["buckets"] == 4
     assert manifest["tables"]["events"]["rows"] == 4500

@@ -227,7 +227,10 @@ def test_recorded_at_never_goes_back_when_the_clock_does(ledger: Path, monkeypat
     with Ledger.open(ledger) as opened:
         opened.void(1, "typo")
     conn = sqlite3.connect(ledger)
-    assert conn.execute("SELECT recorded_at FROM voids").fetchone()[0] == last
+    # strictly later, by a microsecond: a reader cut at `last` never sees this write
+    # (so a run saved then verifies later, issue 19 item 6)
+    later = ledger_schema.stamp(ledger_schema.parse_stamp(last) + timedelta(microseconds=1))
+    assert conn.execute("SELECT recorded_at FROM voids").fetchone()[0] == later
 
 
 # --- consent, void, lift ----------------------------------------------------------------

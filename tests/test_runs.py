@@ -157,3 +157,64 @@ def test_digest_is_of_the_canonical_csv() -> None:
     assert runs.canonical_csv(residents) == "resident_id,score,tier,rewards\na,987.5,B,x;y\n"
     assert runs.digest(residents) == hashlib.sha256(
         b"resident_id,score,tier,rewards\na,987.5,B,x;y\n").hexdigest()
+
+
+# --- a saved run's stored result is checked on every read (issue 19, item 5) -------------
+
+def _flip_result_byte(ledger: Path, run_id: int, *, relink: bool = False) -> None:
+    """Change one byte of a run's stored result, bypassing the triggers; with ``relink``
+    rewrite it as a valid table with one tier changed, and its chain link's content hash."""
+    import sqlite3
+
+    from scs_cli.ledger import chain
+
+    conn = sqlite3.connect(ledger)
+    triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                            ).fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    blob = bytearray(conn.execute("SELECT result FROM runs WHERE run_id = ?", (run_id,)
+                                  ).fetchone()[0])
+    if relink:  # a valid table with one tier changed, as a careful forger would write
+        import io
+
+        frame = pl.read_parquet(io.BytesIO(bytes(blob)))
+        frame = frame.with_columns(tier=pl.when(pl.int_range(pl.len()) == 0)
+                                   .then(pl.lit("vAA")).otherwise(pl.col("tier")))
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        blob = bytearray(buffer.getvalue())
+    else:
+        blob[len(blob) // 2] ^= 0x17
+    conn.execute("UPDATE runs SET result = ? WHERE run_id = ?", (bytes(blob), run_id))
+    if relink:
+        conn.execute("UPDATE chain SET content_sha256 = ? WHERE table_name = 'runs' AND "
+                     "row_id = ?", (chain.content_sha256(conn, "runs", run_id), run_id))
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def test_a_flipped_byte_in_a_stored_result_is_one_line_for_every_reader(  # type: ignore[no-untyped-def]
+        scs, ledger: Path, tmp_path: Path) -> None:
+    run_id = save(scs, ledger)
+    _flip_result_byte(ledger, run_id)
+    result = scs("runs", "verify", ledger, run_id)
+    assert result.exit_code == 1
+    assert f"saved run {run_id} was changed after it was saved" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    letters = scs("statement", ledger, "--changed-since", run_id, "--as-of", "2022-06-01",
+                  "--no-pdf", "--output", tmp_path / "letters")
+    assert letters.exit_code == 1 and "was changed after it was saved" in letters.stderr
+    assert not (tmp_path / "letters").exists() or not any((tmp_path / "letters").iterdir())
+
+
+def test_a_stored_result_changed_with_its_chain_link_still_fails_its_digest(  # type: ignore[no-untyped-def]
+        scs, ledger: Path) -> None:
+    run_id = save(scs, ledger)
+    _flip_result_byte(ledger, run_id, relink=True)
+    result = scs("runs", "verify", ledger, run_id)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

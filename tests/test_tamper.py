@@ -235,3 +235,43 @@ def test_runs_verify_names_a_history_changed_under_a_saved_run(ledger: Path, scs
     assert result.exit_code == 1
     assert (f"the history it was computed from changed: ledger head {run.head.rows}:"
             f"{run.head.hash[:12]}… then") in result.stderr
+
+
+# --- objects scs did not create (issue 19, item 11) -------------------------------------
+
+@pytest.mark.parametrize(("sql", "named"), [
+    ("CREATE TRIGGER quietly BEFORE INSERT ON voids BEGIN SELECT RAISE(IGNORE); END",
+     "trigger quietly was not created by scs"),
+    ("CREATE TABLE side_notes (x TEXT)", "table side_notes was not created by scs"),
+    ("CREATE VIEW everything AS SELECT * FROM events", "view everything was not created by scs"),
+])
+def test_a_trigger_table_or_view_added_by_hand_is_named(ledger: Path, scs, sql: str,  # type: ignore[no-untyped-def]
+                                                       named: str) -> None:
+    conn = sqlite3.connect(ledger)
+    conn.execute(sql)
+    conn.commit()
+    conn.close()
+    assert named in detected(scs, ledger, "")
+
+
+def test_an_append_only_trigger_rewritten_to_ignore_is_named(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    conn = sqlite3.connect(ledger)
+    conn.execute("DROP TRIGGER voids_no_delete")
+    conn.execute("CREATE TRIGGER voids_no_delete BEFORE DELETE ON voids "
+                 "BEGIN SELECT RAISE(IGNORE); END")
+    conn.commit()
+    conn.close()
+    assert "trigger voids_no_delete was changed" in detected(scs, ledger, "")
+
+
+def test_moving_an_events_recorded_at_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE events SET recorded_at = '2020-01-01T00:00:00.000000+00:00' "
+           "WHERE event_id = 3")
+    assert "events table: 1 event(s) have another recorded_at or import than their batch, " \
+           "first 3" in detected(scs, ledger, "")
+
+
+def test_editing_the_chains_own_recorded_at_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    tamper(ledger, "UPDATE chain SET recorded_at = '2020-01-01T00:00:00.000000+00:00' "
+           "WHERE link = (SELECT max(link) FROM chain)")
+    assert "its recorded_at is not that of consents row 1" in detected(scs, ledger, "")

@@ -81,6 +81,10 @@ def score(
     master: Annotated[str | None, typer.Option(
         "--master", help="With --engine spark: the Spark master URL (default local[*]).",
         show_default=False)] = None,
+    head: Annotated[str | None, typer.Option(
+        "--head", help="With a dataset: the ledger head the office published (ROWS:HASH): "
+        "recompute the chain from the files and prove they hold that history before "
+        "scoring.", show_default=False)] = None,
 ) -> None:
     """Score every resident of a ledger, or of exported datasets, at a date
     (docs/scoring.md, docs/scale.md).
@@ -98,9 +102,12 @@ def score(
         raise UsageError("--master goes with --engine spark", "add --engine spark")
     if len(ledgers) > 1 or ledgers[0].is_dir():
         _score_datasets(ledgers, day, stamp, fmt, output, save, catalogue, baseline, engine,
-                        master)
+                        master, head)
         return
     ledger = ledgers[0]
+    if head is not None:
+        raise UsageError("--head proves a dataset folder; a ledger is proven by `scs ledger "
+                         "verify LEDGER --head ROWS:HASH`", "verify the ledger, then score it")
     if engine is Engine.spark:
         what = "a ledger file" if ledger.exists() else "not there"
         raise UsageError(f"--engine spark scores exported datasets, and {ledger} is "
@@ -135,7 +142,8 @@ def _render(run: ScoreRun, fmt: Format, output: Path | None) -> None:
 
 def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
                     output: Path | None, save: bool, catalogue: Path | None,
-                    baseline: Path | None, engine: Engine, master: str | None) -> None:
+                    baseline: Path | None, engine: Engine, master: str | None,
+                    head: str | None = None) -> None:
     """`scs score DIR…`: each city scored on its own and written to its own output."""
     from scs_cli.core.errors import UsageError
 
@@ -156,18 +164,19 @@ def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
                          "city gets its own file in it", "create the folder first")
     if output is not None and not several:  # refuse a bad suffix or target before the work
         _check_output(output, {"the --catalogue file": catalogue,
-                               "the --baseline file": baseline})
+                               "the --baseline file": baseline,
+                               **{f"the dataset {p}": p for p in paths}})
     with _spinner() as tick:
         if engine is Engine.spark:
             from scs_cli.scale.spark import score_on_spark
 
             runs = score_on_spark(paths, day, stamp, master=master, catalogue=catalogue,
-                                  baseline=baseline, progress=tick)
+                                  baseline=baseline, head=head, progress=tick)
         else:
             from scs_cli.scale.batch import score_datasets
 
             runs = score_datasets(paths, day, stamp, catalogue=catalogue, baseline=baseline,
-                                  progress=tick)
+                                  head=head, progress=tick)
     for run in runs:
         target = output
         if several and output is not None:
@@ -175,7 +184,7 @@ def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
             # file stays inside the folder
             suffix = "csv" if fmt is Format.table else fmt.value
             target = output / f"{run.result.scheme.city.id}.{suffix}"
-            _check_output(target, {})
+            _check_output(target, {f"the dataset {p}": p for p in paths})
         _render(run, fmt, target)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scs_cli.core.errors import OutputError, UsageError
+from scs_cli.core.guard import check_target
 from scs_cli.core.text import shown
 
 if TYPE_CHECKING:
@@ -392,51 +393,24 @@ def _json_line(frame: pl.DataFrame, points: Sequence[str]) -> pl.Expr:
 
 # --- files -----------------------------------------------------------------------------
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def is_sqlite(path: str | Path) -> bool:
-    """Whether the file begins with SQLite's magic bytes (whatever its name)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
-    except OSError:
-        return False
-
-
 def check_output_path(path: str | Path, inputs: Mapping[str, str | Path | None] | None = None,
                       option: str = "--output") -> Path:
     """Refuse an output file that would destroy an input or cannot be written.
 
-    ``inputs`` names what the command reads (``{"the ledger": ledger}``); a target that is
-    one of them (the same file by any name), any SQLite database, a folder, or a file in a
-    missing folder is one `OutputError`, raised before any work is done."""
+    ``inputs`` names what the command reads (``{"the ledger": ledger}``); the rules are
+    `scs_cli.core.guard`'s (an input by any name, its -wal/-shm/-journal, any SQLite file,
+    a folder); a file in a missing folder is refused too. One `OutputError`, raised before
+    any work is done."""
     target = Path(path)
     fix = f"choose another {option} file"
-    if target.is_dir():
-        raise OutputError(target, "is a folder, not a file",
-                          f"give {option} a file name, such as {target / 'out.csv'}")
+    check_target(target, inputs, option)
     folder = target.parent
     if not folder.exists():
         raise OutputError(target, f"the folder {folder} does not exist",
                           f"create it first or {fix}")
     if not folder.is_dir():
         raise OutputError(target, f"{folder} is not a folder", fix)
-    if target.exists():
-        for role, other in (inputs or {}).items():
-            if other is not None and _same_file(target, Path(other)):
-                raise OutputError(target, f"is {role}; writing there would destroy it", fix)
-        if is_sqlite(target):
-            raise OutputError(target, "is a SQLite database (perhaps a ledger); scs never "
-                              "writes over one", fix)
     return target
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except (OSError, ValueError):
-        return False
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -464,6 +438,8 @@ def write_atomic(path: str | Path, write: Callable[[Path], object],
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(given, "is a folder, not a file",
                           f"give {option} a file name, such as {given / 'out.csv'}")
+    if mode is None or stat.S_ISREG(mode):
+        check_target(given, None, option)  # the last guard: never over a database
     if mode is not None and not stat.S_ISREG(mode):
         try:
             write(target)

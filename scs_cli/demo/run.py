@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from scs_cli.core.errors import UsageError
-from scs_cli.core.output import to_json
+from scs_cli.core.output import to_json, write_text
 from scs_cli.demo.generate import DEFAULT_UNTIL, check_versions, generate_events, write_events
 from scs_cli.engine.kernel import score
 from scs_cli.explain.explain import explain_ledger
@@ -366,7 +366,7 @@ def run_demo(directory: str | Path, *, residents: int = 2000,
     resident, why = pick_resident(detail, scored, scheme)
     explanation = explain_ledger(ledger_path, resident, AS_OF)
     explain_file = directory / f"explain-{resident}.json"
-    explain_file.write_text(to_json(explanation.to_record()) + "\n", encoding="utf-8")
+    write_text(explain_file, to_json(explanation.to_record()) + "\n")
 
     say("writing the report")
     report = write_reports([ledger_path], AS_OF, directory / REPORT)

@@ -127,6 +127,18 @@ def link_existing(conn: sqlite3.Connection) -> int:
     return len(rows)
 
 
+def _row_stamps(conn: sqlite3.Connection) -> dict[tuple[str, int], str]:
+    """(table, rowid) → recorded_at of every chained row (rows not stamped are left out:
+    a schema step's rows are stamped too, so this is all of them)."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    stamps: dict[tuple[str, int], str] = {}
+    for table in CHAINED:
+        if table in names:
+            stamps.update(((table, int(rid)), str(at)) for rid, at in conn.execute(
+                f"SELECT rowid, recorded_at FROM {table}"))
+    return stamps
+
+
 @dataclass(frozen=True)
 class Break:
     """The first place the chain does not hold, in words."""
@@ -144,9 +156,10 @@ def check(conn: sqlite3.Connection) -> tuple[Head, list[Break], set[str]]:
     previous = GENESIS
     count = 0
     linked: set[tuple[str, int]] = set()
-    for link, table, row_id, stored_content, stored_hash in conn.execute(
-            "SELECT link, table_name, row_id, content_sha256, hash FROM chain ORDER BY link"
-            ).fetchall():
+    stamps = _row_stamps(conn)
+    for link, table, row_id, stored_content, stored_hash, at in conn.execute(
+            "SELECT link, table_name, row_id, content_sha256, hash, recorded_at FROM chain "
+            "ORDER BY link").fetchall():
         count += 1
         linked.add((table, row_id))
         if link != count:
@@ -159,6 +172,10 @@ def check(conn: sqlite3.Connection) -> tuple[Head, list[Break], set[str]]:
         elif content != stored_content:
             breaks.append(Break(link, f"chain link {link}: {table} row {row_id} was changed "
                                 "after it was recorded"))
+        elif stamps.get((table, row_id), at) != at:
+            # the link's own stamp is not hashed: it must be its (hashed) row's
+            breaks.append(Break(link, f"chain link {link}: its recorded_at is not that of "
+                                f"{table} row {row_id}; the chain table was edited"))
         expected = link_hash(previous, stored_content)
         if expected != stored_hash:
             breaks.append(Break(link, f"chain link {link} ({table} row {row_id}): its hash "

@@ -45,11 +45,24 @@ if TYPE_CHECKING:
     from scs_cli.ledger.store import Ledger
 
 FORMAT = "scs-dataset"
-VERSION = 1
+VERSION = 2  # 2: chain.parquet, batches.parquet and a chain_hash on every row
 MANIFEST = "dataset.json"
 DEFAULT_BUCKETS = 32
 MAX_BUCKETS = 4096
 EVENTS_DIR = "events"
+CHAIN_FILE = "chain.parquet"
+BATCHES_FILE = "batches.parquet"
+# The ledger table each side table is read from, and its id column (its chain row id).
+LEDGER_TABLES = {"catalogues": ("catalogues", "catalogue_id"), "imports": ("imports", "import_id"),
+                 "voids": ("voids", "void_id"), "lifts": ("lifts", "lift_id"),
+                 "objections": ("objections", "objection_id"),
+                 "decisions": ("objection_decisions", "decision_id"),
+                 "consents": ("consents", "consent_id")}
+LINKS_SCHEMA: dict[str, Any] = {"link": pl.Int64, "table_name": pl.String, "row_id": pl.Int64,
+                                "content_sha256": pl.String, "hash": pl.String,
+                                "recorded_at": pl.String, "canonical": pl.String}
+BLOBS_SCHEMA: dict[str, Any] = {"batch_id": pl.Int64, "data": pl.Binary,
+                                "residents": pl.Binary, "sources": pl.Binary}
 # The rule every reader can reproduce (docs/scale.md): Python, DuckDB and Spark SQL all
 # have SHA-256; a seeded or engine-specific hash would tie the layout to one engine.
 BUCKET_RULE = ("bucket = int(sha256(utf8(resident_id)).hexdigest()[:8], 16) % buckets")
@@ -142,6 +155,10 @@ def export_dataset(ledger: Ledger, path: str | Path, buckets: int = DEFAULT_BUCK
             events = _events(ledger)
             tick("reading", 1, 2)
             sides = {name: _side(ledger, name) for name in SIDE_TABLES}
+            links = chain_links(ledger.conn)
+            blobs = pl.DataFrame(ledger.conn.execute(
+                "SELECT batch_id, data, residents, sources FROM event_batches ORDER BY "
+                "batch_id").fetchall(), schema=BLOBS_SCHEMA, orient="row")
             last = schema.last_recorded_at(ledger.conn)
             head = chain.head(ledger.conn)  # the published head these files are a copy of
             tick("reading", 2, 2)
@@ -149,7 +166,9 @@ def export_dataset(ledger: Ledger, path: str | Path, buckets: int = DEFAULT_BUCK
             ledger.conn.execute("COMMIT")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.exporting")
     try:
-        files = _write(ledger, tmp, events, sides, buckets, last, head, tick)
+        events, sides = _with_hashes(events, sides, links)
+        files = _write(ledger, tmp, events, sides, buckets, last, head, tick,
+                       {CHAIN_FILE: links, BATCHES_FILE: blobs})
         if target.exists():
             target.rmdir()  # empty (checked above); rename needs it gone
         tmp.rename(target)
@@ -161,6 +180,53 @@ def export_dataset(ledger: Ledger, path: str | Path, buckets: int = DEFAULT_BUCK
             shutil.rmtree(tmp, ignore_errors=True)
     rows = {"events": events.height, **{n: f.height for n, f in sides.items()}}
     return DatasetExport(str(target), ledger.city_id, buckets, files, rows)
+
+
+def chain_links(conn: Any) -> pl.DataFrame:
+    """Every link of the chain with the canonical content of its row (the bytes its
+    content_sha256 is over): what lets a reader recompute the chain from the files."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    canon: list[tuple[str, int, str]] = []
+    for table in chain.CHAINED:
+        if table not in names:
+            continue
+        cursor = conn.execute(f"SELECT rowid, * FROM {table}")  # names from CHAINED only
+        columns = [d[0] for d in cursor.description][1:]
+        canon += [(table, int(row[0]), chain.canonical(table, int(row[0]), columns,
+                                                       tuple(row[1:])).decode())
+                  for row in cursor]
+    links = pl.DataFrame(conn.execute(
+        "SELECT link, table_name, row_id, content_sha256, hash, recorded_at FROM chain "
+        "ORDER BY link").fetchall(), schema={c: t for c, t in LINKS_SCHEMA.items()
+                                             if c != "canonical"}, orient="row")
+    rows = pl.DataFrame(canon, schema={"table_name": pl.String, "row_id": pl.Int64,
+                                       "canonical": pl.String}, orient="row")
+    return links.join(rows, on=["table_name", "row_id"], how="left", maintain_order="left")
+
+
+def _with_hashes(events: pl.DataFrame, sides: dict[str, pl.DataFrame], links: pl.DataFrame
+                 ) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """Each row with the hash of its chain link (an event: its batch's link)."""
+    def hashes(table: str) -> pl.DataFrame:
+        return links.filter(pl.col("table_name") == table).select("row_id", chain_hash="hash")
+
+    batches = events.select("event_id").join_asof(
+        hashes("event_batches").join(_batch_firsts(links), on="row_id").sort("first"),
+        left_on="event_id", right_on="first", strategy="backward")
+    events = events.with_columns(chain_hash=batches["chain_hash"])
+    out = {}
+    for name, frame in sides.items():
+        table, key = LEDGER_TABLES[name]
+        out[name] = frame.join(hashes(table).rename({"row_id": key}), on=key, how="left",
+                               maintain_order="left")
+    return events, out
+
+
+def _batch_firsts(links: pl.DataFrame) -> pl.DataFrame:
+    """(row_id, first event id) of every batch, from the canonical content."""
+    rows = links.filter(pl.col("table_name") == "event_batches")
+    return rows.select("row_id", first=pl.col("canonical").str.json_path_match(
+        "$.row.first_event_id").cast(pl.Int64))
 
 
 def _check_target(ledger: Ledger, target: Path) -> None:
@@ -225,7 +291,7 @@ def _side(ledger: Ledger, name: str) -> pl.DataFrame:
 
 def _write(ledger: Ledger, folder: Path, events: pl.DataFrame,
            sides: dict[str, pl.DataFrame], buckets: int, last: str | None,
-           head: chain.Head, tick: Progress) -> int:
+           head: chain.Head, tick: Progress, proof: dict[str, pl.DataFrame]) -> int:
     folder.mkdir()
     files: list[dict[str, Any]] = []
 
@@ -248,6 +314,8 @@ def _write(ledger: Ledger, folder: Path, events: pl.DataFrame,
         if "resident_id" in frame.columns:
             frame = frame.with_columns(bucket=bucket_of(frame["resident_id"], buckets))
         put(frame, f"{name}.parquet")
+    for relative, frame in proof.items():
+        put(frame, relative)
     manifest = {
         "format": FORMAT, "version": VERSION,
         "city": {"id": ledger.city_id, "name": ledger.city_name},
@@ -259,7 +327,9 @@ def _write(ledger: Ledger, folder: Path, events: pl.DataFrame,
         "tables": {"events": {"path": EVENTS_DIR, "partitioned_by": "bucket",
                               "rows": events.height},
                    **{n: {"path": f"{n}.parquet", "rows": f.height} for n, f in
-                      sides.items()}},
+                      sides.items()},
+                   "chain": {"path": CHAIN_FILE, "rows": proof[CHAIN_FILE].height},
+                   "batches": {"path": BATCHES_FILE, "rows": proof[BATCHES_FILE].height}},
         "points": "decimal(18,2), exact; null when the event carries no points of its own",
         "files": files,
     }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scs_cli.ledger import chain
@@ -271,7 +271,13 @@ def last_recorded_at(conn: sqlite3.Connection) -> str | None:
 
 
 def next_stamp(conn: sqlite3.Connection) -> str:
-    """recorded_at for new rows: now, but never earlier than any row already recorded."""
+    """recorded_at for new rows: now, but always later than any row already recorded.
+
+    Strictly later (by a microsecond if the clock has not moved on): a reader that saw
+    rows up to stamp L and cut at L can then never see a write that was in flight (its
+    stamp is above L), so a run saved at any moment verifies later."""
     now = now_stamp()
     last = last_recorded_at(conn)
-    return last if last is not None and last > now else now
+    if last is not None and last >= now:
+        return stamp(parse_stamp(last) + timedelta(microseconds=1))
+    return now

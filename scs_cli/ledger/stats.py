@@ -305,6 +305,27 @@ def published_head(text: str) -> str:
     return digest
 
 
+def foreign_objects(conn: Any) -> list[str]:
+    """Tables, views and triggers of the file that scs did not create, and scs's own
+    triggers rewritten to do something else: each one line (a trigger added by hand can
+    silently drop or change what scs records)."""
+    ours = {f"{t}_{kind}" for t in (*schema.TABLES, "chain")
+            for kind in ("no_update", "no_delete", "no_replace")} | {"ledger_info_once"}
+    found = []
+    for kind, name, sql in conn.execute("SELECT type, name, sql FROM sqlite_master WHERE "
+                                        "type IN ('table', 'view', 'trigger') ORDER BY name"):
+        if name.startswith("sqlite_"):
+            continue
+        if kind == "trigger" and name in ours:
+            if "RAISE(ABORT" not in (sql or "").upper().replace(" ", ""):
+                found.append(f"trigger {name} was changed: it no longer refuses the change "
+                             "it is named for")
+        elif kind != "table" or name not in (*schema.TABLES, "chain"):
+            found.append(f"{kind} {name} was not created by scs (added by hand; drop it, "
+                         "or find out who added it and why)")
+    return found
+
+
 def verify_ledger(ledger: Ledger, head: str | None = None,
                   now: datetime | None = None) -> VerifyResult:
     """Check the ledger's integrity; return every finding (an empty list: all is well).
@@ -340,6 +361,7 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
                                 f"(first {late[1]}; now is {moment})")
         triggers = {r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        problems += foreign_objects(conn)
         for table in schema.TABLES:
             for kind in ("no_update", "no_delete"):
                 if f"{table}_{kind}" not in triggers:
@@ -385,6 +407,15 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
             first = differ["event_id"][0] if differ.height else "?"
             problems.append(f"events table and batches disagree on {differ.height} event(s), "
                             f"first {first}")
+        # An event row's import and stamp are its batch's, which the chain covers.
+        wrong, first = conn.execute(
+            "SELECT count(*), min(e.event_id) FROM event_batches b JOIN events e ON "
+            "e.event_id BETWEEN b.first_event_id AND b.last_event_id WHERE "
+            "e.recorded_at IS NOT b.recorded_at OR e.import_id IS NOT b.import_id"
+        ).fetchone()
+        if wrong:
+            problems.append(f"events table: {wrong} event(s) have another recorded_at or "
+                            f"import than their batch, first {first}")
         keyed = blobs.filter(pl.col("agency").is_not_null() & pl.col("reference").is_not_null())
         repeated = keyed.height - keyed.select("agency", "reference").unique().height
         if repeated:

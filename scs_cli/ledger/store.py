@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import polars as pl
 
@@ -90,6 +91,33 @@ def cutoff(known_at: datetime | None) -> str:
         return BEFORE_ALL if known_at.year == 1 else NEVER
 
 
+def connect_read_only(path: str | Path, timeout: float) -> sqlite3.Connection:
+    """A connection that never writes, for a ledger scs may not write (a file of mode
+    0444, or one in a read-only folder).
+
+    SQLite reads a WAL-mode file read-only only if it can create the -shm file beside it
+    or the -wal and -shm exist; in a read-only folder with neither, the file is opened as
+    immutable, which is exact because then no write can be in flight (a writer would have
+    created the -wal file). A -wal that exists is always read."""
+    absolute = Path(path).resolve()
+    uri = f"file:{quote(str(absolute))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = absolute.with_name(absolute.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise LedgerError(path, "is read-only and has a -wal file with rows not yet "
+                              "written into it, which SQLite cannot read without writing",
+                              "open it once where scs may write, or copy the ledger with "
+                              "its -wal file to a writable folder") from None
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
+                           isolation_level=None, check_same_thread=False)
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """A saved score run; `result()` reads its stored table (resident_id, score, tier)."""
@@ -105,21 +133,30 @@ class RunRecord:
     head: Head | None = None  # the ledger head it was computed at (None: saved before 0002)
 
     def result(self) -> pl.DataFrame:
-        conn = sqlite3.connect(f"file:{Path(self.ledger).resolve()}?mode=ro", uri=True,
-                               timeout=lock_timeout())
+        """The stored table, checked first: the run's row (its result's bytes included)
+        must hash to what its chain link recorded when it was saved (SPEC §7)."""
+        conn = connect_read_only(self.ledger, lock_timeout())
         try:
             row = conn.execute("SELECT result FROM runs WHERE run_id = ?",
                                (self.run_id,)).fetchone()
+            linked = conn.execute("SELECT content_sha256 FROM chain WHERE table_name = "
+                                  "'runs' AND row_id = ?", (self.run_id,)).fetchone()
+            now = chain.content_sha256(conn, "runs", self.run_id)
         finally:
             conn.close()
         if row is None:
             raise LedgerError(self.ledger, f"no run {self.run_id}")
+        fix = ("`scs ledger verify LEDGER` names what changed; score again with --save for a "
+               "run to compare against")
+        if linked is None or linked[0] != now:
+            raise LedgerError(self.ledger, f"saved run {self.run_id} was changed after it "
+                              "was saved (its stored result does not match its hash in the "
+                              "chain); it is not read", fix)
         try:
             return pl.read_parquet(io.BytesIO(row[0]))
-        except (pl.exceptions.PolarsError, OSError) as exc:  # a damaged stored result
-            raise LedgerError(self.ledger, f"run {self.run_id}'s stored result is damaged "
-                              f"({one_line_of(exc)})", "score again and save a new run; "
-                              "`scs ledger verify LEDGER` checks the rest") from None
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise LedgerError(self.ledger, f"saved run {self.run_id}'s stored result cannot "
+                              f"be read: {one_line_of(exc)}", fix) from None
 
 
 def one_line_of(exc: BaseException) -> str:
@@ -216,8 +253,11 @@ class Ledger:
         if head != SQLITE_MAGIC:
             raise LedgerError(path, "is not an scs ledger (not an SQLite database)",
                               "give the file made by `scs ledger init`")
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
-                               check_same_thread=False)
+        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
+                                   check_same_thread=False)
+        else:  # a read-only file or folder: every reading command still works
+            conn = connect_read_only(path, timeout)
         ledger = cls(path, conn, timeout)
         try:
             ledger._start()
@@ -276,6 +316,10 @@ class Ledger:
                                   f"{self.timeout:g} s)", "try again when the other scs "
                                   "command has finished; SCS_LOCK_TIMEOUT sets the wait"
                                   ) from None
+            if "readonly" in text:
+                raise LedgerError(self.path, "is read-only: scs can read it but record "
+                                  "nothing in it", "give scs write access to the file and "
+                                  "its folder to change it") from None
             raise LedgerError(self.path, f"cannot be used: {text}") from None
         except sqlite3.DatabaseError as exc:
             raise LedgerError(self.path, f"is damaged or not an scs ledger: {exc}") from None
@@ -283,6 +327,19 @@ class Ledger:
             raise LedgerError(self.path, f"{exc}; nothing was computed from it",
                               "restore the ledger from a backup; `scs ledger verify LEDGER` "
                               "lists every problem") from None
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[str]:
+        """One read transaction: every read inside sees the same rows. Yields the latest
+        recorded_at among them, the known-at a result computed from them truly has
+        (a write still in flight is stamped later: `schema.next_stamp`)."""
+        with self._sql():
+            self.conn.execute("BEGIN")
+            try:
+                yield schema.last_recorded_at(self.conn) or NEVER
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[str]:

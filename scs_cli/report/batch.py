@@ -20,12 +20,13 @@ from typing import Any
 
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, UsageError
+from scs_cli.core.guard import check_folder, check_targets
 from scs_cli.core.output import safe_child, write_text
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
 from scs_cli.ledger.reads import recorded_ranges
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import Ledger
-from scs_cli.report.charts import cities_chart, city_charts
+from scs_cli.report.charts import CHARTS, cities_chart, city_charts
 from scs_cli.report.figures import (
     AdoptedVersion,
     CityInput,
@@ -181,6 +182,23 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+CITY_FILES = ("index.html", "report.md", "report.json")
+INDEX_FILES = ("index.html", "index.json")
+
+
+def _check_targets(output: Path, cities: Sequence[str], ledgers: Sequence[Path]) -> None:
+    """Every file the report will write, checked before the first is written: none may be
+    a ledger, its -wal/-shm/-journal, or any SQLite file (SPEC §7)."""
+    inputs = {f"the ledger {p}": p for p in ledgers}
+    check_folder(output, inputs)
+    folders = [output / city for city in cities]
+    for folder in folders:
+        check_folder(folder, inputs)
+    names = (*CITY_FILES, *(f"{n}.svg" for n in CHARTS))
+    check_targets([*(f / n for f in folders for n in names),
+                   *(output / n for n in INDEX_FILES)], inputs)
+
+
 def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path, *,
                   public: bool = False, known_at: datetime | None = None,
                   progress: Progress | None = None) -> ReportResult:
@@ -197,6 +215,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
     cities = _check_cities(paths, as_of, known_at)
     for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
         safe_child(output, city, "the city id")
+    _check_targets(output, [c for _, c in cities], paths)
     total = len(cities) * STEPS_PER_CITY + 1
     step = 0
     lock = threading.Lock()  # month ends are scored two at a time

@@ -48,12 +48,16 @@ class City:
 
 def open_cities(paths: Sequence[str | Path], as_of: date, known_at: datetime, *,
                 catalogue: str | Path | None = None,
-                baseline: str | Path | None = None) -> list[City]:
-    """Open every dataset and choose its rules; refuse two datasets of one city."""
+                baseline: str | Path | None = None, head: str | None = None) -> list[City]:
+    """Open every dataset and choose its rules; refuse two datasets of one city. With
+    ``head`` (one dataset's published head) its files are proven against it."""
+    if head is not None and len(paths) > 1:
+        raise UsageError("--head is one ledger's published head; with several datasets "
+                         "it cannot be checked", "score one dataset with its own --head")
     cities: list[City] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        dataset = Dataset.open(path)
+        dataset = Dataset.open(path, head=head)
         if dataset.city_id in seen:
             raise UsageError(f"{path} and {seen[dataset.city_id]} are both datasets of city "
                              f"{dataset.city_id!r}", "score one dataset per city in a run")
@@ -85,12 +89,14 @@ def result_of(history: CatalogueHistory, as_of: date, residents: pl.DataFrame) -
 
 def score_datasets(paths: Sequence[str | Path], as_of: date, known_at: datetime | None = None,
                    *, catalogue: str | Path | None = None, baseline: str | Path | None = None,
-                   progress: Progress | None = None) -> list[ScoreRun]:
+                   head: str | None = None, progress: Progress | None = None
+                   ) -> list[ScoreRun]:
     """Score each dataset on this machine, one city at a time (SPEC §6)."""
     tick = progress or (lambda what: None)
     known_at = known_at or datetime.now(UTC)
     runs = []
-    for city in open_cities(paths, as_of, known_at, catalogue=catalogue, baseline=baseline):
+    for city in open_cities(paths, as_of, known_at, catalogue=catalogue, baseline=baseline,
+                            head=head):
         tick(f"reading {city.dataset.path}")
         data = city.dataset.read(known_at)
         tick(f"scoring {data.events.height:,} events of {city.dataset.city_id} at {as_of}")

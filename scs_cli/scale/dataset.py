@@ -115,10 +115,16 @@ class Dataset:
     manifest: dict[str, Any]
 
     @classmethod
-    def open(cls, path: str | Path, *, check: bool = True) -> Dataset:
+    def open(cls, path: str | Path, *, check: bool = True, head: str | None = None
+             ) -> Dataset:
         """Open a dataset folder; refuse, in one line, anything that is not one.
 
-        With ``check`` every file listed in the manifest is hashed and compared."""
+        With ``check`` the folder must hold exactly the files the manifest lists, each
+        with its SHA-256, and the chain in its files must end at the manifest's head
+        (`scale.proof.check_chain`). With ``head`` (a published head, ROWS:HASH or HASH)
+        the chain must pass through it and every row of every file must be what the
+        chain holds (`scale.proof.check_rows`): the proof that needs no trust in the
+        folder."""
         folder = Path(path)
         fix = "make one with `scs ledger export LEDGER --format parquet --output DIR`"
         if not folder.is_dir():
@@ -149,11 +155,18 @@ class Dataset:
         if not re.fullmatch(r"[a-z0-9-]+", dataset.city_id):
             raise DatasetError(folder, f"{MANIFEST} names the city {dataset.city_id!r}, "
                                "which is not a city id ([a-z0-9-]+)", fix)
-        if check:
+        if check or head is not None:
+            from scs_cli.scale import proof
+
             dataset._check(files)
+            _, links = proof.check_chain(dataset, _published(head), _rows_of(head))
+            if head is not None:
+                proof.check_rows(dataset, links)
         return dataset
 
     def _check(self, files: Sequence[tuple[str, str]]) -> None:
+        listed = [relative for relative, _ in files]
+        self._check_listing(listed)
         for relative, sha in files:
             file = self.path / relative
             if Path(relative).is_absolute() or ".." in Path(relative).parts:
@@ -168,6 +181,26 @@ class Dataset:
                 raise DatasetError(self.path, f"{relative} does not match its SHA-256 in "
                                    f"{MANIFEST} (changed since the export)",
                                    "export the ledger again")
+
+    def _check_listing(self, listed: Sequence[str]) -> None:
+        """Every file in the folder is listed in the manifest, once, and every listed one
+        is there: a copied part file would be scored twice, a deleted bucket not at all."""
+        fix = "export the ledger again; a dataset folder holds what the export wrote, only"
+        seen: set[str] = set()
+        for relative in listed:
+            if relative in seen:
+                raise DatasetError(self.path, f"{MANIFEST} lists {relative} twice", fix)
+            seen.add(relative)
+        present = sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
+                         if not p.is_dir() and p.name != MANIFEST)
+        for relative in present:
+            if relative not in seen:
+                raise DatasetError(self.path, f"{relative} is not listed in {MANIFEST} (a "
+                                   "file added after the export would be read as data)", fix)
+        for relative in listed:
+            if not (self.path / relative).is_file():
+                raise DatasetError(self.path, f"{relative}, listed in {MANIFEST}, is missing "
+                                   "(its rows would be silently left out)", fix)
 
     @property
     def head(self) -> Head:
@@ -240,6 +273,21 @@ _EVENT_TYPES: dict[str, Any] = {"event_id": pl.Int64, "resident_id": pl.String,
                                 "indicator": pl.String, "occurred_on": pl.Date,
                                 "points": pl.Decimal(18, 2),
                                 "recorded_at": pl.Datetime("us", "UTC")}
+
+
+def _published(head: str | None) -> str | None:
+    """The hash of a published head given as ROWS:HASH or HASH."""
+    if head is None:
+        return None
+    from scs_cli.ledger.stats import published_head
+
+    return published_head(head)
+
+
+def _rows_of(head: str | None) -> int | None:
+    """The ROWS of a head given as ROWS:HASH (None: given as HASH alone)."""
+    rows = (head or "").strip().rpartition(":")[0]
+    return int(rows) if rows.isascii() and rows.isdigit() else None
 
 
 def history_of(adopted: Sequence[AdoptedCatalogue]) -> CatalogueHistory:

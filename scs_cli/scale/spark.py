@@ -159,7 +159,7 @@ def _events_ddl() -> str:
 def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime | None = None,
                    *, master: str | None = None, catalogue: str | Path | None = None,
                    baseline: str | Path | None = None, spark: SparkSession | None = None,
-                   cities_at_once: int = CITIES_AT_ONCE,
+                   cities_at_once: int = CITIES_AT_ONCE, head: str | None = None,
                    progress: Progress | None = None) -> list[ScoreRun]:
     """Score each dataset on Spark, one job per city, in one Spark application
     (``cities_at_once`` jobs at a time, each from its own driver thread).
@@ -172,7 +172,7 @@ def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime 
                          "drop --engine spark to compare with a baseline")
     tick = progress or (lambda what: None)
     known_at = known_at or datetime.now(UTC)
-    cities = open_cities(paths, as_of, known_at, catalogue=catalogue)
+    cities = open_cities(paths, as_of, known_at, catalogue=catalogue, head=head)
     session = spark or _active_session()
     owned = session is None
     if session is None:

@@ -20,6 +20,7 @@ from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import ScoreResult, scheme_at, score
 from scs_cli.ledger.chain import Head
+from scs_cli.ledger.schema import parse_stamp
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
@@ -105,16 +106,20 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
     known_at = known_at or datetime.now(UTC)  # the actual timestamp, so a run can be redone
     with Ledger.open(path) as ledger:
         tick(f"reading {path}")
-        adopted = ledger.adopted(known_at)
-        if not adopted:
-            raise LedgerError(path, f"no catalogue was adopted by {known_at.isoformat()}",
-                              "score with a later --known-at")
-        what_if = _foreign_check(path, ledger.city_id, catalogue)
-        base = _foreign_check(path, ledger.city_id, baseline)
-        history = what_if_history(what_if) if what_if else ledger.history(known_at)
-        scheme_at(history, as_of, str(path))  # fail before reading events
-        head = ledger.head(known_at)  # the history the scores are computed from
-        data = ledger.scoring_data(known_at)
+        with ledger.snapshot() as seen:  # every read below sees the same rows
+            adopted = ledger.adopted(known_at)
+            if not adopted:
+                raise LedgerError(path, f"no catalogue was adopted by "
+                                  f"{known_at.isoformat()}", "score with a later --known-at")
+            what_if = _foreign_check(path, ledger.city_id, catalogue)
+            base = _foreign_check(path, ledger.city_id, baseline)
+            history = what_if_history(what_if) if what_if else ledger.history(known_at)
+            scheme_at(history, as_of, str(path))  # fail before reading events
+            head = ledger.head(known_at)  # the history the scores are computed from
+            data = ledger.scoring_data(known_at)
+        # A saved run keeps the known-at its rows truly have: no later than the last row
+        # it saw, so an import in flight (stamped later) never joins it on verification.
+        saved_at = min(known_at, parse_stamp(seen))
         city = ledger.city_name or ledger.city_id
         tick(f"scoring {data.events.height:,} events at {as_of}")
         result = score(data, history, as_of, detail=False)
@@ -122,7 +127,7 @@ def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None
         run_id = None
         if save:
             tick("saving the run")
-            run_id = runs.save_run(ledger, result.residents, as_of, known_at, list(shas),
+            run_id = runs.save_run(ledger, result.residents, as_of, saved_at, list(shas),
                                    head)
     comparison = None
     if base is not None:

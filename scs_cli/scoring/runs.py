@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from scs_cli.core.errors import ScsError
+from scs_cli.core.errors import LedgerError, ScsError
 from scs_cli.core.output import decimal_text
 from scs_cli.engine.kernel import score
 from scs_cli.ledger.chain import Head
@@ -172,7 +172,7 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
         history = ledger.history(run.known_at)
         head = ledger.head(run.known_at)
         data = ledger.scoring_data(run.known_at)
-        stored = run.result()
+        stored = checked_result(run)
     tick(f"scoring {data.events.height:,} events at {run.as_of}")
     result = score(data, history, run.as_of, detail=False)
     now = digest(result.residents)
@@ -180,6 +180,18 @@ def verify_run(path: str | Path, run_id: int, progress: Progress | None = None
     difference = None if now == run.digest else compare_results(
         stored, stored_result(result.residents))
     return Verification(run, now, shas, difference, head)
+
+
+def checked_result(run: RunRecord) -> pl.DataFrame:
+    """A run's stored result, checked against its chain link (`RunRecord.result`) and its
+    own digest: a result rewritten together with its link still fails the second."""
+    stored = run.result()
+    if digest(stored) != run.digest:
+        raise LedgerError(run.ledger, f"saved run {run.run_id}'s stored result does not "
+                          f"match its digest {run.digest[:12]}…; it was changed after it was "
+                          "saved", "`scs ledger verify LEDGER --head ROWS:HASH` against a "
+                          "published head names what changed")
+    return stored
 
 
 def list_runs(path: str | Path) -> list[RunRecord]:
