@@ -93,7 +93,8 @@ def test_runs_verify_on_a_damaged_stored_result(scs, ledger: Path, damage: str) 
     assert scs("score", ledger, "--as-of", "2024-01-01", "--save").exit_code == 0
     by_hand(ledger, f"UPDATE runs SET result = {damage}", table="runs")
     text = one_error(scs("runs", "verify", ledger, "1"))
-    assert "run 1's stored result is damaged" in text
+    # The stored result is checked against its chain link before it is parsed (SPEC §7).
+    assert "saved run 1 was changed after it was saved" in text
 
 
 @pytest.mark.parametrize(("table", "column", "first"), [
