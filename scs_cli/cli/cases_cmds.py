@@ -56,21 +56,28 @@ def test_cmd(files: CasesArg = None, bundled: BundledOpt = False,
 
 
 def _table(outcomes) -> None:  # type: ignore[no-untyped-def]
+    """One line per case; what was expected and what came out only where they matter (a
+    case that passes says no more than that)."""
     from rich.table import Table
     from rich.text import Text
 
     from scs_cli.scoring.cases import outcome_lines
 
-    t = Table(show_lines=True)
-    for col in ("case", "source", "result", "expected", "got"):
+    t = Table()
+    for col in ("file", "case", "result", "source", "why"):
         t.add_column(col, overflow="fold")
     for o in outcomes:
-        note = o.reason if o.result in ("fail", "error") else o.disputed
-        result = Text(o.result, style=_COLOUR[o.result])
-        if note:
-            result.append("\n" + note, style="")
-        t.add_row(Text(o.name), Text(o.source), result, Text(outcome_lines(o.expected)),
-                  Text(outcome_lines(o.got)))
+        why = ""
+        if o.result in ("fail", "error"):
+            why = o.reason or ""
+            if o.result == "fail":
+                why += ("\n" if why else "") + "expected: " + outcome_lines(
+                    o.expected).replace("\n", "; ") + "\ngot: " + outcome_lines(
+                    o.got).replace("\n", "; ")
+        elif o.result == "disputed":
+            why = o.disputed or ""
+        t.add_row(Text(Path(o.file).name.removesuffix(".cases.toml")), Text(o.name),
+                  Text(o.result, style=_COLOUR[o.result]), Text(o.source), Text(why))
     out.print(t)
 
 
