@@ -24,7 +24,7 @@ from scs_cli.rules.taxonomy import Taxonomy
 Change = Literal["added", "removed", "changed"]
 # Sections in the order a reader meets them; the first three and policy are single tables.
 SECTIONS = ("catalogue", "scale", "tiers", "categories", "indicators", "rewards", "sanctions",
-            "policy")
+            "lists", "policy")
 SINGLE = ("catalogue", "scale", "policy")
 
 

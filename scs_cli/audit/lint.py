@@ -384,7 +384,7 @@ def _file_as_source(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
 @check("SCS401", "sanction-on-score", "warning",
        "punishments are attached to personal scores")
 def _sanctions(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
-    for s in cat.sanctions.values():
+    for s in cat.tier_sanctions.values():  # a measure on a court's list is a legal one
         yield None, (
             f"sanction {s.id!r} ({s.name!r}, tier {s.max_tier} or worse) punishes a low "
             f"score: personal scores may be combined with incentives but not punishments "
@@ -596,3 +596,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str
              "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+from scs_cli.audit import lint_lists  # noqa: E402,F401  (registers the SCS6xx checks)

@@ -90,7 +90,8 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                       for r in scheme.rewards.values()),
         sanctions=tuple(summary.sanction(s.id, s.name, s.max_tier, tier,
                                          bool(checks[("sanction", s.id)]["applies"]))
-                        for s in scheme.sanctions.values()),
+                        for s in scheme.tier_sanctions.values()
+                        if s.max_tier is not None),
         projection=projection(ctx, resident_id, events, prepared),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, score, events, adjusted),
@@ -117,7 +118,7 @@ def _not_scored(ctx: Context, resident_id: str, events: tuple[EventLine, ...],
     else:
         why = f"not scored: {resident_id} has no events recorded"
     no = tuple(Eligibility(r.id, r.name, False, why) for r in scheme.rewards.values())
-    no_s = tuple(Eligibility(s.id, s.name, False, why) for s in scheme.sanctions.values())
+    no_s = tuple(Eligibility(s.id, s.name, False, why) for s in scheme.tier_sanctions.values())
     return Explanation(resident_id, ctx.as_of, scheme.city.id, scheme.version, False, None,
                        None, why, why, (), events, adjusted, no, no_s, (), known_at)
 
