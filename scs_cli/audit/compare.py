@@ -525,7 +525,7 @@ def _list_text(item: CreditList) -> str:
     """A list as compare shows it: which, what kind, and for how long one stays on it."""
     if item.entry.by_tier:
         return f"{item.id} (red, while tier {item.entry.min_tier} or better)"
-    how = [item.kind]
+    how: list[str] = [item.kind]
     if item.entry.count:
         how.append(f"{item.entry.count} within {item.entry.within}")
     stays = str(item.lasts) if item.lasts else "no fixed term"

@@ -88,7 +88,7 @@ class LedgerData:
     consents: pl.DataFrame
     residents: pl.DataFrame = None  # type: ignore[assignment]
     indicators: tuple[str, ...] = None  # type: ignore[assignment]
-    repairs: pl.DataFrame = None  # type: ignore[assignment]  (REPAIRS_SCHEMA; empty if None)
+    repairs: pl.DataFrame = None  # type: ignore[assignment]  # REPAIRS_SCHEMA; None: empty
 
     def __post_init__(self) -> None:
         if self.repairs is None:

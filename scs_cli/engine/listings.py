@@ -1,0 +1,204 @@
+"""Lists beside the score (SPEC §4a): who is on which list on a date, and why.
+
+Works on the kernel's prepared events (`Prepared`): their day, the day each stops counting
+(expiry or lift) and whether a void or an upheld objection took them out, all as-of free;
+then, at the date, standing (a pending objection suspends), over-limit where a count list
+needs it, and the listings themselves, list by list, as frame operations:
+
+- entry by indicators: every standing event of a named indicator starts a listing;
+- with ``count``: every standing, not over-limit event that is the count-th (or later) of
+  the named indicators inside ``within`` (windows measured forwards, found by one search
+  over the window ends, which never decrease within a resident);
+- each listing ends on the earliest of entry + ``lasts``, the day its event stops counting
+  (``ends_with_event``) and the decision of a granted repair dated on or after its start
+  (one as-of join);
+- overlapping (or touching) listings of a resident merge; the one in force on the date is
+  reported with its earliest ``since``, every entering event, and its end.
+
+A red list is evaluated like a reward (step 9): the kernel grants it as one. Nothing here
+changes a score or a tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from scs_cli.engine.kernel import _in_order, evaluate, is_in, prepare, scheme_at
+from scs_cli.engine.results import Prepared
+from scs_cli.engine.rulebook import day_number
+from scs_cli.rules.model import Catalogue, CatalogueHistory, CreditList, Reward
+
+LISTINGS_SCHEMA: dict[str, Any] = {
+    "list": pl.String, "resident_id": pl.String, "since": pl.Date, "until": pl.Date,
+    "entered_by": pl.List(pl.Int64), "repair": pl.Int64, "measures": pl.List(pl.String),
+}
+_SHIFT = 2**32       # packs (resident, day offset) into one sortable Int64
+_NEVER = 2**31 - 1   # the end of a listing that has none yet
+RED = "list:"        # red lists ride on the kernel's rewards under ids no reward can have
+
+
+def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
+             only: str | None = None) -> pl.DataFrame:
+    """Every listing in force on ``as_of`` (LISTINGS_SCHEMA), sorted by list and resident.
+
+    ``repairs`` is `LedgerData.repairs` (as known at known-at); ``only`` keeps one list.
+    """
+    scheme = scheme_at(prep.history, as_of)
+    chosen = [v for k, v in sorted(scheme.lists.items()) if only is None or k == only]
+    frames = []
+    black = [v for v in chosen if v.kind == "black"]
+    if black and prep.frame.height:
+        events = _standing(prep, scheme, day_number(as_of), black)
+        frames += [_black(prep, item, events, repairs, day_number(as_of)) for item in black]
+    red = [v for v in chosen if v.kind == "red"]
+    if red:
+        frames.append(_red(prep, scheme, red, as_of))
+    empty = pl.DataFrame(schema={k: v for k, v in LISTINGS_SCHEMA.items() if k != "measures"})
+    found = pl.concat([empty, *frames], how="diagonal_relaxed").sort("list", "resident_id")
+    return found.with_columns(measures=_measures(prep, scheme, as_of)).select(
+        [pl.col(c).cast(t) for c, t in LISTINGS_SCHEMA.items()])
+
+
+def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
+              ) -> pl.DataFrame:
+    """The events of the lists' indicators with ``standing`` (step 2, at the date),
+    ``over`` (step 3) and ``stop`` (the day the event stops counting; null: never)."""
+    names = {i for item in black for i in item.entry.indicators}
+    codes = pl.Series([prep.book.codes[i] for i in sorted(names) if i in prep.book.codes],
+                      dtype=pl.Int32)
+    # whole (resident, indicator) groups are kept, so limit ranks are the kernel's own
+    frame = prep.frame.lazy().filter(is_in(pl.col("ic"), codes))
+    suspended = pl.lit(False)
+    if scheme.policy.objection_suspends and prep.objections.height:
+        pending = prep.objections.filter(
+            (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
+        suspended = is_in(pl.col("event_id"), pending["event_id"])
+    frame = frame.with_columns(
+        standing=~(pl.col("voided") | (pl.col("day") > a) | suspended))
+    needs_over = any(item.entry.count for item in black) and prep.book.uses("lim_per")
+    frame = _in_order(frame, prep) if needs_over else frame.with_columns(over=pl.lit(False))
+    return frame.select(
+        "rix", "ic", "day", "event_id", "standing", "over",
+        stop=pl.min_horizontal("exp_day", "lift_day")).collect()
+
+
+def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.DataFrame,
+           a: int) -> pl.DataFrame:
+    """One black list's listings in force on day ``a``."""
+    table, first = prep.table, prep.table.first
+    codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
+                       if i in prep.book.codes], dtype=pl.Int32)
+    entering = events.lazy().filter(pl.col("standing") & is_in(pl.col("ic"), codes))
+    if item.entry.count is not None and item.entry.within is not None:
+        entering = _counted(entering, prep, item.entry.count, table.end(item.entry.within))
+    ends = []
+    if item.lasts is not None:
+        ends.append(pl.lit(table.end(item.lasts)).gather(pl.col("day") - first))
+    if item.ends_with_event:
+        ends.append(pl.col("stop"))
+    end = pl.min_horizontal(ends) if ends else pl.lit(None, dtype=pl.Int32)
+    pieces = entering.with_columns(end=end.cast(pl.Int32)).join(
+        prep.residents.lazy(), on="rix", how="left").collect()
+    pieces = _repaired(pieces, repairs, item.id)
+    return _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
+                   a).with_columns(list=pl.lit(item.id))
+
+
+def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Series
+             ) -> pl.LazyFrame:
+    """The events that are the count-th or later of their resident's counted events inside
+    the window (an earlier one is inside when its date + window is after this one's)."""
+    first = prep.table.first
+    ordered = frame.filter(~pl.col("over")).sort("rix", "day", "event_id").with_columns(
+        wend=pl.lit(window_end).gather(pl.col("day") - first)).collect()
+    ends = ordered.select(pl.col("rix").cast(pl.Int64) * _SHIFT + pl.col("wend") - first
+                          ).to_series()
+    here = ordered.select(pl.col("rix").cast(pl.Int64) * _SHIFT + pl.col("day") - first
+                          ).to_series()
+    # window ends never decrease within a resident: those passed are a prefix, one search
+    passed = ends.search_sorted(here, side="right").cast(pl.Int64)
+    return ordered.lazy().with_columns(
+        n=pl.int_range(1, pl.len() + 1, dtype=pl.Int64) - pl.lit(passed)).filter(
+        pl.col("n") >= count).drop("n", "wend")
+
+
+def _repaired(pieces: pl.DataFrame, repairs: pl.DataFrame, list_id: str) -> pl.DataFrame:
+    """End each listing on the first granted repair decided on or after its start."""
+    granted = repairs.filter((pl.col("list_id") == list_id) & (pl.col("outcome") == "granted")
+                             & pl.col("decided_on").is_not_null()).select(
+        "resident_id", "repair_id", rday=pl.col("decided_on").cast(pl.Int32)).sort("rday")
+    if not granted.height:
+        return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
+    joined = pieces.sort("day").join_asof(granted, left_on="day", right_on="rday",
+                                          by="resident_id", strategy="forward",
+                                          check_sortedness=False)  # sorted by day above
+    cut = pl.col("rday").is_not_null() & (pl.col("end").is_null()
+                                          | (pl.col("rday") <= pl.col("end")))
+    return joined.with_columns(
+        end=pl.when(cut).then(pl.col("rday")).otherwise(pl.col("end")),
+        repair=pl.when(cut).then(pl.col("repair_id"))).drop("rday", "repair_id")
+
+
+def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
+    """Merge overlapping or touching listings of each resident; keep the one in force."""
+    reach = pl.col("end").fill_null(_NEVER)
+    grouped = pieces.sort("rix", "day", "event_id").with_columns(
+        _reach=reach).with_columns(
+        _new=(pl.col("rix") != pl.col("rix").shift()).fill_null(True)
+        | (pl.col("day") > pl.col("_reach").cum_max().shift().over("rix"))
+        .fill_null(True)).with_columns(_g=pl.col("_new").cum_sum())
+    merged = grouped.group_by("_g", maintain_order=True).agg(
+        pl.col("resident_id").first(), since=pl.col("day").min(),
+        until=pl.col("_reach").max(), entered_by=pl.col("event_id").sort(),
+        repair=pl.col("repair").filter(pl.col("_reach") == pl.col("_reach").max())
+        .drop_nulls().first())
+    return merged.filter((pl.col("since") <= a) & (pl.col("until") > a)).select(
+        "resident_id", since=pl.col("since").cast(pl.Date),
+        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
+        entered_by=pl.col("entered_by"), repair=pl.col("repair"))
+
+
+def _red(prep: Prepared, scheme: Catalogue, red: list[CreditList], as_of: date
+         ) -> pl.DataFrame:
+    """Red lists among the residents scored on the date, granted as rewards are."""
+    extra = {RED + item.id: Reward(RED + item.id, item.name, item.entry.min_tier or "",
+                                   item.entry.min_score, item.entry.clean_for,
+                                   max_tier=item.entry.max_tier,
+                                   max_score=item.entry.max_score) for item in red}
+    versions = [replace(v, rewards={**v.rewards, **extra}) if v is scheme else v
+                for v in prep.history.versions]
+    scored = evaluate(replace(prep, history=CatalogueHistory(versions)), as_of,
+                      detail=False).residents
+    return scored.select("resident_id", "rewards").explode("rewards").filter(
+        pl.col("rewards").str.starts_with(RED)).select(
+        "resident_id", list=pl.col("rewards").str.strip_prefix(RED),
+        since=pl.lit(as_of, dtype=pl.Date), until=pl.lit(None, dtype=pl.Date),
+        entered_by=pl.lit([], dtype=pl.List(pl.Int64)), repair=pl.lit(None, dtype=pl.Int64))
+
+
+def _measures(prep: Prepared, scheme: Catalogue, as_of: date) -> pl.Expr:
+    """Each listing's measures in force: sanctions on its list, within their ``lasts``."""
+    a = day_number(as_of)
+    parts = []
+    for sid, s in sorted(scheme.list_sanctions.items()):
+        applies = pl.col("list") == s.on_list
+        if s.lasts is not None:
+            # since is an event's day (black lists), inside the prepared calendar
+            end = pl.lit(prep.table.end(s.lasts)).gather(
+                (pl.col("since").cast(pl.Int32) - prep.table.first).clip(
+                    0, prep.table.span - 1))
+            applies = applies & (pl.lit(a) < end)
+        parts.append(pl.when(applies).then(pl.lit(sid)))
+    if not parts:
+        return pl.lit([], dtype=pl.List(pl.String))
+    return pl.concat_list(parts).list.drop_nulls()
+
+
+def listings_of(data: Any, history: CatalogueHistory, as_of: date,
+                only: str | None = None) -> pl.DataFrame:
+    """`listings` straight from `LedgerData` (prepares the events first)."""
+    return listings(prepare(data, history), data.repairs, as_of, only)
