@@ -46,7 +46,7 @@ def _register() -> None:
     import importlib
 
     for name in ("catalogue_cmds", "authoring_cmds", "audit_cmds", "ledger_cmds",
-                 "objection_cmds", "score_cmds", "explain_cmds", "report_cmds",
+                 "objection_cmds", "lists_cmds", "score_cmds", "explain_cmds", "report_cmds",
                  "statement_cmds", "demo_cmds"):
         importlib.import_module(f"scs_cli.cli.{name}").register(app)
 
