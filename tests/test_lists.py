@@ -162,3 +162,42 @@ def test_lists_never_change_a_score(scs, ledger: Path, tmp_path: Path) -> None: 
     without = scs("score", ledger, "--as-of", "2021-05-10", "--catalogue", plain,
                   "--format", "csv").stdout
     assert with_lists == without and with_lists.count("\n") == 4
+
+
+def test_explain_shows_each_list_why_until_when_and_the_repair_date(scs, ledger: Path) -> None:  # type: ignore[no-untyped-def]
+    result = scs("explain", ledger, "r1", "--as-of", "2021-05-10", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["score"] == 900  # the list changes no point
+    [listing] = doc["lists"]
+    assert (listing["list"], listing["since"], listing["until"], listing["entered_by"],
+            listing["repair_from"]) == ("court-defaulters", "2021-03-01", "2023-03-01", [1],
+                                        "2021-06-01")
+    assert [(m["id"], m["agency"], m["until"]) for m in listing["measures"]] == [
+        ("no-air-travel", "civil-aviation", "2022-03-01"),
+        ("no-rail-travel", "railways", "2021-08-28")]
+    assert "a repair may be granted from 2021-06-01" in listing["reason"]
+    table = scs("explain", ledger, "r1", "--as-of", "2021-05-10")
+    assert "court-defaulters (black)" in table.stdout and "No air tickets" in table.stdout
+    assert json.loads(scs("explain", ledger, "r2", "--as-of", "2021-02-01", "--format",
+                          "json").stdout)["lists"] == []
+
+
+def test_the_report_counts_residents_per_list_and_pending_repairs(scs, ledger: Path,  # type: ignore[no-untyped-def]
+                                                                 tmp_path: Path) -> None:
+    scs("repair", "file", ledger, "r1", "--list", "court-defaulters", "--on", "2021-03-01",
+        "--grounds", "paid")
+    for public in (False, True):
+        folder = tmp_path / f"report-{public}"
+        args = ["report", ledger, "--as-of", "2021-05-10", "--output", folder]
+        assert scs(*args, *(["--public"] if public else [])).exit_code == 0
+        doc = json.loads((folder / "listville" / "report.json").read_text())["lists"]
+        counts = {x["id"]: x["residents"] for x in doc["lists"]}
+        if public:  # published lists only, and counts below 5 hidden
+            assert counts == {"court-defaulters": None, "model-residents": None}
+            assert doc["repairs"]["pending_list"] is None
+        else:
+            assert counts == {"court-defaulters": 1, "traffic-offenders": 1,
+                              "model-residents": 1}
+            # filed 2021-03-01, due in the 15d objection deadline: overdue on 2021-05-10
+            assert (doc["repairs"]["pending"], doc["repairs"]["overdue"]) == (1, 1)

@@ -25,6 +25,7 @@ from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import evaluate, prepare
 from scs_cli.explain import summary
 from scs_cli.explain.events import Context, event_lines
+from scs_cli.explain.lists import listing_lines
 from scs_cli.explain.model import (
     COUNTING,
     MAX_REASONS,
@@ -95,6 +96,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
         projection=projection(ctx, resident_id, events, prepared),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, score, events, adjusted),
+        lists=listing_lines(prepared, mine, scheme, resident_id, as_of),
     )
 
 
