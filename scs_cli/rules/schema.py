@@ -687,7 +687,8 @@ def is_taxonomy_file(path: Path) -> bool:
 def bundled_catalogue_paths() -> list[Path]:
     """The city catalogues shipped in ``catalogues/`` (the taxonomy is not one)."""
 
-    return sorted(p for p in bundled_dir().glob("*.toml") if p.name != "taxonomy.toml")
+    return sorted(p for p in bundled_dir().glob("*.toml")
+                  if p.name != "taxonomy.toml" and not p.name.endswith(".cases.toml"))
 
 
 def resolve_catalogue_path(name: str | Path) -> Path:
