@@ -53,7 +53,7 @@ def lists(
     csv columns: list,resident_id,since,until,entered_by,repair (sorted by list, then
     resident id; entered_by ';'-separated event ids).
     """
-    from scs_cli.core.output import check_output_path, render, write_file
+    from scs_cli.core.output import check_output_path, render_frame, write_frame
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
@@ -67,14 +67,13 @@ def lists(
         from scs_cli.scoring.lists import ledger_listings
 
         run = ledger_listings(source, day, stamp, only=only, public=public)
-    columns = ["list", "resident_id", "since", "until", "entered_by", "repair"]
+    frame = run.listings.select("list", "resident_id", "since", "until", "entered_by", "repair")
     if output is not None:
-        kind = write_file(output, run.records(joined=output.suffix.lower() == ".csv"),
-                          columns, run.listings.select(columns))
-        err.print(f"wrote {run.listings.height:,} rows to {output} ({kind})", highlight=False)
+        kind = write_frame(frame, output)
+        err.print(f"wrote {frame.height:,} rows to {output} ({kind})", highlight=False)
     if fmt is not Format.table:
         if output is None:
-            emit(render(run.records(joined=fmt is Format.csv), columns, fmt.value))
+            emit(render_frame(frame, fmt.value))
         return
     _table(run)
 

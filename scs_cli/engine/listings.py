@@ -49,16 +49,21 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     """
     scheme = scheme_at(prep.history, as_of)
     chosen = [v for k, v in sorted(scheme.lists.items()) if only is None or k == only]
-    frames = []
+    parts: dict[str, pl.DataFrame] = {}  # each list's rows, in resident-id order
     black = [v for v in chosen if v.kind == "black"]
     if black and prep.frame.height:
         events = _standing(prep, scheme, day_number(as_of), black)
-        frames += [_black(prep, item, events, repairs, day_number(as_of)) for item in black]
+        for item in black:
+            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of))
     red = [v for v in chosen if v.kind == "red"]
     if red:
-        frames.append(_red(prep, scheme, red, as_of))
-    empty = pl.DataFrame(schema={k: v for k, v in LISTINGS_SCHEMA.items() if k != "measures"})
-    found = pl.concat([empty, *frames], how="diagonal_relaxed").sort("list", "resident_id")
+        granted = _red(prep, scheme, red, as_of)
+        for item in red:
+            parts[item.id] = granted.filter(pl.col("list") == item.id)
+    columns = [c for c in LISTINGS_SCHEMA if c != "measures"]
+    empty = pl.DataFrame(schema={c: LISTINGS_SCHEMA[c] for c in columns})
+    found = pl.concat([empty, *(parts[k].select(columns) for k in sorted(parts))],
+                      how="vertical_relaxed")
     return found.with_columns(measures=_measures(prep, scheme, as_of)).select(
         [pl.col(c).cast(t) for c, t in LISTINGS_SCHEMA.items()])
 
@@ -95,17 +100,25 @@ def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.D
     entering = events.lazy().filter(pl.col("standing") & is_in(pl.col("ic"), codes))
     if item.entry.count is not None and item.entry.within is not None:
         entering = _counted(entering, prep, item.entry.count, table.end(item.entry.within))
+    elif codes.len() > 1:  # the events come by (resident, indicator, day): one list's order
+        entering = entering.sort("rix", "day", "event_id")
     ends = []
     if item.lasts is not None:
         ends.append(pl.lit(table.end(item.lasts)).gather(pl.col("day") - first))
     if item.ends_with_event:
         ends.append(pl.col("stop"))
     end = pl.min_horizontal(ends) if ends else pl.lit(None, dtype=pl.Int32)
-    pieces = entering.with_columns(end=end.cast(pl.Int32)).join(
-        prep.residents.lazy(), on="rix", how="left").collect()
-    pieces = _repaired(pieces, repairs, item.id)
-    return _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
-                   a).with_columns(list=pl.lit(item.id))
+    pieces = _repaired(entering.select("rix", "day", "event_id", end=end.cast(pl.Int32)),
+                       prep, repairs, item.id)
+    merged = _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
+                     a)
+    # into resident-id order by each resident's place in it (no text is sorted)
+    place = prep.lexical.arg_sort()
+    return merged.sort(pl.lit(place).gather(pl.col("rix"))).select(
+        list=pl.lit(item.id),
+        resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("rix")),
+        since=pl.col("since"), until=pl.col("until"), entered_by=pl.col("entered_by"),
+        repair=pl.col("repair"))
 
 
 def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Series
@@ -126,40 +139,53 @@ def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Ser
         pl.col("n") >= count).drop("n", "wend")
 
 
-def _repaired(pieces: pl.DataFrame, repairs: pl.DataFrame, list_id: str) -> pl.DataFrame:
+def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame, list_id: str
+              ) -> pl.LazyFrame:
     """End each listing on the first granted repair decided on or after its start."""
     granted = repairs.filter((pl.col("list_id") == list_id) & (pl.col("outcome") == "granted")
-                             & pl.col("decided_on").is_not_null()).select(
-        "resident_id", "repair_id", rday=pl.col("decided_on").cast(pl.Int32)).sort("rday")
+                             & pl.col("decided_on").is_not_null())
     if not granted.height:
         return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
-    joined = pieces.sort("day").join_asof(granted, left_on="day", right_on="rday",
-                                          by="resident_id", strategy="forward",
+    granted = granted.join(prep.residents, on="resident_id", how="inner").select(
+        "rix", "repair_id", rday=pl.col("decided_on").cast(pl.Int32)).sort("rday")
+    joined = pieces.sort("day").join_asof(granted.lazy(), left_on="day", right_on="rday",
+                                          by="rix", strategy="forward",
                                           check_sortedness=False)  # sorted by day above
     cut = pl.col("rday").is_not_null() & (pl.col("end").is_null()
                                           | (pl.col("rday") <= pl.col("end")))
     return joined.with_columns(
         end=pl.when(cut).then(pl.col("rday")).otherwise(pl.col("end")),
-        repair=pl.when(cut).then(pl.col("repair_id"))).drop("rday", "repair_id")
+        repair=pl.when(cut).then(pl.col("repair_id"))).drop("rday", "repair_id").sort(
+        "rix", "day", "event_id")
 
 
-def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
-    """Merge overlapping or touching listings of each resident; keep the one in force."""
-    reach = pl.col("end").fill_null(_NEVER)
-    grouped = pieces.sort("rix", "day", "event_id").with_columns(
-        _reach=reach).with_columns(
-        _new=(pl.col("rix") != pl.col("rix").shift()).fill_null(True)
-        | (pl.col("day") > pl.col("_reach").cum_max().shift().over("rix"))
-        .fill_null(True)).with_columns(_g=pl.col("_new").cum_sum())
-    merged = grouped.group_by("_g", maintain_order=True).agg(
-        pl.col("resident_id").first(), since=pl.col("day").min(),
-        until=pl.col("_reach").max(), entered_by=pl.col("event_id").sort(),
-        repair=pl.col("repair").filter(pl.col("_reach") == pl.col("_reach").max())
-        .drop_nulls().first())
-    return merged.filter((pl.col("since") <= a) & (pl.col("until") > a)).select(
-        "resident_id", since=pl.col("since").cast(pl.Date),
+def _merged(pieces: pl.LazyFrame, a: int) -> pl.DataFrame:
+    """Merge overlapping or touching listings of each resident (rows sorted by resident,
+    day, event id); keep the merged listing in force on day ``a``.
+
+    Every entering event is on or before ``a``, so only a resident's last merged listing
+    can be in force: earlier ones ended before a later one started."""
+    packed = pl.col("rix").cast(pl.Int64) * _SHIFT + pl.col("end").fill_null(_NEVER)
+    # the running furthest end within a resident: one cumulative max over packed values
+    # (a later resident's packed values are all larger)
+    reach = pl.col("_packed").cum_max() - pl.col("rix").cast(pl.Int64) * _SHIFT
+    resident_starts = (pl.col("rix") != pl.col("rix").shift()).fill_null(True)
+    last = (pl.col("rix") != pl.col("rix").shift(-1)).fill_null(True)
+    rows = pieces.with_columns(_packed=packed).with_columns(_reach=reach).with_columns(
+        _new=resident_starts | (pl.col("day") > pl.col("_reach").shift())).with_columns(
+        _g=pl.col("_new").cum_sum()).with_columns(
+        # the last merged listing of the resident, and how far it reaches
+        _g_last=pl.when(last).then(pl.col("_g")).backward_fill(),
+        _until=pl.when(last).then(pl.col("_reach")).backward_fill(),
+    ).filter((pl.col("_g") == pl.col("_g_last")) & (pl.col("_until") > a))
+    merged = rows.group_by("rix", maintain_order=True).agg(
+        since=pl.col("day").first(), until=pl.col("_until").first(),
+        entered_by=pl.col("event_id"),
+        repair=pl.col("repair").filter(pl.col("end") == pl.col("_until")).drop_nulls().first())
+    return merged.with_columns(
+        since=pl.col("since").cast(pl.Date),
         until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
-        entered_by=pl.col("entered_by"), repair=pl.col("repair"))
+        entered_by=pl.col("entered_by").list.sort()).collect()
 
 
 def _red(prep: Prepared, scheme: Catalogue, red: list[CreditList], as_of: date
