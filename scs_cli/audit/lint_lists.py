@@ -14,8 +14,8 @@ from scs_cli.audit.lint import Hit, check
 from scs_cli.rules.model import Catalogue
 from scs_cli.rules.taxonomy import Taxonomy
 
-NDRC_2026 = ("national rules on dishonesty records, April 2026 (minor, general and serious "
-             "classes; publication at most 3 months, 3 months to 1 year, 1 to 3 years)")
+NDRC_2026 = ("NDRC measures on credit repair, in force 1 April 2026 (minor, general and "
+             "serious classes; a minor record is normally not published)")
 
 
 @check("SCS601", "blacklist-without-basis", "warning",

@@ -73,7 +73,7 @@ def lists(
         err.print(f"wrote {frame.height:,} rows to {output} ({kind})", highlight=False)
     if fmt is not Format.table:
         if output is None:
-            emit(render_frame(frame, fmt.value))
+            typer.echo(render_frame(frame, fmt.value), nl=False)  # jsonl of no rows: nothing
         return
     _table(run)
 
@@ -163,8 +163,10 @@ def list_repairs(ledger: LedgerArg, as_of: AsOfOpt = None,
     if fmt is not Format.table:
         from scs_cli.core.output import render
 
-        emit(render(records, ["repair_id", "resident_id", "list", "filed_on", "age_days",
-                              "grounds"], fmt.value))
+        text = render(records, ["repair_id", "resident_id", "list", "filed_on", "age_days",
+                                "grounds"], fmt.value)
+        if text:  # jsonl of no rows: nothing at all
+            emit(text)
         return
     if not records:
         err.print(f"{ledger}: no repair pending on {day}", highlight=False, markup=False)
