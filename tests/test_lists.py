@@ -201,3 +201,19 @@ def test_the_report_counts_residents_per_list_and_pending_repairs(scs, ledger: P
                               "model-residents": 1}
             # filed 2021-03-01, due in the 15d objection deadline: overdue on 2021-05-10
             assert (doc["repairs"]["pending"], doc["repairs"]["overdue"]) == (1, 1)
+
+
+def test_explain_shows_a_black_listing_of_a_resident_who_is_not_scored(scs, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                                       ) -> None:
+    consent = tmp_path / "consent.toml"
+    consent.write_text(LISTS.read_text(encoding="utf-8").replace(
+        'objection_deadline = "15d"', 'objection_deadline = "15d"\nparticipation = "consent"'),
+        encoding="utf-8")
+    path, events = tmp_path / "c.db", tmp_path / "e.csv"
+    events.write_text(EVENTS, encoding="utf-8")
+    scs("ledger", "init", path, "--catalogue", consent)
+    scs("ledger", "import", path, events)
+    doc = json.loads(scs("explain", path, "r1", "--as-of", "2021-05-10", "--format",
+                         "json").stdout)
+    assert doc["scored"] is False
+    assert [x["list"] for x in doc["lists"]] == ["court-defaulters"]

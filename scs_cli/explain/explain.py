@@ -72,8 +72,9 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
     events = event_lines(ctx, result.events)
     caps = _kernel_caps(result.events)
     adjusted = summary.adjustments(ctx, result.adjustments, events, caps[0])
-    if not scored:
-        return _not_scored(ctx, resident_id, events, adjusted, known_at)
+    if not scored:  # a list is kept whether or not the resident is scored
+        return replace(_not_scored(ctx, resident_id, events, adjusted, known_at),
+                       lists=listing_lines(prepared, mine, scheme, resident_id, as_of))
 
     me = row.to_dicts()[0]
     score = from_cents(int(me["score"]))
