@@ -401,8 +401,10 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         ):
             continue
         rewards.append(reward.id)
+    # "a sanction applies when the tier is max_tier or worse" (one `on_list` follows a
+    # listing instead: SPEC §4a, tests/reference_listings.py)
     sanctions = [s.id for s in scheme.sanctions.values()
-                 if rank >= scheme.tier_rank(s.max_tier)]
+                 if s.max_tier is not None and rank >= scheme.tier_rank(s.max_tier)]
 
     judged = [_event_score(rid, ev) for ev in evs]
     return (ResidentScore(rid, score, tier, tuple(sorted(rewards)), tuple(sorted(sanctions))),

@@ -223,7 +223,7 @@ def test_json_shape(scs, files) -> None:  # type: ignore[no-untyped-def]
         "label", "city_id", "city", "province", "version", "effective_from", "mode",
         "participation", "base", "min", "max", "tiers", "indicators", "positive", "negative",
         "categories", "largest_deduction", "rewards", "sanctions", "published_indicators",
-        "coverage", "coverage_indicators", "assumed"}
+        "coverage", "coverage_indicators", "assumed", "lists"}
     assert data["cities"][0]["largest_deduction"] == {
         "one_each": 105, "repeated": None, "uncapped": ["red-light", "uncoded"], "floor": 1000}
     first = data["behaviours"][0]

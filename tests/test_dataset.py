@@ -62,7 +62,7 @@ def test_export_writes_the_layout_and_the_manifest(scs, city, tmp_path: Path) ->
                      "decisions.parquet", *(f"events/bucket={b}/part-0.parquet"
                                             for b in range(4)),
                      "imports.parquet", "lifts.parquet", "objections.parquet",
-                     "voids.parquet"]
+                     "repair_decisions.parquet", "repairs.parquet", "voids.parquet"]
     manifest = json.loads((target / "dataset.json").read_text())
     assert manifest["format"] == "scs-dataset" and manifest["version"] == 2
     assert manifest["city"] == {"id": "exampleton", "name": "Exampleton"}

@@ -17,17 +17,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reference_listings import (
+    RefListing,
+    engine_listings_view,
+    reference_listings,
+)
 from reference_scorer import ReferenceResult, engine_view, reference_score
 
 from scs_cli.core.errors import ScsError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import score
+from scs_cli.engine.listings import listings_of
 from scs_cli.rules.model import Catalogue, CatalogueHistory, cents
 from scs_cli.rules.schema import build_catalogue, parse_catalogue
 
 CASES = Path(__file__).resolve().parent / "cases"
 CASE_KEYS = {"description", "as_of", "catalogues", "events", "voids", "lifts", "objections",
-             "consents", "expected", "expected_events", "expected_error"}
+             "consents", "expected", "expected_events", "expected_error", "repairs",
+             "expected_listings"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Case:
     expected: dict[str, dict[str, Any]] | None
     expected_events: dict[int, dict[str, Any]]
     expected_error: list[str] | None  # parts the error message must contain
+    # SPEC §4a: who is listed on the as-of date (None: the case says nothing of lists)
+    expected_listings: list[RefListing] | None = None
 
 
 def load_case(path: Path) -> Case:
@@ -73,9 +82,17 @@ def load_case(path: Path) -> Case:
          "seq": c.get("seq", i + 1)}
         for i, c in enumerate(doc.get("consents", []))
     ]
+    repairs = [
+        {"repair_id": r.get("repair_id", i + 1), "resident_id": r["resident_id"],
+         "list_id": r["list"], "filed_on": r["filed_on"], "decided_on": r.get("decided_on"),
+         "outcome": None if r.get("decided_on") is None
+         else ("granted" if r.get("granted", True) else "refused")}
+        for i, r in enumerate(doc.get("repairs", []))
+    ]
     data = LedgerData.build(events=events, voids=doc.get("voids", []),
                             lifts=doc.get("lifts", []), objections=objections,
-                            consents=consents)
+                            consents=consents, repairs=repairs)
+    listings = doc.get("expected_listings")
     expected = doc.get("expected")
     assert (expected is None) != ("expected_error" not in doc), \
         f"{path.name}: give exactly one of [expected] and expected_error"
@@ -85,6 +102,10 @@ def load_case(path: Path) -> Case:
         expected_events={int(k): v for k, v in doc.get("expected_events", {}).items()},
         expected_error=[doc["expected_error"]] if isinstance(doc.get("expected_error"), str)
         else doc.get("expected_error"),
+        expected_listings=None if listings is None else [
+            RefListing(x["list"], x["resident_id"], x["since"], x.get("until"),
+                       tuple(x.get("entered_by", ())), x.get("repair"),
+                       tuple(x.get("measures", ()))) for x in listings],
     )
 
 
@@ -141,3 +162,17 @@ def test_reference_scorer(case: Case) -> None:
 
 def test_engine(case: Case) -> None:
     check(case, lambda: engine_view(score(case.data, case.history, case.as_of)))
+
+
+def test_reference_listings(case: Case) -> None:
+    if case.expected_listings is None:
+        pytest.skip("the case says nothing of lists")
+    got = reference_listings(case.data, case.history, case.as_of)
+    assert got == case.expected_listings, f"{case.name}: {case.description}"
+
+
+def test_engine_listings(case: Case) -> None:
+    if case.expected_listings is None:
+        pytest.skip("the case says nothing of lists")
+    got = engine_listings_view(listings_of(case.data, case.history, case.as_of))
+    assert got == case.expected_listings, f"{case.name}: {case.description}"

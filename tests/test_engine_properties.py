@@ -15,6 +15,7 @@ values are the reference scorer's: check them against SPEC §4 before keeping it
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -27,11 +28,13 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from reference_listings import engine_listings_view, reference_listings
 from reference_scorer import ReferenceResult, engine_view, reference_score
 
 from scs_cli.core.errors import ScsError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import score
+from scs_cli.engine.listings import listings_of
 from scs_cli.rules.durations import Duration
 from scs_cli.rules.model import CatalogueHistory, Indicator, cents
 from scs_cli.rules.schema import parse_catalogue
@@ -226,6 +229,7 @@ class Scenario:
     objections: tuple[dict[str, Any], ...]
     consents: tuple[dict[str, Any], ...]
     as_of: date
+    repairs: tuple[dict[str, Any], ...] = ()  # as in a case file (list, granted)
 
     def texts(self) -> list[str]:
         return [tomli_w.dumps(doc) for doc in self.docs]
@@ -237,14 +241,20 @@ class Scenario:
     def data(self) -> LedgerData:
         events = [dict(e, points=None if e["points"] is None else cents(e["points"]))
                   for e in self.events]
+        repairs = [{"repair_id": r["repair_id"], "resident_id": r["resident_id"],
+                    "list_id": r["list"], "filed_on": r["filed_on"],
+                    "decided_on": r.get("decided_on"),
+                    "outcome": None if r.get("decided_on") is None
+                    else "granted" if r["granted"] else "refused"} for r in self.repairs]
         return LedgerData.build(events=events, voids=list(self.voids), lifts=list(self.lifts),
-                                objections=list(self.objections), consents=list(self.consents))
+                                objections=list(self.objections), consents=list(self.consents),
+                                repairs=repairs)
 
     def case_toml(self, description: str, result: ReferenceResult | None) -> str:
         """This scenario as a tests/cases/ file, expecting what `result` says."""
         top: dict[str, Any] = {"description": description, "as_of": self.as_of}
         top["events"] = [{k: v for k, v in e.items() if v is not None} for e in self.events]
-        for key in ("voids", "lifts", "objections", "consents"):
+        for key in ("voids", "lifts", "objections", "consents", "repairs"):
             rows = [{k: v for k, v in r.items() if v is not None} for r in getattr(self, key)]
             if rows:
                 top[key] = rows
@@ -405,6 +415,50 @@ def scenarios(draw: st.DrawFn, recategorised: bool = False) -> Scenario:
                     tuple(consents), as_of)
 
 
+@st.composite
+def listed_scenarios(draw: st.DrawFn) -> Scenario:
+    """A scenario whose versions keep a black list (by indicators, or by a count inside a
+    window), maybe a red list and measures on the black list, with repairs filed."""
+    scn = draw(scenarios())
+    docs = []
+    for doc in scn.docs:
+        doc = dict(doc)
+        names = tuple(doc["indicators"])
+        entry: dict[str, Any] = {"indicators": sorted({pick(draw, names)
+                                                       for _ in range(pick(draw, (1, 2)))})}
+        if draw(BOOLS):
+            entry["count"] = pick(draw, (2, 3))
+            entry["within"] = pick(draw, DURATIONS[::-1])
+        black: dict[str, Any] = {"name": "LB", "kind": "black", "entry": entry}
+        if not chance(draw, 3):
+            black["lasts"] = pick(draw, DURATIONS[::-1])
+        if chance(draw, 3):
+            black["ends_with_event"] = False
+        lists = {"lb": black}
+        if draw(BOOLS):
+            red: dict[str, Any] = {"min_tier": pick(draw, [t["name"] for t in doc["tiers"]])}
+            if draw(BOOLS):
+                red["clean_for"] = pick(draw, DURATIONS)
+            lists["lr"] = {"name": "LR", "kind": "red", "entry": red}
+        doc["lists"] = lists
+        if draw(BOOLS):
+            measure: dict[str, Any] = {"name": "air", "on_list": "lb"}
+            if draw(BOOLS):
+                measure["lasts"] = pick(draw, DURATIONS)
+            doc["sanctions"] = {**doc.get("sanctions", {}), "air": measure}
+        docs.append(doc)
+    repairs = []
+    for e in scn.events:
+        if chance(draw, 4):
+            filed = e["occurred_on"] + timedelta(days=pick(draw, range(200)))
+            decided = filed + timedelta(days=pick(draw, range(120))) if not chance(draw, 4) \
+                else None
+            repairs.append({"repair_id": len(repairs) + 1, "resident_id": e["resident_id"],
+                            "list": "lb", "filed_on": filed, "decided_on": decided,
+                            "granted": not chance(draw, 3)})
+    return dataclasses.replace(scn, docs=tuple(docs), repairs=tuple(repairs))
+
+
 # --- Running the scorers ------------------------------------------------------------
 
 Scorer = Callable[[LedgerData, CatalogueHistory, date], ReferenceResult]
@@ -481,6 +535,27 @@ def test_engine_matches_reference(scn: Scenario) -> None:
         return
     problems = differences(want, got)
     assert not problems, "engine differs from the reference:\n" + "\n".join(problems)
+
+
+@settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)
+@given(scn=listed_scenarios())
+def test_engine_listings_match_reference(scn: Scenario) -> None:
+    """SPEC §4a: the engine's listings are the reference's, list by list, and keeping
+    lists beside the score changes no score."""
+    data, history = scn.data(), scn.history()
+    note("As a case file (scores as the reference scorer gives them):\n"
+         + scn.case_toml("found by test_engine_listings_match_reference",
+                         outcome(run_reference, scn)))
+    if history.in_force(scn.as_of) is None:
+        return
+    want = reference_listings(data, history, scn.as_of)
+    got = engine_listings_view(listings_of(data, history, scn.as_of))
+    assert got == want
+    plain = dataclasses.replace(scn, docs=tuple(
+        {k: v for k, v in d.items() if k not in ("lists", "sanctions")} for d in scn.docs))
+    strip = [(r.score, r.tier) for r in run_engine(data, history, scn.as_of).residents.values()]
+    assert strip == [(r.score, r.tier) for r in run_engine(
+        plain.data(), plain.history(), scn.as_of).residents.values()]
 
 
 @settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)

@@ -14,9 +14,11 @@ import pytest
 from scs_cli.core.errors import LedgerError
 from scs_cli.ledger import schema as ledger_schema
 from scs_cli.ledger import store as ledger_module
+from scs_cli.ledger.repairs import decide_repair, file_repair
 from scs_cli.ledger.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "examples" / "tiny.toml"
 EVENTS = """resident_id,indicator,occurred_on,agency,reference,note,points
 R1,red-light,2023-01-05,police,p-1,,
 R1,other,2023-02-05,court,c-1,late,-12.5
@@ -53,8 +55,8 @@ def test_init_binds_the_city_and_adopts_the_catalogue(tmp_path: Path, scs,
     text = tiny_catalogue.read_text(encoding="utf-8")
     assert conn.execute("SELECT version, effective_from, text FROM catalogues").fetchall() == [
         ("1", "2020-01-01", text)]
-    assert [n for (n,) in conn.execute("SELECT name FROM migrations")] == ["0001_initial",
-                                                                          "0002_chain"]
+    assert [n for (n,) in conn.execute("SELECT name FROM migrations")] == [
+        "0001_initial", "0002_chain", "0003_repairs"]
     assert not list(tmp_path.glob(".*creating*"))
 
 
@@ -142,6 +144,15 @@ def _fill_every_table(path: Path) -> None:
         number = opened.file_objection(4, date(2024, 1, 1), "not my dog")
         opened.decide_objection(number, "rejected", date(2024, 1, 2))
         opened.consent("R1", date(2024, 1, 1))
+        v2 = path.parent / "with-a-list.toml"
+        v2.write_text(TINY.read_text(encoding="utf-8").replace(
+            'version = "1"', 'version = "2"').replace("2020-01-01", "2021-01-01")
+            + '[lists.court]\nname = "Court"\nkind = "black"\n'
+            'entry = { indicators = ["defaulter"] }\n', encoding="utf-8")
+        opened.adopt(v2)
+        repair = file_repair(opened, "R1", "court", date(2024, 1, 1), "paid",
+                             listed_since=date(2023, 1, 1))
+        decide_repair(opened, repair, "refused", date(2024, 1, 2), earliest_grant=None)
         opened.save_run(date(2024, 1, 1), datetime.now(UTC), ["abc"], "d1",
                         pl.DataFrame({"resident_id": ["R1"], "score": [100000],
                                       "tier": ["A"]}))
@@ -188,11 +199,11 @@ def test_verify_passes_on_a_used_ledger(ledger: Path, scs) -> None:
     assert result.exit_code == 0
     with Ledger.open(ledger) as opened:
         head = opened.head()
-    # migrations 2, city 1, catalogue 1, import 1, batch 1, void, lift, objection,
-    # decision, consent, run: one link each
-    assert head.rows == 12
+    # migrations 3, city 1, catalogues 2, import 1, batch 1, void, lift, objection,
+    # decision, consent, repair, repair decision, run: one link each
+    assert head.rows == 16
     assert result.stderr == (
-        f"{ledger}: ok (chain of 12 rows intact, head {head.hash[:12]}…; 4 events in 1 batch "
+        f"{ledger}: ok (chain of 16 rows intact, head {head.hash[:12]}…; 4 events in 1 batch "
         "agree with their checksums and the events table; every table append-only; "
         "recorded_at never goes back or into the future)\n")
 
@@ -510,7 +521,7 @@ def test_head_prints_rows_and_hash_for_publishing(ledger: Path, scs) -> None:
     with Ledger.open(ledger) as opened:
         head = opened.head()
     assert result.stdout == f"{head.rows}:{head.hash}\n"
-    assert len(head.hash) == 64 and head.rows == 6
+    assert len(head.hash) == 64 and head.rows == 7  # migrations 3, city, catalogue, import, batch
     as_json = scs("ledger", "head", ledger, "--format", "json")
     assert json.loads(as_json.stdout) == {"rows": head.rows, "hash": head.hash}
 
@@ -524,12 +535,15 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
     conn.close()
     conn = sqlite3.connect(old)  # take schema step 0002 back out, as an older build had it
     kept = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                        "AND name NOT LIKE 'chain_%'").fetchall()
+                        "AND name NOT LIKE 'chain_%' AND name NOT LIKE 'repair%'").fetchall()
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
                                 ).fetchall():
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("DROP TABLE chain")
     conn.execute("DELETE FROM migrations WHERE name = '0002_chain'")
+    conn.execute("DROP TABLE repair_decisions")  # and step 0003, which came later still
+    conn.execute("DROP TABLE repairs")
+    conn.execute("DELETE FROM migrations WHERE name = '0003_repairs'")
     for table, column in (("event_batches", "data_sha256"), ("runs", "head_hash"),
                           ("event_batches", "residents_sha256"), ("runs", "head_rows"),
                           ("event_batches", "sources_sha256")):
@@ -539,7 +553,9 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
     conn.commit()
     conn.close()
     with Ledger.open(old) as opened:
-        assert opened.head().rows == 6  # 0001, city, catalogue, import, batch; then 0002
+        # 0001, city, catalogue, import, batch; then 0002 and 0003
+        assert opened.head().rows == 7
+        assert "repairs" in ledger_schema.table_names(opened.conn)
         assert opened.verify().problems == []
         assert opened.scoring_data().events.height == 4
 

@@ -358,6 +358,8 @@ FORMAT_ARGS = {
     "ledger history": ["{ledger}", "r2"],
     "ledger head": ["{ledger}"],
     "objection list": ["{ledger}", "--as-of", "2021-04-10"],
+    "lists": ["{ledger}", "--as-of", "2022-06-30"],
+    "repair list": ["{ledger}", "--as-of", "2022-06-30"],
     "catalogue show": ["{catalogue}"],
     "catalogue list": [],
     "catalogue compare": ["{catalogue}", "rongcheng-2016"],

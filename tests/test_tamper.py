@@ -72,30 +72,30 @@ def test_an_untouched_ledger_verifies(ledger: Path, scs) -> None:  # type: ignor
 
 def test_deleting_a_void_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM voids")
-    detected(scs, ledger, "chain link 7: voids row 1 was deleted (the chain breaks there")
+    detected(scs, ledger, "chain link 8: voids row 1 was deleted (the chain breaks there")
 
 
 def test_deleting_a_lift_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM lifts")
-    detected(scs, ledger, "chain link 8: lifts row 1 was deleted")
+    detected(scs, ledger, "chain link 9: lifts row 1 was deleted")
 
 
 def test_reversing_an_objections_decision_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE objection_decisions SET outcome = 'upheld'")
-    detected(scs, ledger, "chain link 10: objection_decisions row 1 was changed after it "
+    detected(scs, ledger, "chain link 11: objection_decisions row 1 was changed after it "
              "was recorded")
 
 
 def test_deleting_a_consent_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM consents")
-    detected(scs, ledger, "chain link 11: consents row 1 was deleted")
+    detected(scs, ledger, "chain link 12: consents row 1 was deleted")
 
 
 def test_moving_recorded_at_into_the_future_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE voids SET recorded_at = '2099-01-01T00:00:00.000000+00:00'",
            "UPDATE events SET recorded_at = '2099-01-01T00:00:00.000000+00:00' "
            "WHERE event_id = 3")
-    errors = detected(scs, ledger, "chain link 7: voids row 1 was changed")
+    errors = detected(scs, ledger, "chain link 8: voids row 1 was changed")
     assert (f"error: {ledger}: table events: 1 row(s) recorded in the future (first "
             "2099-01-01T00:00:00.000000+00:00" in errors)
     assert f"error: {ledger}: table voids: 1 row(s) recorded in the future" in errors
@@ -103,7 +103,7 @@ def test_moving_recorded_at_into_the_future_is_detected(ledger: Path, scs) -> No
 
 def test_changing_the_city_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE ledger_info SET city_id = 'elsewhere'")
-    detected(scs, ledger, "chain link 3: ledger_info row 1 was changed")
+    detected(scs, ledger, "chain link 4: ledger_info row 1 was changed")
 
 
 def test_adding_a_row_outside_scs_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +131,7 @@ def _rewrite_points(path: Path, event_id: int, hundredths: int) -> None:
 
 def test_changing_an_event_in_both_copies_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     _rewrite_points(ledger, 2, -500)
-    detected(scs, ledger, "chain link 6: event_batches row 1 was changed")
+    detected(scs, ledger, "chain link 7: event_batches row 1 was changed")
 
 
 def test_rewriting_the_whole_chain_is_caught_only_against_a_published_head(
@@ -195,20 +195,20 @@ def test_a_flipped_byte_in_a_batch_is_refused_by_score_and_explain(ledger: Path,
         assert result.exit_code == 1
         assert result.stdout == ""
         assert result.stderr == f"error: {ledger}: {REFUSED}\n"
-    errors = detected(scs, ledger, "chain link 6: event_batches row 1 was changed")
+    errors = detected(scs, ledger, "chain link 7: event_batches row 1 was changed")
     assert (f"error: {ledger}: event batch 1: its data bytes do not match the SHA-256 "
             "recorded with them") in errors
 
 
 def test_altering_a_links_hash_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
-    tamper(ledger, f"UPDATE chain SET hash = '{'0' * 64}' WHERE link = 8")
-    detected(scs, ledger, "chain link 8 (lifts row 1): its hash does not follow from the link "
+    tamper(ledger, f"UPDATE chain SET hash = '{'0' * 64}' WHERE link = 9")
+    detected(scs, ledger, "chain link 9 (lifts row 1): its hash does not follow from the link "
              "before it")
 
 
 def test_deleting_a_link_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
-    tamper(ledger, "DELETE FROM chain WHERE link = 7")
-    errors = detected(scs, ledger, "chain link 7 is missing (the next is 8); links were "
+    tamper(ledger, "DELETE FROM chain WHERE link = 8")
+    errors = detected(scs, ledger, "chain link 8 is missing (the next is 9); links were "
                       "deleted")
     assert "voids row 1 is not in the chain" not in errors  # only the first break is named
 

@@ -41,7 +41,7 @@ from typing import Any
 from scs_cli.audit.lint import SEVERITIES, lint, load_catalogues, markdown_table, severity_counts
 from scs_cli.core.errors import UsageError
 from scs_cli.core.output import decimal_text, markdown_document
-from scs_cli.rules.model import Catalogue, Indicator
+from scs_cli.rules.model import Catalogue, CreditList, Indicator
 from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
 HUNDRED = Decimal(100)
@@ -94,6 +94,7 @@ class CityOverview:
     published_indicators: int | None
     assumed: tuple[str, ...] = ()    # every value marked assumed, as "table.key" paths
     specific: int | None = None      # indicators that count towards coverage (see module)
+    lists: tuple[str, ...] = ()      # "court-defaulters (black, 2y, repair after 3m)"
 
     @property
     def coverage(self) -> Decimal | None:
@@ -214,6 +215,7 @@ def _city_dict(c: CityOverview) -> dict[str, Any]:
         "coverage": _round(c.coverage * HUNDRED) if c.coverage is not None else None,
         "coverage_indicators": c.specific,
         "assumed": list(c.assumed),
+        "lists": list(c.lists),
     }
 
 
@@ -397,11 +399,14 @@ def overview(cat: Catalogue) -> CityOverview:
                          for c in cat.categories.values()),
         deduction_one_each=one_each, deduction_max=most, uncapped=uncapped,
         rewards=tuple(_reward_text(cat, r.id) for r in cat.rewards.values()),
-        sanctions=tuple(f"{s.name} (tier {s.max_tier} or worse)"
+        sanctions=tuple(f"{s.name} (tier {s.max_tier} or worse)" if s.max_tier else
+                        f"{s.name} (while on {s.on_list}"
+                        + (f", at most {s.lasts}" if s.lasts else "") + ")"
                         for s in cat.sanctions.values()),
         published_indicators=cat.published_indicators,
         assumed=tuple(f"{path}.{key}" for path, key in cat.assumptions()),
         specific=sum(i.published and i.behavior not in GENERIC_BEHAVIOURS for i in inds),
+        lists=tuple(_list_text(v) for v in cat.lists.values()),
     )
 
 
@@ -562,9 +567,26 @@ def overview_rows(comp: Comparison) -> list[tuple[str, list[str]]]:
         row("largest deduction", deduction_text),
         row("rewards", lambda c: "; ".join(c.rewards) or "none"),
         row("sanctions", lambda c: "; ".join(c.sanctions) or "none"),
+        row("lists (how long)", lambda c: "; ".join(c.lists) or "none"),
         row("assumed values", lambda c: str(len(c.assumed))),
         row("lint", lambda c: counts(c.label)),
     ]
+
+
+def _list_text(item: CreditList) -> str:
+    """A list as compare shows it: which, what kind, and for how long one stays on it."""
+    if item.entry.by_tier:
+        return f"{item.id} (red, while tier {item.entry.min_tier} or better)"
+    how: list[str] = [item.kind]
+    if item.entry.count:
+        how.append(f"{item.entry.count} within {item.entry.within}")
+    stays = str(item.lasts) if item.lasts else "no fixed term"
+    if item.ends_with_event:
+        stays += " or until the entering event stops counting"
+    how.append(stays)
+    if item.repair_after:
+        how.append(f"repair after {item.repair_after}")
+    return f"{item.id} ({', '.join(how)})"
 
 
 def rule_text(rule: CityRule | None) -> str:

@@ -27,7 +27,7 @@ Change = Literal["added", "removed", "not-in-sources", "changed"]
 CHANGES: tuple[Change, ...] = ("added", "removed", "not-in-sources", "changed")
 # Sections in the order a reader meets them; the first three and policy are single tables.
 SECTIONS = ("catalogue", "scale", "tiers", "categories", "indicators", "rewards", "sanctions",
-            "policy")
+            "lists", "policy")
 SINGLE = ("catalogue", "scale", "policy")
 
 

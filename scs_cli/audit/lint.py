@@ -410,7 +410,7 @@ def _file_as_source(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
 @check("SCS401", "sanction-on-score", "warning",
        "punishments are attached to personal scores")
 def _sanctions(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
-    for s in cat.sanctions.values():
+    for s in cat.tier_sanctions.values():  # a measure on a court's list is a legal one
         yield None, (
             f"sanction {s.id!r} ({s.name!r}, tier {s.max_tier} or worse) punishes a low "
             f"score: personal scores may be combined with incentives but not punishments "
@@ -626,6 +626,6 @@ def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str
 
 
 # Check modules beyond this file: importing one registers its checks (after `check` exists).
-CHECK_MODULES = ("scs_cli.audit.reach",)
+CHECK_MODULES = ("scs_cli.audit.reach", "scs_cli.audit.lint_lists")
 for _module in CHECK_MODULES:
     importlib.import_module(_module)

@@ -95,7 +95,7 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.rules.listing import reward_condition
+    from scs_cli.rules.listing import list_condition, reward_condition, sanction_condition
 
     # Prose wraps at a terminal's width (soft_wrap=False); tables fold their own text.
     def say(text: str | Text) -> None:
@@ -198,8 +198,16 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
             marked = reward_condition(r, lambda text, key: _mark(text, key, r.assumed))  # noqa: B023
             t.add_row("reward", r.id, r.name, marked)
         for s in cat.sanctions.values():
-            t.add_row("sanction", s.id, s.name,
-                      _mark(f"tier {s.max_tier} or worse", "max_tier", s.assumed))
+            t.add_row("sanction", s.id, s.name, sanction_condition(
+                s, lambda text, key: _mark(text, key, s.assumed)))  # noqa: B023
+        out.print(t)
+    if cat.lists:
+        t = Table(title="Lists")
+        for col in ("kind", "id", "name", "rule"):
+            t.add_column(col, overflow="fold", no_wrap=col in ("kind", "id"))
+        for item in cat.lists.values():
+            t.add_row(f"{item.kind} list", item.id, item.name, list_condition(
+                item, lambda text, key: _mark(text, key, item.assumed)))  # noqa: B023
         out.print(t)
     if cat.policy.objection_deadline or not cat.policy.objection_suspends:
         pa = cat.policy.assumed

@@ -122,6 +122,20 @@ EXAMPLES: dict[str, list[str]] = {
         "scs objection list scs-demo/ledger.sqlite --as-of 2024-12-31",
         "scs objection list scs-demo/ledger.sqlite --as-of 2024-12-31 --format csv",
     ],
+    "lists": [
+        "scs lists wuxi.db --as-of 2024-06-30 --public",
+        "scs lists wuxi.db --as-of 2024-06-30 --list court-defaulters --output listed.json",
+    ],
+    "repair file": [
+        'scs repair file wuxi.db R0000002 --list court-defaulters --on 2024-06-30 '
+        '--grounds "performed"',
+    ],
+    "repair decide": [
+        "scs repair decide wuxi.db 2 --refused --on 2024-07-01",
+    ],
+    "repair list": [
+        "scs repair list wuxi.db --as-of 2024-06-30",
+    ],
     "runs list": [
         "scs runs list city.db",
     ],

@@ -173,6 +173,20 @@ def _render(x: Explanation) -> None:
                 sch.add_row(kind, r.id, "yes" if r.applies else "no", r.reason)
         out.print(sch)
 
+    if x.lists:
+        lst = table("Lists (beside the score: they change no point and no tier)")
+        lst.add_column("list", no_wrap=True)
+        lst.add_column("until", no_wrap=True)
+        lst.add_column("measures in force", overflow="fold")
+        lst.add_column("why", overflow="fold", ratio=1)
+        for item in x.lists:
+            measures = "; ".join(
+                m.name + (f" ({m.agency})" if m.agency else "")
+                + (f" until {m.until}" if m.until else "") for m in item.measures)
+            lst.add_row(f"{item.list} ({item.kind})", str(item.until or "no end known"),
+                        measures or "none", item.reason)
+        out.print(lst)
+
     if x.projection:
         proj = table("If nothing else happens")
         proj.add_column("from", no_wrap=True)

@@ -38,6 +38,11 @@ OBJECTIONS_SCHEMA: dict[str, Any] = {
 CONSENTS_SCHEMA: dict[str, Any] = {
     "resident_id": pl.String, "on": pl.Date, "consent": pl.Boolean, "seq": pl.Int64,
 }
+# Credit repair applications filed by known-at, with their decision only if recorded by then.
+REPAIRS_SCHEMA: dict[str, Any] = {
+    "repair_id": pl.Int64, "resident_id": pl.String, "list_id": pl.String,
+    "filed_on": pl.Date, "decided_on": pl.Date, "outcome": pl.String,
+}
 
 
 def _frame(rows: Iterable[dict[str, Any]] | pl.DataFrame | None,
@@ -83,8 +88,11 @@ class LedgerData:
     consents: pl.DataFrame
     residents: pl.DataFrame = None  # type: ignore[assignment]
     indicators: tuple[str, ...] = None  # type: ignore[assignment]
+    repairs: pl.DataFrame = None  # type: ignore[assignment]  # REPAIRS_SCHEMA; None: empty
 
     def __post_init__(self) -> None:
+        if self.repairs is None:
+            object.__setattr__(self, "repairs", pl.DataFrame(schema=REPAIRS_SCHEMA))
         if self.residents is None or self.indicators is None:
             events, residents, indicators = numbered(self.events)
             object.__setattr__(self, "events", events)
@@ -93,14 +101,15 @@ class LedgerData:
 
     @classmethod
     def build(cls, events: Any = None, voids: Any = None, lifts: Any = None,
-              objections: Any = None, consents: Any = None) -> LedgerData:
+              objections: Any = None, consents: Any = None, repairs: Any = None
+              ) -> LedgerData:
         """From DataFrames or lists of dicts with text ids (missing columns default to null)."""
         if events is not None and not isinstance(events, pl.DataFrame):
             events = [{k: e.get(k) for k in TEXT_SCHEMA} for e in events]
         return cls(
             _frame(events, TEXT_SCHEMA), _frame(voids, VOIDS_SCHEMA),
             _frame(lifts, LIFTS_SCHEMA), _frame(objections, OBJECTIONS_SCHEMA),
-            _frame(consents, CONSENTS_SCHEMA),
+            _frame(consents, CONSENTS_SCHEMA), repairs=_frame(repairs, REPAIRS_SCHEMA),
         )
 
     def resident_ids(self) -> pl.Expr:
@@ -131,4 +140,5 @@ class LedgerData:
             self.consents.filter(pl.col("resident_id").is_in(ids.implode())),
             self.residents.filter(pl.col("resident").is_in(keys.implode())),
             self.indicators,
+            self.repairs.filter(pl.col("resident_id").is_in(ids.implode())),
         )

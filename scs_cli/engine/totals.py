@@ -47,12 +47,14 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
              for rid in sorted(scheme.rewards)}
     granted = [pl.all_horizontal(t.values()) for t in tests.values()]
-    applied = [pl.col("rank") >= tier_rank[scheme.sanctions[sid].max_tier]
-               for sid in sorted(scheme.sanctions)]
+    # sanctions by tier; measures on a list follow listings (engine.listings), never a tier
+    by_tier = scheme.tier_sanctions
+    applied = [pl.col("rank") >= tier_rank[by_tier[sid].max_tier]  # type: ignore[index]
+               for sid in sorted(by_tier)]
     res = res.with_columns(
         tier=pl.lit(pl.Series(tiers, dtype=pl.String)).gather(pl.col("rank")),
         rewards=_id_list(sorted(scheme.rewards), granted),
-        sanctions=_id_list(sorted(scheme.sanctions), applied),
+        sanctions=_id_list(sorted(by_tier), applied),
     )
     out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
     if not detail:
@@ -61,7 +63,7 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     events = _event_rows(prep, frame, capped)
     adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
     return ScoreResult(as_of, scheme, out, events, adjustments,
-                       checks=_check_rows(res, tests, applied, sorted(scheme.sanctions)))
+                       checks=_check_rows(res, tests, applied, sorted(by_tier)))
 
 
 def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,

@@ -25,6 +25,7 @@ from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import evaluate, prepare
 from scs_cli.explain import summary
 from scs_cli.explain.events import Context, event_lines
+from scs_cli.explain.lists import listing_lines
 from scs_cli.explain.model import (
     COUNTING,
     MAX_REASONS,
@@ -71,8 +72,9 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
     events = event_lines(ctx, result.events)
     caps = _kernel_caps(result.events)
     adjusted = summary.adjustments(ctx, result.adjustments, events, caps[0])
-    if not scored:
-        return _not_scored(ctx, resident_id, events, adjusted, known_at)
+    if not scored:  # a list is kept whether or not the resident is scored
+        return replace(_not_scored(ctx, resident_id, events, adjusted, known_at),
+                       lists=listing_lines(prepared, mine, scheme, resident_id, as_of))
 
     me = row.to_dicts()[0]
     score = from_cents(int(me["score"]))
@@ -90,10 +92,12 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                       for r in scheme.rewards.values()),
         sanctions=tuple(summary.sanction(s.id, s.name, s.max_tier, tier,
                                          bool(checks[("sanction", s.id)]["applies"]))
-                        for s in scheme.sanctions.values()),
+                        for s in scheme.tier_sanctions.values()
+                        if s.max_tier is not None),
         projection=projection(ctx, resident_id, events, prepared),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, score, events, adjusted),
+        lists=listing_lines(prepared, mine, scheme, resident_id, as_of),
     )
 
 
@@ -117,7 +121,7 @@ def _not_scored(ctx: Context, resident_id: str, events: tuple[EventLine, ...],
     else:
         why = f"not scored: {resident_id} has no events recorded"
     no = tuple(Eligibility(r.id, r.name, False, why) for r in scheme.rewards.values())
-    no_s = tuple(Eligibility(s.id, s.name, False, why) for s in scheme.sanctions.values())
+    no_s = tuple(Eligibility(s.id, s.name, False, why) for s in scheme.tier_sanctions.values())
     return Explanation(resident_id, ctx.as_of, scheme.city.id, scheme.version, False, None,
                        None, why, why, (), events, adjusted, no, no_s, (), known_at)
 

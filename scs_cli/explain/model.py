@@ -79,6 +79,33 @@ class ProjectionPoint:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """A sanction on a list (a joint measure) in force for the resident."""
+
+    id: str
+    name: str
+    agency: str | None
+    until: date | None  # the listing's start + the measure's lasts (None: while listed)
+
+
+@dataclass(frozen=True)
+class ListingLine:
+    """A list the resident is on (SPEC §4a): why, until when, and from when a repair may
+    be granted."""
+
+    list: str
+    name: str
+    kind: str                       # "black" or "red"
+    since: date
+    until: date | None              # the earliest end known; None: none yet
+    entered_by: tuple[int, ...]     # the events that entered it (black lists)
+    repair: int | None              # the granted repair that ends it
+    repair_from: date | None        # entry + repair_after: a repair may be granted from
+    measures: tuple[Measure, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class Explanation:
     resident_id: str
     as_of: date
@@ -99,6 +126,8 @@ class Explanation:
     # Every assumed catalogue value this score, tier or a counting event rests on, as
     # ``table.key`` paths (``tiers[0].min``, ``indicators.x.expires_after``).
     assumptions: tuple[str, ...] = ()
+    # The lists the resident is on, beside the score (SPEC §4a)
+    lists: tuple[ListingLine, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """The SPEC §4 JSON object (plus `score_reason`, `adjustments`, `basis`…)."""
@@ -137,4 +166,10 @@ class Explanation:
             "projection": [{"date": p.date, "score": p.score, "tier": p.tier,
                             "events": list(p.events), "reason": p.reason}
                            for p in self.projection],
+            "lists": [{"list": x.list, "name": x.name, "kind": x.kind, "since": x.since,
+                       "until": x.until, "entered_by": list(x.entered_by),
+                       "repair": x.repair, "repair_from": x.repair_from,
+                       "measures": [{"id": m.id, "name": m.name, "agency": m.agency,
+                                     "until": m.until} for m in x.measures],
+                       "reason": x.reason} for x in self.lists],
         }

@@ -39,7 +39,7 @@ def _frozen(data: LedgerData, as_of: date) -> LedgerData:
         objections.with_columns(
             pl.when(later).then(None).otherwise(pl.col("decided_on")).alias("decided_on"),
             pl.when(later).then(None).otherwise(pl.col("outcome")).alias("outcome")),
-        consents, data.residents, data.indicators,
+        consents, data.residents, data.indicators, data.repairs,
     )
 
 

@@ -32,7 +32,8 @@ GENESIS = "0" * 64
 # The chained tables in the order rows recorded at the same moment are linked when an
 # older ledger is migrated (the order a transaction of `scs` inserts them).
 CHAINED = ("migrations", "ledger_info", "catalogues", "imports", "event_batches", "voids",
-           "lifts", "objections", "objection_decisions", "consents", "runs")
+           "lifts", "objections", "objection_decisions", "consents", "runs", "repairs",
+           "repair_decisions")
 
 
 @dataclass(frozen=True)

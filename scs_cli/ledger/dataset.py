@@ -89,6 +89,11 @@ SIDE_TABLES: dict[str, str] = {
                  "ORDER BY d.decision_id",
     "consents": "SELECT consent_id, resident_id, on_date, consent = 1 AS consent, recorded_at "
                 "FROM consents ORDER BY consent_id",
+    "repairs": "SELECT repair_id, resident_id, list_id, filed_on, grounds, recorded_at "
+               "FROM repairs ORDER BY repair_id",
+    "repair_decisions": "SELECT d.decision_id, d.repair_id, r.resident_id, d.outcome, "
+                        "d.decided_on, d.recorded_at FROM repair_decisions d "
+                        "JOIN repairs r USING (repair_id) ORDER BY d.decision_id",
 }
 SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
     "catalogues": {"catalogue_id": pl.Int64, "city_id": pl.String, "version": pl.String,
@@ -109,6 +114,11 @@ SIDE_SCHEMAS: dict[str, dict[str, Any]] = {
                   "recorded_at": STAMP},
     "consents": {"consent_id": pl.Int64, "resident_id": pl.String, "on_date": pl.Date,
                  "consent": pl.Boolean, "recorded_at": STAMP},
+    "repairs": {"repair_id": pl.Int64, "resident_id": pl.String, "list_id": pl.String,
+                "filed_on": pl.Date, "grounds": pl.String, "recorded_at": STAMP},
+    "repair_decisions": {"decision_id": pl.Int64, "repair_id": pl.Int64,
+                         "resident_id": pl.String, "outcome": pl.String,
+                         "decided_on": pl.Date, "recorded_at": STAMP},
 }
 EVENTS_SCHEMA: dict[str, Any] = {
     "event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,

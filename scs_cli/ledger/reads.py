@@ -16,6 +16,7 @@ import polars as pl
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger import batches
+from scs_cli.ledger.repairs import repairs_frame
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.store import cutoff
 
@@ -76,7 +77,8 @@ def resident_data(ledger: Ledger, resident_id: str,
                 "SELECT resident_id, on_date, consent, consent_id FROM consents "
                 "WHERE resident_id = ? AND recorded_at <= ? ORDER BY consent_id",
                 (resident_id, cut))]
-        return LedgerData.build(events, voids, lifts, objections, consents)
+        repairs = repairs_frame(conn, cut).filter(pl.col("resident_id") == resident_id)
+        return LedgerData.build(events, voids, lifts, objections, consents, repairs)
 
 
 def resident_notes(ledger: Ledger, resident_id: str,

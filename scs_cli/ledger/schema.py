@@ -26,9 +26,10 @@ if TYPE_CHECKING:  # sqlite-utils (and the pandas it may load) only when migrati
 
 # Tables in the order a person meets them; all are append-only.
 TABLES = ("migrations", "ledger_info", "catalogues", "imports", "events", "event_batches",
-          "voids", "lifts", "objections", "objection_decisions", "consents", "runs", "chain")
+          "voids", "lifts", "objections", "objection_decisions", "consents", "runs", "chain",
+          "repairs", "repair_decisions")
 # The tables of schema step 0001, which must keep making exactly what it always made.
-V1_TABLES = TABLES[:-1]
+V1_TABLES = TABLES[:12]
 
 # Columns whose value may appear only once: an insert repeating one is refused, not merged.
 # Not on `events`: a trigger run per row would double the cost of importing millions of
@@ -39,6 +40,7 @@ UNIQUE_KEYS = {
     "event_batches": "batch_id", "voids": "event_id",
     "lifts": "event_id", "objections": "objection_id", "objection_decisions": "objection_id",
     "consents": "consent_id", "runs": "run_id", "chain": "link",
+    "repairs": "repair_id", "repair_decisions": "repair_id",
 }
 
 PAGE_SIZE = 16384  # set at creation; 4x fewer pages than the default 4096: faster bulk imports
@@ -211,6 +213,27 @@ def _chain(db: Database) -> None:
     chain.link_existing(db.conn)
 
 
+def _repairs(db: Database) -> None:
+    """Version 3: credit repair applications and their decisions (SPEC §3, §4a), kept like
+    objections: appended, chained, one decision per application."""
+    db.execute("""CREATE TABLE repairs (
+        repair_id INTEGER PRIMARY KEY,
+        resident_id TEXT NOT NULL,
+        list_id TEXT NOT NULL,
+        filed_on TEXT NOT NULL,
+        grounds TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    db.execute("CREATE INDEX repairs_resident ON repairs (resident_id)")
+    db.execute("""CREATE TABLE repair_decisions (
+        decision_id INTEGER PRIMARY KEY,
+        repair_id INTEGER NOT NULL UNIQUE REFERENCES repairs(repair_id),
+        outcome TEXT NOT NULL CHECK (outcome IN ('granted', 'refused')),
+        decided_on TEXT NOT NULL,
+        recorded_at TEXT NOT NULL)""")
+    for table in ("repairs", "repair_decisions"):
+        _append_only(db, table)
+
+
 def _sha256(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
@@ -219,6 +242,7 @@ def _sha256(blob: bytes) -> str:
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_chain", _chain),
+    ("0003_repairs", _repairs),
 ]
 
 

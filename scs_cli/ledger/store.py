@@ -48,6 +48,7 @@ from scs_cli.ledger import reader as reader
 from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.records import ImportResult, ObjectionStatus
+from scs_cli.ledger.repairs import repairs_frame
 from scs_cli.ledger.stats import export_events, ledger_stats, resident_history, verify_ledger
 from scs_cli.rules.model import (
     AdoptedCatalogue,
@@ -730,7 +731,9 @@ class Ledger:
             consents = self._frame(
                 "SELECT resident_id, on_date, consent = 1, consent_id FROM consents "
                 "WHERE recorded_at <= ? ORDER BY consent_id", (cut,), CONSENTS_SCHEMA)
-        return LedgerData(events, voids, lifts, objections, consents, residents, indicators)
+            repairs = repairs_frame(self.conn, cut)
+        return LedgerData(events, voids, lifts, objections, consents, residents, indicators,
+                          repairs)
 
     def _frame(self, sql: str, params: Sequence[Any], frame_schema: dict[str, Any]
                ) -> pl.DataFrame:

@@ -35,6 +35,7 @@ from scs_cli.report.figures import (
     month_ends,
     tallied,
 )
+from scs_cli.report.lists_figures import lists_figure
 from scs_cli.report.render import city_html, city_json, city_markdown, index_html, index_json
 
 # progress(what, done, total): the CLI plugs a progress bar into it
@@ -164,6 +165,8 @@ def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
     """Figures → charts → files, for one city."""
 
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
+    if inp.scheme.lists:  # residents per list, repairs pending (the lead wires the pages)
+        doc["lists"] = lists_figure(inp, public)
     charts = city_charts(doc)
     directory.mkdir(parents=True, exist_ok=True)
     files = []

@@ -417,7 +417,7 @@ def rewards_and_sanctions(inp: CityInput, public: bool) -> dict[str, list[dict[s
     scheme = inp.scheme
     out: dict[str, list[dict[str, Any]]] = {}
     for kind, column, items in (("rewards", "rewards", scheme.rewards),
-                                ("sanctions", "sanctions", scheme.sanctions)):
+                                ("sanctions", "sanctions", scheme.tier_sanctions)):
         exploded = inp.residents.select("tier", column).explode(column).drop_nulls(column)
         got = {(r[0], r[1]): int(r[2]) for r in exploded.group_by(column, "tier").agg(
             pl.len()).iter_rows()}
@@ -430,6 +430,7 @@ def rewards_and_sanctions(inp: CityInput, public: bool) -> dict[str, list[dict[s
                             if best <= scheme.tier_rank(t) <= limit]
                 condition = reward_condition(item)
             else:
+                assert item.max_tier is not None  # tier_sanctions only
                 limit = scheme.tier_rank(item.max_tier)
                 eligible = [t for t in scheme.tier_names if scheme.tier_rank(t) >= limit]
                 condition = f"tier {item.max_tier} or worse"

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from scs_cli.core.output import decimal_text, markdown_document
-from scs_cli.rules.model import Catalogue, Indicator, Reward
+from scs_cli.rules.model import Catalogue, CreditList, Indicator, Reward, Sanction
 from scs_cli.rules.schema import to_document
 
 VALUE_COLUMNS = ("section", "item", "field", "value", "source", "assumed")
@@ -67,7 +67,7 @@ def value_rows(cat: Catalogue) -> list[dict[str, str]]:
             for tier in content:
                 add(section, tier["name"], {k: v for k, v in tier.items() if k != "name"},
                     CATALOGUE_SOURCES)
-        elif section in ("categories", "indicators", "rewards", "sanctions"):
+        elif section in ("categories", "indicators", "rewards", "sanctions", "lists"):
             for ident, table in content.items():
                 if section == "indicators":
                     source = table.get("source") or "no source given"
@@ -119,6 +119,45 @@ def reward_condition(reward: Reward,
     if r.value is not None:  # not a condition, but where a reader of the rule looks for it
         cond += "; " + mark(f"worth {decimal_text(r.value)} {r.unit} to each resident", "value")
     return cond
+
+
+def sanction_condition(s: Sanction,
+                       mark: Callable[[str, str], str] = lambda text, key: text) -> str:
+    """When a sanction applies: "tier C or worse", or "while on court-defaulters, at most
+    1y from the listing's start" (a joint measure), with who applies it."""
+    if s.max_tier is not None:
+        return mark(f"tier {s.max_tier} or worse", "max_tier")
+    cond = mark(f"while on list {s.on_list}", "on_list")
+    if s.lasts:
+        cond += ", " + mark(f"at most {s.lasts} from the listing's start", "lasts")
+    if s.agency:
+        cond += "; applied by " + mark(s.agency, "agency")
+    return cond
+
+
+def list_condition(item: CreditList,
+                   mark: Callable[[str, str], str] = lambda text, key: text) -> str:
+    """How one gets on a list and off it, in words."""
+    e = item.entry
+    if e.by_tier:
+        enter = reward_condition(Reward(item.id, item.name, e.min_tier or "", e.min_score,
+                                        e.clean_for, max_tier=e.max_tier,
+                                        max_score=e.max_score), mark)
+        return mark("on it while " + enter, "entry")
+    names = ", ".join(e.indicators)
+    enter = (f"{e.count} events of {names} within {e.within}" if e.count
+             else f"a standing event of {names}")
+    parts = [mark("entered by " + enter, "entry")]
+    if item.lasts:
+        parts.append(mark(f"off after {item.lasts}", "lasts"))
+    if item.ends_with_event:
+        parts.append(mark("off when the entering event stops counting", "ends_with_event"))
+    if item.repair_after:
+        parts.append(mark(f"repair from {item.repair_after} after entry", "repair_after"))
+    if item.severity:
+        parts.append(mark(f"severity {item.severity}", "severity"))
+    parts.append(mark("published" if item.published else "not published", "published"))
+    return "; ".join(parts)
 
 
 def _cell(text: str) -> str:
@@ -187,9 +226,14 @@ def catalogue_markdown(cat: Catalogue) -> str:
         rows = []
         for r in cat.rewards.values():
             rows.append(["reward", f"`{r.id}`", r.name, reward_condition(r)])
-        rows += [["sanction", f"`{s.id}`", s.name, f"tier {s.max_tier} or worse"]
+        rows += [["sanction", f"`{s.id}`", s.name, sanction_condition(s)]
                  for s in cat.sanctions.values()]
         parts.append(_table(["kind", "id", "name", "condition"], rows))
+    if cat.lists:
+        parts.append("\n## Lists\n\n")
+        parts.append(_table(["kind", "id", "name", "rule"],
+                            [[f"{v.kind} list", f"`{v.id}`", v.name, list_condition(v)]
+                             for v in cat.lists.values()]))
 
     p = cat.policy
     decided = (f"decided within {p.objection_deadline}" if p.objection_deadline

@@ -171,7 +171,51 @@ class Reward:
 class Sanction:
     id: str
     name: str
-    max_tier: str
+    max_tier: str | None               # this tier or worse; None for a measure `on_list`
+    assumed: frozenset[str] = frozenset()
+    on_list: str | None = None         # a black list: applies while the resident is on it
+    agency: str | None = None          # who applies it (joint punishment, SPEC §4a)
+    lasts: Duration | None = None      # at most this long from the listing's start
+
+
+ListKind = Literal["black", "red"]
+Severity = Literal["minor", "general", "serious"]
+LIST_KINDS: tuple[str, ...] = ("black", "red")
+SEVERITIES: tuple[str, ...] = ("minor", "general", "serious")
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """How one gets on a list: by indicators (black), optionally the ``count``-th inside
+    ``within``, or by a tier as a reward is granted (red)."""
+
+    indicators: tuple[str, ...] = ()
+    count: int | None = None
+    within: Duration | None = None
+    min_tier: str | None = None
+    max_tier: str | None = None
+    min_score: Decimal | None = None
+    max_score: Decimal | None = None
+    clean_for: Duration | None = None
+
+    @property
+    def by_tier(self) -> bool:
+        return self.min_tier is not None
+
+
+@dataclass(frozen=True)
+class CreditList:
+    """A list beside the score (SPEC §4a): a resident is on it or not."""
+
+    id: str
+    name: str
+    kind: ListKind
+    entry: ListEntry
+    severity: Severity | None = None
+    lasts: Duration | None = None
+    ends_with_event: bool = True
+    repair_after: Duration | None = None
+    published: bool = False
     assumed: frozenset[str] = frozenset()
 
 
@@ -207,6 +251,7 @@ class Catalogue:
     sanctions: dict[str, Sanction] = field(default_factory=dict)
     policy: Policy = Policy()
     assumed: frozenset[str] = frozenset()  # keys of the [catalogue] table that are assumed
+    lists: dict[str, CreditList] = field(default_factory=dict)
 
     def __hash__(self) -> int:  # dict fields: hash by identity of the version
         return hash((self.city.id, self.version, self.effective_from))
@@ -247,6 +292,15 @@ class Catalogue:
             category = self.categories[category].parent
         return tuple(chain)
 
+    @property
+    def tier_sanctions(self) -> dict[str, Sanction]:
+        """Sanctions by tier (step 9); measures `on_list` follow listings instead."""
+        return {k: s for k, s in self.sanctions.items() if s.max_tier is not None}
+
+    @property
+    def list_sanctions(self) -> dict[str, Sanction]:
+        return {k: s for k, s in self.sanctions.items() if s.on_list is not None}
+
     def indicators_by_category(self) -> dict[str | None, list[Indicator]]:
         grouped: dict[str | None, list[Indicator]] = {}
         for ind in self.indicators.values():
@@ -266,6 +320,7 @@ class Catalogue:
         tables += [(f"rewards.{k}", v.assumed) for k, v in self.rewards.items()]
         tables += [(f"sanctions.{k}", v.assumed) for k, v in self.sanctions.items()]
         tables.append(("policy", self.policy.assumed))
+        tables += [(f"lists.{k}", v.assumed) for k, v in self.lists.items()]
         return [(path, key) for path, keys in tables for key in sorted(keys)]
 
 

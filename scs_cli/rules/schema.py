@@ -26,6 +26,7 @@ from scs_cli.rules.model import (
     Catalogue,
     Category,
     City,
+    CreditList,
     Indicator,
     Limit,
     Policy,
@@ -33,6 +34,12 @@ from scs_cli.rules.model import (
     Sanction,
     Scale,
     Tier,
+)
+from scs_cli.rules.schema_lists import (
+    lists_document,
+    read_lists,
+    read_sanctions,
+    sanction_document,
 )
 from scs_cli.rules.taxonomy import Taxonomy, bundled_dir, default_taxonomy
 
@@ -43,7 +50,7 @@ NUMBER_LIMIT = Decimal(1_000_000)
 DURATION_LIMIT = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
 
 TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indicators",
-            "rewards", "sanctions", "policy")
+            "rewards", "sanctions", "policy", "lists")
 CITY_KEYS = ("id", "name", "province")
 CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mode",
                   "published_indicators", "partial", "assumed")
@@ -57,7 +64,6 @@ INDICATOR_KEYS = ("name", "category", "behavior", "points", "points_range", "esc
 LIMIT_KEYS = ("count", "per")
 REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "max_tier", "max_score",
                "value", "unit", "assumed")
-SANCTION_KEYS = ("name", "max_tier", "assumed")
 POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation", "assumed")
 
 
@@ -338,7 +344,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         if ind is not None:
             indicators[iid] = ind
     rewards = _rewards(c, doc, tiers, known_tier)
-    sanctions = _sanctions(c, doc, mode, known_tier)
+    sanctions, lists = _lists_and_measures(c, doc, mode, known_tier)
     policy = _policy(c, doc)
 
     if c.problems:
@@ -362,6 +368,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         sanctions=sanctions,
         policy=policy,
         assumed=catalogue_assumed,
+        lists=lists,
     )
 
 
@@ -434,22 +441,15 @@ def _rewards(c: _Checker, doc: dict[str, Any], tiers: list[Tier],
     return rewards
 
 
-def _sanctions(c: _Checker, doc: dict[str, Any], mode: str,
-               known_tier: KnownTier) -> dict[str, Sanction]:
-    sanctions: dict[str, Sanction] = {}
-    for sid, raw in _named_tables(c, doc, "sanctions"):
-        where = f"sanctions.{sid}"
-        t = c.table(raw, where, SANCTION_KEYS)
-        name = c.string(t, "name", where, required=True)
-        max_tier = known_tier(c.string(t, "max_tier", where, required=True),
-                              f"{where}.max_tier")
-        sanctions[sid] = Sanction(sid, name or sid, max_tier or "",
-                                  assumed=c.assumed(t, where, SANCTION_KEYS))
-        if mode == "rewards-only":
-            c.add(where, "sanctions are not allowed in a rewards-only catalogue",
-                  "scores may be combined with incentives, never with punishments: remove "
-                  "the sanction or set catalogue.mode = \"rewards-and-penalties\"")
-    return sanctions
+def _lists_and_measures(c: _Checker, doc: dict[str, Any], mode: str, known_tier: KnownTier
+                        ) -> tuple[dict[str, Sanction], dict[str, CreditList]]:
+    """Sanctions (by tier or on a list) and `[lists]`, validated in `schema_lists`."""
+    declared = set(doc["indicators"]) if isinstance(doc.get("indicators"), dict) else set()
+    raw_lists = doc.get("lists", {})
+    lists = read_lists(c, _named_tables(c, doc, "lists"), declared, known_tier)
+    sanctions = read_sanctions(c, _named_tables(c, doc, "sanctions"), mode, known_tier,
+                               raw_lists if isinstance(raw_lists, dict) else {})
+    return sanctions, lists
 
 
 def _policy(c: _Checker, doc: dict[str, Any]) -> Policy:
@@ -648,14 +648,14 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
                                      "assumed": _assumed(r.assumed)})
                           for k, r in cat.rewards.items()}
     if cat.sanctions:
-        doc["sanctions"] = {k: _clean({"name": s.name, "max_tier": s.max_tier,
-                                       "assumed": _assumed(s.assumed)})
-                            for k, s in cat.sanctions.items()}
+        doc["sanctions"] = {k: sanction_document(s) for k, s in cat.sanctions.items()}
     p = cat.policy
     doc["policy"] = _clean({"objection_suspends": p.objection_suspends,
                             "objection_deadline": _str(p.objection_deadline),
                             "participation": p.participation,
                             "assumed": _assumed(p.assumed)})
+    if cat.lists:
+        doc["lists"] = lists_document(cat.lists)
     return doc
 
 

@@ -23,6 +23,7 @@ from scs_cli.rules.model import AdoptedCatalogue, Catalogue, CatalogueHistory
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 from scs_cli.scale.dataset import Dataset, history_of
 from scs_cli.scoring.batch import ScoreRun, compare, summarize, what_if_history
+from scs_cli.scoring.lists import ListsRun, listings_run
 
 Progress = Callable[[str], None]
 
@@ -122,3 +123,12 @@ def _own_city(dataset: Dataset, path: str | Path | None) -> Catalogue | None:
                           f" but this dataset belongs to {dataset.city_id!r}",
                           "a city is only ever scored with its own catalogue")
     return catalogue
+
+
+def dataset_listings(path: str | Path, as_of: date, known_at: datetime | None = None, *,
+                     only: str | None = None, public: bool = False) -> ListsRun:
+    """`scs lists DIR`: the listings of an exported dataset, as the ledger would give them."""
+    known_at = known_at or datetime.now(UTC)
+    city = open_cities([path], as_of, known_at)[0]
+    return listings_run(str(path), city.dataset.read(known_at), city.history, as_of,
+                        known_at, only, public)

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from scs_cli.core.frames import (
     CONSENTS_SCHEMA,
     LIFTS_SCHEMA,
     OBJECTIONS_SCHEMA,
+    REPAIRS_SCHEMA,
     VOIDS_SCHEMA,
     LedgerData,
 )
@@ -263,10 +264,22 @@ class Dataset:
     def consents(self) -> pl.DataFrame:
         return self.table("consents", CONSENT_COLUMNS)
 
+    def repairs(self, known_at: datetime | None = None) -> pl.DataFrame:
+        """Repair applications recorded by known-at, with decisions recorded by then (a
+        dataset exported before repairs existed has none)."""
+        if not self.file("repairs").exists():
+            return pl.DataFrame(schema=REPAIRS_SCHEMA)
+        decided = _seen(self.table("repair_decisions"), known_at).select(
+            "repair_id", "decided_on", "outcome")
+        filed = _seen(self.table("repairs"), known_at).sort("repair_id").join(
+            decided, on="repair_id", how="left", maintain_order="left")
+        return _typed(filed, REPAIRS_SCHEMA)
+
     def read(self, known_at: datetime | None = None) -> LedgerData:
         """The engine's frames as known at known-at: what the ledger's scoring_data gives."""
-        return ledger_data(self.events(known_at), self.marks(known_at), self.consents(),
+        data = ledger_data(self.events(known_at), self.marks(known_at), self.consents(),
                            known_at)
+        return replace(data, repairs=self.repairs(known_at))
 
 
 _EVENT_TYPES: dict[str, Any] = {"event_id": pl.Int64, "resident_id": pl.String,

@@ -1,0 +1,81 @@
+"""Listings (SPEC §4a) against scoring on one generated ledger: the issue asks listings to
+cost at most 10 % of `scs score`'s time. Run:
+
+    .venv/bin/python benchmarks/bench_listings.py DIR [EVENTS]
+
+Makes a ledger of EVENTS (default 200,000) generated events for Wuxi (every indicator enters
+a list: the worst case for black lists) and times, best of 5: the kernel's preparation and
+evaluation (what `scs score` computes) and the listings on the same prepared events; then
+the same with Shijiazhuang, whose red list is granted like a reward (one more evaluation),
+and with Rongcheng 2016 plus a court's list entered by its three judgment rows (typical).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from scs_cli.engine.kernel import evaluate, prepare
+from scs_cli.engine.listings import listings
+from scs_cli.ledger.store import Ledger
+from scs_cli.rules.taxonomy import bundled_dir
+from scs_cli.scoring.batch import score_ledger
+
+AS_OF = date(2024, 6, 30)
+
+
+def best(fn, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+# A typical city: Rongcheng's 2016 catalogue (dozens of indicators) with the court's list
+# entered by its three judgment rows.
+COURT = """
+[lists.court-judgments]
+name = "Judgment debtors"
+kind = "black"
+entry = { indicators = ["contract-breach-judgment", "debt-judgment", "public-fee-judgment"] }
+lasts = "2y"
+"""
+
+
+def main(folder: Path, events: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rongcheng = folder / "rongcheng-listed.toml"
+    rongcheng.write_text((bundled_dir() / "rongcheng-2016.toml").read_text(encoding="utf-8")
+                         + COURT, encoding="utf-8")
+    for name in ("wuxi-2019", "shijiazhuang-2020", str(rongcheng)):
+        csv, db = folder / f"{Path(name).stem}.csv", folder / f"{Path(name).stem}.db"
+        if not db.exists():
+            subprocess.run(["scs", "demo", "generate", "--catalogue", name, "--output", csv,
+                            "--residents", str(events // 10), "--events", str(events)],
+                           check=True)
+            subprocess.run(["scs", "ledger", "init", db, "--catalogue", name], check=True)
+            subprocess.run(["scs", "ledger", "import", db, csv], check=True)
+        measure(Path(name).stem, db)
+
+
+def measure(name: str, db: Path) -> None:
+    """Best-of-5 times of scoring and of listings on one ledger."""
+    t_ledger = best(lambda: score_ledger(db, AS_OF))  # what `scs score` computes
+    with Ledger.open(db) as ledger:
+        data, history = ledger.scoring_data(), ledger.history()
+    prep = prepare(data, history)
+    t_kernel = best(lambda: evaluate(prepare(data, history), AS_OF, detail=False))
+    t_lists = best(lambda: listings(prep, data.repairs, AS_OF))
+    listed = listings(prep, data.repairs, AS_OF).height
+    print(f"{name}: {data.events.height:,} events, {listed:,} listings; score_ledger "
+          f"{t_ledger:.3f} s (kernel {t_kernel:.3f} s); listings {t_lists:.3f} s = "
+          f"{100 * t_lists / t_ledger:.0f} % of score_ledger, "
+          f"{100 * t_lists / t_kernel:.0f} % of the kernel")
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 200_000)
