@@ -57,7 +57,9 @@ LEDGER_TABLES = {"catalogues": ("catalogues", "catalogue_id"), "imports": ("impo
                  "voids": ("voids", "void_id"), "lifts": ("lifts", "lift_id"),
                  "objections": ("objections", "objection_id"),
                  "decisions": ("objection_decisions", "decision_id"),
-                 "consents": ("consents", "consent_id")}
+                 "consents": ("consents", "consent_id"),
+                 "repairs": ("repairs", "repair_id"),
+                 "repair_decisions": ("repair_decisions", "decision_id")}
 LINKS_SCHEMA: dict[str, Any] = {"link": pl.Int64, "table_name": pl.String, "row_id": pl.Int64,
                                 "content_sha256": pl.String, "hash": pl.String,
                                 "recorded_at": pl.String, "canonical": pl.String}

@@ -169,12 +169,13 @@ def check_rows(dataset: Dataset, links: pl.DataFrame) -> int:
         raise _error(dataset, f"its events files do not hold what the chain's batches hold "
                      f"({got.height:,} rows in the files, {expected.height:,} in the chain)")
     by_event = got.select("event_id", "resident_id")
-    objections = None
+    parents: dict[str, pl.DataFrame] = {}  # what a decision row takes from its parent row
     for name, (table, key) in LEDGER_TABLES.items():
         frame = dataset.table(name)
-        want = _side_rows(links, name, table, key, by_event, objections)
-        if name == "objections":
-            objections = want.select("objection_id", "event_id")
+        want = _side_rows(links, name, table, key, by_event, parents)
+        if name in ("objections", "repairs"):
+            parents[name] = want.select(key, "event_id" if name == "objections"
+                                        else "resident_id")
         have = frame.select(want.columns)
         if not have.equals(want):
             raise _error(dataset, f"{name}.parquet does not hold what the chain's {table} "
@@ -187,14 +188,21 @@ def check_rows(dataset: Dataset, links: pl.DataFrame) -> int:
     return got.height
 
 
+# Tables that keep their own resident_id; the others take it from their event or parent.
+OWN_RESIDENT = ("consents", "repairs")
+# A decision row's parent table, and the column it takes from it.
+PARENT = {"decisions": ("objections", "objection_id", "event_id"),
+          "repair_decisions": ("repairs", "repair_id", "resident_id")}
+
+
 def _side_rows(links: pl.DataFrame, name: str, table: str, key: str,
-               by_event: pl.DataFrame, objections: pl.DataFrame | None) -> pl.DataFrame:
+               by_event: pl.DataFrame, parents: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One side table as its chain rows give it (derived columns joined as the export
     joins them), with each row's link hash, in id order."""
     schema = SIDE_SCHEMAS[name]
-    own = [c for c in schema if c not in ("resident_id",) or table == "consents"]
-    if name == "decisions":
-        own = [c for c in own if c != "event_id"]
+    own = [c for c in schema if c != "resident_id" or table in OWN_RESIDENT]
+    if name in PARENT:
+        own = [c for c in own if c != PARENT[name][2]]
     text = {c: (pl.String if schema[c] in (pl.Date, STAMP) else
                 pl.Int64 if schema[c] == pl.Boolean else schema[c]) for c in own}
     rows = [{c: r.get(c) for c in own} for r in _rows(links, table)]
@@ -205,11 +213,12 @@ def _side_rows(links: pl.DataFrame, name: str, table: str, key: str,
         + [pl.col(c).str.to_datetime(time_unit="us", time_zone="UTC")
            for c in own if schema[c] == STAMP]
         + [(pl.col(c) == 1).alias(c) for c in own if schema[c] == pl.Boolean])
-    if name == "decisions":
-        if objections is None:
-            objections = pl.DataFrame(schema={"objection_id": pl.Int64, "event_id": pl.Int64})
-        frame = frame.join(objections, on="objection_id", how="left", maintain_order="left")
-    if "resident_id" in schema and table != "consents":
+    if name in PARENT:
+        parent, parent_key, taken = PARENT[name]
+        rows_of_parent = parents.get(parent, pl.DataFrame(
+            schema={parent_key: pl.Int64, taken: schema[taken]}))
+        frame = frame.join(rows_of_parent, on=parent_key, how="left", maintain_order="left")
+    if "resident_id" in schema and table not in OWN_RESIDENT and name != "repair_decisions":
         frame = frame.join(by_event, on="event_id", how="left", maintain_order="left")
     hashes = links.filter(pl.col("table_name") == table).select(
         pl.col("row_id").alias(key), chain_hash="hash")
