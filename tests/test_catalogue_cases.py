@@ -13,7 +13,6 @@ from scs_cli.rules.schema import bundled_catalogue_paths
 from scs_cli.scoring.cases import CasesError, load_cases, run_case_files
 
 CASE_FILES = sorted(CATALOGUES.glob("*.cases.toml"))
-LIST_EXAMPLES = {24, 25, 26, 30}  # cases about lists, written with the lists work
 
 
 def test_every_bundled_catalogue_ships_a_case_file() -> None:
@@ -35,11 +34,11 @@ def test_bundled_cases_pass_or_are_disputed(path: Path) -> None:
 
 
 def test_every_worked_example_is_a_case() -> None:
-    """Each example of the sources' list (1-31) is named by a case, except the list ones."""
+    """Each example of the sources' list (1-31) is named by a case."""
     named = {int(n) for p in CASE_FILES
              for n in re.findall(r"# examples? (\d+)(?: and (\d+))?", p.read_text())
              for n in n if n}
-    assert set(range(1, 32)) - LIST_EXAMPLES - named == set()
+    assert set(range(1, 32)) - named == set()
 
 
 CATALOGUE = """schema = 1
@@ -179,12 +178,43 @@ expect = { score = 89 }
     assert "-11 is outside the range of indicator 'other'" in (outcome.reason or "")
 
 
-def test_lists_are_an_error_naming_the_missing_capability(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = write(tmp_path, CASE.format(expect='{ score = 95, lists = ["defaulters"] }'))
+LISTED = CATALOGUE + """[lists.defaulters]
+name = "Defaulters"
+kind = "black"
+entry = { indicators = ["other"] }
+repair_after = "3m"
+[sanctions.no-flights]
+name = "No flights"
+on_list = "defaulters"
+lasts = "1y"
+"""
+
+
+@pytest.mark.parametrize(("repairs", "lists", "sanctions"), [
+    ("", ["defaulters"], ["no-flights", "watch"]),
+    # a repair granted once repair_after has passed takes the resident off the list
+    ('repairs = [{ list = "defaulters", filed_on = 2020-05-01, decided_on = 2020-05-10, '
+     'granted = true }]\n', [], ["watch"]),
+    # a refused one leaves them on it
+    ('repairs = [{ list = "defaulters", filed_on = 2020-05-01, decided_on = 2020-05-10, '
+     'granted = false }]\n', ["defaulters"], ["no-flights", "watch"]),
+])
+def test_list_cases_run_through_the_listings(scs, tmp_path: Path, repairs: str,  # type: ignore[no-untyped-def]
+                                             lists: list[str], sanctions: list[str]) -> None:
+    (tmp_path / "town.toml").write_text(LISTED, encoding="utf-8")
+    path = tmp_path / "town.cases.toml"
+    path.write_text('catalogue = "town.toml"\n[[case]]\nname = "listed"\nsource = "s"\n'
+                    'as_of = 2020-06-01\n'
+                    'events = [{ indicator = "other", occurred_on = 2020-01-10, points = -10 }]\n'
+                    + repairs + f"expect = {{ score = 90, lists = {json.dumps(lists)}, "
+                    f"sanctions = {json.dumps(sanctions)} }}\n", encoding="utf-8")
     result = scs("catalogue", "test", path, "--format", "json")
-    assert result.exit_code == 1
     [record] = json.loads(result.stdout)
-    assert record["result"] == "error" and "lists" in record["reason"]
+    assert (record["result"], result.exit_code) == ("pass", 0), record
+    # and a wrong expectation about the list fails
+    path.write_text(path.read_text().replace(f"lists = {json.dumps(lists)}", "lists = [\"x\"]"))
+    result = scs("catalogue", "test", path, "--format", "json")
+    assert result.exit_code == 1 and json.loads(result.stdout)[0]["result"] == "fail"
 
 
 @pytest.mark.parametrize(("cases", "where", "what"), [

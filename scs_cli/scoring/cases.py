@@ -24,6 +24,7 @@ from scs_cli.core.errors import Problem, ProblemsError, ScsError
 from scs_cli.core.frames import LedgerData
 from scs_cli.core.output import decimal_text
 from scs_cli.engine.kernel import score
+from scs_cli.engine.listings import listings_of
 from scs_cli.rules.model import Catalogue, CatalogueHistory, adoption_problems, cents, from_cents
 from scs_cli.rules.schema import load_catalogue
 from scs_cli.rules.taxonomy import bundled_dir
@@ -91,10 +92,6 @@ class Outcome:
         if self.reason:
             out["reason"] = self.reason
         return out
-
-
-class MissingCapability(ScsError):
-    """A case needs something the engine does not compute yet (lists, repairs)."""
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -423,8 +420,6 @@ def run_case(case_file: CaseFile, case: Case) -> Outcome:
         return outcome("fail", got, reason)
     try:
         got = standing(case_file.history, case)
-    except MissingCapability as exc:
-        return outcome("error", {}, str(exc))
     except ScsError as exc:
         return outcome("fail", {}, str(exc))
     mismatches = [key for key in case.expect if got.get(key) != case.expect[key]]
@@ -458,15 +453,26 @@ def standing(history: CatalogueHistory, case: Case) -> dict[str, Any]:
     """The case resident's score, tier, rewards, sanctions and events, from the kernel."""
     events = [{**e, "points": cents(e["points"]) if e["points"] is not None else None}
               for e in case.events]
+    repairs = [{"repair_id": i + 1, "resident_id": r["resident_id"], "list_id": r["list"],
+                "filed_on": r["filed_on"], "decided_on": r["decided_on"],
+                "outcome": None if r["decided_on"] is None
+                else ("granted" if r["granted"] in (None, True) else "refused")}
+               for i, r in enumerate(case.repairs)]
     data = LedgerData.build(events=events, voids=case.voids, lifts=case.lifts,
-                            objections=case.objections, consents=case.consents)
+                            objections=case.objections, consents=case.consents,
+                            repairs=repairs)
     result = score(data, history, case.as_of)
+    listed = listings_of(data, history, case.as_of).filter(
+        pl.col("resident_id") == case.resident_id)
+    measures = sorted(m for ms in listed["measures"].to_list() for m in ms)
     rows = result.residents.filter(pl.col("resident_id") == case.resident_id)
     got: dict[str, Any] = {"scored": bool(rows.height)}
     if rows.height:
         row = rows.row(0, named=True)
+        # The measures in force: sanctions by tier, and those on a list the resident is on.
         got.update(score=from_cents(row["score"]), tier=row["tier"],
-                   rewards=sorted(row["rewards"]), sanctions=sorted(row["sanctions"]))
+                   rewards=sorted(row["rewards"]),
+                   sanctions=sorted(row["sanctions"] + measures))
     elif not case.events and result.scheme.policy.participation == "all":
         got.update(clean_standing(result.scheme))  # no records: the kernel has no row
     got["events"] = {
@@ -477,8 +483,7 @@ def standing(history: CatalogueHistory, case: Case) -> dict[str, Any]:
     if "events" in case.expect:  # compare only what the case states of each event
         got["events"] = {n: {k: got["events"].get(n, {}).get(k) for k in want}
                          for n, want in case.expect["events"].items()}
-    if "lists" in case.expect or case.repairs:
-        got["lists"] = listings(result, case)
+    got["lists"] = sorted(listed["list"].to_list())
     return got
 
 
@@ -501,17 +506,6 @@ def clean_standing(scheme: Catalogue) -> dict[str, Any]:
                  and rank >= scheme.tier_rank(s.max_tier)]
     return {"score": base, "tier": tier, "rewards": sorted(rewards),
             "sanctions": sorted(sanctions)}
-
-
-def listings(result: Any, case: Case) -> list[str]:
-    """The lists the case resident is on at the as-of date (SPEC §4a).
-
-    The seam for lists: the engine does not compute listings yet, so a case that states
-    ``expect.lists`` or gives ``repairs`` cannot run. Wire the engine's listings here.
-    """
-    raise MissingCapability(
-        f"case {case.name!r} needs lists (expect.lists or repairs), which this engine does "
-        "not compute yet (SPEC §4a)")
 
 
 def _shown(values: dict[str, Any]) -> dict[str, Any]:
