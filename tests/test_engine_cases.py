@@ -164,15 +164,25 @@ def test_engine(case: Case) -> None:
     check(case, lambda: engine_view(score(case.data, case.history, case.as_of)))
 
 
-def test_reference_listings(case: Case) -> None:
-    if case.expected_listings is None:
-        pytest.skip("the case says nothing of lists")
+def list_case_paths() -> list[Path]:
+    """The cases that state listings (the others say nothing of lists)."""
+    return [p for p in case_paths() if "expected_listings" in p.read_text(encoding="utf-8")]
+
+
+@pytest.fixture(params=list_case_paths(), ids=lambda p: p.stem)
+def list_case(request: pytest.FixtureRequest) -> Case:
+    loaded = load_case(request.param)
+    assert loaded.expected_listings is not None
+    return loaded
+
+
+def test_reference_listings(list_case: Case) -> None:
+    case = list_case
     got = reference_listings(case.data, case.history, case.as_of)
     assert got == case.expected_listings, f"{case.name}: {case.description}"
 
 
-def test_engine_listings(case: Case) -> None:
-    if case.expected_listings is None:
-        pytest.skip("the case says nothing of lists")
+def test_engine_listings(list_case: Case) -> None:
+    case = list_case
     got = engine_listings_view(listings_of(case.data, case.history, case.as_of))
     assert got == case.expected_listings, f"{case.name}: {case.description}"
