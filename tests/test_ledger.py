@@ -566,7 +566,7 @@ def test_explain_reads_the_same_events_as_score(tiny_ledger, monkeypatch,
     conn.close()
     columns = ["event_id", "indicator", "occurred_on", "points"]
     with Ledger.open(path) as opened:
-        assert opened.conn.execute("SELECT count(*) FROM event_batches").fetchone()[0] == (
+        assert opened._conn.execute("SELECT count(*) FROM event_batches").fetchone()[0] == (
             2 if batch_rows == 2 else 1)
         whole = opened.scoring_data()
         for resident in ("R1", "R2"):

@@ -41,7 +41,7 @@ def resident_data(ledger: Ledger, resident_id: str,
     """
 
     cut = cutoff(known_at)
-    conn = ledger.conn
+    conn = ledger._conn
     with ledger._sql():  # a damaged batch: one line naming it
         events = batches.read_resident(conn, cut, resident_id)
     # The resident's event ids, bound as one JSON array: no limit on how many.
@@ -83,7 +83,7 @@ def resident_notes(ledger: Ledger, resident_id: str,
     """Void reasons and objection grounds for one resident's events (read-only SQL)."""
 
     cut = cutoff(known_at)
-    conn = ledger.conn
+    conn = ledger._conn
     mine = "(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)"
     reasons = {r[0]: r[1] for r in conn.execute(
         f"SELECT event_id, reason FROM voids WHERE event_id IN {mine} AND recorded_at <= ?",
@@ -100,7 +100,7 @@ def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
     Events are recorded by import, and each import's events have consecutive ids, so the
     small `event_batches` table answers it without touching the events themselves.
     """
-    rows = ledger.conn.execute(
+    rows = ledger._conn.execute(
         "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
         "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
     frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,

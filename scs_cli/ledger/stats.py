@@ -26,8 +26,26 @@ from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
 
 if TYPE_CHECKING:
+    import sqlite3
+    from contextlib import AbstractContextManager
+
     from scs_cli.core.frames import LedgerData
-    from scs_cli.ledger.store import Ledger
+    from scs_cli.ledger.records import ObjectionStatus
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What these reads need of an open ledger, lent by `store.Ledger` for one call: its
+    connection, its name, its frames, its pending objections and its way of wording SQLite's
+    errors. Taking this rather than the `Ledger` keeps `store` → `stats` one way."""
+
+    conn: sqlite3.Connection
+    path: Path
+    city_id: str
+    city_name: str
+    scoring_data: Callable[..., LedgerData]
+    objections: Callable[[date], list[ObjectionStatus]]
+    errors: Callable[[], AbstractContextManager[None]]
 
 
 def _as_text(data: LedgerData) -> pl.DataFrame:
@@ -41,7 +59,7 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _one(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> Any:
+def _one(ledger: Reading, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return ledger.conn.execute(sql, params).fetchone()[0]
 
 
@@ -72,8 +90,8 @@ class LedgerStats:
     last_recorded_at: str | None
 
 
-def ledger_stats(ledger: Ledger, as_of: date) -> LedgerStats:
-    with ledger._sql():
+def ledger_stats(ledger: Reading, as_of: date) -> LedgerStats:
+    with ledger.errors():
         data = ledger.scoring_data()
         events = data.events
         by_year = (events.group_by("code", pl.col("occurred_on").dt.year().alias("year"))
@@ -130,7 +148,7 @@ KIND_ORDER = {k: i for i, k in enumerate(("event", "void", "lift", "objection", 
                                           "consent", "withdrawal"))}
 
 
-def resident_history(ledger: Ledger, resident_id: str) -> list[HistoryEntry]:
+def resident_history(ledger: Reading, resident_id: str) -> list[HistoryEntry]:
     """Every row about one resident, in the order it was recorded (index lookups only)."""
     entries: list[HistoryEntry] = []
     conn = ledger.conn
@@ -140,7 +158,7 @@ def resident_history(ledger: Ledger, resident_id: str) -> list[HistoryEntry]:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
-    with ledger._sql():
+    with ledger.errors():
         events = rows("SELECT e.*, i.file AS import_file FROM events e JOIN imports i "
                       "USING (import_id) WHERE e.resident_id = ? ORDER BY e.event_id",
                       (resident_id,))
@@ -235,11 +253,11 @@ class ExportResult:
     events: int
 
 
-def export_events(ledger: Ledger, path: Path, progress: reader.Progress | None = None
+def export_events(ledger: Reading, path: Path, progress: reader.Progress | None = None
                   ) -> ExportResult:
     """Every event with its status columns, in event id order, to CSV/Parquet/JSON(L)."""
     fmt = format_for_path(path)
-    with ledger._sql():
+    with ledger.errors():
         total = _one(ledger, "SELECT count(*) FROM events")
         cursor = ledger.conn.execute(EXPORT_SQL)
         frames = []
@@ -305,7 +323,7 @@ def published_head(text: str) -> str:
     return digest
 
 
-def verify_ledger(ledger: Ledger, head: str | None = None,
+def verify_ledger(ledger: Reading, head: str | None = None,
                   now: datetime | None = None) -> VerifyResult:
     """Check the ledger's integrity; return every finding (an empty list: all is well).
 
@@ -318,7 +336,7 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
     conn = ledger.conn
     wanted = published_head(head) if head is not None else None
     moment = schema.stamp(now or datetime.now(UTC))
-    with ledger._sql():
+    with ledger.errors():
         for (line,) in conn.execute("PRAGMA quick_check"):
             if line != "ok":
                 problems.append(f"SQLite quick_check: {line}")
@@ -401,7 +419,7 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
     return VerifyResult(str(ledger.path), stored.height, count, problems, recomputed, wanted)
 
 
-def _events_table(ledger: Ledger) -> pl.DataFrame:
+def _events_table(ledger: Reading) -> pl.DataFrame:
     """The events table's scoring columns, typed like the batches."""
     cursor = ledger.conn.execute("SELECT event_id, resident_id, indicator, occurred_on, "
                                  "points, agency, reference FROM events ORDER BY event_id")
@@ -412,7 +430,7 @@ def _events_table(ledger: Ledger) -> pl.DataFrame:
     while rows := cursor.fetchmany(200_000):
         frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
-    parsed = imp._points_columns(pl.col("points"))
+    parsed = imp.points_columns(pl.col("points"))
     return frame.with_columns(
         pl.col("occurred_on").str.to_date("%Y-%m-%d"),
         pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
