@@ -378,6 +378,9 @@ def progress_enabled() -> bool:
 
 LedgerArg = Annotated[Path, typer.Argument(help="The city's ledger file (SQLite).",
                                            show_default=False)]
+SourceArg = Annotated[Path, typer.Argument(
+    metavar="LEDGER", help="The city's ledger file (SQLite), or its dataset folder (made by "
+    "`scs ledger export LEDGER --format parquet --output DIR`).", show_default=False)]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
                                               help="As of this date (default: today).",
                                               show_default=False)]
