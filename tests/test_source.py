@@ -124,3 +124,15 @@ def test_save_is_refused_on_a_dataset(scs, dataset: Path) -> None:  # type: igno
     assert result.exit_code == 1
     assert result.stderr == ("error: --save records a run in a ledger; a dataset is a "
                              "read-only copy (score the ledger itself with --save)\n")
+
+
+def test_a_report_of_the_dataset_is_the_ledgers(scs, city, dataset: Path, tmp_path: Path
+                                                ) -> None:  # type: ignore[no-untyped-def]
+    at = city.stages[-1].isoformat()
+    pages = {}
+    for name, path in (("ledger", city.path), ("dataset", dataset)):
+        result = scs("report", path, "--as-of", "2023-03-01", "--known-at", at,
+                     "--output", tmp_path / name)
+        assert result.exit_code == 0, result.stderr
+        pages[name] = json.loads((tmp_path / name / "exampleton" / "report.json").read_text())
+    assert pages["dataset"] == pages["ledger"]

@@ -1,14 +1,15 @@
 """A `Source`: where a city's ledger data comes from, as known at a time; and the ledger file.
 
-Scoring, explaining and reporting need the same four things of a city, whatever holds them:
-the catalogue versions adopted by known-at (`adopted`, `history`), the engine's frames as
-recorded by known-at (`data`, or one resident's with `resident`), and the head of the hash
-chain those rows belong to (`head`). A ledger file (`LedgerFile`, here) and an exported dataset
-folder (`scale.source.DatasetFolder`) both answer them; `scale.source.open_source(path)` is
-the one place that decides which a path is, so no command branches on the kind of input.
+Scoring, explaining and reporting ask the same things of a city, whatever holds it: the
+catalogue versions adopted by known-at (`adopted`, `history`), the engine's frames as recorded
+by known-at (`data`, or one resident's with `resident`), when each event was recorded
+(`recorded`), and the head of the hash chain those rows belong to (`head`). A ledger file
+(`LedgerFile`, here) and an exported dataset folder (`scale.source.DatasetFolder`) both answer
+them; `scale.source.open_source(path)` is the one place that decides which a path is, so no
+command branches on the kind of input.
 
-Only a ledger file can be written to (`writable`: saved runs) or holds saved runs; a surface
-that needs one asks `source.ledger` and words the refusal itself.
+Only a ledger file holds saved runs and can record one; a surface that needs them asks
+`source.ledger` (None for a dataset) and words the refusal itself.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+import polars as pl
+
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger.chain import Head
-from scs_cli.ledger.reads import LedgerNotes, resident_data, resident_notes
+from scs_cli.ledger.reads import LedgerNotes, recorded_ranges, resident_data, resident_notes
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import AdoptedCatalogue, CatalogueHistory
 
@@ -58,6 +61,12 @@ class Source(Protocol):
 
     def head(self, known_at: datetime | None = None) -> Head:
         """The head of the hash chain these rows belong to."""
+        ...
+
+    def recorded(self, known_at: datetime) -> pl.DataFrame:
+        """When events were recorded by known-at: `first_event_id`, `last_event_id` Int64 and
+        `recorded_at` Datetime (UTC) ranges, in event-id order (each import's ids are
+        consecutive)."""
         ...
 
     def close(self) -> None: ...
@@ -104,6 +113,9 @@ class LedgerFile:
 
     def head(self, known_at: datetime | None = None) -> Head:
         return self._ledger.head(known_at)
+
+    def recorded(self, known_at: datetime) -> pl.DataFrame:
+        return recorded_ranges(self._ledger, known_at)
 
     def close(self) -> None:
         self._ledger.close()

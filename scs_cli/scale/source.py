@@ -93,6 +93,14 @@ class DatasetFolder:
         about a moment before its last row it still answers the exported head."""
         return self.dataset.head
 
+    def recorded(self, known_at: datetime) -> pl.DataFrame:
+        """From the imports table: each import's events have consecutive ids and one
+        recording time (what the ledger's `event_batches` give, import by import)."""
+        imports = self._seen("imports", known_at).filter(pl.col("imported") > 0)
+        return imports.sort("first_event_id").select(
+            pl.col("first_event_id").cast(pl.Int64), pl.col("last_event_id").cast(pl.Int64),
+            pl.col("recorded_at").dt.convert_time_zone("UTC"))
+
     def close(self) -> None:
         pass
 
