@@ -82,8 +82,8 @@ def score(
         "--master", help="With --engine spark: the Spark master URL (default local[*]).",
         show_default=False)] = None,
 ) -> None:
-    """Score every resident of a ledger, or of exported datasets, at a date
-    (docs/scoring.md, docs/scale.md).
+    """Score every resident of one or more cities, each a ledger file or an exported
+    dataset, at a date (docs/scoring.md, docs/scale.md).
 
     Rows recorded after --known-at are not seen, so a past run can be reproduced exactly.
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
