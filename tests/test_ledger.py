@@ -508,6 +508,10 @@ def test_head_prints_rows_and_hash_for_publishing(ledger: Path, scs) -> None:
         head = opened.head()
     assert result.stdout == f"{head.rows}:{head.hash}\n"
     assert len(head.hash) == 64 and head.rows == 6
+    # it appends nothing, and says so: the rows the ledger holds, not rows "appended"
+    assert result.stderr.startswith(f"{ledger}: 6 rows in the ledger so far; publish this head")
+    assert "appended" not in result.stderr
+    assert scs("ledger", "head", ledger).stdout == result.stdout
     as_json = scs("ledger", "head", ledger, "--format", "json")
     assert json.loads(as_json.stdout) == {"rows": head.rows, "hash": head.hash}
 

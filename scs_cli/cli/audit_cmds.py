@@ -76,7 +76,12 @@ def compare_cmd(
     from scs_cli.audit.compare import compare_files, comparison_markdown
     from scs_cli.core.output import render, to_json
 
-    comp = compare_files(_files(files, bundled), _taxonomy(taxonomy))
+    chosen = _files(files, bundled)
+    if len(chosen) < 2:  # a usage error, like any other wrong count of arguments: exit 2
+        raise typer.BadParameter("compare needs at least two catalogues: give two or more "
+                                 "files or bundled names, or --bundled",
+                                 param_hint="CATALOGUE...")
+    comp = compare_files(chosen, _taxonomy(taxonomy))
     _skipped(comp.skipped)
     if fmt is Format.json:
         emit(to_json(comp.as_dict()))

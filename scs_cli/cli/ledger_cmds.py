@@ -434,8 +434,10 @@ def head(ledger: LedgerArg,
                      indent=2 if fmt is Format.json else None))
         return
     out.print(f"{result.rows}:{result.hash}", highlight=False, markup=False, soft_wrap=True)
-    err.print(f"{ledger}: {_n(result.rows, 'row')} appended; publish this head, and check "
-              "the ledger against it with `scs ledger verify LEDGER --head ROWS:HASH`",
+    # `head` appends nothing: it says how many rows the ledger holds, so far
+    err.print(f"{ledger}: {_n(result.rows, 'row')} in the ledger so far; publish this head, "
+              "and check the ledger against it with `scs ledger verify LEDGER --head "
+              "ROWS:HASH`",
               highlight=False, markup=False)
 
 
