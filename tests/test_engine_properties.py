@@ -7,8 +7,10 @@ year ends, expiry and window edges). The main test asserts that `scs_cli.engine.
 and `tests/reference_scorer.py` agree on every resident and every event. The invariants
 run on both scorers.
 
-Runs are derandomized (a fixed seed per test, no example database), so CI sees the
-same examples every time; set SCS_PROPERTY_EXAMPLES to draw more locally. A failure
+Runs are derandomized (a fixed seed per test, no example database), so a run sees the
+same examples every time; set SCS_PROPERTY_EXAMPLES to draw more locally. CI runs them a
+second time with SCS_PROPERTY_FRESH=1 and a new --hypothesis-seed it prints, so new examples
+are tried on every build and a failure can be drawn again. A failure
 prints the shrunk example as a ready-made case file for tests/cases/ (its expected
 values are the reference scorer's: check them against SPEC §4 before keeping it).
 """
@@ -40,7 +42,14 @@ settings.register_profile(
     "scs-engine", derandomize=True, deadline=None, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-PROFILE = settings.get_profile("scs-engine")
+# CI's second run: new examples each time, from the seed it passes as --hypothesis-seed and
+# prints, so a failure found once can be drawn again (`.ci/run`, docs/testing.md).
+settings.register_profile(
+    "scs-engine-fresh", derandomize=False, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROFILE = settings.get_profile(
+    "scs-engine-fresh" if os.environ.get("SCS_PROPERTY_FRESH") else "scs-engine")
 MAIN_EXAMPLES = int(os.environ.get("SCS_PROPERTY_EXAMPLES", "200"))
 INVARIANT_EXAMPLES = max(10, MAIN_EXAMPLES // 4)
 
@@ -458,11 +467,19 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
 
 
 def outcome(scorer: Scorer, scn: Scenario) -> ReferenceResult | None:
-    """The scorer's result, or None when it refuses the as-of date (no version in force)."""
+    """The scorer's result, or None when it refuses the as-of date: only when no version
+    is in force then (asked of the history, not of either scorer), and only with that
+    refusal. Any other error, or a refusal on a date some version covers, fails the test:
+    two scorers failing alike prove nothing."""
+    in_force = scn.history().in_force(scn.as_of) is not None
     try:
-        return scorer(scn.data(), scn.history(), scn.as_of)
-    except ScsError:
+        result = scorer(scn.data(), scn.history(), scn.as_of)
+    except ScsError as exc:
+        if in_force or "no catalogue version is in force" not in str(exc):
+            raise
         return None
+    assert in_force, f"scored on {scn.as_of}, when no catalogue version is in force"
+    return result
 
 
 # --- The engine against the reference -------------------------------------------------
