@@ -54,6 +54,7 @@ from scs_cli.ledger.stats import (
     resident_history,
     verify_ledger,
 )
+from scs_cli.rules.day import is_overdue, objection_due
 from scs_cli.rules.model import (
     AdoptedCatalogue,
     Catalogue,
@@ -627,14 +628,13 @@ class Ledger:
                 "AND d.decided_on <= ? WHERE o.filed_on <= ? AND d.decision_id IS NULL "
                 "ORDER BY o.filed_on, o.objection_id", (day, day)).fetchall()
         scheme = self.history().in_force(as_of)
-        deadline = scheme.policy.objection_deadline if scheme else None
         result = []
         for oid, eid, resident, indicator, filed, grounds, recorded_at in rows:
             filed_on = date.fromisoformat(filed)
-            due = deadline.after(filed_on) if deadline else None
+            due = objection_due(filed_on, scheme.policy if scheme else None)  # rules.day
             result.append(ObjectionStatus(oid, eid, resident, indicator, filed_on, grounds,
                                           (as_of - filed_on).days, due,
-                                          due is not None and as_of > due, recorded_at))
+                                          is_overdue(due, as_of), recorded_at))
         return result
 
     # --- what the engine reads ----------------------------------------------------------

@@ -29,6 +29,7 @@ from scs_cli.explain.explain import EventLine, Explanation, explain
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.reads import resident_data, resident_notes
 from scs_cli.ledger.store import RESIDENT_ID, Ledger
+from scs_cli.rules.day import objections_on
 from scs_cli.rules.model import CatalogueHistory, from_cents
 from scs_cli.scoring.batch import score_ledger
 
@@ -168,17 +169,13 @@ class _Reader:
         agencies = dict(zip(data.events["event_id"].to_list(),
                             data.events["agency"].to_list(), strict=True)) \
             if "agency" in data.events.columns else {}
-        objections = []
-        for o in data.objections.sort("objection_id").to_dicts():
-            if o["filed_on"] > self.as_of:
-                continue  # filed after the letter's date: not part of this statement
-            decided = o["decided_on"] if o["decided_on"] and o["decided_on"] <= self.as_of \
-                else None
-            objections.append(Objection(
-                int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
-                notes.objection_grounds.get(o["objection_id"], ""),
-                deadline.after(o["filed_on"]) if deadline else None,
-                decided, o["outcome"] if decided else None))
+        # filed by the letter's date, as things stood that day (rules.day)
+        on_the_day = objections_on(data.objections, self.as_of, scheme.policy)
+        objections = [Objection(
+            int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
+            notes.objection_grounds.get(o["objection_id"], ""), o["due_on"],
+            o["decided_on"], o["outcome"])
+            for o in on_the_day.sort("objection_id").iter_rows(named=True)]
         return Letter(
             explanation=x, city_name=scheme.city.name, province=scheme.city.province,
             catalogue_title=scheme.title, effective_from=scheme.effective_from,
