@@ -167,6 +167,10 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
     if not d.changes:
         out.print("No differences.")
         return
+    console = getattr(out, "console", out)
+    if not console.is_terminal:
+        _diff_lines(d)
+        return
     t = Table(show_lines=True)
     for col in ("section", "item", "change", "what"):
         t.add_column(col, overflow="fold")
@@ -174,6 +178,28 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
         t.add_row(item.section, Text(item_title(item)), item.change,
                   Text("\n".join(field_lines(item))))  # whole values; they fold
     out.print(t)
+
+
+# Into a file or a pipe, a table has no width to fit and would set long notes and sources
+# side by side as whole lines thousands of characters long: the changes go one per block
+# instead, each value whole, wrapped between words.
+DIFF_FILE_WIDTH = 100
+
+
+def _diff_lines(d) -> None:  # type: ignore[no-untyped-def]
+    import textwrap
+
+    from scs_cli.audit.diff import field_lines, item_title
+
+    blocks = []
+    for item in d.changes:
+        lines = [f"{item.section}: {item_title(item)}: {item.change}"]
+        for line in field_lines(item):
+            lines += textwrap.wrap(line, DIFF_FILE_WIDTH, initial_indent="    ",
+                                   subsequent_indent="      ", break_long_words=False,
+                                   break_on_hyphens=False) or ["    "]
+        blocks.append("\n".join(lines))
+    emit("\n\n".join(blocks) + "\n")
 
 
 @catalogue_app.command("lint")
