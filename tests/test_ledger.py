@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -441,9 +442,17 @@ def test_export_has_status_columns(ledger: Path, scs, tmp_path: Path) -> None:
     assert frame["voided"].to_list() == [True, False, False, False]
     assert frame["lifted_on"].to_list() == [None, date(2024, 1, 1), None, None]
     assert frame["objection_outcome"].to_list() == [None, None, None, "rejected"]
-    assert frame["points"].to_list() == [None, "-12.5", None, None]
+    # through the output layer: points exact, never text (a Parquet decimal, a JSON number)
+    assert frame["points"].to_list() == [None, Decimal("-12.50"), None, None]
+    json_target = tmp_path / "events.json"
+    assert scs("ledger", "export", ledger, "-o", json_target).exit_code == 0
+    assert '"points":-12.5,' in json_target.read_text(encoding="utf-8")
+    assert [r["points"] for r in json.loads(json_target.read_text(encoding="utf-8"),
+                                            parse_float=Decimal)] == [
+        None, Decimal("-12.5"), None, None]
     csv_target = tmp_path / "events.csv"
     assert scs("ledger", "export", ledger, "-o", csv_target).exit_code == 0
+    assert ",-12.5," in csv_target.read_text(encoding="utf-8")
     assert csv_target.read_text(encoding="utf-8").splitlines()[0].startswith(
         "event_id,resident_id,indicator,occurred_on,agency,reference,note,points,import_id,"
         "recorded_at,voided,void_reason,voided_at,lifted_on")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
-from scs_cli.core.output import format_for_path, write_atomic, write_frame
+from scs_cli.core.output import format_for_path, write_frame
 from scs_cli.ledger import batches, chain
 from scs_cli.ledger import importer as imp
 from scs_cli.ledger import reader as reader
@@ -274,13 +274,17 @@ def export_events(ledger: Reading, path: Path, progress: reader.Progress | None 
                 progress("exporting", done, total)
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=EXPORT_SCHEMA).with_columns(
         pl.col(c).cast(pl.Date) for c in DATE_COLUMNS)
-    if fmt == "csv":  # the output layer's CSV: notes and grounds are kept from running
-        write_frame(frame, path)
-    else:
-        writers: dict[str, Callable[[Path], object]] = {
-            "parquet": frame.write_parquet, "jsonl": frame.write_ndjson, "json": frame.write_json}
-        write_atomic(path, writers[fmt])
+    # through the output layer, as every other table scs writes: points exact (a JSON
+    # number, a Parquet decimal, CSV text as written), notes and grounds kept from running
+    # as spreadsheet formulas
+    frame = frame.with_columns(points=_hundredths(pl.col("points")))
+    write_frame(frame, path, points=("points",))
     return ExportResult(str(path), fmt, frame.height)
+
+
+def _hundredths(text: pl.Expr) -> pl.Expr:
+    """An event's own points, stored as decimal text, as the engine's Int64 hundredths."""
+    return pl.when(text.is_not_null()).then(imp.points_columns(text)[2]).cast(pl.Int64)
 
 
 # --- verification ----------------------------------------------------------------------
@@ -430,9 +434,8 @@ def _events_table(ledger: Reading) -> pl.DataFrame:
     while rows := cursor.fetchmany(200_000):
         frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
-    parsed = imp.points_columns(pl.col("points"))
     return frame.with_columns(
         pl.col("occurred_on").str.to_date("%Y-%m-%d"),
-        pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
+        _hundredths(pl.col("points")).alias("points"),
     ).select("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
              "reference")
