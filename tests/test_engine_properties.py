@@ -460,9 +460,19 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
         if (ge.occurrence, ge.limit_rank) != (we.occurrence, we.limit_rank):
             out.append(f"event {eid}: want occurrence {we.occurrence} limit rank "
                        f"{we.limit_rank}, got {ge.occurrence} {ge.limit_rank}")
+        # every other column explain words: kept after caps, when it stops, what suspends
+        # it, its category
+        for name in ("kept", "stops_on", "suspended_by", "category"):
+            if getattr(ge, name) != getattr(we, name):
+                out.append(f"event {eid}: want {name} {getattr(we, name)}, "
+                           f"got {getattr(ge, name)}")
     if sorted(map(astuple, got.adjustments)) != sorted(map(astuple, want.adjustments)):
         out.append(f"adjustments: want {sorted(map(astuple, want.adjustments))}, "
                    f"got {sorted(map(astuple, got.adjustments))}")
+    # step 9 condition by condition (explain words each reward's and sanction's checks)
+    if sorted(map(astuple, got.checks)) != sorted(map(astuple, want.checks)):
+        out.append(f"checks: want {sorted(map(astuple, want.checks))}, "
+                   f"got {sorted(map(astuple, got.checks))}")
     return out
 
 
