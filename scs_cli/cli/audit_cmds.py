@@ -210,7 +210,7 @@ def lint_cmd(
     taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Audit catalogues against the criticisms in the literature (prohibited data,
-    retention, scope creep, legal basis, sanctions…); each finding has a stable code.
+    retention, scope creep, legal basis, sanctions and more); each finding has a stable code.
 
     Exit status 1 when any finding is an error, else 0. docs/lint.md explains every code.
     """

@@ -322,7 +322,7 @@ def export(
         "--buckets", help="With --format parquet: how many resident-hash buckets the "
         "events are partitioned into.")] = 32,
 ) -> None:
-    """Export every event with its status columns (voided, lifted_on, objections…), or
+    """Export every event with its status columns (voided, lifted_on, objections and the rest), or
     with --format parquet the whole ledger as a dataset for `scs score DIR`."""
     from scs_cli.core.output import check_output_path, format_for_path
     from scs_cli.ledger.store import Ledger
