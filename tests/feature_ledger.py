@@ -82,7 +82,7 @@ def build(tmp: Path, residents: int = 300, events: int = 3000, name: str = "city
         ledger.import_file(second)
         stages.append(_last(path))
         ids = pl.read_database("SELECT event_id, occurred_on FROM events ORDER BY event_id",
-                               ledger.conn)
+                               ledger._conn)
         n = ids.height
         ledger.void(3, "recorded against the wrong resident")
         ledger.void(n // 2 + 1, "duplicate report")
@@ -98,7 +98,7 @@ def build(tmp: Path, residents: int = 300, events: int = 3000, name: str = "city
         ledger.consent("nobody-with-events", date(2022, 5, 1))
         stages.append(_last(path))
         for i, oid in enumerate(objections[:-2]):
-            filed = ledger.conn.execute("SELECT filed_on FROM objections WHERE "
+            filed = ledger._conn.execute("SELECT filed_on FROM objections WHERE "
                                         "objection_id = ?", (oid,)).fetchone()[0]
             on = min(date.fromisoformat(filed) + timedelta(days=30), date(2024, 12, 1))
             ledger.decide_objection(oid, "upheld" if i % 2 else "rejected", on)

@@ -56,6 +56,28 @@ class EventScore:
     # its limit period for a standing event of a rule with a limit.
     occurrence: int | None = None
     limit_rank: int | None = None
+    # What explain words beside (contract, docs/architecture.md): what the event adds after
+    # every cap (0 when it does not count); the earlier of its expiry and its lift date
+    # (None if it never stops); the pending objection that suspends it (the lowest id);
+    # its own rule's category.
+    kept: Decimal = Decimal(0)
+    stops_on: date | None = None
+    suspended_by: int | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """Step 9 for one resident and one reward or sanction: each condition, None where the
+    rule sets none."""
+
+    resident_id: str
+    kind: str  # "reward" or "sanction"
+    id: str
+    applies: bool
+    tier_ok: bool
+    score_ok: bool | None
+    clean_ok: bool | None
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,7 @@ class ReferenceResult:
     residents: dict[str, ResidentScore]  # in resident-id order
     events: dict[int, EventScore]  # events of scored residents, by event id
     adjustments: tuple[Adjustment, ...] = ()
+    checks: tuple[Check, ...] = ()
 
 
 @dataclass
@@ -183,20 +206,22 @@ def reference_score(data: LedgerData, history: CatalogueHistory, as_of: date
     residents: dict[str, ResidentScore] = {}
     events: dict[int, EventScore] = {}
     adjustments: list[Adjustment] = []
+    checks: list[Check] = []
     # "in resident-id string order"
     for rid in sorted(by_resident):
-        resident, judged, adjusts = _score_resident(rid, by_resident[rid], history, scheme,
-                                                    as_of)
+        resident, judged, adjusts, checked = _score_resident(rid, by_resident[rid], history,
+                                                             scheme, as_of)
         residents[rid] = resident
         adjustments.extend(adjusts)
+        checks.extend(checked)
         for ev in sorted(judged, key=lambda e: e.event_id):
             events[ev.event_id] = ev
-    return ReferenceResult(scheme, residents, events, tuple(adjustments))
+    return ReferenceResult(scheme, residents, events, tuple(adjustments), tuple(checks))
 
 
 def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
                     scheme: Catalogue, as_of: date
-                    ) -> tuple[ResidentScore, list[EventScore], list[Adjustment]]:
+                    ) -> tuple[ResidentScore, list[EventScore], list[Adjustment], list[Check]]:
     policy = scheme.policy
 
     # Step 1. "An event is judged by the indicator definition of the catalogue version in
@@ -384,34 +409,53 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
     # worse."
     rank = scheme.tier_rank(tier)
     rewards = []
+    checks = []
     for reward in scheme.rewards.values():
-        if rank > scheme.tier_rank(reward.min_tier):
-            continue
-        # "(and max_tier or worse, if set)", "(and at most max_score, if set)"
-        if reward.max_tier is not None and rank < scheme.tier_rank(reward.max_tier):
-            continue
-        if reward.min_score is not None and score < reward.min_score:
-            continue
-        if reward.max_score is not None and score > reward.max_score:
-            continue
+        # each condition on its own (explain words every one), None where none is set
+        tier_ok = rank <= scheme.tier_rank(reward.min_tier) and (
+            # "(and max_tier or worse, if set)"
+            reward.max_tier is None or rank >= scheme.tier_rank(reward.max_tier))
+        score_ok = None
+        if reward.min_score is not None or reward.max_score is not None:
+            # "(and at most max_score, if set)"
+            score_ok = ((reward.min_score is None or score >= reward.min_score)
+                        and (reward.max_score is None or score <= reward.max_score))
         clean_for = reward.clean_for
-        if clean_for is not None and any(
+        clean_ok = None if clean_for is None else not any(
             e.nominal is not None and e.nominal < 0 and clean_for.after(e.day) > as_of
-            for e in counting
-        ):
-            continue
-        rewards.append(reward.id)
+            for e in counting)
+        applies = tier_ok and score_ok is not False and clean_ok is not False
+        checks.append(Check(rid, "reward", reward.id, applies, tier_ok, score_ok, clean_ok))
+        if applies:
+            rewards.append(reward.id)
     # "a sanction applies when the tier is max_tier or worse" (one `on_list` follows a
     # listing instead: SPEC §4a, tests/reference_listings.py)
-    sanctions = [s.id for s in scheme.sanctions.values()
-                 if s.max_tier is not None and rank >= scheme.tier_rank(s.max_tier)]
+    sanctions = []
+    for sanction in scheme.sanctions.values():
+        if sanction.max_tier is None:
+            continue
+        applies = rank >= scheme.tier_rank(sanction.max_tier)
+        checks.append(Check(rid, "sanction", sanction.id, applies, applies, None, None))
+        if applies:
+            sanctions.append(sanction.id)
 
-    judged = [_event_score(rid, ev) for ev in evs]
+    # The objection that suspends an event: the lowest-numbered one pending on as-of. An
+    # upheld objection voids its event (whenever decided), so it never suspends.
+    def pending(o: dict[str, Any]) -> bool:
+        return (o["outcome"] != "upheld" and o["filed_on"] <= as_of
+                and not (o["decided_on"] is not None and o["decided_on"] <= as_of))
+
+    pending_objection = {
+        ev.id: min(o["objection_id"] for o in ev.objections if pending(o))
+        for ev in evs if policy.objection_suspends and any(pending(o) for o in ev.objections)}
+    judged = [_event_score(rid, ev, kept.get(ev.id, ZERO) if ev.counting else ZERO,
+                           pending_objection.get(ev.id)) for ev in evs]
     return (ResidentScore(rid, score, tier, tuple(sorted(rewards)), tuple(sorted(sanctions))),
-            judged, adjusts)
+            judged, adjusts, checks)
 
 
-def _event_score(rid: str, ev: _Event) -> EventScore:
+def _event_score(rid: str, ev: _Event, kept: Decimal, suspended_by: int | None
+                 ) -> EventScore:
     # explain: "the first status that applies in this order: voided, future, suspended,
     # over-limit, lifted, expired, capped, counted; points is what the event adds before
     # caps (0 when it does not count)".
@@ -430,7 +474,17 @@ def _event_score(rid: str, ev: _Event) -> EventScore:
         nominal=ev.nominal if ev.standing else None, points=points, status=status,
         capped_by=ev.capped_by if status == "capped" else None,
         occurrence=ev.occurrence, limit_rank=ev.limit_rank,
+        kept=kept, stops_on=_stops_on(ev), suspended_by=suspended_by, category=ev.category,
     )
+
+
+def _stops_on(ev: _Event) -> date | None:
+    """The earlier of the event's expiry (its own rule's expires_after after its date) and
+    its lift date; None when it never stops."""
+    ends = list(ev.lift_dates)
+    if ev.rule is not None and ev.rule.expires_after is not None:
+        ends.append(ev.rule.expires_after.after(ev.day))
+    return min(ends) if ends else None
 
 
 # --- Helpers shared by the tests that compare the engine with this scorer -------------
@@ -463,8 +517,14 @@ def engine_view(result: Any) -> ReferenceResult:
             points=from_cents(row["points"] or 0), status=row["status"],
             capped_by=row.get("capped_by"),
             occurrence=row.get("occurrence"), limit_rank=row.get("limit_rank"),
+            kept=from_cents(row["kept"] or 0), stops_on=row.get("stops_on"),
+            suspended_by=row.get("suspended_by"), category=row.get("category"),
         )
     adjustments = tuple(
         Adjustment(row["resident_id"], row["scope"], row["key"], from_cents(row["amount"]))
         for row in result.adjustments.to_dicts())
-    return ReferenceResult(result.scheme, residents, events, adjustments)
+    checks = tuple(
+        Check(row["resident_id"], row["kind"], row["id"], row["applies"], row["tier_ok"],
+              row["score_ok"], row["clean_ok"])
+        for row in (result.checks.to_dicts() if result.checks is not None else []))
+    return ReferenceResult(result.scheme, residents, events, adjustments, checks)

@@ -1,4 +1,4 @@
-"""`scs catalogue new` and `scs catalogue fmt`: catalogues written through tomli-w."""
+"""`scs catalogue new` and `scs catalogue fmt`: catalogues written in the documented style."""
 
 from __future__ import annotations
 
@@ -69,3 +69,22 @@ def test_fmt_check_fails_on_a_file_out_of_canonical_form(scs, tmp_path: Path) ->
     result = scs("catalogue", "fmt", messy, "--check")
     assert result.exit_code == 1
     assert "is not in canonical form" in result.stderr and result.stdout == ""
+
+
+def test_a_catalogue_written_as_the_docs_show_is_canonical(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """docs/catalogue.md's example, without its comments, passes `fmt --check`: the canonical
+    form is the documented style (tables after [city], [[tiers]] blocks, `points = -50`)."""
+    import re
+
+    docs = (Path(__file__).parent.parent / "docs" / "catalogue.md").read_text(encoding="utf-8")
+    example = docs.split("```toml\n")[1].split("```")[0]
+    lines = [re.sub(r"\s+#.*$", "", line) for line in example.splitlines()
+             if not line.lstrip().startswith("#")]
+    written = tmp_path / "as-documented.toml"
+    written.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = scs("catalogue", "fmt", written, "--check")
+    assert result.exit_code == 0, (result.stderr, scs("catalogue", "fmt", written).stdout)
+    text = scs("catalogue", "fmt", written).stdout
+    assert text.index("[city]") < text.index("[[tiers]]") < text.index("[categories.")
+    assert "points = -50\n" in text and "base = 1000\n" in text and ".0\n" not in text
+    assert 'limit = { count = 2, per = "month" }\n' in text

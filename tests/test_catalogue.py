@@ -53,6 +53,16 @@ def test_missing_file_is_one_line(scs):
                              "`scs catalogue list` shows the bundled catalogues)\n")
 
 
+def test_a_name_close_to_bundled_ones_suggests_them(scs):
+    result = scs("catalogue", "show", "rongcheng")
+    assert result.exit_code == 1
+    assert result.stderr == ("error: rongcheng: no such file (did you mean rongcheng-2016 or "
+                             "rongcheng-2021? `scs catalogue list` shows the bundled "
+                             "catalogues)\n")
+    typo = scs("catalogue", "show", "suinig-2010")
+    assert "(did you mean suining-2010? " in typo.stderr
+
+
 def test_usage_error_exits_2(scs):
     assert scs("catalogue", "validate").exit_code == 2
 

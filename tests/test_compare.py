@@ -261,10 +261,13 @@ def test_markdown_and_table(scs, files, cities) -> None:  # type: ignore[no-unty
 
 
 def test_compare_needs_two_catalogues(scs, files) -> None:  # type: ignore[no-untyped-def]
+    """A wrong count of arguments is a usage error (exit 2), as click's own are."""
     result = scs("catalogue", "compare", files[0])
-    assert result.exit_code == 1
-    assert result.stderr == ("error: compare needs at least two catalogues "
-                             "(give two or more files or bundled names)\n")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: Invalid value for CATALOGUE...: compare needs at "
+                                  "least two catalogues: give two or more files or bundled "
+                                  "names, or --bundled\n")
+    assert result.stdout == ""
 
 
 def test_compare_refuses_the_same_version_twice(scs, files) -> None:  # type: ignore[no-untyped-def]

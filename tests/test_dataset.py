@@ -238,9 +238,9 @@ def test_dataset_options_that_make_no_sense_are_refused(scs, dataset: Path, city
     refused(scs("score", dataset, dataset),
             f"{dataset} and {dataset} are both datasets of city 'exampleton' (score one "
             "dataset per city in a run)")
-    refused(scs("score", dataset, city.path), f"{city.path} is not a dataset folder; several "
-            "inputs must all be datasets (export each ledger with `scs ledger export LEDGER "
-            "--format parquet --output DIR`, or score one ledger at a time)")
+    # a ledger and a dataset are both sources of a city: only two of one city are refused
+    refused(scs("score", dataset, city.path), f"{city.path} and {dataset} are a ledger and a "
+            "dataset of city 'exampleton' (score one ledger or dataset per city in a run)")
     refused(scs("score", dataset, "--master", "local[1]"),
             "--master goes with --engine spark (add --engine spark)")
     refused(scs("score", city.path, "--engine", "spark"),

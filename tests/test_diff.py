@@ -267,3 +267,16 @@ def test_a_nested_cap_and_a_reward_band_are_changes() -> None:
     assert changes == {("categories", "finance", "changed"): {"parent": (None, "traffic")},
                        ("rewards", "fast-track", "changed"): {
                            "max_score": (None, Decimal("1049.99"))}}
+
+
+def test_diff_into_a_file_stays_readable(scs) -> None:  # type: ignore[no-untyped-def]
+    """Piped or redirected, no line holds long notes and sources side by side: each change
+    is a block, each value whole, wrapped between words near 100 columns."""
+    result = scs("catalogue", "diff", "rongcheng-2016", "rongcheng-2021")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 200
+    assert "catalogue: catalogue: changed" in lines
+    assert "    version: 2016 → 2021" in lines
+    flat = " ".join(result.stdout.split())
+    assert "effective_from: 2016-01-05 → 2021-06-18" in flat

@@ -7,8 +7,10 @@ year ends, expiry and window edges). The main test asserts that `scs_cli.engine.
 and `tests/reference_scorer.py` agree on every resident and every event. The invariants
 run on both scorers.
 
-Runs are derandomized (a fixed seed per test, no example database), so CI sees the
-same examples every time; set SCS_PROPERTY_EXAMPLES to draw more locally. A failure
+Runs are derandomized (a fixed seed per test, no example database), so a run sees the
+same examples every time; set SCS_PROPERTY_EXAMPLES to draw more locally. CI runs them a
+second time with SCS_PROPERTY_FRESH=1 and a new --hypothesis-seed it prints, so new examples
+are tried on every build and a failure can be drawn again. A failure
 prints the shrunk example as a ready-made case file for tests/cases/ (its expected
 values are the reference scorer's: check them against SPEC §4 before keeping it).
 """
@@ -43,7 +45,14 @@ settings.register_profile(
     "scs-engine", derandomize=True, deadline=None, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-PROFILE = settings.get_profile("scs-engine")
+# CI's second run: new examples each time, from the seed it passes as --hypothesis-seed and
+# prints, so a failure found once can be drawn again (`.ci/run`, docs/testing.md).
+settings.register_profile(
+    "scs-engine-fresh", derandomize=False, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROFILE = settings.get_profile(
+    "scs-engine-fresh" if os.environ.get("SCS_PROPERTY_FRESH") else "scs-engine")
 MAIN_EXAMPLES = int(os.environ.get("SCS_PROPERTY_EXAMPLES", "200"))
 INVARIANT_EXAMPLES = max(10, MAIN_EXAMPLES // 4)
 
@@ -505,18 +514,36 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
         if (ge.occurrence, ge.limit_rank) != (we.occurrence, we.limit_rank):
             out.append(f"event {eid}: want occurrence {we.occurrence} limit rank "
                        f"{we.limit_rank}, got {ge.occurrence} {ge.limit_rank}")
+        # every other column explain words: kept after caps, when it stops, what suspends
+        # it, its category
+        for name in ("kept", "stops_on", "suspended_by", "category"):
+            if getattr(ge, name) != getattr(we, name):
+                out.append(f"event {eid}: want {name} {getattr(we, name)}, "
+                           f"got {getattr(ge, name)}")
     if sorted(map(astuple, got.adjustments)) != sorted(map(astuple, want.adjustments)):
         out.append(f"adjustments: want {sorted(map(astuple, want.adjustments))}, "
                    f"got {sorted(map(astuple, got.adjustments))}")
+    # step 9 condition by condition (explain words each reward's and sanction's checks)
+    if sorted(map(astuple, got.checks)) != sorted(map(astuple, want.checks)):
+        out.append(f"checks: want {sorted(map(astuple, want.checks))}, "
+                   f"got {sorted(map(astuple, got.checks))}")
     return out
 
 
 def outcome(scorer: Scorer, scn: Scenario) -> ReferenceResult | None:
-    """The scorer's result, or None when it refuses the as-of date (no version in force)."""
+    """The scorer's result, or None when it refuses the as-of date: only when no version
+    is in force then (asked of the history, not of either scorer), and only with that
+    refusal. Any other error, or a refusal on a date some version covers, fails the test:
+    two scorers failing alike prove nothing."""
+    in_force = scn.history().in_force(scn.as_of) is not None
     try:
-        return scorer(scn.data(), scn.history(), scn.as_of)
-    except ScsError:
+        result = scorer(scn.data(), scn.history(), scn.as_of)
+    except ScsError as exc:
+        if in_force or "no catalogue version is in force" not in str(exc):
+            raise
         return None
+    assert in_force, f"scored on {scn.as_of}, when no catalogue version is in force"
+    return result
 
 
 # --- The engine against the reference -------------------------------------------------

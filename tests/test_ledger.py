@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -455,9 +456,17 @@ def test_export_has_status_columns(ledger: Path, scs, tmp_path: Path) -> None:
     assert frame["voided"].to_list() == [True, False, False, False]
     assert frame["lifted_on"].to_list() == [None, date(2024, 1, 1), None, None]
     assert frame["objection_outcome"].to_list() == [None, None, None, "rejected"]
-    assert frame["points"].to_list() == [None, "-12.5", None, None]
+    # through the output layer: points exact, never text (a Parquet decimal, a JSON number)
+    assert frame["points"].to_list() == [None, Decimal("-12.50"), None, None]
+    json_target = tmp_path / "events.json"
+    assert scs("ledger", "export", ledger, "-o", json_target).exit_code == 0
+    assert '"points":-12.5,' in json_target.read_text(encoding="utf-8")
+    assert [r["points"] for r in json.loads(json_target.read_text(encoding="utf-8"),
+                                            parse_float=Decimal)] == [
+        None, Decimal("-12.5"), None, None]
     csv_target = tmp_path / "events.csv"
     assert scs("ledger", "export", ledger, "-o", csv_target).exit_code == 0
+    assert ",-12.5," in csv_target.read_text(encoding="utf-8")
     assert csv_target.read_text(encoding="utf-8").splitlines()[0].startswith(
         "event_id,resident_id,indicator,occurred_on,agency,reference,note,points,import_id,"
         "recorded_at,voided,void_reason,voided_at,lifted_on")
@@ -522,6 +531,10 @@ def test_head_prints_rows_and_hash_for_publishing(ledger: Path, scs) -> None:
         head = opened.head()
     assert result.stdout == f"{head.rows}:{head.hash}\n"
     assert len(head.hash) == 64 and head.rows == 7  # migrations 3, city, catalogue, import, batch
+    # it appends nothing, and says so: the rows the ledger holds, not rows "appended"
+    assert result.stderr.startswith(f"{ledger}: 7 rows in the ledger so far; publish this head")
+    assert "appended" not in result.stderr
+    assert scs("ledger", "head", ledger).stdout == result.stdout
     as_json = scs("ledger", "head", ledger, "--format", "json")
     assert json.loads(as_json.stdout) == {"rows": head.rows, "hash": head.hash}
 
@@ -585,7 +598,7 @@ def test_explain_reads_the_same_events_as_score(tiny_ledger, monkeypatch,
     conn.close()
     columns = ["event_id", "indicator", "occurred_on", "points"]
     with Ledger.open(path) as opened:
-        assert opened.conn.execute("SELECT count(*) FROM event_batches").fetchone()[0] == (
+        assert opened._conn.execute("SELECT count(*) FROM event_batches").fetchone()[0] == (
             2 if batch_rows == 2 else 1)
         whole = opened.scoring_data()
         for resident in ("R1", "R2"):

@@ -99,6 +99,19 @@ def test_catalogue_list_piped_shows_every_name_whole(scs: Any) -> None:
         assert path.stem in firsts
 
 
+def test_catalogue_list_at_80_columns_splits_no_word(scs: Any, terminal_80: None) -> None:
+    """Cells wrap between words, never inside one ("public-housin" / "g")."""
+    result = scs("catalogue", "list")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    words = set(" ".join(lines).replace("│", " ").split())
+    for path in bundled_catalogue_paths():
+        cat = load_catalogue(path)
+        for word in cat.city.name.split():
+            assert word in words, (path.stem, word)
+
+
 def test_diff_shows_both_whole_values_when_they_differ(scs: Any) -> None:
     result = scs("catalogue", "diff", "rongcheng-2016", "rongcheng-2021")
     assert result.exit_code == 0

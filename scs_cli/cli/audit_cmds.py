@@ -80,7 +80,12 @@ def compare_cmd(
     from scs_cli.audit.compare import compare_files, comparison_markdown
     from scs_cli.core.output import render, to_json
 
-    comp = compare_files(_files(files, bundled), _taxonomy(taxonomy), versions)
+    chosen = _files(files, bundled)
+    if len(chosen) < 2:  # a usage error, like any other wrong count of arguments: exit 2
+        raise typer.BadParameter("compare needs at least two catalogues: give two or more "
+                                 "files or bundled names, or --bundled",
+                                 param_hint="CATALOGUE...")
+    comp = compare_files(chosen, _taxonomy(taxonomy), versions)
     _skipped(comp.skipped)
     for label in comp.set_aside:
         err.print(f"{label}: set aside (an older version of a city compared here; "
@@ -171,6 +176,10 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
     if not d.changes:
         out.print("No differences.")
         return
+    console = getattr(out, "console", out)
+    if not console.is_terminal:
+        _diff_lines(d)
+        return
     t = Table(show_lines=True)
     for col in ("section", "item", "change", "what"):
         t.add_column(col, overflow="fold")
@@ -178,6 +187,28 @@ def _diff_table(d) -> None:  # type: ignore[no-untyped-def]
         t.add_row(item.section, Text(item_title(item)), change_text(item.change),
                   Text("\n".join(field_lines(item))))  # whole values; they fold
     out.print(t)
+
+
+# Into a file or a pipe, a table has no width to fit and would set long notes and sources
+# side by side as whole lines thousands of characters long: the changes go one per block
+# instead, each value whole, wrapped between words.
+DIFF_FILE_WIDTH = 100
+
+
+def _diff_lines(d) -> None:  # type: ignore[no-untyped-def]
+    import textwrap
+
+    from scs_cli.audit.diff import field_lines, item_title
+
+    blocks = []
+    for item in d.changes:
+        lines = [f"{item.section}: {item_title(item)}: {item.change}"]
+        for line in field_lines(item):
+            lines += textwrap.wrap(line, DIFF_FILE_WIDTH, initial_indent="    ",
+                                   subsequent_indent="      ", break_long_words=False,
+                                   break_on_hyphens=False) or ["    "]
+        blocks.append("\n".join(lines))
+    emit("\n\n".join(blocks) + "\n")
 
 
 @catalogue_app.command("lint")
@@ -188,7 +219,7 @@ def lint_cmd(
     taxonomy: TaxonomyOpt = None,
 ) -> None:
     """Audit catalogues against the criticisms in the literature (prohibited data,
-    retention, scope creep, legal basis, sanctions…); each finding has a stable code.
+    retention, scope creep, legal basis, sanctions and more); each finding has a stable code.
 
     Exit status 1 when any finding is an error, else 0. docs/lint.md explains every code.
     """

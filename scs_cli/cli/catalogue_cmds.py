@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -255,20 +255,51 @@ def list_bundled(fmt: FormatOpt = Format.table) -> None:
         return
     # Fits 80 columns with every name whole: the version is in the name, and the mode is
     # said only when it is not the usual one (`--format csv` and `show` have every field).
-    t = Table(title="Bundled catalogues", box=box.SIMPLE_HEAD, show_edge=False,
-              padding=(0, 1, 0, 0))
-    for col in ("name", "city", "since", "indicators", "coverage and notes"):
-        t.add_column(col, overflow="fold", no_wrap=col in ("name", "since", "indicators"))
-    for r in rows:
-        covered = (f"{r['indicators']} of {r['published_indicators']} published"
-                   if r["published_indicators"] else "count not published")
-        if r["mode"] != "rewards-and-penalties":
-            covered += "; " + str(r["mode"]).replace("-", " ")
-        if r["assumed_values"]:
-            covered += f"; {r['assumed_values']} values assumed"
-        t.add_row(str(r["name"]), str(r["city"]), str(r["effective_from"]),
-                  f"{r['indicators']} ({r['negative']}−/{r['positive']}+)", covered)
-    out.print(t)
+    # Where the dates do not fit beside the rest, they open the notes instead, so that a
+    # city's name wraps between its words, never inside one ("public-housin|g").
+    from scs_cli.cli.common import fits
+
+    longest = max((len(w) for r in rows for w in str(r["city"]).split()), default=0)
+
+    def table(since_apart: bool) -> Table:
+        t = Table(title="Bundled catalogues", box=box.SIMPLE_HEAD, show_edge=False,
+                  padding=(0, 1, 0, 0))
+        columns = ("name", "city", *(("since",) if since_apart else ()), "indicators",
+                   "coverage and notes" if since_apart else "since; coverage and notes")
+        for col in columns:
+            t.add_column(col, overflow="fold", no_wrap=col in ("name", "since", "indicators"),
+                         min_width=longest if col == "city" else None)
+        for r in rows:
+            covered = (f"{r['indicators']} of {r['published_indicators']} published"
+                       if r["published_indicators"] else "count not published")
+            if r["mode"] != "rewards-and-penalties":
+                covered += "; " + str(r["mode"]).replace("-", " ")
+            if r["assumed_values"]:
+                covered += f"; {r['assumed_values']} values assumed"
+            since = str(r["effective_from"])
+            counts = f"{r['indicators']} ({r['negative']}−/{r['positive']}+)"
+            if since_apart:
+                t.add_row(str(r["name"]), str(r["city"]), since, counts, covered)
+            else:
+                t.add_row(str(r["name"]), str(r["city"]), counts, f"{since}; {covered}")
+        return t
+
+    wide = table(since_apart=True)
+    out.print(wide if fits(wide) and _rendered_width(wide) <= _width() else
+              table(since_apart=False))
+
+
+def _width() -> int:
+    return int(getattr(out, "console", out).width)
+
+
+def _rendered_width(renderable: Any) -> int:
+    """How wide rich actually draws it (its own measure can be narrower than it draws)."""
+    from rich.segment import Segment
+
+    console = getattr(out, "console", out)
+    lines = Segment.split_lines(console.render(renderable, console.options))
+    return max((Segment.get_line_length(line) for line in lines), default=0)
 
 
 def _mark(value: object, keys: str | tuple[str, ...], assumed: frozenset[str]) -> str:

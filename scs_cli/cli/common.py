@@ -204,9 +204,29 @@ class ScsGroup(TyperGroup):
                        err=True)
             ctx.exit(1)
 
+    def format_commands(self, ctx: Context, formatter: Any) -> None:
+        """Each command with its whole summary (the first paragraph of its help), wrapped
+        rather than cut at 45 characters with "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, summary(cmd.short_help or cmd.help or "")))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         _plain_coercion(self, ctx)
+        _plain_words(self)
         return super().parse_args(ctx, args)
+
+
+def summary(help_text: str) -> str:
+    """A command's summary: the first paragraph of its help, whole, on one line."""
+    import inspect
+
+    return " ".join(inspect.cleandoc(help_text).split("\n\n")[0].split())
 
 
 def one_line(text: str) -> str:
@@ -267,6 +287,39 @@ class _PlainPaths:
                                                                      ctx=ctx)
         return [coerce_cli_path(Path(v), self.info, path_type=Path, param=param, ctx=ctx)
                 for v in value]
+
+
+def _plain_words(command: Any) -> None:
+    """Usage lines and help in plain words: ``scs explain [OPTIONS] LEDGER RESIDENT`` and
+    ``--output PATH``, where typer would print Python (``{ledger} {resident}``,
+    ``<list[Path]>``, ``<int range>``). An argument is named by its metavar (else its name in
+    capitals); ``[NAME]`` when optional, ``NAME...`` when it takes several; an option's value
+    by a word for its type."""
+    for sub in getattr(command, "commands", {}).values():
+        _plain_words(sub)
+    for param in command.params:
+        if getattr(param, "_plain_words", False):
+            continue
+        param._plain_words = True
+        if param.param_type_name == "argument":
+            many = "..." if param.nargs != 1 else ""
+            word = (param.metavar or param.name.upper()).removesuffix("...")
+            param.metavar = word + many
+            usage = param.metavar if param.required else f"[{word}]{many}"
+            param._usage_display_name = lambda usage=usage: usage
+            param.display_type_rich = lambda ctx: None  # the name says it: no "<path>"
+        elif (param.param_type_name == "option" and param.metavar is None
+              and not getattr(param, "is_flag", False) and not getattr(param, "count", False)):
+            param.metavar = _value_word(param)
+
+
+def _value_word(param: Any) -> str:
+    desc = getattr(param, "type_descriptor", None)
+    if desc is not None and getattr(desc, "is_choice", False):
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in desc.choices or ()) + "]"
+    kind = getattr(desc, "annotation", None)
+    words: dict[Any, str] = {Path: "PATH", int: "N", str: "TEXT", float: "NUMBER"}
+    return words.get(kind) or str(getattr(kind, "__name__", "VALUE")).upper()
 
 
 def _to_typer(value: str, param: Any, ctx: Any) -> Any:
@@ -390,6 +443,9 @@ def progress_enabled() -> bool:
 
 LedgerArg = Annotated[Path, typer.Argument(help="The city's ledger file (SQLite).",
                                            show_default=False)]
+SourceArg = Annotated[Path, typer.Argument(
+    metavar="LEDGER", help="The city's ledger file (SQLite), or its dataset folder (made by "
+    "`scs ledger export LEDGER --format parquet --output DIR`).", show_default=False)]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD",
                                               help="As of this date (default: today).",
                                               show_default=False)]
@@ -398,10 +454,12 @@ KnownAtOpt = Annotated[str | None, typer.Option(
     help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
     show_default=False)]
 def formats(*accepted: Format, help: str | None = None) -> Any:
-    """The ``--format`` option of a command that writes the ``accepted`` formats.
+    """The ``--format`` option of a command that writes the ``accepted`` formats: the one
+    declaration its validation, its help and shell completion all read.
 
     Every command shares the one `Format`; anything else is refused as a usage error
-    (exit 2) that names what this command writes, and its help lists exactly those."""
+    (exit 2) that names what this command writes, its help lists exactly those, and
+    completion offers exactly those."""
     names = ", ".join(repr(f.value) for f in accepted)
 
     def parse(value: str | Format) -> Format:
@@ -412,8 +470,12 @@ def formats(*accepted: Format, help: str | None = None) -> Any:
             raise typer.BadParameter(f"{str(value)!r} is not one of {names}.")
         return found
 
+    def complete(incomplete: str) -> list[str]:
+        return [f.value for f in accepted if f.value.startswith(incomplete)]
+
     return typer.Option("--format", "-f", metavar="[" + "|".join(f.value for f in accepted)
-                        + "]", help=help or f"Output format: {names}.", parser=parse)
+                        + "]", help=help or f"Output format: {names}.", parser=parse,
+                        autocompletion=complete)
 
 
 FormatOpt = Annotated[Format, formats(*(f for f in Format if f is not Format.html))]

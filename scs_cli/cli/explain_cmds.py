@@ -10,7 +10,7 @@ from scs_cli.cli.common import (
     PIPED_WIDTH,
     AsOfOpt,
     KnownAtOpt,
-    LedgerArg,
+    SourceArg,
     emit,
     formats,
     out,
@@ -30,18 +30,20 @@ ExplainFormatOpt = Annotated[Format, formats(
     "listed in docs/explain.md, section JSON).")]
 
 
-def explain_cmd(ledger: LedgerArg, resident: ResidentArg, as_of: AsOfOpt = None,
+def explain_cmd(ledger: SourceArg, resident: ResidentArg, as_of: AsOfOpt = None,
                 known_at: KnownAtOpt = None,
                 fmt: ExplainFormatOpt = Format.table) -> None:
     """Explain one resident's score and tier: every event with its status, points, rule and
     reason; the caps; the main reasons the score is not higher; each reward and sanction;
     and what the score will be when each negative event stops counting."""
     from scs_cli.core.output import to_json
-    from scs_cli.explain.explain import explain_ledger
+    from scs_cli.explain.explain import explain_source
+    from scs_cli.scale.source import open_source
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
-    result = explain_ledger(ledger, resident, day, ts)
+    with open_source(ledger) as source:
+        result = explain_source(source, resident, day, ts)
     if fmt is Format.json:
         emit(to_json(result.to_record()), nl=True)
         return

@@ -324,7 +324,7 @@ def export(
         "--buckets", help="With --format parquet: how many resident-hash buckets the "
         "events are partitioned into.")] = 32,
 ) -> None:
-    """Export every event with its status columns (voided, lifted_on, objections…), or
+    """Export every event with its status columns (voided, lifted_on, objections and the rest), or
     with --format parquet the whole ledger as a dataset for `scs score DIR`."""
     from scs_cli.core.output import check_output_path, format_for_path
     from scs_cli.ledger.store import Ledger
@@ -448,8 +448,10 @@ def head(ledger: LedgerArg,
                      indent=2 if fmt is Format.json else None))
         return
     out.print(f"{result.rows}:{result.hash}", highlight=False, markup=False, soft_wrap=True)
-    err.print(f"{ledger}: {_n(result.rows, 'row')} appended; publish this head, and check "
-              "the ledger against it with `scs ledger verify LEDGER --head ROWS:HASH`",
+    # `head` appends nothing: it says how many rows the ledger holds, so far
+    err.print(f"{ledger}: {_n(result.rows, 'row')} in the ledger so far; publish this head, "
+              "and check the ledger against it with `scs ledger verify LEDGER --head "
+              "ROWS:HASH`",
               highlight=False, markup=False)
 
 

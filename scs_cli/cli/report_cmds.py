@@ -10,7 +10,8 @@ import typer
 from scs_cli.cli.common import AsOfOpt, KnownAtOpt, emit, err, parse_date, parse_timestamp
 
 LedgersArg = Annotated[list[Path], typer.Argument(
-    help="City ledger files (SQLite), one per city.", show_default=False)]
+    metavar="LEDGER...", help="One per city: its ledger file (SQLite) or its dataset folder "
+    "(made by `scs ledger export LEDGER --format parquet --output DIR`).", show_default=False)]
 OutputOpt = Annotated[Path, typer.Option(
     "--output", "-o", help="Directory to write into (created if missing).",
     show_default=False)]
@@ -28,6 +29,7 @@ def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
     """
     from scs_cli.cli.common import progress_enabled
     from scs_cli.report.batch import write_reports
+    from scs_cli.scale.source import open_source
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
@@ -41,9 +43,10 @@ def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
                 bar.update(task, description=what, completed=done, total=total)
 
             result = write_reports(ledgers, day, output, public=public, known_at=ts,
-                                   progress=show)
+                                   progress=show, open_source=open_source)
     else:
-        result = write_reports(ledgers, day, output, public=public, known_at=ts)
+        result = write_reports(ledgers, day, output, public=public, known_at=ts,
+                               open_source=open_source)
     for path in result.files:
         emit(str(path), nl=True)
     cities = ", ".join(c.city_name for c in result.cities)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +15,7 @@ from scs_cli.cli.common import (
     KnownAtOpt,
     LedgerArg,
     ScsGroup,
+    SourceArg,
     check_id,
     emit,
     err,
@@ -55,8 +56,8 @@ def _spinner() -> Iterator[Callable[[str], None] | None]:
 
 def score(
     ledgers: Annotated[list[Path], typer.Argument(
-        help="The city's ledger file (SQLite), or one or more city datasets (folders made "
-        "by `scs ledger export LEDGER --format parquet --output DIR`).",
+        metavar="LEDGER...", help="One or more cities, each a ledger file (SQLite) or a "
+        "dataset folder (made by `scs ledger export LEDGER --format parquet --output DIR`).",
         show_default=False)],
     as_of: AsOfOpt = None,
     known_at: KnownAtOpt = None,
@@ -86,42 +87,64 @@ def score(
         "recompute the chain from the files and prove they hold that history before "
         "scoring.", show_default=False)] = None,
 ) -> None:
-    """Score every resident of a ledger, or of exported datasets, at a date
-    (docs/scoring.md, docs/scale.md).
+    """Score every resident of one or more cities, each a ledger file or an exported
+    dataset, at a date (docs/scoring.md, docs/scale.md).
 
     Rows recorded after --known-at are not seen, so a past run can be reproduced exactly.
     csv columns: resident_id,score,tier,rewards (sorted by resident id, scores as exact
     decimals, reward ids ';'-separated).
     """
     from scs_cli.core.errors import UsageError
-    from scs_cli.scoring.batch import score_ledger
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
     if master is not None and engine is not Engine.spark:
         raise UsageError("--master goes with --engine spark", "add --engine spark")
-    if len(ledgers) > 1 or ledgers[0].is_dir():
-        _score_datasets(ledgers, day, stamp, fmt, output, save, catalogue, baseline, engine,
-                        master, head)
-        return
-    ledger = ledgers[0]
-    if head is not None:
-        raise UsageError("--head proves a dataset folder; a ledger is proven by `scs ledger "
-                         "verify LEDGER --head ROWS:HASH`", "verify the ledger, then score it")
-    if engine is Engine.spark:
-        what = "a ledger file" if ledger.exists() else "not there"
-        raise UsageError(f"--engine spark scores exported datasets, and {ledger} is "
-                         f"{what}", "export it first with `scs ledger export LEDGER "
-                         "--format parquet --output DIR`, then score DIR")
-    if output is not None:  # refuse a bad suffix or a precious target before the work
-        _check_output(output, {"the ledger": ledger, "the --catalogue file": catalogue,
+    several = len(ledgers) > 1
+    if several and output is None and fmt is not Format.table:
+        raise UsageError(f"{len(ledgers)} cities' rows are never written into one stream",
+                         "give --output FOLDER: each city gets its own file there")
+    if several and output is not None and not output.is_dir():
+        raise UsageError(f"--output {output} is not a folder; with several inputs each "
+                         "city gets its own file in it", "create the folder first")
+    if head is not None and several:
+        raise UsageError("--head is one ledger's published head; with several inputs it "
+                         "cannot be checked", "score one dataset with its own --head")
+    inputs = {f"the input {p}": p for p in ledgers}
+    if output is not None and not several:  # refuse a bad suffix or target before the work
+        _check_output(output, {**inputs, "the --catalogue file": catalogue,
                                "the --baseline file": baseline})
     with _spinner() as tick:
-        run = score_ledger(ledger, day, stamp, catalogue=catalogue, baseline=baseline,
-                           save=save, progress=tick)
-    _render(run, fmt, output)
-    if run.run_id is not None:
-        err.print(f"saved run {run.run_id}", highlight=False)
+        if engine is Engine.spark:  # Spark is its own engine path, over dataset folders
+            from scs_cli.scale.spark import score_on_spark
+
+            for path in ledgers:
+                if not path.is_dir():
+                    what = "a ledger file" if path.exists() else "not there"
+                    raise UsageError(f"--engine spark scores exported datasets, and {path} "
+                                     f"is {what}", "export it first with `scs ledger export "
+                                     "LEDGER --format parquet --output DIR`, then score DIR")
+            runs = score_on_spark(ledgers, day, stamp, master=master, catalogue=catalogue,
+                                  baseline=baseline, head=head, progress=tick)
+        else:
+            from scs_cli.scale.source import open_source
+            from scs_cli.scoring.batch import score_sources
+
+            with ExitStack() as stack:
+                sources = [stack.enter_context(open_source(p, head=head)) for p in ledgers]
+                runs = score_sources(sources, day, stamp, catalogue=catalogue,
+                                     baseline=baseline, save=save, progress=tick)
+    for run in runs:
+        target = output
+        if several and output is not None:
+            from scs_cli.core.output import safe_child
+
+            suffix = "csv" if fmt is Format.table else fmt.value
+            target = safe_child(output, f"{run.result.scheme.city.id}.{suffix}", "the city id")
+            _check_output(target, inputs)
+        _render(run, fmt, target)
+        if run.run_id is not None:
+            err.print(f"saved run {run.run_id}", highlight=False)
 
 
 def _render(run: ScoreRun, fmt: Format, output: Path | None) -> None:
@@ -140,56 +163,8 @@ def _render(run: ScoreRun, fmt: Format, output: Path | None) -> None:
         emit(render(frame, fmt.value, _points(run)), nl=False)
 
 
-def _score_datasets(paths: list[Path], day: Any, stamp: Any, fmt: Format,
-                    output: Path | None, save: bool, catalogue: Path | None,
-                    baseline: Path | None, engine: Engine, master: str | None,
-                    head: str | None = None) -> None:
-    """`scs score DIR…`: each city scored on its own and written to its own output."""
-    from scs_cli.core.errors import UsageError
-
-    for path in paths:
-        if not path.is_dir():
-            raise UsageError(f"{path} is not a dataset folder; several inputs must all be "
-                             "datasets", "export each ledger with `scs ledger export LEDGER "
-                             "--format parquet --output DIR`, or score one ledger at a time")
-    if save:
-        raise UsageError("--save records a run in a ledger; a dataset is a read-only copy",
-                         "score the ledger itself with --save")
-    several = len(paths) > 1
-    if several and output is None and fmt is not Format.table:
-        raise UsageError(f"{len(paths)} cities' rows are never written into one stream",
-                         "give --output FOLDER: each city gets its own file there")
-    if several and output is not None and not output.is_dir():
-        raise UsageError(f"--output {output} is not a folder; with several datasets each "
-                         "city gets its own file in it", "create the folder first")
-    if output is not None and not several:  # refuse a bad suffix or target before the work
-        _check_output(output, {"the --catalogue file": catalogue,
-                               "the --baseline file": baseline,
-                               **{f"the dataset {p}": p for p in paths}})
-    with _spinner() as tick:
-        if engine is Engine.spark:
-            from scs_cli.scale.spark import score_on_spark
-
-            runs = score_on_spark(paths, day, stamp, master=master, catalogue=catalogue,
-                                  baseline=baseline, head=head, progress=tick)
-        else:
-            from scs_cli.scale.batch import score_datasets
-
-            runs = score_datasets(paths, day, stamp, catalogue=catalogue, baseline=baseline,
-                                  head=head, progress=tick)
-    for run in runs:
-        target = output
-        if several and output is not None:
-            # city ids are slugs ([a-z0-9-]+, checked when the dataset is opened): the
-            # file stays inside the folder
-            suffix = "csv" if fmt is Format.table else fmt.value
-            target = output / f"{run.result.scheme.city.id}.{suffix}"
-            _check_output(target, {f"the dataset {p}": p for p in paths})
-        _render(run, fmt, target)
-
-
 def eligible(
-    ledger: LedgerArg,
+    ledger: SourceArg,
     reward: Annotated[str, typer.Argument(help="A reward id of the catalogue in force on "
                                           "the as-of date.", show_default=False)],
     as_of: AsOfOpt = None,
@@ -202,8 +177,10 @@ def eligible(
 
     if output is not None:
         _check_output(output, {"the ledger": ledger})
-    with _spinner() as tick:
-        found = find(ledger, reward, parse_date(as_of, "--as-of"),
+    from scs_cli.scale.source import open_source
+
+    with _spinner() as tick, open_source(ledger) as source:
+        found = find(source, reward, parse_date(as_of, "--as-of"),
                      parse_timestamp(known_at, "--known-at"), tick)
     if output is not None:
         from scs_cli.scoring.files import write

@@ -1,8 +1,10 @@
 """The engine: the nine scoring steps as one pure function from frames to frames.
 
-`kernel.score(data, history, as_of)` takes the ledger's frames (`core.frames.LedgerData`) and
-the catalogue history and returns a `ScoreResult`; `rulebook` turns catalogue versions into
-dense rule tables, `sort` orders the events once, `caps` applies indicator and (nested)
-category caps event by event, and `totals` the score, tiers, rewards and sanctions. It reads
-and writes nothing: no files, no SQLite, no ledger. It may import `core` and `rules`.
+`kernel` (`kernel.score(data, history, as_of)`) takes the ledger's frames
+(`core.frames.LedgerData`) and the catalogue history and returns a `ScoreResult` (`results`,
+with its schemas); `rulebook` turns catalogue versions into dense rule tables, `sort` orders the
+events once, `caps` applies indicator and (nested) category caps event by event, `totals` the
+score, tiers, rewards and sanctions, and `freeze` gives the data as it stood on a day (nothing
+later) for explain's projection. It reads and writes nothing: no files, no SQLite, no ledger. It
+may import `core` and `rules`.
 """

@@ -47,6 +47,7 @@ from scs_cli.engine.rulebook import (
 )
 from scs_cli.engine.sort import Order, order_events
 from scs_cli.engine.totals import totals
+from scs_cli.rules.day import consenting
 from scs_cli.rules.model import Catalogue, CatalogueHistory
 
 _SHIFT = 2**32  # packs (group number, day offset) into one sortable Int64
@@ -339,7 +340,5 @@ def _judged(frame: pl.LazyFrame, a: int) -> pl.LazyFrame:
 
 
 def _consenting(consents: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Residents whose latest consent row dated on or before as-of is a consent."""
-    latest = (consents.filter(pl.col("on") <= as_of).sort("on", "seq")
-              .group_by("resident_id").agg(pl.col("consent").last()))
-    return latest.filter(pl.col("consent")).select("resident_id")
+    """Residents whose consent is in force on as-of: the day's fact (rules.day)."""
+    return consenting(consents, as_of)

@@ -30,10 +30,15 @@ class Context:
     data: LedgerData
     notes: LedgerNotes
 
-    def rule(self, indicator: str, day: date) -> Indicator | None:
-        """The indicator as defined by the version in force on the event's date."""
-        version = self.history.in_force(day)
-        return version.indicators.get(indicator) if version else None
+    def rule(self, indicator: str, version: str | None) -> Indicator | None:
+        """The indicator as defined by the catalogue version the kernel judged the event
+        by (its `version` column); None when no rule judged it."""
+        catalogue = self.versions.get(version) if version is not None else None
+        return catalogue.indicators.get(indicator) if catalogue else None
+
+    @property
+    def versions(self) -> dict[str, Catalogue]:
+        return {c.version: c for c in self.history.versions}
 
     def indicator_name(self, indicator: str) -> str:
         ind = self.scheme.indicators.get(indicator)
@@ -76,7 +81,7 @@ def event_lines(ctx: Context, frame: Any) -> tuple[EventLine, ...]:
     records = _Records.of(ctx.data)
     lines = []
     for r in rows:
-        rule = ctx.rule(r["indicator"], r["occurred_on"])
+        rule = ctx.rule(r["indicator"], r.get("version"))
         kept = r.get("kept")
         reason = _reason(ctx, r, rule, records)
         assumed = event_assumed(ctx, rule, r)

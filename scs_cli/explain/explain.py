@@ -8,8 +8,10 @@ objection that suspends it (`explain.events`); per resident the cap adjustments 
 step-9 conditions of every reward and sanction (`explain.summary`); and what happens as
 events stop counting (`explain.projection`).
 
-`explain_ledger` is the whole job for one ledger file: it reads only the resident's rows
-through the ledger's resident index, so it stays fast on a ledger of millions of events.
+`explain_source` is the whole job for one `Source` (`explain_ledger` for a ledger file by
+path): a ledger file reads only the resident's rows through its resident index, so it stays
+fast on a ledger of millions of events; a dataset folder reads its frames and keeps one
+resident's.
 """
 
 from __future__ import annotations
@@ -38,13 +40,13 @@ from scs_cli.explain.model import (
     ProjectionPoint,
 )
 from scs_cli.explain.projection import projection
-from scs_cli.ledger.reads import LedgerNotes, resident_data, resident_notes
-from scs_cli.ledger.store import Ledger
+from scs_cli.ledger.reads import LedgerNotes
+from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.rules.model import Catalogue, CatalogueHistory, from_cents
 
 __all__ = ["COUNTING", "MAX_REASONS", "STANDING_NOT", "Adjustment", "Eligibility",
            "EventLine", "Explanation", "Factor", "ProjectionPoint", "explain",
-           "explain_ledger"]
+           "explain_ledger", "explain_source"]
 
 
 def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of: date,
@@ -128,17 +130,23 @@ def _not_scored(ctx: Context, resident_id: str, events: tuple[EventLine, ...],
 
 def explain_ledger(path: str | Path, resident_id: str, as_of: date,
                    known_at: datetime | None = None) -> Explanation:
-    """Open a ledger, read one resident's rows by index, and explain their score."""
+    """Open a ledger file, read one resident's rows by index, and explain their score."""
 
-    with Ledger.open(path) as ledger:
-        history = ledger.history(known_at)
-        data = resident_data(ledger, resident_id, known_at)
-        if data.events.is_empty() and data.consents.is_empty():
-            seen = f" as known at {known_at.isoformat()}" if known_at else ""
-            raise LedgerError(path, f"no resident {resident_id!r} in this ledger{seen}",
-                              "check the id: `scs ledger history LEDGER RESIDENT` lists a "
-                              "resident's rows")
-        notes = resident_notes(ledger, resident_id, known_at)
+    with LedgerFile.open(path) as source:
+        return explain_source(source, resident_id, as_of, known_at)
+
+
+def explain_source(source: Source, resident_id: str, as_of: date,
+                   known_at: datetime | None = None) -> Explanation:
+    """Explain one resident's score from a ledger file or a dataset folder, as known at."""
+
+    history = source.history(known_at)
+    data, notes = source.resident(resident_id, known_at)
+    if data.events.is_empty() and data.consents.is_empty():
+        seen = f" as known at {known_at.isoformat()}" if known_at else ""
+        raise LedgerError(source.path, f"no resident {resident_id!r} in this {source.kind}"
+                          f"{seen}", "check the id: `scs ledger history LEDGER RESIDENT` "
+                          "lists a resident's rows")
     return explain(data, history, resident_id, as_of, notes, known_at=known_at)
 
 

@@ -203,7 +203,7 @@ def factors(ctx: Context, events: Sequence[EventLine], adjusted: Sequence[Adjust
         if e.event_id not in placed:
             by_ind.setdefault(e.indicator, []).append(e)
     for ind, evs in by_ind.items():
-        rule = ctx.rule(ind, evs[-1].occurred_on)
+        rule = ctx.rule(ind, evs[-1].version)
         basis = f"; basis: {rule.worded_basis}" if rule and rule.basis else ""
         after = " (after the indicator cap)" if ind in capped else ""
         found.append(Factor(

@@ -161,21 +161,21 @@ def export_dataset(ledger: Ledger, path: str | Path, buckets: int = DEFAULT_BUCK
     _check_target(ledger, target)
     tick = progress or (lambda stage, done, total: None)
     with ledger._sql():
-        ledger.conn.execute("BEGIN")  # one snapshot for every table
+        ledger._conn.execute("BEGIN")  # one snapshot for every table
         try:
             tick("reading", 0, 2)
             events = _events(ledger)
             tick("reading", 1, 2)
             sides = {name: _side(ledger, name) for name in SIDE_TABLES}
-            links = chain_links(ledger.conn)
-            blobs = pl.DataFrame(ledger.conn.execute(
+            links = chain_links(ledger._conn)
+            blobs = pl.DataFrame(ledger._conn.execute(
                 "SELECT batch_id, data, residents, sources FROM event_batches ORDER BY "
                 "batch_id").fetchall(), schema=BLOBS_SCHEMA, orient="row")
-            last = schema.last_recorded_at(ledger.conn)
-            head = chain.head(ledger.conn)  # the published head these files are a copy of
+            last = schema.last_recorded_at(ledger._conn)
+            head = chain.head(ledger._conn)  # the published head these files are a copy of
             tick("reading", 2, 2)
         finally:
-            ledger.conn.execute("COMMIT")
+            ledger._conn.execute("COMMIT")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.exporting")
     try:
         events, sides = _with_hashes(events, sides, links)
@@ -259,7 +259,7 @@ def _check_target(ledger: Ledger, target: Path) -> None:
 
 def _events(ledger: Ledger) -> pl.DataFrame:
     """Every event as the engine reads it (the batches), with the text put back."""
-    conn = ledger.conn
+    conn = ledger._conn
     events, residents, indicators = batches.read_events(conn, NEVER)
     sources = batches.read_sources(conn, NEVER)
     stamps = pl.DataFrame(conn.execute(
@@ -291,7 +291,7 @@ def _events(ledger: Ledger) -> pl.DataFrame:
 
 
 def _side(ledger: Ledger, name: str) -> pl.DataFrame:
-    rows = ledger.conn.execute(SIDE_TABLES[name]).fetchall()
+    rows = ledger._conn.execute(SIDE_TABLES[name]).fetchall()
     schema = SIDE_SCHEMAS[name]
     text = {c: (pl.String if t in (pl.Date, STAMP) else t) for c, t in schema.items()}
     frame = pl.DataFrame(rows, schema=text, orient="row")

@@ -87,7 +87,7 @@ def check_rows(raw: RawRows, history: CatalogueHistory, city_id: str, today: dat
             agency_codes, default=None, return_dtype=pl.Int64)).alias("_reporter_key"))
     frame = _look_up(frame, allowed, "_reporter_key")
     given = frame.filter(pl.col("points").is_not_null()).select(
-        "_row", *_points_columns(pl.col("points")))
+        "_row", *points_columns(pl.col("points")))
     frame = _look_up(frame, given, "_row")
     known = pl.Series(sorted({i for v in history for i in v.indicators}), dtype=pl.String)
     first = history.versions[0].effective_from if len(history) else None
@@ -208,7 +208,7 @@ def _plain(value: Any) -> str:
 NUMBER = r"^([+-]?)([0-9]{1,13})?(?:\.([0-9]*))?$"
 
 
-def _points_columns(text: pl.Expr) -> list[pl.Expr]:
+def points_columns(text: pl.Expr) -> list[pl.Expr]:
     """Parse points text exactly: `_points_ok`, `_decimals_ok`, `_cents` (Int64 hundredths)."""
     parts = text.str.extract_groups(NUMBER)
     sign, whole, frac = (parts.struct.field("1"), parts.struct.field("2"),

@@ -42,7 +42,7 @@ def resident_data(ledger: Ledger, resident_id: str,
     """
 
     cut = cutoff(known_at)
-    conn = ledger.conn
+    conn = ledger._conn
     # a damaged batch, or text that is not UTF-8 in a hand-edited ledger: one line
     with ledger._sql():
         events = batches.read_resident(conn, cut, resident_id)
@@ -86,7 +86,7 @@ def resident_notes(ledger: Ledger, resident_id: str,
     """Void reasons and objection grounds for one resident's events (read-only SQL)."""
 
     cut = cutoff(known_at)
-    conn = ledger.conn
+    conn = ledger._conn
     mine = "(SELECT event_id FROM events WHERE resident_id = ? AND recorded_at <= ?)"
     with ledger._sql():  # text that is not UTF-8 in a hand-edited ledger: one line
         reasons = {r[0]: r[1] for r in conn.execute(
@@ -104,7 +104,7 @@ def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
     Events are recorded by import, and each import's events have consecutive ids, so the
     small `event_batches` table answers it without touching the events themselves.
     """
-    rows = ledger.conn.execute(
+    rows = ledger._conn.execute(
         "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
         "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
     frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,

@@ -65,17 +65,17 @@ def file_repair(ledger: Ledger, resident_id: str, list_id: str, on: date, ground
         raise LedgerError(ledger.path, f"{resident_id} is not on list {list_id!r} on {on}",
                           f"`scs lists LEDGER --as-of {on} --list {list_id}` shows who is")
     with ledger._write() as stamp:
-        cursor = ledger.conn.execute(
+        cursor = ledger._conn.execute(
             "INSERT INTO repairs (resident_id, list_id, filed_on, grounds, recorded_at) "
             "VALUES (?,?,?,?,?)", (resident_id, list_id, on.isoformat(), grounds, stamp))
-        chain.append(ledger.conn, "repairs", int(cursor.lastrowid or 0), stamp)
+        chain.append(ledger._conn, "repairs", int(cursor.lastrowid or 0), stamp)
     return int(cursor.lastrowid or 0)
 
 
 def application(ledger: Ledger, repair_id: int) -> tuple[str, str, date]:
     """(resident id, list id, filing date) of a recorded application."""
     ledger._an_id(repair_id, "repair")
-    row = ledger.conn.execute("SELECT resident_id, list_id, filed_on FROM repairs "
+    row = ledger._conn.execute("SELECT resident_id, list_id, filed_on FROM repairs "
                               "WHERE repair_id = ?", (repair_id,)).fetchone()
     if row is None:
         raise LedgerError(ledger.path, f"no repair {repair_id}",
@@ -93,7 +93,7 @@ def decide_repair(ledger: Ledger, repair_id: int, outcome: RepairOutcome, on: da
     ledger._not_future(on, "the decision date")
     _, list_id, filed_on = application(ledger, repair_id)
     with ledger._write() as stamp:
-        decided = ledger.conn.execute(
+        decided = ledger._conn.execute(
             "SELECT outcome, decided_on FROM repair_decisions WHERE repair_id = ?",
             (repair_id,)).fetchone()
         if decided:
@@ -108,10 +108,10 @@ def decide_repair(ledger: Ledger, repair_id: int, outcome: RepairOutcome, on: da
                               f"list {list_id!r} allows repair from {earliest_grant} "
                               "(entry + repair_after)",
                               f"grant it on or after {earliest_grant}, or refuse it")
-        cursor = ledger.conn.execute(
+        cursor = ledger._conn.execute(
             "INSERT INTO repair_decisions (repair_id, outcome, decided_on, recorded_at) "
             "VALUES (?,?,?,?)", (repair_id, outcome, on.isoformat(), stamp))
-        chain.append(ledger.conn, "repair_decisions", int(cursor.lastrowid or 0), stamp)
+        chain.append(ledger._conn, "repair_decisions", int(cursor.lastrowid or 0), stamp)
     return int(cursor.lastrowid or 0)
 
 
@@ -127,7 +127,7 @@ def known_list(ledger: Ledger, list_id: str, on: date) -> None:
 def pending_repairs(ledger: Ledger, as_of: date) -> list[RepairStatus]:
     """Applications filed by as-of and not decided by then, oldest first."""
     day = as_of.isoformat()
-    rows = ledger.conn.execute(
+    rows = ledger._conn.execute(
         "SELECT r.repair_id, r.resident_id, r.list_id, r.filed_on, r.grounds, r.recorded_at "
         "FROM repairs r LEFT JOIN repair_decisions d ON d.repair_id = r.repair_id "
         "AND d.decided_on <= ? WHERE r.filed_on <= ? AND d.decision_id IS NULL "

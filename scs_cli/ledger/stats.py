@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
-from scs_cli.core.output import format_for_path, write_atomic, write_frame
+from scs_cli.core.output import format_for_path, write_frame
 from scs_cli.ledger import batches, chain
 from scs_cli.ledger import importer as imp
 from scs_cli.ledger import reader as reader
@@ -26,8 +26,26 @@ from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
 
 if TYPE_CHECKING:
+    import sqlite3
+    from contextlib import AbstractContextManager
+
     from scs_cli.core.frames import LedgerData
-    from scs_cli.ledger.store import Ledger
+    from scs_cli.ledger.records import ObjectionStatus
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What these reads need of an open ledger, lent by `store.Ledger` for one call: its
+    connection, its name, its frames, its pending objections and its way of wording SQLite's
+    errors. Taking this rather than the `Ledger` keeps `store` → `stats` one way."""
+
+    conn: sqlite3.Connection
+    path: Path
+    city_id: str
+    city_name: str
+    scoring_data: Callable[..., LedgerData]
+    objections: Callable[[date], list[ObjectionStatus]]
+    errors: Callable[[], AbstractContextManager[None]]
 
 
 def _as_text(data: LedgerData) -> pl.DataFrame:
@@ -41,7 +59,7 @@ def _day(value: Any) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _one(ledger: Ledger, sql: str, params: tuple[Any, ...] = ()) -> Any:
+def _one(ledger: Reading, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return ledger.conn.execute(sql, params).fetchone()[0]
 
 
@@ -72,8 +90,8 @@ class LedgerStats:
     last_recorded_at: str | None
 
 
-def ledger_stats(ledger: Ledger, as_of: date) -> LedgerStats:
-    with ledger._sql():
+def ledger_stats(ledger: Reading, as_of: date) -> LedgerStats:
+    with ledger.errors():
         data = ledger.scoring_data()
         events = data.events
         by_year = (events.group_by("code", pl.col("occurred_on").dt.year().alias("year"))
@@ -130,7 +148,7 @@ KIND_ORDER = {k: i for i, k in enumerate(("event", "void", "lift", "objection", 
                                           "consent", "withdrawal"))}
 
 
-def resident_history(ledger: Ledger, resident_id: str) -> list[HistoryEntry]:
+def resident_history(ledger: Reading, resident_id: str) -> list[HistoryEntry]:
     """Every row about one resident, in the order it was recorded (index lookups only)."""
     entries: list[HistoryEntry] = []
     conn = ledger.conn
@@ -140,7 +158,7 @@ def resident_history(ledger: Ledger, resident_id: str) -> list[HistoryEntry]:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
-    with ledger._sql():
+    with ledger.errors():
         events = rows("SELECT e.*, i.file AS import_file FROM events e JOIN imports i "
                       "USING (import_id) WHERE e.resident_id = ? ORDER BY e.event_id",
                       (resident_id,))
@@ -235,11 +253,11 @@ class ExportResult:
     events: int
 
 
-def export_events(ledger: Ledger, path: Path, progress: reader.Progress | None = None
+def export_events(ledger: Reading, path: Path, progress: reader.Progress | None = None
                   ) -> ExportResult:
     """Every event with its status columns, in event id order, to CSV/Parquet/JSON(L)."""
     fmt = format_for_path(path)
-    with ledger._sql():
+    with ledger.errors():
         total = _one(ledger, "SELECT count(*) FROM events")
         cursor = ledger.conn.execute(EXPORT_SQL)
         frames = []
@@ -256,13 +274,17 @@ def export_events(ledger: Ledger, path: Path, progress: reader.Progress | None =
                 progress("exporting", done, total)
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=EXPORT_SCHEMA).with_columns(
         pl.col(c).cast(pl.Date) for c in DATE_COLUMNS)
-    if fmt == "csv":  # the output layer's CSV: notes and grounds are kept from running
-        write_frame(frame, path)
-    else:
-        writers: dict[str, Callable[[Path], object]] = {
-            "parquet": frame.write_parquet, "jsonl": frame.write_ndjson, "json": frame.write_json}
-        write_atomic(path, writers[fmt])
+    # through the output layer, as every other table scs writes: points exact (a JSON
+    # number, a Parquet decimal, CSV text as written), notes and grounds kept from running
+    # as spreadsheet formulas
+    frame = frame.with_columns(points=_hundredths(pl.col("points")))
+    write_frame(frame, path, points=("points",))
     return ExportResult(str(path), fmt, frame.height)
+
+
+def _hundredths(text: pl.Expr) -> pl.Expr:
+    """An event's own points, stored as decimal text, as the engine's Int64 hundredths."""
+    return pl.when(text.is_not_null()).then(imp.points_columns(text)[2]).cast(pl.Int64)
 
 
 # --- verification ----------------------------------------------------------------------
@@ -326,7 +348,7 @@ def foreign_objects(conn: Any) -> list[str]:
     return found
 
 
-def verify_ledger(ledger: Ledger, head: str | None = None,
+def verify_ledger(ledger: Reading, head: str | None = None,
                   now: datetime | None = None) -> VerifyResult:
     """Check the ledger's integrity; return every finding (an empty list: all is well).
 
@@ -339,7 +361,7 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
     conn = ledger.conn
     wanted = published_head(head) if head is not None else None
     moment = schema.stamp(now or datetime.now(UTC))
-    with ledger._sql():
+    with ledger.errors():
         for (line,) in conn.execute("PRAGMA quick_check"):
             if line != "ok":
                 problems.append(f"SQLite quick_check: {line}")
@@ -432,7 +454,7 @@ def verify_ledger(ledger: Ledger, head: str | None = None,
     return VerifyResult(str(ledger.path), stored.height, count, problems, recomputed, wanted)
 
 
-def _events_table(ledger: Ledger) -> pl.DataFrame:
+def _events_table(ledger: Reading) -> pl.DataFrame:
     """The events table's scoring columns, typed like the batches."""
     # as text whatever a hand-made edit stored there (an integer date, say)
     cursor = ledger.conn.execute(
@@ -446,11 +468,10 @@ def _events_table(ledger: Ledger) -> pl.DataFrame:
     while rows := cursor.fetchmany(200_000):
         frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
-    parsed = imp._points_columns(pl.col("points"))
-    # not strict: a non-date written into the table by hand reads as null, and so as an
-    # event on which the table and the batches disagree
     return frame.with_columns(
+        # not strict: a non-date written into the table by hand reads as null, and so as an
+        # event on which the table and the batches disagree
         pl.col("occurred_on").str.to_date("%Y-%m-%d", strict=False),
-        pl.when(pl.col("points").is_not_null()).then(parsed[2]).cast(pl.Int64).alias("points"),
+        _hundredths(pl.col("points")).alias("points"),
     ).select("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
              "reference")

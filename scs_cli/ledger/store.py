@@ -49,7 +49,14 @@ from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.records import ImportResult, ObjectionStatus
 from scs_cli.ledger.repairs import repairs_frame
-from scs_cli.ledger.stats import export_events, ledger_stats, resident_history, verify_ledger
+from scs_cli.ledger.stats import (
+    Reading,
+    export_events,
+    ledger_stats,
+    resident_history,
+    verify_ledger,
+)
+from scs_cli.rules.day import is_overdue, objection_due
 from scs_cli.rules.model import (
     AdoptedCatalogue,
     Catalogue,
@@ -171,20 +178,20 @@ class Ledger:
 
     def __init__(self, path: Path, conn: sqlite3.Connection, timeout: float):
         self.path = path
-        self.conn = conn
+        self._conn = conn
         self.timeout = timeout
         self.city_id = ""
         self.city_name = ""
         self._parsed: dict[str, Catalogue] = {}
 
     @functools.cached_property
-    def db(self):  # type: ignore[no-untyped-def]
+    def _db(self):  # type: ignore[no-untyped-def]
         """The sqlite-utils view of the file, loaded only when a write needs it."""
         # lazy: importing sqlite-utils (and the click it brings) costs ~0.4 s, and reads
         # such as `scs explain` never need it
         from sqlite_utils import Database
 
-        return Database(self.conn)
+        return Database(self._conn)
 
     # --- opening ------------------------------------------------------------------------
 
@@ -209,7 +216,7 @@ class Ledger:
                 conn.execute(f"PRAGMA page_size={schema.PAGE_SIZE}")
                 conn.execute("PRAGMA journal_mode=WAL")
 
-                from sqlite_utils import Database  # lazy: see `Ledger.db`
+                from sqlite_utils import Database  # lazy: see `Ledger._db`
 
                 db = Database(conn)
                 conn.execute("BEGIN IMMEDIATE")
@@ -269,35 +276,35 @@ class Ledger:
 
     def _start(self) -> None:
         with self._sql():
-            self.conn.execute("PRAGMA synchronous=NORMAL")  # safe in WAL: commits survive
-            self.conn.execute("PRAGMA cache_size=-131072")  # a crash of scs; 128 MB cache
-            names = schema.table_names(self.conn)
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # safe in WAL: commits survive
+            self._conn.execute("PRAGMA cache_size=-131072")  # a crash of scs; 128 MB cache
+            names = schema.table_names(self._conn)
             if "ledger_info" not in names or "migrations" not in names:
                 raise LedgerError(self.path, "is an SQLite database but not an scs ledger "
                                   "(it has no ledger_info table)",
                                   "give the file made by `scs ledger init`")
-            newer = schema.unknown_migrations(self.conn)
+            newer = schema.unknown_migrations(self._conn)
             if newer:
                 raise LedgerError(self.path, f"was written by a newer scs (schema step "
                                   f"{newer[-1]})", "upgrade scs to read it")
-            batch_columns = {r[1] for r in self.conn.execute(
+            batch_columns = {r[1] for r in self._conn.execute(
                 "PRAGMA table_info(event_batches)")}
             if "residents" not in batch_columns:
                 raise LedgerError(self.path, "was made by a development version of scs "
                                   "whose event batches this one cannot read",
                                   "export its events with that version and import them into "
                                   "a new ledger")
-            if schema.pending_migrations(self.conn):
+            if schema.pending_migrations(self._conn):
                 with self._write() as stamp:
-                    schema.migrate(self.db, stamp)
-            row = self.conn.execute("SELECT city_id, city_name FROM ledger_info").fetchone()
+                    schema.migrate(self._db, stamp)
+            row = self._conn.execute("SELECT city_id, city_name FROM ledger_info").fetchone()
             if row is None:
                 raise LedgerError(self.path, "has no city (ledger_info is empty)",
                                   "create the ledger again with `scs ledger init`")
             self.city_id, self.city_name = row
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -335,24 +342,24 @@ class Ledger:
         recorded_at among them, the known-at a result computed from them truly has
         (a write still in flight is stamped later: `schema.next_stamp`)."""
         with self._sql():
-            self.conn.execute("BEGIN")
+            self._conn.execute("BEGIN")
             try:
-                yield schema.last_recorded_at(self.conn) or NEVER
+                yield schema.last_recorded_at(self._conn) or NEVER
             finally:
-                if self.conn.in_transaction:
-                    self.conn.execute("COMMIT")
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[str]:
         """One write transaction; yields the recorded_at for its rows."""
         with self._sql():
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield schema.next_stamp(self.conn)
-                self.conn.execute("COMMIT")
+                yield schema.next_stamp(self._conn)
+                self._conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
 
     # --- catalogues ---------------------------------------------------------------------
@@ -360,7 +367,7 @@ class Ledger:
     def adopted(self, known_at: datetime | None = None) -> list[AdoptedCatalogue]:
         """The adopted catalogue versions recorded by known-at, in adoption order."""
         with self._sql():
-            rows = self.conn.execute(
+            rows = self._conn.execute(
                 "SELECT text, sha256, catalogue_id FROM catalogues WHERE recorded_at <= ? "
                 "ORDER BY catalogue_id", (cutoff(known_at),)).fetchall()
         adopted = []
@@ -394,7 +401,7 @@ class Ledger:
             if problems:
                 raise ProblemsError([Problem(str(self.path), f"adopting {source}", p)
                                      for p in problems])
-            _insert_catalogue(self.conn, catalogue, text, source, stamp)
+            _insert_catalogue(self._conn, catalogue, text, source, stamp)
         return new
 
     # --- events -------------------------------------------------------------------------
@@ -419,7 +426,7 @@ class Ledger:
         if progress:
             progress("checking", 0, raw.rows)
         with self._write() as stamp:
-            earlier = self.conn.execute(
+            earlier = self._conn.execute(
                 "SELECT import_id, file, recorded_at FROM imports WHERE file_sha256 = ? "
                 "ORDER BY import_id LIMIT 1", (raw.sha256,)).fetchone()
             if earlier and not again:
@@ -467,8 +474,8 @@ class Ledger:
     def _recorded_keys(self) -> pl.DataFrame:
         """event_id, agency, reference of every recorded event, from the batch blobs."""
         cut = cutoff(None)
-        sources = batches.read_sources(self.conn, cut)
-        return sources.hstack([batches.read_event_ids(self.conn, cut)])
+        sources = batches.read_sources(self._conn, cut)
+        return sources.hstack([batches.read_event_ids(self._conn, cut)])
 
     def _unreferenced(self, good: pl.DataFrame) -> pl.DataFrame | None:
         """REPEAT_KEY, event_id and reference of every recorded event (a row without a
@@ -477,7 +484,7 @@ class Ledger:
         if good.select(pl.col("reference").str.contains(r"^[!-~]+$").fill_null(False).all()
                        ).item():
             return None
-        if not self.conn.execute("SELECT 1 FROM event_batches LIMIT 1").fetchone():
+        if not self._conn.execute("SELECT 1 FROM event_batches LIMIT 1").fetchone():
             return None
         data = self.scoring_data(sources=True)
         return data.events.select(
@@ -488,7 +495,7 @@ class Ledger:
     def _record(self, good: pl.DataFrame, raw: reader.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,
                 progress: reader.Progress | None) -> ImportResult:
-        conn = self.conn
+        conn = self._conn
         last = conn.execute("SELECT max(event_id) FROM events").fetchone()[0] or 0
         first = last + 1
         count = good.height
@@ -538,7 +545,7 @@ class Ledger:
 
     def _event(self, event_id: int) -> tuple[Any, ...]:
         self._an_id(event_id, "event")
-        row = self.conn.execute("SELECT event_id, resident_id, indicator, occurred_on "
+        row = self._conn.execute("SELECT event_id, resident_id, indicator, occurred_on "
                                 "FROM events WHERE event_id = ?", (event_id,)).fetchone()
         if row is None:
             raise LedgerError(self.path, f"no event {event_id}",
@@ -554,11 +561,11 @@ class Ledger:
 
     def _void_of(self, event_id: int) -> str | None:
         """Why an event is already void, if it is (a void, or an upheld objection)."""
-        row = self.conn.execute("SELECT recorded_at, reason FROM voids WHERE event_id = ?",
+        row = self._conn.execute("SELECT recorded_at, reason FROM voids WHERE event_id = ?",
                                 (event_id,)).fetchone()
         if row:
             return f"voided at {row[0]}: {row[1]}"
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT o.objection_id, d.decided_on FROM objections o JOIN objection_decisions "
             "d USING (objection_id) WHERE o.event_id = ? AND d.outcome = 'upheld'",
             (event_id,)).fetchone()
@@ -577,10 +584,10 @@ class Ledger:
                               "use 1-64 of A-Z a-z 0-9 . _ : -, first a letter or digit")
         self._not_future(on, "the consent date" if not withdraw else "the withdrawal date")
         with self._write() as stamp:
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO consents (resident_id, on_date, consent, recorded_at) "
                 "VALUES (?,?,?,?)", (resident_id, on.isoformat(), 0 if withdraw else 1, stamp))
-            chain.append(self.conn, "consents", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "consents", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def void(self, event_id: int, reason: str) -> int:
@@ -593,10 +600,10 @@ class Ledger:
             already = self._void_of(event_id)
             if already:
                 raise LedgerError(self.path, f"event {event_id} is already void ({already})")
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO voids (event_id, reason, recorded_at) VALUES (?,?,?)",
                 (event_id, reason, stamp))
-            chain.append(self.conn, "voids", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "voids", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def lift(self, event_id: int, on: date) -> int:
@@ -611,15 +618,15 @@ class Ledger:
             if already:
                 raise LedgerError(self.path, f"event {event_id} is void ({already}); it never "
                                   "counts, so there is nothing to lift")
-            row = self.conn.execute("SELECT lifted_on FROM lifts WHERE event_id = ?",
+            row = self._conn.execute("SELECT lifted_on FROM lifts WHERE event_id = ?",
                                     (event_id,)).fetchone()
             if row:
                 raise LedgerError(self.path, f"event {event_id} is already lifted "
                                   f"(from {row[0]})")
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO lifts (event_id, lifted_on, recorded_at) VALUES (?,?,?)",
                 (event_id, on.isoformat(), stamp))
-            chain.append(self.conn, "lifts", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "lifts", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def file_objection(self, event_id: int, on: date, grounds: str) -> int:
@@ -638,7 +645,7 @@ class Ledger:
             if already:
                 raise LedgerError(self.path, f"event {event_id} is void ({already}); there "
                                   "is nothing left to object to")
-            row = self.conn.execute(
+            row = self._conn.execute(
                 "SELECT o.objection_id FROM objections o LEFT JOIN objection_decisions d "
                 "USING (objection_id) WHERE o.event_id = ? AND d.decision_id IS NULL",
                 (event_id,)).fetchone()
@@ -646,10 +653,10 @@ class Ledger:
                 raise LedgerError(self.path, f"objection {row[0]} to event {event_id} is still "
                                   "pending", f"decide it first with `scs objection decide "
                                   f"LEDGER {row[0]}`")
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO objections (event_id, filed_on, grounds, recorded_at) "
                 "VALUES (?,?,?,?)", (event_id, on.isoformat(), grounds, stamp))
-            chain.append(self.conn, "objections", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "objections", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def decide_objection(self, objection_id: int, outcome: Outcome, on: date) -> int:
@@ -661,12 +668,12 @@ class Ledger:
         self._not_future(on, "the decision date")
         self._an_id(objection_id, "objection")
         with self._write() as stamp:
-            row = self.conn.execute("SELECT filed_on FROM objections WHERE objection_id = ?",
+            row = self._conn.execute("SELECT filed_on FROM objections WHERE objection_id = ?",
                                     (objection_id,)).fetchone()
             if row is None:
                 raise LedgerError(self.path, f"no objection {objection_id}",
                                   "`scs objection list LEDGER` shows the pending ones")
-            decided = self.conn.execute(
+            decided = self._conn.execute(
                 "SELECT outcome, decided_on FROM objection_decisions WHERE objection_id = ?",
                 (objection_id,)).fetchone()
             if decided:
@@ -676,10 +683,10 @@ class Ledger:
                 raise LedgerError(self.path, f"the decision date {on} is before objection "
                                   f"{objection_id} was filed ({row[0]})",
                                   "give a date on or after the filing")
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "INSERT INTO objection_decisions (objection_id, outcome, decided_on, "
                 "recorded_at) VALUES (?,?,?,?)", (objection_id, outcome, on.isoformat(), stamp))
-            chain.append(self.conn, "objection_decisions", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "objection_decisions", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     def objections(self, as_of: date | None = None) -> list[ObjectionStatus]:
@@ -688,21 +695,20 @@ class Ledger:
         as_of = as_of or utc_today()
         day = as_of.isoformat()
         with self._sql():
-            rows = self.conn.execute(
+            rows = self._conn.execute(
                 "SELECT o.objection_id, o.event_id, e.resident_id, e.indicator, o.filed_on, "
                 "o.grounds, o.recorded_at FROM objections o JOIN events e USING (event_id) "
                 "LEFT JOIN objection_decisions d ON d.objection_id = o.objection_id "
                 "AND d.decided_on <= ? WHERE o.filed_on <= ? AND d.decision_id IS NULL "
                 "ORDER BY o.filed_on, o.objection_id", (day, day)).fetchall()
         scheme = self.history().in_force(as_of)
-        deadline = scheme.policy.objection_deadline if scheme else None
         result = []
         for oid, eid, resident, indicator, filed, grounds, recorded_at in rows:
             filed_on = date.fromisoformat(filed)
-            due = deadline.after(filed_on) if deadline else None
+            due = objection_due(filed_on, scheme.policy if scheme else None)  # rules.day
             result.append(ObjectionStatus(oid, eid, resident, indicator, filed_on, grounds,
                                           (as_of - filed_on).days, due,
-                                          due is not None and as_of > due, recorded_at))
+                                          is_overdue(due, as_of), recorded_at))
         return result
 
     # --- what the engine reads ----------------------------------------------------------
@@ -714,9 +720,9 @@ class Ledger:
         With ``sources`` the events also carry their `agency` (and `reference`)."""
         cut = cutoff(known_at)
         with self._sql():
-            events, residents, indicators = batches.read_events(self.conn, cut)
+            events, residents, indicators = batches.read_events(self._conn, cut)
             if sources:
-                events = pl.concat([events, batches.read_sources(self.conn, cut)],
+                events = pl.concat([events, batches.read_sources(self._conn, cut)],
                                    how="horizontal")
             voids = self._frame("SELECT event_id FROM voids WHERE recorded_at <= ?", (cut,),
                                 VOIDS_SCHEMA)
@@ -731,13 +737,13 @@ class Ledger:
             consents = self._frame(
                 "SELECT resident_id, on_date, consent = 1, consent_id FROM consents "
                 "WHERE recorded_at <= ? ORDER BY consent_id", (cut,), CONSENTS_SCHEMA)
-            repairs = repairs_frame(self.conn, cut)
+            repairs = repairs_frame(self._conn, cut)
         return LedgerData(events, voids, lifts, objections, consents, residents, indicators,
                           repairs)
 
     def _frame(self, sql: str, params: Sequence[Any], frame_schema: dict[str, Any]
                ) -> pl.DataFrame:
-        rows = self.conn.execute(sql, params).fetchall()
+        rows = self._conn.execute(sql, params).fetchall()
         text = {c: (pl.String if t == pl.Date else t) for c, t in frame_schema.items()}
         frame = pl.DataFrame(rows, schema=text, orient="row")
         return frame.with_columns(pl.col(c).str.to_date("%Y-%m-%d")
@@ -752,13 +758,13 @@ class Ledger:
         buffer = io.BytesIO()
         result.write_parquet(buffer)
         with self._write() as stamp:
-            at = head or chain.head(self.conn)
-            cursor = self.conn.execute(
+            at = head or chain.head(self._conn)
+            cursor = self._conn.execute(
                 "INSERT INTO runs (as_of, known_at, catalogue_sha256s, digest, residents, "
                 "result, head_rows, head_hash, recorded_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (as_of.isoformat(), schema.stamp(known_at), json.dumps(list(catalogue_sha256s)),
                  digest, result.height, buffer.getvalue(), at.rows, at.hash, stamp))
-            chain.append(self.conn, "runs", int(cursor.lastrowid or 0), stamp)
+            chain.append(self._conn, "runs", int(cursor.lastrowid or 0), stamp)
         return int(cursor.lastrowid or 0)
 
     _RUN_COLUMNS = ("run_id, as_of, known_at, catalogue_sha256s, digest, residents, "
@@ -772,12 +778,12 @@ class Ledger:
     def runs(self) -> list[RunRecord]:
         """Every saved run, in the order they were saved."""
         with self._sql():
-            rows = self.conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY run_id")
+            rows = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs ORDER BY run_id")
             return [self._run_record(r) for r in rows]
 
     def run(self, run_id: int) -> RunRecord:
         with self._sql():
-            row = self.conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id = ?",
+            row = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id = ?",
                                     (run_id,)).fetchone()
         if row is None:
             raise LedgerError(self.path, f"no saved run {run_id}",
@@ -789,19 +795,24 @@ class Ledger:
         saved last); with no date, the latest of all."""
         day = (before_or_at_as_of or date.max).isoformat()
         with self._sql():
-            row = self.conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE as_of <= ? "
+            row = self._conn.execute(f"SELECT {self._RUN_COLUMNS} FROM runs WHERE as_of <= ? "
                                     "ORDER BY as_of DESC, run_id DESC LIMIT 1",
                                     (day,)).fetchone()
         return self._run_record(row) if row else None
 
-    # --- reading back (ledger_stats.py) -------------------------------------------------
+    # --- reading back (stats.py) ---------------------------------------------------------
+
+    def _reading(self) -> Reading:
+        """This ledger lent to `stats` for one read (stats never sees the `Ledger`)."""
+        return Reading(self._conn, self.path, self.city_id, self.city_name, self.scoring_data,
+                       self.objections, self._sql)
 
     def stats(self, as_of: date | None = None) -> Any:
-        return ledger_stats(self, as_of or utc_today())
+        return ledger_stats(self._reading(), as_of or utc_today())
 
     def verify(self, head: str | None = None) -> Any:
         """Every integrity finding (`VerifyResult`); ``head``: a published head to extend."""
-        return verify_ledger(self, head)
+        return verify_ledger(self._reading(), head)
 
     def head(self, known_at: datetime | None = None) -> Head:
         """The head of the ledger's hash chain: `rows` appended so far and the last `hash`
@@ -810,13 +821,13 @@ class Ledger:
         Publish it (reports and saved runs record it); `verify(head=…)` later proves the
         ledger still extends it."""
         with self._sql():
-            return chain.head(self.conn, None if known_at is None else cutoff(known_at))
+            return chain.head(self._conn, None if known_at is None else cutoff(known_at))
 
     def export(self, path: str | Path, progress: reader.Progress | None = None) -> Any:
-        return export_events(self, Path(path), progress)
+        return export_events(self._reading(), Path(path), progress)
 
     def resident_history(self, resident_id: str) -> Any:
-        return resident_history(self, resident_id)
+        return resident_history(self._reading(), resident_id)
 
 
 def _read_catalogue(path: str | Path) -> tuple[str, str, Catalogue]:

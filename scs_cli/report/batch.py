@@ -1,6 +1,7 @@
 """Batch reports for local credit offices: `write_reports(ledgers, as_of, output)`.
 
-For each city ledger: read it once at known-at, prepare the engine once, score at the
+For each city ledger (or, with ``open_source=scale.source.open_source``, its exported dataset:
+any `Source`): read it once at known-at, prepare the engine once, score at the
 as-of date (with every event's detail) and at the twelve month ends before it (scores
 only), compute the figures (`figures`), draw the charts (`charts`) and write
 ``DIR/<city-id>/index.html``, ``report.md``, ``report.json`` and one ``.svg`` per chart;
@@ -23,9 +24,8 @@ from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.core.guard import check_folder, check_targets
 from scs_cli.core.output import safe_child, write_text
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
-from scs_cli.ledger.reads import recorded_ranges
 from scs_cli.ledger.schema import stamp
-from scs_cli.ledger.store import Ledger
+from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.report.charts import CHARTS, cities_chart, city_charts
 from scs_cli.report.figures import (
     AdoptedVersion,
@@ -40,6 +40,9 @@ from scs_cli.report.render import city_html, city_json, city_markdown, index_htm
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
+# how a path becomes a `Source`: a ledger file by default; the CLI passes
+# `scale.source.open_source`, which takes a dataset folder too
+Opener = Callable[[Path], Source]
 STEPS_PER_CITY = 15  # read, score on the as-of date, 12 month ends, write the files
 
 
@@ -63,17 +66,17 @@ class ReportResult:
     files: tuple[Path, ...]        # every file written, city files first, the index last
 
 
-def _check_cities(ledgers: Sequence[Path], as_of: date,
-                  known_at: datetime) -> list[tuple[Path, str]]:
-    """Each ledger's city id. Two ledgers of one city, or one with no catalogue in force
-    on the as-of date, are refused before anything is scored or written."""
+def _check_cities(ledgers: Sequence[Path], as_of: date, known_at: datetime,
+                  open_source: Opener) -> list[tuple[Path, str]]:
+    """Each ledger's (or dataset's) city id. Two of one city, or one with no catalogue in
+    force on the as-of date, are refused before anything is scored or written."""
 
     seen: dict[str, Path] = {}
     cities = []
     for path in ledgers:
-        with Ledger.open(path) as ledger:
-            city = ledger.city_id
-            history = ledger.history(known_at)
+        with open_source(path) as source:
+            city = source.city_id
+            history = source.history(known_at)
         if history.in_force(as_of) is None:
             first = history.versions[0].effective_from if len(history) else None
             raise LedgerError(path, f"no catalogue version is in force on {as_of}",
@@ -107,7 +110,8 @@ def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
 
 
 def read_city(path: Path, as_of: date, known_at: datetime,
-              tick: Callable[[str], None] | None = None) -> Any:
+              tick: Callable[[str], None] | None = None,
+              open_source: Opener = LedgerFile.open) -> Any:
     """Read one ledger once and score it at as-of and at the twelve month ends before.
 
     Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
@@ -116,18 +120,19 @@ def read_city(path: Path, as_of: date, known_at: datetime,
 
 
     step = tick or (lambda what: None)
-    with Ledger.open(path) as ledger:
-        adopted = ledger.adopted(known_at)
-        history = ledger.history(known_at)
-        head = ledger.head(known_at)  # the history the report is computed from
-        data = ledger.scoring_data(known_at, sources=True)  # agencies: data quality
-        recorded = recorded_ranges(ledger, known_at)
-        last = None
-        run = last_run_before(ledger, as_of, known_at)
-        not_before = runs_not_before(ledger, as_of, known_at)
-        if run is not None:
-            last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
-                            tiers=run.result().select("resident_id", "tier"))
+    with open_source(path) as source:
+        adopted = source.adopted(known_at)
+        history = source.history(known_at)
+        head = source.head(known_at)  # the history the report is computed from
+        data = source.data(known_at, sources=True)  # agencies: data quality
+        recorded = source.recorded(known_at)
+        last, not_before = None, 0
+        if source.ledger is not None:  # saved runs live in a ledger file, not a dataset
+            run = last_run_before(source.ledger, as_of, known_at)
+            not_before = runs_not_before(source.ledger, as_of, known_at)
+            if run is not None:
+                last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
+                                tiers=run.result().select("resident_id", "tier"))
     step("read")
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
@@ -204,8 +209,10 @@ def _check_targets(output: Path, cities: Sequence[str], ledgers: Sequence[Path])
 
 def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path, *,
                   public: bool = False, known_at: datetime | None = None,
-                  progress: Progress | None = None) -> ReportResult:
-    """Write the batch report of every ledger (one city each) and the index page."""
+                  progress: Progress | None = None,
+                  open_source: Opener = LedgerFile.open) -> ReportResult:
+    """Write the batch report of every ledger (one city each) and the index page;
+    ``open_source`` turns each path into a `Source` (default: a ledger file)."""
 
     if not ledgers:
         raise UsageError("no ledger given", "name at least one ledger file")
@@ -215,7 +222,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output}: exists and is not a directory",
                          "give --output a directory (it is created if missing)")
-    cities = _check_cities(paths, as_of, known_at)
+    cities = _check_cities(paths, as_of, known_at, open_source)
     for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
         safe_child(output, city, "the city id")
     _check_targets(output, [c for _, c in cities], paths)
@@ -237,7 +244,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
         def city_tick(what: str, city: str = city) -> None:
             tick(f"{city}: {what}")
 
-        inp = read_city(path, as_of, known_at, city_tick)
+        inp = read_city(path, as_of, known_at, city_tick, open_source)
         report = write_city(inp, output / city, public)
         reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
                                   report.files, report.figures))

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.frames import LedgerData
+from scs_cli.rules.day import objections_on
 from scs_cli.rules.listing import reward_condition
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
 
@@ -486,16 +487,11 @@ def transitions(inp: CityInput, public: bool) -> dict[str, Any]:
 def objections(inp: CityInput, public: bool) -> dict[str, Any]:
     """Objections pending on as-of, oldest first, and those past the decision deadline."""
     deadline = inp.scheme.policy.objection_deadline
-    obj = inp.data.objections.filter(
-        (pl.col("filed_on") <= inp.as_of)
-        & (pl.col("decided_on").is_null() | (pl.col("decided_on") > inp.as_of))
-    ).sort("filed_on", "objection_id")
-    pending = []
-    for oid, filed in obj.select("objection_id", "filed_on").iter_rows():
-        due = deadline.after(filed) if deadline else None
-        pending.append({"objection_id": int(oid), "filed_on": filed,
-                        "age_days": (inp.as_of - filed).days,
-                        "due_on": due, "overdue": bool(due and due < inp.as_of)})
+    on_the_day = objections_on(inp.data.objections, inp.as_of, inp.scheme.policy)
+    pending = [{"objection_id": int(r["objection_id"]), "filed_on": r["filed_on"],
+                "age_days": int(r["age_days"]), "due_on": r["due_on"],
+                "overdue": bool(r["overdue"])}
+               for r in on_the_day.filter(pl.col("state") == "pending").iter_rows(named=True)]
     overdue = [p for p in pending if p["overdue"]]
     n_pending, m1 = _count(len(pending), public)
     n_overdue, m2 = _count(len(overdue), public)

@@ -2,5 +2,8 @@
 
 It owns the catalogue model and "which version was in force" (`model`), reading, validating and
 writing catalogue files and finding the bundled ones (`schema`), the behaviour taxonomy
-(`taxonomy`) and calendar durations (`durations`). It may import only `core`.
+(`taxonomy`), calendar durations (`durations`), a new city's draft and the canonical form
+(`authoring`), the facts of a day (`day`: objections pending, due and overdue, consent in force)
+and a catalogue laid out for reading, row by row or as Markdown (`listing`). It may import only
+`core`.
 """

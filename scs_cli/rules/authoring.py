@@ -1,6 +1,7 @@
 """Writing catalogues: a new city's draft from a template, and the canonical form of a file.
 
-Both go through `schema.to_document` and tomli-w, so what is written reads back as the same
+Both go through `schema.to_document` and `document_text` (the documented style), so what is
+written reads back as the same
 catalogue (a round trip the tests check), and validation runs on it before it is returned.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import tomli_w
@@ -29,8 +31,53 @@ _VALUE_KEYS = frozenset({
 
 
 def canonical_text(catalogue: Catalogue) -> str:
-    """The catalogue as canonical TOML: keys in the format's order, values as scs reads them."""
-    return tomli_w.dumps(to_document(catalogue))
+    """The catalogue as canonical TOML, in the style docs/catalogue.md shows: `schema`, then
+    the tables in the format's order (`[city]`, `[catalogue]`, `[scale]`, each `[[tiers]]`,
+    categories, indicators, rewards, sanctions, `[policy]`), keys in the format's order,
+    whole numbers without a decimal point (`points = -5`), lists and `limit` inline."""
+    return document_text(to_document(catalogue))
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """A catalogue document (`schema.to_document`) written in the documented style."""
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in document.items()
+             if not isinstance(v, dict | list)]
+    for name, section in document.items():
+        if isinstance(section, list):  # [[tiers]], one block each, no blank line between
+            lines.append("")
+            for table in section:
+                lines += [f"[[{_key(name)}]]", *_pairs(table)]
+        elif isinstance(section, dict) and all(isinstance(v, dict) for v in section.values()):
+            for item, table in section.items():  # [indicators.<id>] and the like
+                lines += ["", f"[{_key(name)}.{_key(item)}]", *_pairs(table)]
+        elif isinstance(section, dict):
+            lines += ["", f"[{_key(name)}]", *_pairs(section)]
+    return "\n".join(lines) + "\n"
+
+
+def _pairs(table: dict[str, Any]) -> list[str]:
+    return [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _value(key)
+
+
+def _value(value: Any) -> str:
+    """One TOML value, inline: a whole number as an integer, a decimal as written exactly."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal | int):
+        number = Decimal(value)
+        return str(int(number)) if number == number.to_integral_value() else \
+            format(number.normalize(), "f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, date):
+        return value.isoformat()
+    return tomli_w.dumps({"v": value})[len("v = "):].rstrip("\n")  # strings, escaped
 
 
 def draft(template: Catalogue, city_id: str, name: str, *, province: str | None = None,
@@ -63,7 +110,7 @@ def draft(template: Catalogue, city_id: str, name: str, *, province: str | None 
         copied = sorted(set(table.get("assumed", ())) | (_VALUE_KEYS & table.keys()))
         if copied:
             table["assumed"] = copied
-    text = tomli_w.dumps(document)
+    text = document_text(document)
     parse_catalogue(text, f"<draft {city_id}>")  # what we hand out must validate
     return text
 

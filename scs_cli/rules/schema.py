@@ -8,6 +8,7 @@ document that reads back into an equal catalogue.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable
@@ -274,9 +275,11 @@ def load_catalogue(path: str | Path, taxonomy: Taxonomy | None = None) -> Catalo
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        close = close_bundled_names(path)
+        hint = f"did you mean {' or '.join(close)}? " if close else "check the path; "
         raise CatalogueError([Problem(str(path), "", "no such file",
-                                      "check the path; `scs catalogue list` shows the "
-                                      "bundled catalogues")]) from None
+                                      f"{hint}`scs catalogue list` shows the bundled "
+                                      "catalogues")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError([Problem(str(path), "", f"cannot be read: {exc}")]) from None
     return parse_catalogue(text, str(path), taxonomy)
@@ -700,6 +703,17 @@ def bundled_catalogue_paths() -> list[Path]:
 
     return sorted(p for p in bundled_dir().glob("*.toml")
                   if p.name != "taxonomy.toml" and not p.name.endswith(".cases.toml"))
+
+
+def close_bundled_names(path: Path) -> list[str]:
+    """Bundled names close to a name that is not there: those it begins (``rongcheng`` →
+    both Rongcheng versions), else the nearest spellings."""
+    if path.parent != Path():
+        return []
+    names = [p.stem for p in bundled_catalogue_paths()]
+    given = path.stem.lower()
+    starting = [n for n in names if n.startswith(given)]
+    return starting or difflib.get_close_matches(given, names, n=3, cutoff=0.8)
 
 
 def resolve_catalogue_path(name: str | Path) -> Path:

@@ -1,9 +1,9 @@
 """Scoring exported datasets: what `scs score DIR…` does, on one machine or on Spark.
 
-The rules are chosen as `scoring.batch.score_ledger` chooses them (the versions adopted by
-known-at, or a what-if catalogue of the same city), checked before any event is read, and
-the result is the same `ScoreRun` that command renders, so every output format and
-``--output`` work unchanged. `score_datasets` scores several cities one after the other,
+The rules are chosen as `scoring.batch.score_source` chooses them (`choose_rules`: the
+versions adopted by known-at, or a what-if catalogue of the same city), checked before any
+event is read, and the result is the same `ScoreRun` that command renders, so every output
+format and ``--output`` work unchanged. `score_datasets` scores several cities one after the other,
 each with its own rules and its own result: nothing of one city meets another's.
 """
 
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import polars as pl
 
-from scs_cli.core.errors import LedgerError, UsageError
-from scs_cli.engine.kernel import ScoreResult, scheme_at, score
+from scs_cli.core.errors import UsageError
+from scs_cli.engine.kernel import ScoreResult, scheme_at
 from scs_cli.engine.results import ADJUSTMENTS_SCHEMA, EVENTS_SCHEMA
 from scs_cli.rules.model import AdoptedCatalogue, Catalogue, CatalogueHistory
-from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
-from scs_cli.scale.dataset import Dataset, history_of
-from scs_cli.scoring.batch import ScoreRun, compare, summarize, what_if_history
+from scs_cli.scale.dataset import Dataset
+from scs_cli.scale.source import DatasetFolder
+from scs_cli.scoring.batch import ScoreRun, choose_rules, score_sources, summarize
 from scs_cli.scoring.lists import ListsRun, listings_run
 
 Progress = Callable[[str], None]
@@ -50,28 +50,21 @@ class City:
 def open_cities(paths: Sequence[str | Path], as_of: date, known_at: datetime, *,
                 catalogue: str | Path | None = None,
                 baseline: str | Path | None = None, head: str | None = None) -> list[City]:
-    """Open every dataset and choose its rules; refuse two datasets of one city. With
-    ``head`` (one dataset's published head) its files are proven against it."""
-    if head is not None and len(paths) > 1:
-        raise UsageError("--head is one ledger's published head; with several datasets "
-                         "it cannot be checked", "score one dataset with its own --head")
+    """Open every dataset and choose its rules as `score` does (`scoring.batch.choose_rules`);
+    refuse two datasets of one city. With ``head`` (one dataset's published head) its files
+    are proven against it."""
+    _one_head(paths, head)
     cities: list[City] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        dataset = Dataset.open(path, head=head)
-        if dataset.city_id in seen:
-            raise UsageError(f"{path} and {seen[dataset.city_id]} are both datasets of city "
-                             f"{dataset.city_id!r}", "score one dataset per city in a run")
-        seen[dataset.city_id] = dataset.path
-        adopted = tuple(dataset.adopted(known_at))
-        if not adopted:
-            raise LedgerError(path, f"no catalogue was adopted by {known_at.isoformat()}",
-                              "score with a later --known-at")
-        what_if = _own_city(dataset, catalogue)
-        history = what_if_history(what_if) if what_if else history_of(adopted)
-        scheme_at(history, as_of, str(path))  # fail before reading events
-        cities.append(City(dataset, adopted, history, what_if, _own_city(dataset, baseline),
-                           None if catalogue is None else str(catalogue)))
+        source = DatasetFolder(Dataset.open(path, head=head))
+        if source.city_id in seen:
+            raise UsageError(f"{path} and {seen[source.city_id]} are both datasets of city "
+                             f"{source.city_id!r}", "score one dataset per city in a run")
+        seen[source.city_id] = source.path
+        rules = choose_rules(source, as_of, known_at, catalogue=catalogue, baseline=baseline)
+        cities.append(City(source.dataset, rules.adopted, rules.history, rules.what_if,
+                           rules.baseline, None if catalogue is None else str(catalogue)))
     return cities
 
 
@@ -92,37 +85,18 @@ def score_datasets(paths: Sequence[str | Path], as_of: date, known_at: datetime 
                    *, catalogue: str | Path | None = None, baseline: str | Path | None = None,
                    head: str | None = None, progress: Progress | None = None
                    ) -> list[ScoreRun]:
-    """Score each dataset on this machine, one city at a time (SPEC §6)."""
-    tick = progress or (lambda what: None)
-    known_at = known_at or datetime.now(UTC)
-    runs = []
-    for city in open_cities(paths, as_of, known_at, catalogue=catalogue, baseline=baseline,
-                            head=head):
-        tick(f"reading {city.dataset.path}")
-        data = city.dataset.read(known_at)
-        tick(f"scoring {data.events.height:,} events of {city.dataset.city_id} at {as_of}")
-        result = score(data, city.history, as_of, detail=False)
-        run = run_of(city, as_of, known_at, result)
-        if city.baseline is not None:
-            tick(f"scoring with the baseline {city.baseline.label}")
-            comparison = compare(data, what_if_history(city.baseline), result, as_of)
-            run = ScoreRun(run.ledger, run.city, run.as_of, run.known_at, run.rules,
-                           run.catalogue_sha256s, run.result, run.summary, comparison,
-                           None, run.what_if)
-        runs.append(run)
-    return runs
+    """Score each dataset on this machine, one city at a time (SPEC §6): `score_sources`
+    over each folder opened as a `Source` (proven against ``head`` when one is given)."""
+    _one_head(paths, head)
+    sources = [DatasetFolder(Dataset.open(p, head=head)) for p in paths]
+    return score_sources(sources, as_of, known_at, catalogue=catalogue, baseline=baseline,
+                         progress=progress)
 
 
-def _own_city(dataset: Dataset, path: str | Path | None) -> Catalogue | None:
-    """A what-if or baseline catalogue; another city's is refused, in one line."""
-    if path is None:
-        return None
-    catalogue = load_catalogue(resolve_catalogue_path(path))
-    if catalogue.city.id != dataset.city_id:
-        raise LedgerError(dataset.path, f"{path} is a catalogue of city {catalogue.city.id!r},"
-                          f" but this dataset belongs to {dataset.city_id!r}",
-                          "a city is only ever scored with its own catalogue")
-    return catalogue
+def _one_head(paths: Sequence[str | Path], head: str | None) -> None:
+    if head is not None and len(paths) > 1:
+        raise UsageError("--head is one ledger's published head; with several datasets "
+                         "it cannot be checked", "score one dataset with its own --head")
 
 
 def dataset_listings(path: str | Path, as_of: date, known_at: datetime | None = None, *,

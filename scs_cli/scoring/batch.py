@@ -8,7 +8,9 @@ CLI renders what these functions return.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import nullcontext
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,8 +23,14 @@ from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import ScoreResult, scheme_at, score
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.schema import parse_stamp
-from scs_cli.ledger.store import Ledger
-from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
+from scs_cli.ledger.source import LedgerFile, Source
+from scs_cli.rules.model import (
+    AdoptedCatalogue,
+    Catalogue,
+    CatalogueHistory,
+    Reward,
+    from_cents,
+)
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 from scs_cli.scoring import runs as runs
 
@@ -97,64 +105,136 @@ def what_if_history(catalogue: Catalogue) -> CatalogueHistory:
 def score_ledger(path: str | Path, as_of: date, known_at: datetime | None = None, *,
                  catalogue: str | Path | None = None, baseline: str | Path | None = None,
                  save: bool = False, progress: Progress | None = None) -> ScoreRun:
-    """Score every resident of a ledger (SPEC §4); optionally compare, or save the run."""
+    """Score every resident of a ledger file (SPEC §4); optionally compare, or save the run."""
+    with LedgerFile.open(path) as source:
+        return score_source(source, as_of, known_at, catalogue=catalogue, baseline=baseline,
+                            save=save, progress=progress)
 
+
+@dataclass(frozen=True)
+class Rules:
+    """One source's rules, chosen and checked before any of its events is read."""
+
+    source: Source
+    adopted: tuple[AdoptedCatalogue, ...]
+    history: CatalogueHistory
+    what_if: Catalogue | None
+    baseline: Catalogue | None
+    words: str  # what judges the events, for people
+
+
+def choose_rules(source: Source, as_of: date, known_at: datetime, *,
+                 catalogue: str | Path | None = None, baseline: str | Path | None = None
+                 ) -> Rules:
+    """The adopted versions as known at known-at, or a what-if catalogue of the same city;
+    refuse, in one line, a source with no version in force on as-of."""
+    adopted = tuple(source.adopted(known_at))
+    if not adopted:
+        raise LedgerError(source.path, f"no catalogue was adopted by {known_at.isoformat()}",
+                          "score with a later --known-at")
+    what_if = _foreign_check(source, catalogue)
+    base = _foreign_check(source, baseline)
+    history = what_if_history(what_if) if what_if else CatalogueHistory(
+        a.catalogue for a in adopted)
+    scheme_at(history, as_of, str(source.path))  # fail before reading events
+    words = (f"what-if {what_if.label} ({catalogue})" if what_if else
+             "adopted " + ", ".join(f"{v.version} (from {v.effective_from})"
+                                    for v in history.versions))
+    return Rules(source, adopted, history, what_if, base, words)
+
+
+def score_sources(sources: Sequence[Source], as_of: date, known_at: datetime | None = None, *,
+                  catalogue: str | Path | None = None, baseline: str | Path | None = None,
+                  save: bool = False, progress: Progress | None = None) -> list[ScoreRun]:
+    """Score several cities one after the other, each with its own rules and result; every
+    city's rules are checked before any events are read, and two sources of one city are
+    refused."""
+    _no_what_if_saved(save, catalogue)
+    seen: dict[str, Source] = {}
+    for source in sources:
+        other = seen.setdefault(source.city_id, source)
+        if other is not source:
+            both = (f"both {source.kind}s" if other.kind == source.kind else
+                    f"a {source.kind} and a {other.kind}")
+            raise UsageError(f"{source.path} and {other.path} are {both} of city "
+                             f"{source.city_id!r}", f"score one {source.kind} per city in a run"
+                             if other.kind == source.kind else
+                             "score one ledger or dataset per city in a run")
+    known_at = known_at or datetime.now(UTC)
+    chosen = [choose_rules(s, as_of, known_at, catalogue=catalogue, baseline=baseline)
+              for s in sources]
+    return [_score(rules, as_of, known_at, save, progress) for rules in chosen]
+
+
+def score_source(source: Source, as_of: date, known_at: datetime | None = None, *,
+                 catalogue: str | Path | None = None, baseline: str | Path | None = None,
+                 save: bool = False, progress: Progress | None = None) -> ScoreRun:
+    """Score every resident of a ledger file or dataset (SPEC §4); optionally compare with
+    a baseline catalogue, or save the run (a ledger file only)."""
+    _no_what_if_saved(save, catalogue)
+    known_at = known_at or datetime.now(UTC)  # the actual timestamp, so a run can be redone
+    rules = choose_rules(source, as_of, known_at, catalogue=catalogue, baseline=baseline)
+    return _score(rules, as_of, known_at, save, progress)
+
+
+def _no_what_if_saved(save: bool, catalogue: str | Path | None) -> None:
     if save and catalogue is not None:
         raise UsageError("--save records runs under the adopted catalogues; a what-if "
                          "(--catalogue) cannot be saved", "drop --save or --catalogue")
+
+
+def _score(rules: Rules, as_of: date, known_at: datetime, save: bool,
+           progress: Progress | None) -> ScoreRun:
+    source = rules.source
+    if save and source.ledger is None:
+        raise UsageError(f"--save records a run in a ledger; a {source.kind} is a read-only "
+                         "copy", "score the ledger itself with --save")
     tick = progress or (lambda what: None)
-    known_at = known_at or datetime.now(UTC)  # the actual timestamp, so a run can be redone
-    with Ledger.open(path) as ledger:
-        tick(f"reading {path}")
-        with ledger.snapshot() as seen:  # every read below sees the same rows
-            adopted = ledger.adopted(known_at)
-            if not adopted:
-                raise LedgerError(path, f"no catalogue was adopted by "
-                                  f"{known_at.isoformat()}", "score with a later --known-at")
-            what_if = _foreign_check(path, ledger.city_id, catalogue)
-            base = _foreign_check(path, ledger.city_id, baseline)
-            history = what_if_history(what_if) if what_if else ledger.history(known_at)
-            scheme_at(history, as_of, str(path))  # fail before reading events
-            head = ledger.head(known_at)  # the history the scores are computed from
-            data = ledger.scoring_data(known_at)
-        # A saved run keeps the known-at its rows truly have: no later than the last row
-        # it saw, so an import in flight (stamped later) never joins it on verification.
-        saved_at = min(known_at, parse_stamp(seen))
-        city = ledger.city_name or ledger.city_id
-        tick(f"scoring {data.events.height:,} events at {as_of}")
-        result = score(data, history, as_of, detail=False)
-        shas = tuple(a.sha256 for a in adopted)
-        run_id = None
-        if save:
-            tick("saving the run")
-            run_id = runs.save_run(ledger, result.residents, as_of, saved_at, list(shas),
-                                   head)
+    tick(f"reading {source.path}")
+    ledger = source.ledger
+    with ledger.snapshot() if ledger is not None else nullcontext(None) as seen:
+        # every read below sees the same rows
+        head = source.head(known_at)  # the history the scores are computed from
+        data = source.data(known_at)
+    # A saved run keeps the known-at its rows truly have: no later than the last row it
+    # saw, so an import in flight (stamped later) never joins it on verification.
+    saved_at = known_at if seen is None else min(known_at, parse_stamp(seen))
+    tick(f"scoring {data.events.height:,} events of {source.city_id} at {as_of}")
+    result = score(data, rules.history, as_of, detail=False)
+    shas = tuple(a.sha256 for a in rules.adopted)
+    run_id = None
+    if save and ledger is not None:
+        tick("saving the run")
+        run_id = runs.save_run(ledger, result.residents, as_of, saved_at, list(shas), head)
     comparison = None
-    if base is not None:
-        tick(f"scoring with the baseline {base.label}")
-        comparison = compare(data, what_if_history(base), result, as_of)
-    rules = (f"what-if {what_if.label} ({catalogue})" if what_if else
-             "adopted " + ", ".join(f"{v.version} (from {v.effective_from})"
-                                    for v in history.versions))
-    return ScoreRun(str(path), city, as_of, known_at, rules, shas, result,
-                    summarize(result), comparison, run_id, what_if is not None, head)
+    if rules.baseline is not None:
+        tick(f"scoring with the baseline {rules.baseline.label}")
+        comparison = compare(data, what_if_history(rules.baseline), result, as_of)
+    return ScoreRun(str(source.path), source.city_name or source.city_id, as_of, known_at,
+                    rules.words, shas, result, summarize(result), comparison, run_id,
+                    rules.what_if is not None, head)
 
 
-def eligible(path: str | Path, reward_id: str, as_of: date, known_at: datetime | None = None,
-             progress: Progress | None = None) -> Eligibility:
-    """The residents a reward of the scheme in force on as-of applies to."""
+def eligible(source: Source | str | Path, reward_id: str, as_of: date,
+             known_at: datetime | None = None, progress: Progress | None = None
+             ) -> Eligibility:
+    """The residents a reward of the scheme in force on as-of applies to (of a ledger file,
+    by path, or of any `Source`)."""
 
+    if isinstance(source, str | Path):
+        with LedgerFile.open(source) as opened:
+            return eligible(opened, reward_id, as_of, known_at, progress)
     tick = progress or (lambda what: None)
     known_at = known_at or datetime.now(UTC)
-    with Ledger.open(path) as ledger:
-        tick(f"reading {path}")
-        history = ledger.history(known_at)
-        scheme = scheme_at(history, as_of, str(path))
-        if reward_id not in scheme.rewards:
-            known = ", ".join(sorted(scheme.rewards)) or "none"
-            raise ScsError(f"{path}: no reward {reward_id!r} in catalogue {scheme.label} "
-                           f"in force on {as_of} (its rewards: {known})")
-        data = ledger.scoring_data(known_at)
+    path = source.path
+    tick(f"reading {path}")
+    history = source.history(known_at)
+    scheme = scheme_at(history, as_of, str(path))
+    if reward_id not in scheme.rewards:
+        known = ", ".join(sorted(scheme.rewards)) or "none"
+        raise ScsError(f"{path}: no reward {reward_id!r} in catalogue {scheme.label} "
+                       f"in force on {as_of} (its rewards: {known})")
+    data = source.data(known_at)
     tick(f"scoring {data.events.height:,} events at {as_of}")
     result = score(data, history, as_of, detail=False)
     chosen = result.residents.filter(pl.col("rewards").list.contains(reward_id)).select(
@@ -222,15 +302,15 @@ def _list_counts(res: pl.DataFrame, column: str) -> dict[str, int]:
     return {k: int(v) for k, v in flat.group_by(column).len().iter_rows()}
 
 
-def _foreign_check(ledger: str | Path, city_id: str, path: str | Path | None
-                   ) -> Catalogue | None:
+def _foreign_check(source: Source, path: str | Path | None) -> Catalogue | None:
     """Load a what-if or baseline catalogue; refuse another city's, in one line."""
     if path is None:
         return None
 
     catalogue = load_catalogue(resolve_catalogue_path(path))
-    if catalogue.city.id != city_id:
-        raise LedgerError(ledger, f"{path} is a catalogue of city {catalogue.city.id!r}, but "
-                          f"this ledger belongs to {city_id!r}", "a ledger is only ever "
-                          "scored with its own city's catalogue")
+    if catalogue.city.id != source.city_id:
+        raise LedgerError(source.path, f"{path} is a catalogue of city "
+                          f"{catalogue.city.id!r}, but this {source.kind} belongs to "
+                          f"{source.city_id!r}", f"a {source.kind} is only ever scored with "
+                          "its own city's catalogue")
     return catalogue

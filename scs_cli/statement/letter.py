@@ -27,8 +27,9 @@ from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.explain.explain import EventLine, Explanation, explain
 from scs_cli.ledger.chain import Head
-from scs_cli.ledger.reads import resident_data, resident_notes
-from scs_cli.ledger.store import RESIDENT_ID, Ledger
+from scs_cli.ledger.source import LedgerFile, Source
+from scs_cli.ledger.store import RESIDENT_ID
+from scs_cli.rules.day import objections_on
 from scs_cli.rules.model import CatalogueHistory, from_cents
 from scs_cli.scoring.batch import score_ledger
 
@@ -136,27 +137,26 @@ def check_resident_id(resident_id: str) -> None:
 
 
 class _Reader:
-    """One open ledger read at one known-at: the catalogue history and head, read once."""
+    """One open `Source` read at one known-at: the catalogue history and head, read once."""
 
-    def __init__(self, ledger: Ledger, path: Path, as_of: date, known_at: datetime):
-        self.ledger, self.path, self.as_of, self.known_at = ledger, path, as_of, known_at
-        self.history: CatalogueHistory = ledger.history(known_at)
+    def __init__(self, source: Source, path: Path, as_of: date, known_at: datetime):
+        self.source, self.path, self.as_of, self.known_at = source, path, as_of, known_at
+        self.history: CatalogueHistory = source.history(known_at)
         self.scheme = self.history.in_force(as_of)
         if self.scheme is None:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
-        self.head: Head = ledger.head(known_at)  # the head the letters were read at
+        self.head: Head = source.head(known_at)  # the head the letters were read at
 
     def exists(self, resident_id: str) -> bool:
-        data = resident_data(self.ledger, resident_id, self.known_at)
+        data, _ = self.source.resident(resident_id, self.known_at)
         return not (data.events.is_empty() and data.consents.is_empty())
 
     def explanation(self, resident_id: str, as_of: date | None = None,
                     known_at: datetime | None = None) -> tuple[Explanation, Any, Any]:
         known = known_at or self.known_at
-        data = resident_data(self.ledger, resident_id, known)
-        notes = resident_notes(self.ledger, resident_id, known)
-        history = self.history if known_at is None else self.ledger.history(known)
+        data, notes = self.source.resident(resident_id, known)
+        history = self.history if known_at is None else self.source.history(known)
         return (explain(data, history, resident_id, as_of or self.as_of, notes,
                         known_at=known), data, notes)
 
@@ -168,17 +168,13 @@ class _Reader:
         agencies = dict(zip(data.events["event_id"].to_list(),
                             data.events["agency"].to_list(), strict=True)) \
             if "agency" in data.events.columns else {}
-        objections = []
-        for o in data.objections.sort("objection_id").to_dicts():
-            if o["filed_on"] > self.as_of:
-                continue  # filed after the letter's date: not part of this statement
-            decided = o["decided_on"] if o["decided_on"] and o["decided_on"] <= self.as_of \
-                else None
-            objections.append(Objection(
-                int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
-                notes.objection_grounds.get(o["objection_id"], ""),
-                deadline.after(o["filed_on"]) if deadline else None,
-                decided, o["outcome"] if decided else None))
+        # filed by the letter's date, as things stood that day (rules.day)
+        on_the_day = objections_on(data.objections, self.as_of, scheme.policy)
+        objections = [Objection(
+            int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
+            notes.objection_grounds.get(o["objection_id"], ""), o["due_on"],
+            o["decided_on"], o["outcome"])
+            for o in on_the_day.sort("objection_id").iter_rows(named=True)]
         return Letter(
             explanation=x, city_name=scheme.city.name, province=scheme.city.province,
             catalogue_title=scheme.title, effective_from=scheme.effective_from,
@@ -188,13 +184,13 @@ class _Reader:
             known_at=self.known_at, notice=notice)
 
 
-def _open(path: str | Path, known_at: datetime | None) -> tuple[Ledger, Path, datetime]:
+def _open(path: str | Path, known_at: datetime | None) -> tuple[LedgerFile, Path, datetime]:
     path = Path(path)
     if not path.is_file():
         raise LedgerError(path, "no such ledger file", "check the path")
     # Every row recorded by now, and no later one: the letters and the head agree.
     known = (known_at or datetime.now(UTC)).astimezone(UTC)
-    return Ledger.open(path), path, known
+    return LedgerFile.open(path), path, known
 
 
 def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
@@ -210,9 +206,9 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
     wanted = list(dict.fromkeys(residents))
     for rid in wanted:
         check_resident_id(rid)
-    ledger, path, known = _open(path, known_at)
-    with ledger:
-        reader = _Reader(ledger, path, as_of, known)
+    source, path, known = _open(path, known_at)
+    with source:
+        reader = _Reader(source, path, as_of, known)
         for rid in wanted:
             if not reader.exists(rid):
                 raise LedgerError(path, f"no resident {rid!r} in this ledger",
@@ -231,17 +227,17 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
                  ) -> list[Letter]:
     """A letter, with its notice, for every resident whose tier or rewards on ``as_of``
     differ from saved run ``run_id`` (sorted by resident id)."""
-    ledger, path, known = _open(path, known_at)
-    with ledger:
-        run = ledger.run(run_id)
+    source, path, known = _open(path, known_at)
+    with source:
+        run = source.ledger.run(run_id)  # saved runs: a ledger file's
         saved = run.result()
     if progress:
         progress("scoring every resident", 0, 1)
     now = score_ledger(path, as_of, known).result.residents
     changed = _differing(saved, now)
     letters = []
-    with Ledger.open(path) as ledger:
-        reader = _Reader(ledger, path, as_of, known)
+    with LedgerFile.open(path) as source:
+        reader = _Reader(source, path, as_of, known)
         for i, row in enumerate(changed):
             rid = row["resident_id"]
             if progress:
@@ -280,7 +276,7 @@ def _standing_then(reader: _Reader, resident_id: str, as_of: date, known_at: dat
                    ) -> tuple[dict[int, EventLine], str | None]:
     """The resident's events as the saved run saw them (none when not yet recorded), and
     the catalogue version that was in force on the run's as-of date."""
-    scheme = reader.ledger.history(known_at).in_force(as_of)
+    scheme = reader.source.history(known_at).in_force(as_of)
     version = scheme.version if scheme else None
     try:
         x, _, _ = reader.explanation(resident_id, as_of, known_at)
