@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scs_cli.core.errors import OutputError, UsageError
 from scs_cli.core.output import check_output_path, write_atomic
+from scs_cli.core.templates import Templates
 from scs_cli.statement.letter import Letter, Notice, Progress, read_changed, read_letters
 from scs_cli.statement.pdf import Browser, find_browser
 from scs_cli.statement.render import letter_html
@@ -38,6 +39,7 @@ class StatementResult:
     letters: tuple[Written, ...]
     pdf_skipped: str | None   # why no PDF was written; None when they were (or not asked)
     run_id: int | None = None  # --changed-since
+    warnings: tuple[str, ...] = ()  # said once each, whatever the number of letters
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -47,14 +49,17 @@ class StatementResult:
 def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
                      output: str | Path, *, changed_since: int | None = None,
                      known_at: datetime | None = None, pdf: bool = True,
-                     progress: Progress | None = None) -> StatementResult:
+                     progress: Progress | None = None,
+                     templates: str | Path | None = None) -> StatementResult:
     """Write the letters of ``residents`` (or, with ``changed_since``, of every resident
-    whose tier or rewards differ from that saved run) into the folder ``output``."""
+    whose tier or rewards differ from that saved run) into the folder ``output``;
+    ``templates`` is an office's folder of templates used before the bundled ones."""
 
     if changed_since is not None and residents:
         raise UsageError("give resident ids or --changed-since RUN, not both",
                          "--changed-since picks the residents itself")
     directory = _directory(Path(output))
+    pages_from = Templates(templates)  # a missing folder is refused before any reading
     letters = (read_changed(ledger, changed_since, as_of, known_at, progress)
                if changed_since is not None
                else read_letters(ledger, residents, as_of, known_at, progress))
@@ -73,7 +78,7 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
     for i, (letter, path) in enumerate(zip(letters, html_paths, strict=True)):
         if progress:
             progress(f"writing {letter.resident_id}", i, len(letters))
-        pages.append(_write(path, letter_html(letter).encode("utf-8")))
+        pages.append(_write(path, letter_html(letter, pages_from).encode("utf-8")))
     pdfs: list[Path | None] = [None] * len(letters)
     skipped = None
     if pdf:
@@ -88,7 +93,12 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
                     pdfs[i] = _write(pdf_paths[i], data)
     written = tuple(Written(letter.resident_id, page, pdf_path, letter.notice)
                     for letter, page, pdf_path in zip(letters, pages, pdfs, strict=True))
-    return StatementResult(directory, as_of, written, skipped, changed_since)
+    warnings = tuple(dict.fromkeys(
+        f"the catalogue in force names no [office]: the letters name "
+        f"“{letter.city_name} credit office” and give no address (add an [office] table "
+        "with name, address, contact and objection_window)"
+        for letter in letters if letter.office is None))
+    return StatementResult(directory, as_of, written, skipped, changed_since, warnings)
 
 
 def _directory(output: Path) -> Path:

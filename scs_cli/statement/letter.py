@@ -25,12 +25,14 @@ import polars as pl
 
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
+from scs_cli.core.text import num
 from scs_cli.explain.explain import EventLine, Explanation, explain
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.reads import resident_data, resident_notes
 from scs_cli.ledger.store import RESIDENT_ID, Ledger
-from scs_cli.rules.model import CatalogueHistory, from_cents
+from scs_cli.rules.model import CatalogueHistory, Office, from_cents
 from scs_cli.scoring.batch import score_ledger
+from scs_cli.statement.words import assumption_words
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
@@ -52,6 +54,10 @@ class Objection:
     @property
     def pending(self) -> bool:
         return self.decided_on is None
+
+    def overdue(self, on: date) -> bool:
+        """Pending on ``on`` although its decision was due before it."""
+        return self.pending and self.due_on is not None and self.due_on < on
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Notice:
     events: tuple[EventChange, ...]
     old_version: str | None = None  # catalogue version in force on the run's as-of date
     new_version: str | None = None  # and on the letter's
+    run_saved_on: date | None = None  # the day the run was computed (its known-at, UTC)
+    as_of: date | None = None         # the letter's date, which "now" is measured from
 
     def summary(self) -> str:
         """One line: tier and rewards then and now."""
@@ -111,6 +119,10 @@ class Letter:
     known_at: datetime
     generated_by: str = f"scs {__version__}"
     notice: Notice | None = None
+    office: Office | None = None         # the catalogue's [office]; None: it names none
+    object_by: date | None = None        # as-of + office.objection_window; None: any time
+    assumed_words: tuple[str, ...] = ()  # assumptions beyond a record's own rule, in words
+    lists: tuple[Any, ...] = ()          # the lists the resident is on (the lists issue)
 
     @property
     def resident_id(self) -> str:
@@ -122,10 +134,7 @@ class Letter:
         return tuple(e for e in self.explanation.events if e.status != "future")
 
 
-def _num(value: Decimal | None) -> str:
-    from scs_cli.core.output import decimal_text
-
-    return "—" if value is None else decimal_text(value)
+_num = num
 
 
 def check_resident_id(resident_id: str) -> None:
@@ -179,7 +188,14 @@ class _Reader:
                 notes.objection_grounds.get(o["objection_id"], ""),
                 deadline.after(o["filed_on"]) if deadline else None,
                 decided, o["outcome"] if decided else None))
+        office = scheme.office
+        window = office.objection_window if office else None
         return Letter(
+            office=office, object_by=window.after(self.as_of) if window else None,
+            # a record's own assumed values are marked on its row
+            assumed_words=tuple(dict.fromkeys(assumption_words(a, scheme)
+                                              for a in x.assumptions
+                                              if not a.startswith("indicators."))),
             explanation=x, city_name=scheme.city.name, province=scheme.city.province,
             catalogue_title=scheme.title, effective_from=scheme.effective_from,
             agencies=agencies, objections=tuple(objections),
@@ -256,7 +272,8 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
                 old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
                 new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
                 events=_event_changes(then, x.events), old_version=old_version,
-                new_version=x.version)
+                new_version=x.version, run_saved_on=run.known_at.astimezone(UTC).date(),
+                as_of=as_of)
             letters.append(replace(letter, notice=notice))
     return letters
 
