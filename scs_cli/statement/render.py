@@ -35,6 +35,7 @@ from scs_cli.statement.words import (
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 COUNTING = ("counted", "capped")
 ENDED = ("expired", "lifted", "voided", "over-limit")
+NB_AGENCY = 24  # an agency name up to this long never breaks; a longer one wraps
 
 _bundled: Templates | None = None
 
@@ -59,6 +60,7 @@ class Row:
     basis: str | None
     source: str | None
     agency: str | None
+    agency_nb: bool           # short enough to keep on one line (`village-committee`)
     points: str
     rule_points: str | None   # the rule's points when fewer counted (a cap, a range)
     status: str | None        # said only where the section's heading does not say it
@@ -152,6 +154,7 @@ def letter_context(letter: Letter) -> dict[str, Any]:
 
 def _row(letter: Letter, e: EventLine, scored: bool, with_status: bool,
          same_as: int | None) -> Row:
+    agency = letter.agencies.get(e.event_id)
     rule_points = (signed(e.nominal_points) if e.nominal_points is not None
                    and e.nominal_points != e.points else None)
     status = status_words(e.status, scored=scored) if with_status or e.status == "capped" \
@@ -159,7 +162,7 @@ def _row(letter: Letter, e: EventLine, scored: bool, with_status: bool,
     return Row(
         no=e.event_id, date=day(e.occurred_on), name=e.name or e.indicator,
         indicator=e.indicator, basis=e.basis, source=e.source,
-        agency=letter.agencies.get(e.event_id), points=signed(e.points),
+        agency=agency, agency_nb=len(agency or "") <= NB_AGENCY, points=signed(e.points),
         rule_points=rule_points, status=status,
         stops=stops_words(e.status, e.stops_on, scored),
         stops_on=scored and e.stops_on is not None and e.status in (*COUNTING, "suspended"),
