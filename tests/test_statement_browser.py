@@ -217,3 +217,90 @@ def test_a_long_unbroken_word_never_widens_the_page(scs: Invoker, tmp_path: Path
     assert all(abs(w - A4[0]) < 2 for (w, _), _ in pages)
     text = "".join(t.replace(" ", "") for _, t in pages)
     assert long in text  # every character printed, none clipped at the page's edge
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """A resident with 20 records whose numbers have four digits (a thousand rows of
+    another resident come first), reported by the village committee, on a catalogue with
+    an [office]; printed to PDF. Returns the PDF and the resident's record numbers."""
+    from conftest import EXAMPLES
+    from test_letter import OFFICE
+
+    base = tmp_path_factory.mktemp("twenty")
+    catalogue = base / "office.toml"
+    catalogue.write_text((EXAMPLES / "tiny.toml").read_text(encoding="utf-8") + OFFICE,
+                         encoding="utf-8")
+    rows = ["resident_id,indicator,occurred_on,agency,reference"]
+    rows += [f"filler,blood-donation,2021-01-{1 + i % 28:02d},hospital,f{i}"
+             for i in range(1000)]
+    mine = ([("red-light", f"2022-{m:02d}-10") for m in range(1, 13)]
+            + [("red-light", f"2023-{m:02d}-10") for m in range(1, 5)]
+            + [("blood-donation", f"2023-0{m}-01") for m in (5, 6)]
+            + [("dog", "2024-01-03"), ("dog", "2024-03-03")])
+    rows += [f"res-x,{ind},{day},village-committee,x{i}" for i, (ind, day) in enumerate(mine)]
+    events = base / "events.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ledger = base / "city.db"
+    scs = Invoker()
+    assert scs("ledger", "init", ledger, "--catalogue", catalogue).exit_code == 0
+    done = scs("ledger", "import", ledger, events)
+    assert done.exit_code == 0, done.stderr
+    out = base / "out"
+    done = scs("statement", ledger, "res-x", "--as-of", AS_OF, "--output", out)
+    assert done.exit_code == 0, done.stderr
+    return out / "res-x.pdf", list(range(1001, 1021))
+
+
+def test_twenty_records_fit_two_pages_and_read_whole(twenty: tuple[Path, list[int]]) -> None:
+    pdf, numbers = twenty
+    pages = [t for _, t in pdf_pages(pdf)]
+    assert len(pages) <= 2, f"{len(pages)} pages for 20 records"
+    text = " ".join(pages)
+    for n in numbers:  # each record number whole, as the resident must quote it
+        assert re.search(rf"(?<![\d.-]){n}(?![\d.-])", text), f"record {n} is broken"
+    assert "village-committee" in text and "village- committee" not in text
+    for key in ("tiers[", ".expires_after", "expires_after", "indicators.", "None"):
+        assert key not in text, key
+    assert "Exampleton Credit Office" in text and "1 Example Road" in text
+    assert "until 2024-07-30" in text  # the date to object by
+    assert "15 days" in text
+
+
+def test_no_page_holds_only_the_footer(twenty: tuple[Path, list[int]],
+                                       letters: Path) -> None:
+    for pdf in (twenty[0], letters / "res-a.pdf", letters / "res-b.pdf"):
+        last = pdf_pages(pdf)[-1][1]
+        assert "How to object" in last, f"{pdf.name}: the last page is only the footer"
+        assert "fingerprint" in last
+
+
+def test_the_pdf_text_reads_in_order(twenty: tuple[Path, list[int]]) -> None:
+    text = " ".join(t for _, t in pdf_pages(twenty[0]))
+    order = ["Your credit statement", "Your score", "Main reasons", "What costs you points",
+             "What you contest", "How to object", "For the office's records"]
+    found = [text.find(h) for h in order]
+    assert -1 not in found and found == sorted(found), dict(zip(order, found, strict=True))
+
+
+def test_on_a4_width_record_cells_stay_on_one_line(letters: Path) -> None:
+    """The A4 layout (a desktop window as wide as the printed page): the record number,
+    date and agency cells are one line high, and the page has a language and ordered
+    headings."""
+    from scs_cli.statement.pdf import Browser
+
+    with Browser(str(CHROMIUM)) as browser:
+        js = laid_out(browser, letters / "res-a.html", 760, mobile=False)
+        assert js("getComputedStyle(document.querySelector('#costs tr')).display") \
+            == "table-row"
+        for cell in ("th[scope=row]", "td[data-label=Date]"):
+            lines = js(f"(() => {{const c = document.querySelector('#costs {cell}');"
+                       "const r = document.createRange(); r.selectNodeContents(c);"
+                       "return r.getClientRects().length})()")
+            assert lines == 1, cell
+        assert js("document.documentElement.lang") == "en"
+        levels = js("Array.from(document.querySelectorAll('h1,h2,h3'))"
+                    ".map(h => +h.tagName[1])")
+        assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:],
+                                                                  strict=False))
+        assert js("document.querySelectorAll('th:not([scope])').length") == 0
