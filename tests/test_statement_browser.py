@@ -304,3 +304,30 @@ def test_on_a4_width_record_cells_stay_on_one_line(letters: Path) -> None:
         assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:],
                                                                   strict=False))
         assert js("document.querySelectorAll('th:not([scope])').length") == 0
+
+
+def test_letters_printed_together_are_cut_into_each_ones_own_pdf(
+        scs: Invoker, tmp_path: Path) -> None:
+    """Five letters printed in bundles of two (named pages, cut where the width changes)
+    give the same pages, page sizes and text as each printed on its own."""
+    from pypdf import PdfReader
+
+    from scs_cli.statement.pdf import Browser, print_bundled
+
+    ledger = build_ledger(scs, tmp_path)
+    out = tmp_path / "out"
+    assert scs("statement", ledger, "res-a", "res-b", "res-c", "--as-of", AS_OF,
+               "--output", out, "--no-pdf").exit_code == 0
+    pages = [out / f"res-{x}.html" for x in "abcab"]
+    with Browser(str(CHROMIUM)) as browser:
+        alone = dict(browser.print_many(pages))
+        together = dict(print_bundled(browser, pages, per_print=2))
+    assert sorted(together) == list(range(5))
+    for i in range(5):
+        a, b = PdfReader(io.BytesIO(alone[i])), PdfReader(io.BytesIO(together[i]))
+        assert len(a.pages) == len(b.pages), pages[i].name
+        for pa, pb in zip(a.pages, b.pages, strict=True):
+            assert abs(float(pb.mediabox.width) - A4[0]) < 2
+            assert abs(float(pb.mediabox.height) - A4[1]) < 2
+            assert pa.extract_text() == pb.extract_text()
+        assert b.metadata and b.metadata.title and pages[i].stem in b.metadata.title

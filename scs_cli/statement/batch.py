@@ -18,7 +18,7 @@ from scs_cli.core.errors import OutputError, UsageError
 from scs_cli.core.output import check_output_path, write_atomic
 from scs_cli.core.templates import Templates
 from scs_cli.statement.letter import Letter, Notice, Progress, read_changed, read_letters
-from scs_cli.statement.pdf import Browser, find_browser
+from scs_cli.statement.pdf import Browser, find_browser, print_letters
 from scs_cli.statement.render import letter_html
 
 
@@ -87,7 +87,7 @@ def write_statements(ledger: str | Path, residents: Sequence[str], as_of: date,
             skipped = skipped_why
         else:
             with Browser(executable) as browser:
-                for done, (i, data) in enumerate(browser.print_many(pages)):
+                for done, (i, data) in enumerate(print_letters(browser, pages)):
                     if progress:
                         progress(f"printing {letters[i].resident_id}", done, len(letters))
                     pdfs[i] = _write(pdf_paths[i], data)
