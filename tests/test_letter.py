@@ -237,3 +237,26 @@ def test_text_helpers() -> None:
     assert signed(2.5) == "+2.5" and num(Decimal("987.50")) == "987.5"
     assert day(date(2024, 6, 30)) == "2024-06-30"
     assert str(escape('<a href="x">\u202e')) == "&lt;a href=&#34;x&#34;&gt;"
+
+
+def test_report_pages_come_from_templates_an_office_may_replace(scs: Invoker,
+                                                               tmp_path: Path) -> None:
+    from test_report import make_ledger
+
+    ledger = make_ledger(tmp_path)
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    (mine / "report.css").write_text("body{background:#fffbe6}\n", encoding="utf-8")
+    out = tmp_path / "report"
+    done = scs("report", ledger, "--as-of", AS_OF, "--output", out, "--templates", mine)
+    assert done.exit_code == 0, done.stderr
+    page = (out / "exampleton" / "index.html").read_text(encoding="utf-8")
+    assert "body{background:#fffbe6}" in page  # the office's CSS
+    assert "<h2 id=headline>Headline</h2>" in page and "<svg" in page  # the bundled page
+    assert '<html lang="en">' in page and "default-src 'none'" in page
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "body{background:#fffbe6}" in index and 'href="exampleton/index.html"' in index
+    done = scs("report", ledger, "--as-of", AS_OF, "--output", tmp_path / "r2",
+               "--templates", tmp_path / "nowhere")
+    assert done.exit_code == 1 and "no such folder" in done.stderr
+    assert not (tmp_path / "r2").exists()

@@ -21,6 +21,7 @@ from typing import Any
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.core.output import safe_child, write_text
+from scs_cli.core.templates import Templates
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
 from scs_cli.ledger.reads import recorded_ranges
 from scs_cli.ledger.schema import stamp
@@ -159,7 +160,8 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                      runs_not_before=not_before, ledger_head=(head.rows, head.hash))
 
 
-def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
+def write_city(inp: Any, directory: Path, public: bool,
+               templates: Templates | None = None) -> CityReport:
     """Figures → charts → files, for one city."""
 
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
@@ -168,7 +170,7 @@ def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
     files = []
     for name, svg in charts.items():
         files.append(_write(directory / f"{name}.svg", svg))
-    files.append(_write(directory / "index.html", city_html(doc, charts)))
+    files.append(_write(directory / "index.html", city_html(doc, charts, templates)))
     files.append(_write(directory / "report.md",
                         city_markdown(doc, {n: f"{n}.svg" for n in charts})))
     files.append(_write(directory / "report.json", city_json(doc)))
@@ -183,8 +185,10 @@ def _write(path: Path, text: str) -> Path:
 
 def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path, *,
                   public: bool = False, known_at: datetime | None = None,
-                  progress: Progress | None = None) -> ReportResult:
-    """Write the batch report of every ledger (one city each) and the index page."""
+                  progress: Progress | None = None,
+                  templates: str | Path | None = None) -> ReportResult:
+    """Write the batch report of every ledger (one city each) and the index page;
+    ``templates`` is an office's folder of templates used before the bundled ones."""
 
     if not ledgers:
         raise UsageError("no ledger given", "name at least one ledger file")
@@ -194,6 +198,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output}: exists and is not a directory",
                          "give --output a directory (it is created if missing)")
+    pages_from = Templates(templates)  # a missing folder is refused before any reading
     cities = _check_cities(paths, as_of, known_at)
     for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
         safe_child(output, city, "the city id")
@@ -216,12 +221,12 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
             tick(f"{city}: {what}")
 
         inp = read_city(path, as_of, known_at, city_tick)
-        report = write_city(inp, output / city, public)
+        report = write_city(inp, output / city, public, pages_from)
         reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
                                   report.files, report.figures))
         tick(f"{city}: written")
     docs = [r.figures for r in reports]
-    index = [_write(output / "index.html", index_html(docs, cities_chart(docs))),
+    index = [_write(output / "index.html", index_html(docs, cities_chart(docs), pages_from)),
              _write(output / "index.json", index_json(docs))]
     tick("index written")
     files = tuple(f for r in reports for f in r.files) + tuple(index)
