@@ -260,3 +260,19 @@ def test_report_pages_come_from_templates_an_office_may_replace(scs: Invoker,
                "--templates", tmp_path / "nowhere")
     assert done.exit_code == 1 and "no such folder" in done.stderr
     assert not (tmp_path / "r2").exists()
+
+
+def test_a_record_dated_after_the_run_is_dated_against_the_run(
+        scs: Invoker, office_ledger: Path, tmp_path: Path) -> None:
+    """Recorded before the run was saved but dated after its as-of date: "dated after
+    2024-06-30" (the run's date) on the run's side, never "after this statement"."""
+    more = tmp_path / "later.csv"
+    more.write_text("resident_id,indicator,occurred_on,agency,reference\n"
+                    "res-c,defaulter,2024-10-12,court,r9\n", encoding="utf-8")
+    assert scs("ledger", "import", office_ledger, more).exit_code == 0
+    run = saved_run(scs, office_ledger)  # as of 2024-06-30, knowing the later record
+    (letter,) = read_changed(office_ledger, int(run), date(2024, 12, 31))
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", letter_html(letter), re.S)
+               if "2024-10-12" in r)
+    assert "dated after 2024-06-30" in text_of(row)
+    assert "after this statement" not in text_of(letter_html(letter))

@@ -98,7 +98,9 @@ STATUS = {
 def status_words(status: str, on: date | None = None, *, scored: bool = True) -> str:
     """A status as a resident reads it; ``future`` and ``not recorded`` against the date
     they are measured from (the statement's, or a saved run's)."""
-    if status in ("future", "not recorded"):
+    if status == "future":  # recorded, but dated after the day it is judged on
+        return f"dated after {on.isoformat()}" if on else "dated later"
+    if status == "not recorded":
         return f"not yet recorded on {on.isoformat()}" if on else "not yet recorded"
     if not scored and status in ("counted", "capped"):
         return "kept on record, not counting"
