@@ -27,7 +27,7 @@ contact = "tel. 0000-1234, weekdays 9-17"
 objection_window = "30d"
 """
 KEY_PATHS = re.compile(r"tiers\[|\.expires_after|expires_after|indicators\.|scale\.base|"
-                       r"\bcounted\b|\bover-limit\b|\bcapped\b|None\b")
+                       r"\bcounted\b|\bover-limit\b|\bcapped\b|None\b|\b[a-z]+_[a-z]+\b")
 
 
 def catalogue(tmp_path: Path, extra: str = OFFICE, replace: tuple[str, str] = ("", "")
@@ -119,6 +119,7 @@ def test_plain_words_no_key_path_no_engine_status(scs: Invoker, tmp_path: Path) 
     text = text_of(letter_html(letter))
     assert not KEY_PATHS.search(text), KEY_PATHS.search(text)
     assert "where tier B begins" in text
+    assert "within the clean period of 1 year" in text  # explain: "inside clean_for 1y"
     assert "a value the catalogue assumes: no published source gives it" in text
     # the status is said once, not "counts / counts: …"
     assert "counts: the catalogue sets no expiry" not in text

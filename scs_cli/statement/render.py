@@ -14,7 +14,7 @@ The numbers are the explanation's, shown, never computed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from scs_cli.explain.model import EventLine
 from scs_cli.statement.letter import Letter, Notice, Objection
 from scs_cli.statement.words import (
     ASSUMED,
+    plain,
     rule_key_words,
     status_words,
     stops_words,
@@ -122,16 +123,16 @@ def letter_context(letter: Letter) -> dict[str, Any]:
         "scored": scored,
         "score": x.score,
         "tier": x.tier,
-        "score_reason": x.score_reason,
-        "why_not_scored": _capital(x.score_reason),
-        "tier_reason": x.tier_reason,
-        "rewards": [r for r in x.rewards if r.applies] + [r for r in x.rewards
-                                                          if not r.applies],
-        "sanctions": [s for s in x.sanctions if s.applies],
+        "score_reason": plain(x.score_reason),
+        "why_not_scored": _capital(plain(x.score_reason)),
+        "tier_reason": plain(x.tier_reason),
+        "rewards": [replace(r, reason=plain(r.reason)) for r in
+                    sorted(x.rewards, key=lambda r: not r.applies)],
+        "sanctions": [replace(s, reason=plain(s.reason)) for s in x.sanctions if s.applies],
         "assumed_words": letter.assumed_words,
         "assumed_phrase": ASSUMED,
         "notice": _notice(letter.notice, x.as_of),
-        "reasons": x.reasons if scored else (),
+        "reasons": [replace(f, text=plain(f.text)) for f in x.reasons] if scored else (),
         "costs": rows([e for e in counting if e.points < 0]),
         "adds": rows([e for e in counting if e.points >= 0]),
         "adds_by_rule": _by_rule(rows([e for e in counting if e.points >= 0])),
@@ -141,7 +142,8 @@ def letter_context(letter: Letter) -> dict[str, Any]:
         "pending": [o for o in objections if o.decision is None],
         "decided": [o for o in objections if o.decision is not None],
         "overdue": any(o.overdue for o in objections),
-        "projection": x.projection if scored else (),
+        "projection": [replace(p, reason=plain(p.reason)) for p in x.projection]
+        if scored else (),
         "object_by": day(letter.object_by) if letter.object_by else None,
         "deadline": (duration_words(letter.objection_deadline)
                      if letter.objection_deadline else None),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from scs_cli.core.text import duration_words
 from scs_cli.rules.model import Catalogue
 
 ASSUMED = "a value the catalogue assumes: no published source gives it"
@@ -105,3 +106,21 @@ def status_words(status: str, on: date | None = None, *, scored: bool = True) ->
     if not scored and status in ("counted", "capped"):
         return "kept on record, not counting"
     return STATUS.get(status, "on record")
+
+
+# explain's reasons name a rule's keys where a terminal user reads them; a letter says them
+_KEYS = [("inside clean_for ", "within the clean period of "),
+         ("clean_for ", "a clean period of "), (" (max_deduction)", ""), (" (max_award)", ""),
+         ("max_deduction ", "a cap of "), ("max_award ", "a cap of "),
+         ("expires_after ", "counts for "), ("escalation step ", "step "),
+         ("tier_cap", "tier cap"), ("score_cap", "score cap")]
+
+
+_DURATION = re.compile(r"\b\d+[dwmy]\b")  # "1y" → "1 year"
+
+
+def plain(text: str) -> str:
+    """An explanation's sentence without the catalogue's key names."""
+    for key, words in _KEYS:
+        text = text.replace(key, words)
+    return _DURATION.sub(lambda m: duration_words(m.group(0)), text)
