@@ -155,15 +155,18 @@ class _Reader:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
         self.head: Head = ledger.head(known_at)  # the head the letters were read at
+        self._read: dict[str, Any] = {}  # resident data read by `exists`, not yet used
 
     def exists(self, resident_id: str) -> bool:
         data = resident_data(self.ledger, resident_id, self.known_at)
+        self._read[resident_id] = data  # read once: the letter uses it next
         return not (data.events.is_empty() and data.consents.is_empty())
 
     def explanation(self, resident_id: str, as_of: date | None = None,
                     known_at: datetime | None = None) -> tuple[Explanation, Any, Any]:
         known = known_at or self.known_at
-        data = resident_data(self.ledger, resident_id, known)
+        data = (self._read.pop(resident_id, None) if known_at is None else None) \
+            or resident_data(self.ledger, resident_id, known)
         notes = resident_notes(self.ledger, resident_id, known)
         history = self.history if known_at is None else self.ledger.history(known)
         return (explain(data, history, resident_id, as_of or self.as_of, notes,
