@@ -277,3 +277,17 @@ def test_a_record_dated_after_the_run_is_dated_against_the_run(
                if "2024-10-12" in r)
     assert "dated after 2024-06-30" in text_of(row)
     assert "after this statement" not in text_of(letter_html(letter))
+
+
+def test_every_template_ships_in_the_wheel() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))[
+        "tool"]["setuptools"]["package-data"]["scs_cli"]
+    files = [p.relative_to(root / "scs_cli").as_posix()
+             for p in (root / "scs_cli" / "templates").iterdir()]
+    assert "templates/statement.html" in files and "templates/report.html" in files
+    for f in files:
+        assert any(fnmatch.fnmatch(f, p) for p in patterns), f"{f} is not package data"
