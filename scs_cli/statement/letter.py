@@ -14,7 +14,7 @@ changed and which events made it change.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -223,6 +223,15 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
 
     Every id is checked before any letter is read: an id the ledger does not know is
     one error naming it, and no letter."""
+    return list(iter_letters(path, residents, as_of, known_at, progress))
+
+
+def iter_letters(path: str | Path, residents: Sequence[str], as_of: date,
+                 known_at: datetime | None = None, progress: Progress | None = None
+                 ) -> Iterator[Letter]:
+    """`read_letters` one letter at a time (the ledger is opened, and every id checked,
+    on the first `next`, in the thread that asks), so that writing and printing the
+    first letters can overlap reading the next ones."""
     if not residents:
         raise UsageError("no resident given", "name at least one resident id, or use "
                          "--changed-since RUN")
@@ -237,12 +246,10 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
                 raise LedgerError(path, f"no resident {rid!r} in this ledger",
                                   "check the id: `scs ledger history LEDGER RESIDENT` lists "
                                   "a resident's rows")
-        letters = []
         for i, rid in enumerate(wanted):
             if progress:
                 progress(f"reading {rid}", i, len(wanted))
-            letters.append(reader.letter(rid))
-    return letters
+            yield reader.letter(rid)
 
 
 def read_changed(path: str | Path, run_id: int, as_of: date,

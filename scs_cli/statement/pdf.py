@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import html as htmllib
 import io
+import itertools
 import json
 import os
 import re
@@ -27,7 +28,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,17 +218,21 @@ class Browser:
         """The PDF of one page file."""
         return next(self.print_many([page], tabs=1))[1]
 
-    def print_many(self, pages: Sequence[Path], tabs: int = TABS, tagged: bool = True
+    def print_many(self, pages: Iterable[Path], tabs: int = TABS, tagged: bool = True
                    ) -> Iterator[tuple[int, bytes]]:
         """Print page files to PDF, as their CSS asks (``@page`` size and margins), with
         up to ``tabs`` pages in flight; yield (index in ``pages``, PDF bytes) as each is
-        done (not necessarily in order).
+        done (not necessarily in order). ``pages`` may be a generator: each is taken
+        when a tab is free.
 
         Each tab loads a page (navigate, then its "load" lifecycle event) and prints it;
         while one tab prints, another loads, so the browser's processes overlap.
         """
-        while len(self._tabs) < max(1, min(tabs, len(pages))):
+        if isinstance(pages, Sequence):
+            tabs = max(1, min(tabs, len(pages)))
+        while len(self._tabs) < tabs:
             self._tab()
+        names: dict[int, Path] = {}
         todo = iter(enumerate(pages))
         # per tab: [page index, loaderId once navigate answered, loaderIds seen loaded]
         state: dict[str, list[Any]] = {}
@@ -239,6 +244,7 @@ class Browser:
                 state.pop(tab, None)
                 return
             state[tab] = [nxt[0], None, set()]
+            names[nxt[0]] = nxt[1]
             url = nxt[1].resolve().as_uri()
             waiting[self._send("Page.navigate", {"url": url}, tab)] = (tab, "navigate")
 
@@ -258,7 +264,7 @@ class Browser:
                 result = _result(f"Page.{step}", message)
                 if step == "navigate":
                     if result.get("errorText"):
-                        raise BrowserError(f"could not open {pages[state[tab][0]]}: "
+                        raise BrowserError(f"could not open {names[state[tab][0]]}: "
                                            f"{result['errorText']}")
                     state[tab][1] = result.get("loaderId")
                     print_if_loaded(tab)
@@ -295,36 +301,47 @@ _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
 
 
-def print_letters(browser: Browser, pages: Sequence[Path]) -> Iterator[tuple[int, bytes]]:
-    """Every page's PDF, bundled (`print_bundled`) unless SCS_PRINT_BUNDLE says 1."""
+def print_letters(browser: Browser, pages: Iterable[Path], count: int
+                  ) -> Iterator[tuple[int, bytes]]:
+    """The PDF of each of ``count`` pages, bundled (`print_bundled`) unless
+    SCS_PRINT_BUNDLE says 1 or there are fewer than 3."""
     given = os.environ.get(BUNDLE_ENV, "")
     per_print = int(given) if given.isdigit() and int(given) > 0 else PER_PRINT
-    if per_print == 1 or len(pages) < 3:
+    if per_print == 1 or count < 3:
         return browser.print_many(pages)
     return print_bundled(browser, pages, per_print)
 
 
-def print_bundled(browser: Browser, pages: Sequence[Path], per_print: int = PER_PRINT,
+def print_bundled(browser: Browser, pages: Iterable[Path], per_print: int = PER_PRINT,
                   tabs: int = TABS) -> Iterator[tuple[int, bytes]]:
     """Like `Browser.print_many`, but ``per_print`` pages to a print; yield (index in
-    ``pages``, that page's own PDF) in order of printing.
+    ``pages``, that page's own PDF) in order of printing. ``pages`` may be a generator:
+    a bundle is printed as soon as its pages are there.
 
     The first page is printed alone: its PDF gives the page size the template asks for,
     which the bundles' two named pages repeat (one a point wider)."""
-    if not pages:
+    given = iter(pages)
+    head = next(given, None)
+    if head is None:
         return
-    first = browser.print_pdf(pages[0])
+    first = browser.print_pdf(head)
     yield 0, first
     size = _first_size(first)
-    rest = list(range(1, len(pages)))
-    bundles = [rest[i:i + per_print] for i in range(0, len(rest), per_print)]
+    bundles: list[list[tuple[int, Path]]] = []
+
+    def files(folder: Path) -> Iterator[Path]:
+        rest = enumerate(given, start=1)
+        while chunk := list(itertools.islice(rest, per_print)):
+            bundles.append(chunk)
+            yield _bundle(folder / f"bundle-{len(bundles)}.html", [p for _, p in chunk],
+                          size)
+
     with tempfile.TemporaryDirectory(prefix="scs-bundle-") as folder:
-        files = [_bundle(Path(folder) / f"bundle-{n}.html", [pages[i] for i in bundle], size)
-                 for n, bundle in enumerate(bundles)]
         # untagged: cutting the PDF keeps the pages, not the document's structure tree
-        for n, data in browser.print_many(files, tabs=tabs, tagged=False):
-            titles = [_title(pages[i]) for i in bundles[n]]
-            yield from zip(bundles[n], _split(data, len(bundles[n]), size, titles),
+        for n, data in browser.print_many(files(Path(folder)), tabs=tabs, tagged=False):
+            chunk = bundles[n]
+            titles = [_title(p) for _, p in chunk]
+            yield from zip((i for i, _ in chunk), _split(data, len(chunk), size, titles),
                            strict=True)
 
 
