@@ -103,6 +103,8 @@ name = "Something"
 {extra}
 [policy]
 {policy}
+[office]
+name = "X credit office"
 """
 
 

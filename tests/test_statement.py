@@ -71,7 +71,7 @@ def text_of(page: str) -> str:
 def test_the_letter_holds_score_tier_rewards_and_where_it_comes_from(ledger: Path) -> None:
     page = letter_of(ledger, "res-a")
     text = text_of(page)
-    assert '<dd id=resident>res-a</dd>' in page
+    assert '<dd id=resident class=nb>res-a</dd>' in page
     assert '<b id=score-value>960.5</b>' in page and '<b id=tier>B</b>' in page
     assert "Exampleton, Nowhere" in text
     assert "version 1, in force from 2020-01-01" in text
@@ -88,8 +88,13 @@ def test_the_letter_shows_the_head_it_was_read_at(scs: Invoker, ledger: Path,
         head = opened.head()
     assert head.rows > 0
     page = letter_of(ledger, "res-a")
-    assert f"<span class=hash>{head.hash}</span> ({head.rows:,} rows)" in page
-    assert f"scs ledger verify LEDGER --head {head.rows}:{head.hash}" in page
+    integrity = re.search(r"<footer class=integrity id=integrity>(.*?)</footer>", page, re.S)
+    assert integrity, "no integrity line"
+    assert f"<span class=hash id=head>{head.hash}</span>" in integrity.group(1)
+    assert f"<span class=nb id=head-rows>{head.rows:,}</span>" in integrity.group(1)
+    # a sentence for the resident, not a command line, and no "records up to <now>"
+    assert "scs " not in text_of(integrity.group(1)).replace("by scs ", "")
+    assert "<code>" not in page and "Ledger records up to" not in page
     assert scs("ledger", "verify", ledger, "--head", f"{head.rows}:{head.hash}").exit_code == 0
     # read as known before a later row, the letter shows the head of that time
     (letter,) = read_letters(ledger, ["res-a"], date(2024, 6, 30))
@@ -103,25 +108,29 @@ def test_the_letter_shows_the_head_it_was_read_at(scs: Invoker, ledger: Path,
 
 def test_every_event_has_rule_basis_agency_points_status_and_end(ledger: Path) -> None:
     page = letter_of(ledger, "res-a")
-    counting = re.search(r"<table id=counting[^>]*>(.*?)</table>", page, re.S)
-    assert counting, "no table of counting records"
-    rows = dict(re.findall(r"<tr data-event=(\d+)>(.*?)</tr>", counting.group(1), re.S))
+    costs = re.search(r"<table id=costs[^>]*>(.*?)</table>", page, re.S)
+    adds = re.search(r"<table id=adds[^>]*>(.*?)</table>", page, re.S)
+    assert costs and adds, "no tables of counting records"
+    rows = dict(re.findall(r"<tr data-event=(\d+)>(.*?)</tr>", costs.group(1) + adds.group(1),
+                           re.S))
     assert set(rows) == {"1", "2"}  # the red light and the donation; the dog is suspended
+    assert "data-event=1>" in costs.group(1) and "data-event=2>" in adds.group(1)
     red = text_of(rows["1"])
     assert "2024-05-20" in red and "Running a red light" in red
     assert "Road Traffic Safety Law, art. 90" in red
     assert "<b>police</b>" in red  # the agency, as text
     assert " -50 " in red and "2026-05-20" in red  # points and the day it stops counting
     donation = text_of(rows["2"])
-    assert "+10.5" in donation and "does not expire" in donation and "hospital" in donation
+    assert "+10.5" in donation and "no end set" in donation and "hospital" in donation
 
 
 def test_suspended_events_and_their_objection_are_shown_with_the_deadline(ledger: Path) -> None:
     page = letter_of(ledger, "res-a")
-    suspended = re.search(r"<section id=suspended>(.*?)</section>", page, re.S)
+    suspended = re.search(r"<section id=contested>(.*?)</section>", page, re.S)
     assert suspended
     text = text_of(suspended.group(1))
-    assert "Dog off leash" in text and "does not count while your objection is pending" in text
+    assert "Dog off leash" in text and "these records do not count" in text
+    assert "overdue" not in text  # due 2024-07-05, after the letter's date
     assert "2024-06-20" in text and "2024-07-05" in text  # filed, due 15 days later
     assert HOSTILE_GROUNDS in text  # the grounds, word for word, as text
     assert "The office must decide within 15 days" in text_of(page)
@@ -135,7 +144,7 @@ def test_reasons_and_projection_come_from_the_explanation(ledger: Path) -> None:
     assert "50 points:" in text_of(reasons.group(1))
     projection = re.search(r"<table id=projection-table[^>]*>(.*?)</table>", page, re.S)
     assert projection
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", projection.group(1))
+    cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", projection.group(1).split("</thead>")[1])
     assert cells[:3] == ["2026-05-20", "1010.5", "A"]
     assert [(p.date.isoformat(), str(p.score), p.tier) for p in x.projection] == [
         ("2026-05-20", "1010.5", "A")]
@@ -150,13 +159,13 @@ def test_hostile_text_is_escaped_everywhere(scs: Invoker, tmp_path: Path) -> Non
     page = letter_of(ledger, "res-a")
     for raw in (HOSTILE_GROUNDS, HOSTILE_AGENCY, HOSTILE_NAME, "<i>ample</i>"):
         assert raw not in page
-        assert html.escape(raw, quote=True) in page
+        assert html.escape(raw, quote=True).replace("&quot;", "&#34;") in page
     assert "<script" not in page and "<img" not in page
     # the only tags are the letter's own
     assert set(re.findall(r"<([a-z0-9]+)", page)) <= {
         "html", "head", "meta", "title", "style", "body", "header", "p", "h1", "h2", "h3",
         "dl", "dt", "dd", "span", "section", "div", "b", "ul", "li", "ol", "table", "thead",
-        "tbody", "tr", "th", "td", "br", "code", "footer"}
+        "tbody", "tr", "th", "td", "br", "footer", "main", "address"}
 
 
 def test_a_letter_names_one_resident_and_no_other(ledger: Path) -> None:
@@ -296,13 +305,15 @@ def test_changed_since_writes_the_notice_for_those_whose_tier_or_rewards_moved(
                        .read_text(encoding="utf-8"), re.S)
     assert notice
     text = text_of(notice.group(1))
-    assert f"On 2024-06-30 (saved run {run}): score 960.5, tier B; rewards: none" in text
-    assert "Now: score 1010.5, tier A; rewards: discount" in text
+    assert f"saved run {run}, which scored every resident as of 2024-06-30" in text
+    assert "On 2024-06-30: score 960.5, tier B; rewards: none" in text
+    assert "On 2026-06-01: score 1010.5, tier A; rewards: discount" in text
     rows = re.findall(r"<tr>(.*?)</tr>", notice.group(1), re.S)
     changed = [text_of(r) for r in rows if "<td" in r]
     assert len(changed) == 1  # the red light; the dog is still suspended, the donation counts
     assert "Running a red light" in changed[0]
-    assert "counts (-50)" in changed[0] and "no longer counts: expired (0)" in changed[0]
+    assert "counts (-50)" in changed[0]
+    assert "no longer counts: its time ran out (0)" in changed[0]
 
 
 def test_changed_since_with_nothing_changed_writes_nothing(
@@ -358,7 +369,7 @@ def test_an_upheld_objection_shows_as_decided_and_the_record_as_removed(
     assert scs("objection", "decide", ledger, "1", "--upheld", "--on", "2024-06-25"
                ).exit_code == 0
     page = letter_of(ledger, "res-a")
-    decided = re.search(r"<section id=decided>(.*?)</section>", page, re.S)
+    decided = re.search(r"<table id=decided[^>]*>(.*?)</table>", page, re.S)
     assert decided and "upheld on 2024-06-25" in text_of(decided.group(1))
     ended = re.search(r"<table id=not-counting[^>]*>(.*?)</table>", page, re.S)
     assert ended and "removed from your record" in text_of(ended.group(1))
@@ -416,8 +427,8 @@ def test_changed_since_says_when_the_rules_changed(scs: Invoker, ledger: Path,
     assert letter.resident_id == "res-a" and letter.notice is not None
     assert letter.notice.events == ()
     page = letter_html(letter)
-    assert ("<p id=rules-changed>The rules changed: catalogue version 1 then, version 2 "
-            "now.</p>") in page
+    assert ("<p id=rules-changed>The rules changed: version 1 applied on 2024-06-30, "
+            "version 2 on 2025-06-01.</p>") in page
     assert "No record of yours changed" in page
 
 
@@ -434,11 +445,12 @@ def test_assumed_values_are_marked_as_such(scs: Invoker, tmp_path: Path) -> None
     page = letter_html(letter)
     row = re.search(r"<tr data-event=1>(.*?)</tr>", page, re.S)
     assert row and 'data-assumed="expires_after"' in row.group(1)
-    assert "assumed by the catalogue, not published: expires_after" in text_of(row.group(1))
-    assumptions = re.search(r"<p class=box id=assumptions>(.*?)</p>", page, re.S)
-    assert assumptions and letter.explanation.assumptions
-    for path in letter.explanation.assumptions:
-        assert path in assumptions.group(1)
+    assert ("How long it counts: a value the catalogue assumes: no published source gives it."
+            in text_of(row.group(1)))
+    # in words only: no key path anywhere a resident reads
+    assert letter.explanation.assumptions == ("indicators.red-light.expires_after",)
+    visible = text_of(page)
+    assert "expires_after" not in visible and "indicators." not in visible
     # a catalogue with nothing assumed says nothing of it
     plain = tmp_path / "plain"
     plain.mkdir()

@@ -71,12 +71,12 @@ def test_the_dom_holds_every_fact_of_the_letter(letters: Path, tmp_path: Path) -
     page = letters / "res-a.html"
     dom, log = dom_of(page, tmp_path / "profile")
     assert "Content Security Policy" not in log, "the page tried to load something"
-    assert '<dd id="resident">res-a</dd>' in dom
+    assert '<dd id="resident" class="nb">res-a</dd>' in dom
     assert '<b id="score-value">960.5</b>' in dom and '<b id="tier">B</b>' in dom
-    assert '<dd id="city">Exampleton, Nowhere</dd>' in dom
-    assert re.search(r'<dd id="catalogue">version 1, in force from 2020-01-01', dom)
-    assert '<dd id="as-of">2024-06-30</dd>' in dom
-    assert '<dd id="head">' in dom
+    assert re.search(r'<dd id="catalogue">Exampleton, Nowhere, version 1, in force from '
+                     r'2020-01-01', dom)
+    assert '<dd id="as-of" class="nb">2024-06-30</dd>' in dom
+    assert '<span class="hash" id="head">' in dom
     assert 'data-reward="discount"' in dom
     red = re.search(r'<tr data-event="1">(.*?)</tr>', dom, re.S)
     assert red, "the red-light record is missing"
@@ -84,15 +84,15 @@ def test_the_dom_holds_every_fact_of_the_letter(letters: Path, tmp_path: Path) -
                  html.escape(HOSTILE_AGENCY, quote=False), "-50", "2026-05-20"):
         assert fact in red.group(1), fact
     assert '<tr data-event="3">' in re.search(
-        r'<section id="suspended">(.*?)</section>', dom, re.S).group(1)  # type: ignore[union-attr]
-    grounds = re.search(r'<td data-label="Grounds" class="grounds">(.*?)</td>', dom, re.S)
+        r'<section id="contested">(.*?)</section>', dom, re.S).group(1)  # type: ignore[union-attr]
+    grounds = re.search(r'<td data-label="Your grounds" class="grounds">(.*?)</td>', dom, re.S)
     assert grounds and html.unescape(grounds.group(1)) == HOSTILE_GROUNDS
     assert "<img" not in dom and "<script" not in dom  # the grounds stayed text
-    assert '<b id="deadline">15 days</b>' in dom
-    assert re.search(r'<ol class="reasons"><li><b>50 points:</b>', dom)
+    assert '<span id="deadline">The office must decide within <b>15 days</b>' in dom
+    assert re.search(r'<ol class="reasons">\s*<li><b>50 points:</b>', dom)
     projection = re.search(r'<table id="projection-table"[^>]*>(.*?)</table>', dom, re.S)
-    assert projection and re.findall(r"<td[^>]*>([^<]*)</td>", projection.group(1))[:3] == [
-        "2026-05-20", "1010.5", "A"]
+    body = projection.group(1).split("</thead>")[1] if projection else ""
+    assert re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", body)[:3] == ["2026-05-20", "1010.5", "A"]
     assert "res-b" not in dom and "res-c" not in dom
 
 
@@ -133,14 +133,21 @@ def test_a_page_break_never_cuts_a_table_row(scs: Invoker, tmp_path: Path) -> No
     assert scs("ledger", "init", ledger, "--catalogue", EXAMPLES / "tiny.toml").exit_code == 0
     assert scs("ledger", "import", ledger, events).exit_code == 0
     out = tmp_path / "out"
-    done = scs("statement", ledger, "res-long", "--as-of", "2024-06-30", "--output", out)
+    # as of 2023-04-30 the last 24 records count (two years), each printed in full
+    done = scs("statement", ledger, "res-long", "--as-of", "2023-04-30", "--output", out)
     assert done.exit_code == 0, done.stderr
     pages = [t for _, t in pdf_pages(out / "res-long.pdf")]
-    assert len(pages) >= 3  # the table does cross pages
-    for i in range(40):
+    # records that stopped counting are one paragraph on paper (without their agency):
+    # the rows printed in full are the ones that still count
+    printed = [i for i in range(40) if any(f"top{i:02d}x" in t for t in pages)]
+    assert len(printed) >= 10
+    on = set()
+    for i in printed:
         top = [n for n, t in enumerate(pages) if f"top{i:02d}x" in t]
         end = [n for n, t in enumerate(pages) if f"end{i:02d}x" in t]
         assert len(top) == 1 and top == end, f"row {i} is cut: pages {top} and {end}"
+        on.add(top[0])
+    assert len(on) >= 2  # the table does cross pages
 
 
 def laid_out(browser: Any, page: Path, width: int, mobile: bool) -> Callable[[str], Any]:
@@ -177,12 +184,12 @@ def test_on_a_phone_nothing_scrolls_sideways_and_rows_are_labelled_cards(
         # a mobile layout viewport grows to fit content that is too wide
         assert js("window.innerWidth") == 390
         assert js("document.documentElement.scrollWidth") <= 390
-        assert js("getComputedStyle(document.querySelector('#counting tr')).display") \
+        assert js("getComputedStyle(document.querySelector('#costs tr')).display") \
             == "block"
         label = js("getComputedStyle(document.querySelector("
-                   "'#counting td[data-label=Agency]'), '::before').content")
+                   "'#costs td[data-label=Agency]'), '::before').content")
         assert label == '"Agency: "'
-        assert js("getComputedStyle(document.querySelector('#counting thead')).display") \
+        assert js("getComputedStyle(document.querySelector('#costs thead')).display") \
             == "none"
 
 
@@ -210,3 +217,117 @@ def test_a_long_unbroken_word_never_widens_the_page(scs: Invoker, tmp_path: Path
     assert all(abs(w - A4[0]) < 2 for (w, _), _ in pages)
     text = "".join(t.replace(" ", "") for _, t in pages)
     assert long in text  # every character printed, none clipped at the page's edge
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[int]]:
+    """A resident with 20 records whose numbers have four digits (a thousand rows of
+    another resident come first), reported by the village committee, on a catalogue with
+    an [office]; printed to PDF. Returns the PDF and the resident's record numbers."""
+    from conftest import EXAMPLES
+    from test_letter import OFFICE
+
+    base = tmp_path_factory.mktemp("twenty")
+    catalogue = base / "office.toml"
+    catalogue.write_text((EXAMPLES / "tiny.toml").read_text(encoding="utf-8") + OFFICE,
+                         encoding="utf-8")
+    rows = ["resident_id,indicator,occurred_on,agency,reference"]
+    rows += [f"filler,blood-donation,2021-01-{1 + i % 28:02d},hospital,f{i}"
+             for i in range(1000)]
+    mine = ([("red-light", f"2022-{m:02d}-10") for m in range(1, 13)]
+            + [("red-light", f"2023-{m:02d}-10") for m in range(1, 5)]
+            + [("blood-donation", f"2023-0{m}-01") for m in (5, 6)]
+            + [("dog", "2024-01-03"), ("dog", "2024-03-03")])
+    rows += [f"res-x,{ind},{day},village-committee,x{i}" for i, (ind, day) in enumerate(mine)]
+    events = base / "events.csv"
+    events.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    ledger = base / "city.db"
+    scs = Invoker()
+    assert scs("ledger", "init", ledger, "--catalogue", catalogue).exit_code == 0
+    done = scs("ledger", "import", ledger, events)
+    assert done.exit_code == 0, done.stderr
+    out = base / "out"
+    done = scs("statement", ledger, "res-x", "--as-of", AS_OF, "--output", out)
+    assert done.exit_code == 0, done.stderr
+    return out / "res-x.pdf", list(range(1001, 1021))
+
+
+def test_twenty_records_fit_two_pages_and_read_whole(twenty: tuple[Path, list[int]]) -> None:
+    pdf, numbers = twenty
+    pages = [t for _, t in pdf_pages(pdf)]
+    assert len(pages) <= 2, f"{len(pages)} pages for 20 records"
+    text = " ".join(pages)
+    for n in numbers:  # each record number whole, as the resident must quote it
+        assert re.search(rf"(?<![\d.-]){n}(?![\d.-])", text), f"record {n} is broken"
+    assert "village-committee" in text and "village- committee" not in text
+    for key in ("tiers[", ".expires_after", "expires_after", "indicators.", "None"):
+        assert key not in text, key
+    assert "Exampleton Credit Office" in text and "1 Example Road" in text
+    assert "until 2024-07-30" in text  # the date to object by
+    assert "15 days" in text
+
+
+def test_no_page_holds_only_the_footer(twenty: tuple[Path, list[int]],
+                                       letters: Path) -> None:
+    for pdf in (twenty[0], letters / "res-a.pdf", letters / "res-b.pdf"):
+        last = pdf_pages(pdf)[-1][1]
+        assert "How to object" in last, f"{pdf.name}: the last page is only the footer"
+        assert "fingerprint" in last
+
+
+def test_the_pdf_text_reads_in_order(twenty: tuple[Path, list[int]]) -> None:
+    text = " ".join(t for _, t in pdf_pages(twenty[0]))
+    order = ["Your credit statement", "Your score", "Main reasons", "What costs you points",
+             "What you contest", "How to object", "For the office's records"]
+    found = [text.find(h) for h in order]
+    assert -1 not in found and found == sorted(found), dict(zip(order, found, strict=True))
+
+
+def test_on_a4_width_record_cells_stay_on_one_line(letters: Path) -> None:
+    """The A4 layout (a desktop window as wide as the printed page): the record number,
+    date and agency cells are one line high, and the page has a language and ordered
+    headings."""
+    from scs_cli.statement.pdf import Browser
+
+    with Browser(str(CHROMIUM)) as browser:
+        js = laid_out(browser, letters / "res-a.html", 760, mobile=False)
+        assert js("getComputedStyle(document.querySelector('#costs tr')).display") \
+            == "table-row"
+        for cell in ("th[scope=row]", "td[data-label=Date]"):
+            lines = js(f"(() => {{const c = document.querySelector('#costs {cell}');"
+                       "const r = document.createRange(); r.selectNodeContents(c);"
+                       "return r.getClientRects().length})()")
+            assert lines == 1, cell
+        assert js("document.documentElement.lang") == "en"
+        levels = js("Array.from(document.querySelectorAll('h1,h2,h3'))"
+                    ".map(h => +h.tagName[1])")
+        assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:],
+                                                                  strict=False))
+        assert js("document.querySelectorAll('th:not([scope])').length") == 0
+
+
+def test_letters_printed_together_are_cut_into_each_ones_own_pdf(
+        scs: Invoker, tmp_path: Path) -> None:
+    """Five letters printed in bundles of two (named pages, cut where the width changes)
+    give the same pages, page sizes and text as each printed on its own."""
+    from pypdf import PdfReader
+
+    from scs_cli.statement.pdf import Browser, print_bundled
+
+    ledger = build_ledger(scs, tmp_path)
+    out = tmp_path / "out"
+    assert scs("statement", ledger, "res-a", "res-b", "res-c", "--as-of", AS_OF,
+               "--output", out, "--no-pdf").exit_code == 0
+    pages = [out / f"res-{x}.html" for x in "abcab"]
+    with Browser(str(CHROMIUM)) as browser:
+        alone = dict(browser.print_many(pages))
+        together = dict(print_bundled(browser, pages, per_print=2))
+    assert sorted(together) == list(range(5))
+    for i in range(5):
+        a, b = PdfReader(io.BytesIO(alone[i])), PdfReader(io.BytesIO(together[i]))
+        assert len(a.pages) == len(b.pages), pages[i].name
+        for pa, pb in zip(a.pages, b.pages, strict=True):
+            assert abs(float(pb.mediabox.width) - A4[0]) < 2
+            assert abs(float(pb.mediabox.height) - A4[1]) < 2
+            assert pa.extract_text() == pb.extract_text()
+        assert b.metadata and b.metadata.title and pages[i].stem in b.metadata.title

@@ -41,6 +41,7 @@ from typing import Any
 from scs_cli.audit.lint import SEVERITIES, lint, load_catalogues, markdown_table, severity_counts
 from scs_cli.core.errors import UsageError
 from scs_cli.core.output import decimal_text, markdown_document
+from scs_cli.core.text import signed
 from scs_cli.rules.model import Catalogue, CreditList, Indicator
 from scs_cli.rules.taxonomy import Taxonomy, default_taxonomy
 
@@ -484,11 +485,6 @@ def percent(value: Decimal | None, signed: bool = True) -> str:
 
 def _round(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.01")).normalize()
-
-
-def signed(value: Decimal) -> str:
-    text = decimal_text(value)
-    return "+" + text if value > 0 else text
 
 
 def tiers_text(c: CityOverview) -> str:

@@ -491,6 +491,16 @@ def _objection_does_not_suspend(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
             "consider suspending it")
 
 
+@check("SCS504", "no-office", "info",
+       "no [office] for residents to deal with")
+def _no_office(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
+    if cat.office is None:
+        yield None, (
+            "no [office] table: a statement cannot tell a resident whom to write to, where, "
+            "or by when to object (SPEC §5); add [office] with name, address, contact and "
+            "objection_window")
+
+
 # ---------------------------------------------------------------- taxonomy hygiene (9xx)
 
 

@@ -19,6 +19,7 @@ from scs_cli.cli.common import (
 )
 from scs_cli.core.errors import CatalogueError, Problem
 from scs_cli.core.output import Format, decimal_text, to_json
+from scs_cli.core.text import signed
 
 catalogue_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
                             help="Validate, show, list, compare, diff and lint catalogues.")
@@ -95,7 +96,12 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.rules.listing import list_condition, reward_condition, sanction_condition
+    from scs_cli.rules.listing import (
+        list_condition,
+        office_text,
+        reward_condition,
+        sanction_condition,
+    )
 
     # Prose wraps at a terminal's width (soft_wrap=False); tables fold their own text.
     def say(text: str | Text) -> None:
@@ -216,6 +222,8 @@ def _show_table(cat) -> None:  # type: ignore[no-untyped-def]
                     if cat.policy.objection_deadline else "no deadline")
         say(f"Objections: {_mark(suspend, 'objection_suspends', pa)} the event; decided "
             f"within {deadline}")
+    say("Office: " + office_text(
+        cat, lambda text, key: _mark(text, key, cat.office.assumed if cat.office else frozenset())))
     assumed = cat.assumptions()
     if assumed:
         say(f"{len(assumed)} value{'s' * (len(assumed) != 1)} marked (assumed) "
@@ -313,9 +321,7 @@ def _num(value) -> str:  # type: ignore[no-untyped-def]
     return "" if value is None else decimal_text(value)
 
 
-def _signed(value) -> str:  # type: ignore[no-untyped-def]
-    text = decimal_text(value)
-    return text if value <= 0 else "+" + text
+_signed = signed
 
 
 def register(app: typer.Typer) -> None:

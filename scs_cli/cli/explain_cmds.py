@@ -60,14 +60,7 @@ def _render(x: Explanation) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from scs_cli.core.output import decimal_text
-
-    def num(v: object) -> str:
-        return "—" if v is None else decimal_text(v)  # type: ignore[arg-type]
-
-    def signed(v: object) -> str:
-        text = num(v)
-        return "+" + text if v is not None and v > 0 else text  # type: ignore[operator]
+    from scs_cli.core.text import num, signed
 
     def plain(text: str, style: str = "") -> None:
         out.print(Text(text, style=style), soft_wrap=False)  # wrap at the terminal's width

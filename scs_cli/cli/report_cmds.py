@@ -15,13 +15,17 @@ LedgersArg = Annotated[list[Path], typer.Argument(
 OutputOpt = Annotated[Path, typer.Option(
     "--output", "-o", help="Directory to write into (created if missing).",
     show_default=False)]
+TemplatesOpt = Annotated[Path | None, typer.Option(
+    "--templates", help="A folder of the office's own templates (report.html, report.css…): "
+    "each file found there replaces the bundled one.", show_default=False)]
 PublicOpt = Annotated[bool, typer.Option(
     "--public", help="For publication: hide every count below 5 (and any count that would "
     "give one away); list no single objection.")]
 
 
 def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
-           known_at: KnownAtOpt = None, public: PublicOpt = False) -> None:
+           known_at: KnownAtOpt = None, public: PublicOpt = False,
+           templates: TemplatesOpt = None) -> None:
     """Write the batch report of each city ledger: HTML (self-contained, charts inline),
     Markdown and JSON in OUTPUT/<city-id>/, and OUTPUT/index.html comparing the cities.
 
@@ -43,10 +47,10 @@ def report(ledgers: LedgersArg, output: OutputOpt, as_of: AsOfOpt = None,
                 bar.update(task, description=what, completed=done, total=total)
 
             result = write_reports(ledgers, day, output, public=public, known_at=ts,
-                                   progress=show, open_source=open_source)
+                                   progress=show, open_source=open_source, templates=templates)
     else:
         result = write_reports(ledgers, day, output, public=public, known_at=ts,
-                               open_source=open_source)
+                               open_source=open_source, templates=templates)
     for path in result.files:
         emit(str(path), nl=True)
     cities = ", ".join(c.city_name for c in result.cities)

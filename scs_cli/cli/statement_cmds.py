@@ -28,11 +28,16 @@ ChangedSinceOpt = Annotated[int | None, typer.Option(
     "for every resident whose tier or rewards differ from that run.", show_default=False)]
 PdfOpt = Annotated[bool, typer.Option(
     "--pdf/--no-pdf", help="Also print each letter to PDF with headless Chromium.")]
+TemplatesOpt = Annotated[Path | None, typer.Option(
+    "--templates", help="A folder of the office's own templates (statement.html, "
+    "letterhead.html, statement.css…): each file found there replaces the bundled one.",
+    show_default=False)]
 
 
 def statement(ledger: LedgerArg, output: OutputOpt, residents: ResidentsArg = None,
               as_of: AsOfOpt = None, known_at: KnownAtOpt = None,
-              changed_since: ChangedSinceOpt = None, pdf: PdfOpt = True) -> None:
+              changed_since: ChangedSinceOpt = None, pdf: PdfOpt = True,
+              templates: TemplatesOpt = None) -> None:
     """Write each resident's statement: OUTPUT/<resident-id>.html (self-contained,
     printable on A4, readable on a phone) and the same page as OUTPUT/<resident-id>.pdf.
 
@@ -65,15 +70,18 @@ def statement(ledger: LedgerArg, output: OutputOpt, residents: ResidentsArg = No
                 bar.update(task, description=what, completed=done, total=total)
 
             result = write_statements(ledger, ids, day, output, changed_since=changed_since,
-                                      known_at=ts, pdf=pdf, progress=show)
+                                      known_at=ts, pdf=pdf, progress=show,
+                                      templates=templates)
     else:
         result = write_statements(ledger, ids, day, output, changed_since=changed_since,
-                                  known_at=ts, pdf=pdf)
+                                  known_at=ts, pdf=pdf, templates=templates)
     for path in result.files:
         emit(str(path), nl=True)
     for w in result.letters:
         if w.notice is not None:
             err.print(f"{w.resident_id}: {w.notice.summary()}", highlight=False, markup=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
     if result.pdf_skipped:
         err.print(f"warning: PDFs skipped, HTML letters written: {result.pdf_skipped}",
                   highlight=False, markup=False)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from scs_cli.core.errors import OutputError, UsageError
 from scs_cli.core.guard import check_target
-from scs_cli.core.text import shown
+from scs_cli.core.text import decimal_text, shown
 
 if TYPE_CHECKING:
     import polars as pl
@@ -60,16 +60,6 @@ def format_for_path(path: str | Path) -> str:
 
 
 # --- numbers ---------------------------------------------------------------------------
-
-def decimal_text(value: Decimal | int) -> str:
-    """Shortest exact decimal text: ``Decimal('1000.00')`` → ``1000``, ``987.50`` → ``987.5``."""
-    d = Decimal(value)
-    if not d.is_finite():
-        raise ValueError(f"{value!r} is not a finite number")
-    if d == d.to_integral_value():
-        return str(int(d))
-    return format(d.normalize(), "f")
-
 
 def hundredths_text(hundredths: int) -> str:
     """Int64 hundredths (the engine's points) as `decimal_text`: -50 → ``-0.5``."""

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from scs_cli.core.frames import LedgerData
-from scs_cli.core.output import decimal_text
+from scs_cli.core.text import num, signed
 from scs_cli.explain.model import STANDING_NOT, EventLine
 from scs_cli.ledger.reads import LedgerNotes
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Indicator, from_cents
@@ -48,14 +47,6 @@ class Context:
                 if ind:
                     break
         return ind.name if ind else indicator
-
-
-def num(value: Decimal | None) -> str:
-    return "—" if value is None else decimal_text(value)
-
-
-def signed(value: Decimal) -> str:
-    return ("+" if value > 0 else "") + decimal_text(value)
 
 
 def ordinal(n: int) -> str:

@@ -23,6 +23,7 @@ from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.core.guard import check_folder, check_targets
 from scs_cli.core.output import safe_child, write_text
+from scs_cli.core.templates import Templates
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
@@ -166,7 +167,8 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                      runs_not_before=not_before, ledger_head=(head.rows, head.hash))
 
 
-def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
+def write_city(inp: Any, directory: Path, public: bool,
+               templates: Templates | None = None) -> CityReport:
     """Figures → charts → files, for one city."""
 
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
@@ -177,7 +179,7 @@ def write_city(inp: Any, directory: Path, public: bool) -> CityReport:
     files = []
     for name, svg in charts.items():
         files.append(_write(directory / f"{name}.svg", svg))
-    files.append(_write(directory / "index.html", city_html(doc, charts)))
+    files.append(_write(directory / "index.html", city_html(doc, charts, templates)))
     files.append(_write(directory / "report.md",
                         city_markdown(doc, {n: f"{n}.svg" for n in charts})))
     files.append(_write(directory / "report.json", city_json(doc)))
@@ -210,9 +212,11 @@ def _check_targets(output: Path, cities: Sequence[str], ledgers: Sequence[Path])
 def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path, *,
                   public: bool = False, known_at: datetime | None = None,
                   progress: Progress | None = None,
-                  open_source: Opener = LedgerFile.open) -> ReportResult:
+                  open_source: Opener = LedgerFile.open,
+                  templates: str | Path | None = None) -> ReportResult:
     """Write the batch report of every ledger (one city each) and the index page;
-    ``open_source`` turns each path into a `Source` (default: a ledger file)."""
+    ``open_source`` turns each path into a `Source` (default: a ledger file); ``templates``
+    is an office's folder of templates used before the bundled ones."""
 
     if not ledgers:
         raise UsageError("no ledger given", "name at least one ledger file")
@@ -222,6 +226,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
     if output.exists() and not output.is_dir():
         raise UsageError(f"{output}: exists and is not a directory",
                          "give --output a directory (it is created if missing)")
+    pages_from = Templates(templates)  # a missing folder is refused before any reading
     cities = _check_cities(paths, as_of, known_at, open_source)
     for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
         safe_child(output, city, "the city id")
@@ -245,12 +250,12 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
             tick(f"{city}: {what}")
 
         inp = read_city(path, as_of, known_at, city_tick, open_source)
-        report = write_city(inp, output / city, public)
+        report = write_city(inp, output / city, public, pages_from)
         reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
                                   report.files, report.figures))
         tick(f"{city}: written")
     docs = [r.figures for r in reports]
-    index = [_write(output / "index.html", index_html(docs, cities_chart(docs))),
+    index = [_write(output / "index.html", index_html(docs, cities_chart(docs), pages_from)),
              _write(output / "index.json", index_json(docs))]
     tick("index written")
     files = tuple(f for r in reports for f in r.files) + tuple(index)

@@ -7,35 +7,23 @@ anything, so the page makes no request even if a browser were tempted to.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup
+
 from scs_cli.core.output import markdown_document, to_json
-from scs_cli.core.text import shown
+from scs_cli.core.templates import Templates
+from scs_cli.core.text import day
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HIDDEN = {"<5": "<5", "complement": "×"}
 HIDDEN_NOTE = ("Published report: counts below 5 are shown as “<5”; a count marked “×” is "
                "hidden as well, so that a “<5” cell cannot be worked out from a total.")
 
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
-max-width:60rem;padding:1rem 1.5rem 3rem;color:#1d232a;line-height:1.45}
-h1{margin-bottom:.2rem}h2{border-bottom:1px solid #ccd3da;padding-bottom:.2rem;margin-top:2rem}
-.sub{color:#56606b;margin-top:0}.note{color:#56606b;font-size:.9rem}
-table{border-collapse:collapse;margin:.6rem 0;font-size:.92rem}
-th,td{border:1px solid #d6dce2;padding:.25rem .55rem;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f1f4f7}.cards{display:flex;flex-wrap:wrap;gap:.8rem}
-.card{border:1px solid #d6dce2;border-radius:.4rem;padding:.5rem .9rem;min-width:9rem}
-.card b{display:block;font-size:1.4rem}.warn{color:#8a3b12}
-svg{max-width:100%;height:auto}.badge{background:#8a3b12;color:#fff;border-radius:.3rem;
-padding:.05rem .4rem;font-size:.8rem;vertical-align:middle}
-"""
+# the page's CSS is the template report.css
 
 
 # --- values as text ----------------------------------------------------------------------
@@ -60,17 +48,9 @@ def pct(share: float | None, mark: Any = False) -> str:
 
 
 def signed(value: float | int | None) -> str:
-    if value is None:
-        return "—"
-    return ("+" if value > 0 else "") + num(value)
-
-
-def day(value: date | datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return value.isoformat()
+    """`core.text.signed` with thousands separators, as the report's counts are."""
+    text = num(value)
+    return "+" + text if value is not None and value > 0 else text
 
 
 # --- one neutral description of every section, rendered twice -----------------------------
@@ -299,33 +279,17 @@ def bursts_text(doc: dict[str, Any]) -> str:
                                                        else "."))
 
 
-# --- HTML --------------------------------------------------------------------------------
+# --- HTML (templates report.html and report-index.html) ----------------------------------
 
-def _e(text: Any) -> str:
-    return html.escape(shown(str(text)), quote=True)  # no bidi override or control
-
-
-def html_table(table: Table | None, empty: str = "") -> str:
-    if table is None:
-        return f"<p>{_e(empty)}</p>" if empty else ""
-    header, rows, numeric = table
-    th = "".join(f'<th{" class=n" if i in numeric else ""}>{_e(h)}</th>'
-                 for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{_e(c)}</td>'
-                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+_bundled: Templates | None = None
 
 
-def _page(title: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            '<meta name=viewport content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{CSS}</style></head><body>\n{body}\n"
-            "</body></html>\n")
-
-
-def _figure(svg: str, caption: str) -> str:
-    return f'<figure role=img aria-label="{_e(caption)}">{svg}</figure>'
+def _templates(templates: Templates | None) -> Templates:
+    global _bundled
+    if templates is not None:
+        return templates
+    _bundled = _bundled or Templates()
+    return _bundled
 
 
 def _head(doc: dict[str, Any]) -> str:
@@ -334,63 +298,31 @@ def _head(doc: dict[str, Any]) -> str:
     return f" (ledger head {head['rows']}:{head['hash']})" if head else ""
 
 
-def city_html(doc: dict[str, Any], charts: dict[str, str]) -> str:
+def city_html(doc: dict[str, Any], charts: dict[str, str],
+              templates: Templates | None = None) -> str:
+    """One city's page; the charts are our own SVG, put in as they are."""
     city = doc["city"]
-    known = day(doc["known_at"])
-    parts = [
-        f"<h1>{_e(city['name'])} — credit report as of {_e(day(doc['as_of']))}"
-        + (" <span class=badge>public</span>" if doc["public"] else "") + "</h1>",
-        f"<p class=sub>{_e(city['province'] or '')} · city id {_e(city['id'])} · ledger rows "
-        f"recorded by {_e(known)}{_e(_head(doc))} · {_e(doc['generated_by'])}</p>",
-    ]
-    if doc["public"]:
-        parts.append(f"<p class=note>{_e(HIDDEN_NOTE)}</p>")
-    parts.append("<h2 id=headline>Headline</h2><div class=cards>" + "".join(
-        f"<div class=card><b>{_e(v)}</b>{_e(k)}</div>" for k, v in headline_cards(doc))
-        + "</div>")
-    parts += [f"<p>{_e(scheme_text(doc))}</p>", html_table(adopted_table(doc))]
-    parts += ["<h2 id=tiers>Tiers</h2>", _figure(charts["tier-shares"], "tier shares"),
-              html_table(tiers_table(doc))]
-    parts += ["<h2 id=distribution>Score distribution</h2>",
-              _figure(charts["score-distribution"], "score distribution"),
-              "<details><summary>Residents per score bin</summary>"
-              + html_table(distribution_table(doc)) + "</details>"]
-    parts += ["<h2 id=monthly>Tier shares month by month</h2>",
-              _figure(charts["tier-shares-monthly"], "tier shares at each month end"),
-              html_table(monthly_table(doc))]
-    parts += ["<h2 id=indicators>Indicators most applied</h2>",
-              _figure(charts["indicators"], "most applied indicators"),
-              "<p class=note>Counting events on the as-of date; points before caps.</p>",
-              html_table(indicators_table(doc)), "<h3>By category</h3>",
-              html_table(categories_table(doc)),
-              "<h3 id=provenance>Resting on assumptions</h3>",
-              f"<p>{_e(provenance_text(doc))}</p>"]
-    parts += ["<h2 id=rewards>Rewards and sanctions</h2><h3>Rewards granted</h3>",
-              html_table(grants_table(doc, "rewards") if doc["rewards"] else None,
-                         "The catalogue defines no rewards."),
-              "<h3>Sanctions applied</h3>",
-              html_table(grants_table(doc, "sanctions") if doc["sanctions"] else None,
-                         "The catalogue defines no sanctions.")]
-    parts += ["<h2 id=transitions>Tier transitions since the last saved run</h2>",
-              f"<p>{_e(transitions_text(doc))}</p>", html_table(transitions_table(doc))]
-    parts += ["<h2 id=objections>Objections</h2>", f"<p>{_e(objections_text(doc))}</p>"]
-    if objections_table(doc, "overdue_list"):
-        parts += ["<h3>Overdue, oldest first</h3>",
-                  html_table(objections_table(doc, "overdue_list"))]
-    if objections_table(doc, "pending_list"):
-        parts += ["<h3>All pending, oldest first</h3>",
-                  html_table(objections_table(doc, "pending_list"))]
-    dq = doc["data_quality"]
-    parts.append("<h2 id=quality>Data quality</h2>")
-    parts.append("<ul>" + "".join(f"<li class=warn>{_e(w)}</li>" for w in dq["warnings"])
-                 + "</ul>" if dq["warnings"] else "<p>No warnings.</p>")
-    parts += [f"<p>{_e(late_text(doc))}</p>", html_table(late_table(doc)),
-              f"<p>{_e(bursts_text(doc))}</p>", html_table(bursts_table(doc)),
-              f"<p>{_e(heavy_text(doc))}</p>", "<h3>Voids, lifts and objections by agency</h3>",
-              html_table(agency_table(doc))]
-    parts.append("<p class=note>Machine-readable: <a href=report.json>report.json</a>; "
-                 "the same figures as <a href=report.md>Markdown</a>.</p>")
-    return _page(f"{city['name']} — credit report {day(doc['as_of'])}", "\n".join(parts))
+    return _templates(templates).render(
+        "report.html", lang="en", csp=Markup(CSP),
+        title=f"{city['name']} — credit report {day(doc['as_of'])}",
+        city=city, as_of=day(doc["as_of"]), public=doc["public"], hidden_note=HIDDEN_NOTE,
+        known=day(doc["known_at"]), head=_head(doc), generated_by=doc["generated_by"],
+        cards=headline_cards(doc), doc=doc,
+        charts={k: Markup(v) for k, v in charts.items()},
+        warnings=doc["data_quality"]["warnings"],
+        texts={"scheme": scheme_text(doc), "provenance": provenance_text(doc),
+               "transitions": transitions_text(doc), "objections": objections_text(doc),
+               "late": late_text(doc), "bursts": bursts_text(doc), "heavy": heavy_text(doc)},
+        tables={"adopted": adopted_table(doc), "tiers": tiers_table(doc),
+                "distribution": distribution_table(doc), "monthly": monthly_table(doc),
+                "indicators": indicators_table(doc), "categories": categories_table(doc),
+                "rewards": grants_table(doc, "rewards") if doc["rewards"] else None,
+                "sanctions": grants_table(doc, "sanctions") if doc["sanctions"] else None,
+                "transitions": transitions_table(doc),
+                "overdue": objections_table(doc, "overdue_list"),
+                "pending": objections_table(doc, "pending_list"),
+                "late": late_table(doc), "bursts": bursts_table(doc),
+                "agency": agency_table(doc)})
 
 
 def index_rows(docs: Sequence[dict[str, Any]]) -> Table:
@@ -406,21 +338,14 @@ def index_rows(docs: Sequence[dict[str, Any]]) -> Table:
              "mean relative to base", "tier shares"], rows, {3, 4, 5, 6})
 
 
-def index_html(docs: Sequence[dict[str, Any]], chart: str) -> str:
+def index_html(docs: Sequence[dict[str, Any]], chart: str,
+               templates: Templates | None = None) -> str:
     first = docs[0]
-    links = "".join(f'<li><a href="{_e(d["city"]["id"])}/index.html">{_e(d["city"]["name"])}'
-                    f"</a> (<a href=\"{_e(d['city']['id'])}/report.json\">JSON</a>, "
-                    f"<a href=\"{_e(d['city']['id'])}/report.md\">Markdown</a>)</li>"
-                    for d in docs)
-    body = "\n".join([
-        f"<h1>Credit reports as of {_e(day(first['as_of']))}</h1>",
-        "<p class=sub>Each city is scored on its own ledger with its own catalogue; no "
-        "resident is ever counted across cities. Tiers differ by city.</p>",
-        f"<p class=note>{_e(HIDDEN_NOTE)}</p>" if first["public"] else "",
-        f"<ul>{links}</ul>", _figure(chart, "tier shares by city"),
-        html_table(index_rows(docs)),
-    ])
-    return _page(f"Credit reports {day(first['as_of'])}", body)
+    return _templates(templates).render(
+        "report-index.html", lang="en", csp=Markup(CSP),
+        title=f"Credit reports {day(first['as_of'])}", as_of=day(first["as_of"]),
+        public=first["public"], hidden_note=HIDDEN_NOTE,
+        cities=[d["city"] for d in docs], chart=Markup(chart), rows=index_rows(docs))
 
 
 # --- Markdown ----------------------------------------------------------------------------

@@ -241,8 +241,23 @@ def catalogue_markdown(cat: Catalogue) -> str:
     parts.append(f"\n## Objections\n\nObjections "
                  f"{'suspend' if p.objection_suspends else 'do not suspend'} the event; "
                  f"{decided}.\n")
+    parts.append(f"\n## Office\n\n{office_text(cat)}\n")
     if cat.sources:
         parts.append("\n## Sources\n\n" + "".join(f"- {s}\n" for s in cat.sources))
     if cat.notes:
         parts.append(f"\n## Notes\n\n{cat.notes.strip()}\n")
     return markdown_document("".join(parts))  # catalogue text: HTML stays text
+
+
+def office_text(cat: Catalogue, mark: Callable[[str, str], str] = lambda text, key: text
+                ) -> str:
+    """The `[office]` residents deal with, as one line; ``mark(text, key)`` may mark an
+    assumed value."""
+    o = cat.office
+    if o is None:
+        return "No [office]: statements name the city's credit office and give no address."
+    parts = [mark(o.name, "name")]
+    parts += [mark(v, k) for k, v in (("address", o.address), ("contact", o.contact)) if v]
+    window = (f"objections within {mark(str(o.objection_window), 'objection_window')} of a "
+              "statement" if o.objection_window else "objections at any time")
+    return "; ".join(parts) + f"; {window}."

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from scs_cli.core.text import signed
 from scs_cli.rules.durations import Duration
 
 Mode = Literal["rewards-and-penalties", "rewards-only"]
@@ -148,9 +149,7 @@ class Indicator:
         return f"{steps} (then repeats)"
 
 
-def _signed(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if value != value.to_integral_value() else str(int(value))
-    return text if value <= 0 else "+" + text
+_signed = signed
 
 
 @dataclass(frozen=True)
@@ -228,6 +227,17 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Office:
+    """Who residents deal with (SPEC §2 `[office]`): every letter prints it."""
+
+    name: str
+    address: str | None = None
+    contact: str | None = None            # telephone, e-mail, counter hours
+    objection_window: Duration | None = None  # how long after a statement one may object
+    assumed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """One version of one city's rules, as published (or reconstructed)."""
 
@@ -250,6 +260,7 @@ class Catalogue:
     rewards: dict[str, Reward] = field(default_factory=dict)
     sanctions: dict[str, Sanction] = field(default_factory=dict)
     policy: Policy = Policy()
+    office: Office | None = None  # None: the catalogue names no office
     assumed: frozenset[str] = frozenset()  # keys of the [catalogue] table that are assumed
     lists: dict[str, CreditList] = field(default_factory=dict)
 
@@ -321,6 +332,8 @@ class Catalogue:
         tables += [(f"sanctions.{k}", v.assumed) for k, v in self.sanctions.items()]
         tables.append(("policy", self.policy.assumed))
         tables += [(f"lists.{k}", v.assumed) for k, v in self.lists.items()]
+        if self.office is not None:
+            tables.append(("office", self.office.assumed))
         return [(path, key) for path, keys in tables for key in sorted(keys)]
 
 

@@ -30,6 +30,7 @@ from scs_cli.rules.model import (
     CreditList,
     Indicator,
     Limit,
+    Office,
     Policy,
     Reward,
     Sanction,
@@ -51,7 +52,7 @@ NUMBER_LIMIT = Decimal(1_000_000)
 DURATION_LIMIT = {"d": 36_525, "w": 5_218, "m": 1_200, "y": 100}
 
 TOP_KEYS = ("schema", "city", "catalogue", "scale", "tiers", "categories", "indicators",
-            "rewards", "sanctions", "policy", "lists")
+            "rewards", "sanctions", "policy", "lists", "office")
 CITY_KEYS = ("id", "name", "province")
 CATALOGUE_KEYS = ("version", "effective_from", "title", "sources", "notes", "mode",
                   "published_indicators", "partial", "assumed")
@@ -66,6 +67,7 @@ LIMIT_KEYS = ("count", "per")
 REWARD_KEYS = ("name", "min_tier", "min_score", "clean_for", "max_tier", "max_score",
                "value", "unit", "assumed")
 POLICY_KEYS = ("objection_suspends", "objection_deadline", "participation", "assumed")
+OFFICE_KEYS = ("name", "address", "contact", "objection_window", "assumed")
 
 
 class _Absent(dict):  # type: ignore[type-arg]
@@ -349,6 +351,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
     rewards = _rewards(c, doc, tiers, known_tier)
     sanctions, lists = _lists_and_measures(c, doc, mode, known_tier)
     policy = _policy(c, doc)
+    office = _office(c, doc)
 
     if c.problems:
         raise CatalogueError(c.problems)
@@ -370,6 +373,7 @@ def build_catalogue(doc: dict[str, Any], file: str = "<catalogue>",
         rewards=rewards,
         sanctions=sanctions,
         policy=policy,
+        office=office,
         assumed=catalogue_assumed,
         lists=lists,
     )
@@ -467,6 +471,21 @@ def _policy(c: _Checker, doc: dict[str, Any]) -> Policy:
                                choices=PARTICIPATIONS) or "all",
         assumed=c.assumed(t, "policy", POLICY_KEYS),
     )
+
+
+def _office(c: _Checker, doc: dict[str, Any]) -> Office | None:
+    if "office" not in doc:
+        return None
+    t = c.table(doc["office"], "office", OFFICE_KEYS)
+    name = c.string(t, "name", "office", required=True)
+    office = Office(
+        name=name or "",
+        address=c.string(t, "address", "office"),
+        contact=c.string(t, "contact", "office"),
+        objection_window=c.duration(t, "objection_window", "office"),
+        assumed=c.assumed(t, "office", OFFICE_KEYS),
+    )
+    return office if name else None
 
 
 def _check_parents(c: _Checker, categories: dict[str, Category]) -> None:
@@ -659,6 +678,11 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
                             "assumed": _assumed(p.assumed)})
     if cat.lists:
         doc["lists"] = lists_document(cat.lists)
+    if cat.office is not None:
+        o = cat.office
+        doc["office"] = _clean({"name": o.name, "address": o.address, "contact": o.contact,
+                                "objection_window": _str(o.objection_window),
+                                "assumed": _assumed(o.assumed)})
     return doc
 
 

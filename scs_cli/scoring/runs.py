@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError
-from scs_cli.core.output import decimal_text
+from scs_cli.core.text import decimal_text, num
 from scs_cli.engine.kernel import score
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.store import Ledger
@@ -203,5 +203,4 @@ def _dec(cents: int | None) -> Decimal | None:
     return None if cents is None else from_cents(cents)
 
 
-def _num(value: Decimal | None) -> str:
-    return "—" if value is None else decimal_text(value)
+_num = num

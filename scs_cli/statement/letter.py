@@ -14,7 +14,7 @@ changed and which events made it change.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,13 +25,15 @@ import polars as pl
 
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
+from scs_cli.core.text import num
 from scs_cli.explain.explain import EventLine, Explanation, explain
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.ledger.store import RESIDENT_ID
 from scs_cli.rules.day import objections_on
-from scs_cli.rules.model import CatalogueHistory, from_cents
+from scs_cli.rules.model import CatalogueHistory, Office, from_cents
 from scs_cli.scoring.batch import score_ledger
+from scs_cli.statement.words import assumption_words
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
@@ -53,6 +55,10 @@ class Objection:
     @property
     def pending(self) -> bool:
         return self.decided_on is None
+
+    def overdue(self, on: date) -> bool:
+        """Pending on ``on`` although its decision was due before it."""
+        return self.pending and self.due_on is not None and self.due_on < on
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,8 @@ class Notice:
     events: tuple[EventChange, ...]
     old_version: str | None = None  # catalogue version in force on the run's as-of date
     new_version: str | None = None  # and on the letter's
+    run_saved_on: date | None = None  # the day the run was computed (its known-at, UTC)
+    as_of: date | None = None         # the letter's date, which "now" is measured from
 
     def summary(self) -> str:
         """One line: tier and rewards then and now."""
@@ -112,6 +120,10 @@ class Letter:
     known_at: datetime
     generated_by: str = f"scs {__version__}"
     notice: Notice | None = None
+    office: Office | None = None         # the catalogue's [office]; None: it names none
+    object_by: date | None = None        # as-of + office.objection_window; None: any time
+    assumed_words: tuple[str, ...] = ()  # assumptions beyond a record's own rule, in words
+    lists: tuple[Any, ...] = ()          # the lists the resident is on (the lists issue)
 
     @property
     def resident_id(self) -> str:
@@ -123,10 +135,7 @@ class Letter:
         return tuple(e for e in self.explanation.events if e.status != "future")
 
 
-def _num(value: Decimal | None) -> str:
-    from scs_cli.core.output import decimal_text
-
-    return "—" if value is None else decimal_text(value)
+_num = num
 
 
 def check_resident_id(resident_id: str) -> None:
@@ -147,15 +156,19 @@ class _Reader:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
         self.head: Head = source.head(known_at)  # the head the letters were read at
+        self._read: dict[str, Any] = {}  # a resident's rows read by `exists`, not yet used
 
     def exists(self, resident_id: str) -> bool:
-        data, _ = self.source.resident(resident_id, self.known_at)
+        read = self.source.resident(resident_id, self.known_at)
+        self._read[resident_id] = read  # read once: the letter uses it next
+        data = read[0]
         return not (data.events.is_empty() and data.consents.is_empty())
 
     def explanation(self, resident_id: str, as_of: date | None = None,
                     known_at: datetime | None = None) -> tuple[Explanation, Any, Any]:
         known = known_at or self.known_at
-        data, notes = self.source.resident(resident_id, known)
+        read = self._read.pop(resident_id, None) if known_at is None else None
+        data, notes = read or self.source.resident(resident_id, known)
         history = self.history if known_at is None else self.source.history(known)
         return (explain(data, history, resident_id, as_of or self.as_of, notes,
                         known_at=known), data, notes)
@@ -175,7 +188,14 @@ class _Reader:
             notes.objection_grounds.get(o["objection_id"], ""), o["due_on"],
             o["decided_on"], o["outcome"])
             for o in on_the_day.sort("objection_id").iter_rows(named=True)]
+        office = scheme.office
+        window = office.objection_window if office else None
         return Letter(
+            office=office, object_by=window.after(self.as_of) if window else None,
+            # a record's own assumed values are marked on its row
+            assumed_words=tuple(dict.fromkeys(assumption_words(a, scheme)
+                                              for a in x.assumptions
+                                              if not a.startswith("indicators."))),
             explanation=x, city_name=scheme.city.name, province=scheme.city.province,
             catalogue_title=scheme.title, effective_from=scheme.effective_from,
             agencies=agencies, objections=tuple(objections),
@@ -200,6 +220,15 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
 
     Every id is checked before any letter is read: an id the ledger does not know is
     one error naming it, and no letter."""
+    return list(iter_letters(path, residents, as_of, known_at, progress))
+
+
+def iter_letters(path: str | Path, residents: Sequence[str], as_of: date,
+                 known_at: datetime | None = None, progress: Progress | None = None
+                 ) -> Iterator[Letter]:
+    """`read_letters` one letter at a time (the ledger is opened, and every id checked,
+    on the first `next`, in the thread that asks), so that writing and printing the
+    first letters can overlap reading the next ones."""
     if not residents:
         raise UsageError("no resident given", "name at least one resident id, or use "
                          "--changed-since RUN")
@@ -214,12 +243,10 @@ def read_letters(path: str | Path, residents: Sequence[str], as_of: date,
                 raise LedgerError(path, f"no resident {rid!r} in this ledger",
                                   "check the id: `scs ledger history LEDGER RESIDENT` lists "
                                   "a resident's rows")
-        letters = []
         for i, rid in enumerate(wanted):
             if progress:
                 progress(f"reading {rid}", i, len(wanted))
-            letters.append(reader.letter(rid))
-    return letters
+            yield reader.letter(rid)
 
 
 def read_changed(path: str | Path, run_id: int, as_of: date,
@@ -252,7 +279,8 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
                 old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
                 new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
                 events=_event_changes(then, x.events), old_version=old_version,
-                new_version=x.version)
+                new_version=x.version, run_saved_on=run.known_at.astimezone(UTC).date(),
+                as_of=as_of)
             letters.append(replace(letter, notice=notice))
     return letters
 

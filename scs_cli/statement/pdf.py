@@ -17,14 +17,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import html as htmllib
+import io
+import itertools
 import json
 import os
+import re
 import select
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,17 +218,21 @@ class Browser:
         """The PDF of one page file."""
         return next(self.print_many([page], tabs=1))[1]
 
-    def print_many(self, pages: Sequence[Path], tabs: int = TABS
+    def print_many(self, pages: Iterable[Path], tabs: int = TABS, tagged: bool = True
                    ) -> Iterator[tuple[int, bytes]]:
         """Print page files to PDF, as their CSS asks (``@page`` size and margins), with
         up to ``tabs`` pages in flight; yield (index in ``pages``, PDF bytes) as each is
-        done (not necessarily in order).
+        done (not necessarily in order). ``pages`` may be a generator: each is taken
+        when a tab is free.
 
         Each tab loads a page (navigate, then its "load" lifecycle event) and prints it;
         while one tab prints, another loads, so the browser's processes overlap.
         """
-        while len(self._tabs) < max(1, min(tabs, len(pages))):
+        if isinstance(pages, Sequence):
+            tabs = max(1, min(tabs, len(pages)))
+        while len(self._tabs) < tabs:
             self._tab()
+        names: dict[int, Path] = {}
         todo = iter(enumerate(pages))
         # per tab: [page index, loaderId once navigate answered, loaderIds seen loaded]
         state: dict[str, list[Any]] = {}
@@ -236,6 +244,7 @@ class Browser:
                 state.pop(tab, None)
                 return
             state[tab] = [nxt[0], None, set()]
+            names[nxt[0]] = nxt[1]
             url = nxt[1].resolve().as_uri()
             waiting[self._send("Page.navigate", {"url": url}, tab)] = (tab, "navigate")
 
@@ -243,7 +252,8 @@ class Browser:
             index, loader, loaded = state[tab]
             if loader is not None and loader in loaded:
                 state[tab][1] = "printing"
-                waiting[self._send("Page.printToPDF", PRINT, tab)] = (tab, "print")
+                waiting[self._send("Page.printToPDF", {**PRINT, "generateTaggedPDF": tagged},
+                                   tab)] = (tab, "print")
 
         for tab in self._tabs[:tabs]:
             start(tab)
@@ -254,7 +264,7 @@ class Browser:
                 result = _result(f"Page.{step}", message)
                 if step == "navigate":
                     if result.get("errorText"):
-                        raise BrowserError(f"could not open {pages[state[tab][0]]}: "
+                        raise BrowserError(f"could not open {names[state[tab][0]]}: "
                                            f"{result['errorText']}")
                     state[tab][1] = result.get("loaderId")
                     print_if_loaded(tab)
@@ -274,3 +284,127 @@ def _result(method: str, reply: dict[str, Any]) -> dict[str, Any]:
     if "error" in reply:
         raise BrowserError(f"{method} failed: {reply['error'].get('message')}")
     return reply.get("result", {})  # type: ignore[no-any-return]
+
+
+# --- many letters in one print ------------------------------------------------------
+#
+# A print has a cost of its own beside its pages: one print of 50 letters took about half
+# the time of 50 prints of one (BENCHMARKS.md). So letters are printed in bundles: one
+# page holds the bodies of up to PER_PRINT letters, the letters alternating between two
+# named CSS pages (`page: scs-a` / `scs-b`), which forces each letter onto a fresh page
+# and gives the two a width differing by a point; the bundle's PDF is then cut where
+# the width changes, and every page given back its true size.
+PER_PRINT = 50
+BUNDLE_ENV = "SCS_PRINT_BUNDLE"  # letters to a print; 1 prints each on its own
+_HEAD = re.compile(r"^(.*?</head>)", re.S | re.I)
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.S | re.I)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
+
+
+def print_letters(browser: Browser, pages: Iterable[Path], count: int
+                  ) -> Iterator[tuple[int, bytes]]:
+    """The PDF of each of ``count`` pages, bundled (`print_bundled`) unless
+    SCS_PRINT_BUNDLE says 1 or there are fewer than 3."""
+    given = os.environ.get(BUNDLE_ENV, "")
+    per_print = int(given) if given.isdigit() and int(given) > 0 else PER_PRINT
+    if per_print == 1 or count < 3:
+        return browser.print_many(pages)
+    return print_bundled(browser, pages, per_print)
+
+
+def print_bundled(browser: Browser, pages: Iterable[Path], per_print: int = PER_PRINT,
+                  tabs: int = TABS) -> Iterator[tuple[int, bytes]]:
+    """Like `Browser.print_many`, but ``per_print`` pages to a print; yield (index in
+    ``pages``, that page's own PDF) in order of printing. ``pages`` may be a generator:
+    a bundle is printed as soon as its pages are there.
+
+    The first page is printed alone: its PDF gives the page size the template asks for,
+    which the bundles' two named pages repeat (one a point wider)."""
+    given = iter(pages)
+    head = next(given, None)
+    if head is None:
+        return
+    first = browser.print_pdf(head)
+    yield 0, first
+    size = _first_size(first)
+    bundles: list[list[tuple[int, Path]]] = []
+
+    def files(folder: Path) -> Iterator[Path]:
+        rest = enumerate(given, start=1)
+        while chunk := list(itertools.islice(rest, per_print)):
+            bundles.append(chunk)
+            yield _bundle(folder / f"bundle-{len(bundles)}.html", [p for _, p in chunk],
+                          size)
+
+    with tempfile.TemporaryDirectory(prefix="scs-bundle-") as folder:
+        # untagged: cutting the PDF keeps the pages, not the document's structure tree
+        for n, data in browser.print_many(files(Path(folder)), tabs=tabs, tagged=False):
+            chunk = bundles[n]
+            titles = [_title(p) for _, p in chunk]
+            yield from zip((i for i, _ in chunk), _split(data, len(chunk), size, titles),
+                           strict=True)
+
+
+def _first_size(pdf: bytes) -> tuple[float, float]:
+    from pypdf import PdfReader
+
+    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
+    return float(box.width), float(box.height)
+
+
+def _bundle(path: Path, pages: Sequence[Path], size: tuple[float, float]) -> Path:
+    texts = [p.read_text(encoding="utf-8") for p in pages]
+    head = _HEAD.match(texts[0])
+    if head is None:
+        raise BrowserError(f"{pages[0]} has no </head>: cannot print it with others")
+    w, h = size
+    named = (f"<style>@page scs-a{{size:{w:.2f}pt {h:.2f}pt}}"
+             f"@page scs-b{{size:{w + 1:.2f}pt {h:.2f}pt}}</style>")
+    bodies = []
+    for n, (page, text) in enumerate(zip(pages, texts, strict=True)):
+        body = _BODY.search(text)
+        if body is None:
+            raise BrowserError(f"{page} has no <body>: cannot print it with others")
+        bodies.append(f'<div style="page:scs-{"ab"[n % 2]}">{body.group(1)}</div>')
+    html = head.group(1).replace("</head>", named + "</head>") + "<body>" + \
+        "".join(bodies) + "</body></html>"
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _title(page: Path) -> str:
+    with page.open(encoding="utf-8") as f:
+        found = _TITLE.search(f.read(4096))
+    return htmllib.unescape(found.group(1)) if found else page.stem
+
+
+def _split(pdf: bytes, letters: int, size: tuple[float, float], titles: Sequence[str]
+           ) -> list[bytes]:
+    """Cut a bundle's PDF where the page width changes; each part at ``size``."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import RectangleObject
+
+    reader = PdfReader(io.BytesIO(pdf))
+    parts: list[list[Any]] = []
+    last = None
+    for page in reader.pages:
+        wide = float(page.mediabox.width) > size[0] + 0.5
+        if wide != last:
+            parts.append([])
+            last = wide
+        parts[-1].append(page)
+    if len(parts) != letters:
+        raise BrowserError(f"a bundle of {letters} letters printed as {len(parts)}",
+                           "print them one at a time: set SCS_PRINT_BUNDLE=1")
+    out = []
+    for part, title in zip(parts, titles, strict=True):
+        writer = PdfWriter()
+        for page in part:
+            added = writer.add_page(page)
+            added.mediabox = RectangleObject((0, 0, *size))
+            added.cropbox = RectangleObject((0, 0, *size))
+        writer.add_metadata({"/Title": title, "/Producer": "scs (Chromium, pypdf)"})
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        out.append(buffer.getvalue())
+    return out
