@@ -676,13 +676,13 @@ def to_document(cat: Catalogue) -> dict[str, Any]:
                             "objection_deadline": _str(p.objection_deadline),
                             "participation": p.participation,
                             "assumed": _assumed(p.assumed)})
-    if cat.lists:
-        doc["lists"] = lists_document(cat.lists)
-    if cat.office is not None:
+    if cat.office is not None:  # SPEC §2's order: [policy], [office], then the lists
         o = cat.office
         doc["office"] = _clean({"name": o.name, "address": o.address, "contact": o.contact,
                                 "objection_window": _str(o.objection_window),
                                 "assumed": _assumed(o.assumed)})
+    if cat.lists:
+        doc["lists"] = lists_document(cat.lists)
     return doc
 
 
