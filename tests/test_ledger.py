@@ -568,7 +568,7 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
     with Ledger.open(old) as opened:
         # 0001, city, catalogue, import, batch; then 0002 and 0003
         assert opened.head().rows == 7
-        assert "repairs" in ledger_schema.table_names(opened.conn)
+        assert "repairs" in ledger_schema.table_names(opened._conn)
         assert opened.verify().problems == []
         assert opened.scoring_data().events.height == 4
 

@@ -85,7 +85,7 @@ def test_a_granted_repair_ends_the_listing_and_known_at_goes_back(scs, ledger: P
     assert filed.exit_code == 0, filed.stderr
     assert filed.stdout == "1\n"  # the id alone, for scripts
     with Ledger.open(ledger) as opened:  # a moment after the filing, before the decision
-        moment = str(opened.conn.execute("SELECT recorded_at FROM repairs").fetchone()[0])
+        moment = str(opened._conn.execute("SELECT recorded_at FROM repairs").fetchone()[0])
     decided = scs("repair", "decide", ledger, "1", "--granted", "--on", "2021-06-01")
     assert decided.exit_code == 0, decided.stderr
     now = scs("lists", ledger, "--as-of", "2021-05-10", "--list", "court-defaulters",

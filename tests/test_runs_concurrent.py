@@ -55,7 +55,7 @@ def test_runs_saved_during_imports_all_verify(tmp_path: Path, tiny_catalogue: Pa
     assert importer.returncode == 0, errors
     assert len(saved) >= 3
     with Ledger.open(ledger) as opened:
-        assert opened.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 160_000
+        assert opened._conn.execute("SELECT count(*) FROM events").fetchone()[0] == 160_000
     for run_id in saved:
         verification = verify_run(ledger, run_id)
         assert verification.unchanged, (run_id, verification)

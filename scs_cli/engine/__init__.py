@@ -4,7 +4,7 @@
 (`core.frames.LedgerData`) and the catalogue history and returns a `ScoreResult` (`results`,
 with its schemas); `rulebook` turns catalogue versions into dense rule tables, `sort` orders the
 events once, `caps` applies indicator and (nested) category caps event by event, `totals` the
-score, tiers, rewards and sanctions, and `freeze` gives the data as it stood on a day (nothing
-later) for explain's projection. It reads and writes nothing: no files, no SQLite, no ledger. It
-may import `core` and `rules`.
+score, tiers, rewards and sanctions, `freeze` gives the data as it stood on a day (nothing
+later) for explain's projection, and `listings` who is on which list on a date (SPEC §4a). It
+reads and writes nothing: no files, no SQLite, no ledger. It may import `core` and `rules`.
 """

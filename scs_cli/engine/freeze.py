@@ -2,10 +2,11 @@
 
 `explain`'s projection asks "what will the score be when each negative event stops counting,
 if nothing else happens?". That question needs the ledger's frames as they stood on the as-of
-date: events that occurred after it, objections filed after it and consent rows dated after
-it are left out (repairs filed after it too), and a decision dated after it is not yet made (its objection is pending, as
-`rules.day.objections_on` says of any day). Lifts already recorded stay, with their dates:
-they are known plans. The result goes to `kernel.prepare`/`evaluate` at later dates.
+date: events that occurred after it, objections and repairs filed after it and consent rows
+dated after it are left out, and a decision dated after it is not yet made (its objection or
+repair is pending, as `rules.day.objections_on` says of any day). Lifts already recorded
+stay, with their dates: they are known plans. The result goes to `kernel.prepare`/`evaluate`
+at later dates.
 """
 
 from __future__ import annotations

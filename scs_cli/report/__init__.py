@@ -1,5 +1,6 @@
 """Batch reports for a credit office: figures, charts and the HTML, Markdown and JSON pages.
 
-`batch` (`write_reports`) drives it; `figures` computes, `charts` draws, `render` writes. It may
-import `core`, `rules`, `ledger`, `engine` and `scoring`.
+`batch` (`write_reports`) drives it; `figures` computes (`lists_figures`: residents per list,
+repairs), `charts` draws, `render` writes from the templates. It may import `core`, `rules`,
+`ledger`, `engine` and `scoring`.
 """

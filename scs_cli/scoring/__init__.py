@@ -1,6 +1,7 @@
 """Scoring a ledger: what `scs score`, `scs eligible` and `scs runs` do with the engine.
 
 It owns scoring a ledger or a what-if catalogue and comparing it with a baseline (`batch`),
-writing score tables to files (`files`), and saved runs and their verification (`runs`). It
-may import `core`, `rules`, `ledger` and `engine`.
+writing score tables to files (`files`), saved runs and their verification (`runs`), who is
+listed and the repair checks that need listings (`lists`), and catalogue cases run in memory
+(`cases`). It may import `core`, `rules`, `ledger` and `engine`.
 """

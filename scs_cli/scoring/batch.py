@@ -8,9 +8,8 @@ CLI renders what these functions return.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError
-from scs_cli.core.text import decimal_text, num
+from scs_cli.core.text import num
 from scs_cli.engine.kernel import score
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.store import Ledger
