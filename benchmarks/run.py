@@ -1,4 +1,4 @@
-"""The benchmark suite for SPEC §6: `scs` against plain SQLite and a pandas peer.
+"""The benchmark suite for SPEC §8: `scs` against plain SQLite, DuckDB and a pandas peer.
 
 For each size it generates an event file with `scs demo generate` (bundled Rongcheng
 catalogue, 10 events per resident on average), imports it with `scs ledger import`, builds a
@@ -7,7 +7,8 @@ separate process (wall time, and peak RSS from the kernel's rusage of that proce
 
 - `scs score` (every rule) against (a) the naive ``SUM(points) … JOIN … GROUP BY`` query run
   by the `sqlite3` shell, (b) the pandas peer (benchmarks/peer_pandas.py) and (c) the bare
-  SQLite scan of the same columns;
+  SQLite scan of the same columns, and (d) DuckDB's naive sum in a fresh process on a
+  DuckDB file of the same events (benchmarks/peer_duckdb.py), the columnar peer;
 - `scs ledger import` (rows/s), `scs explain` for one resident, `scs report`, `scs --help`.
 
 It writes benchmarks/results/<stamp>.json and .md (the machine, every figure, the ratios
@@ -40,7 +41,7 @@ CATALOGUE = "rongcheng-2016"
 AS_OF = "2024-12-31"
 SEED = 1
 
-# SPEC §6 bars.
+# SPEC §8 bars.
 BAR_SQL_RATIO = 3.0  # naive SQL time / scs score time, at least
 BAR_SCAN_RATIO = 1.5  # scs score time / bare scan time, at most
 BAR_MEMORY = 1.5e9  # bytes, peak RSS of scs score
@@ -48,6 +49,8 @@ BAR_SCALING = 2.2  # score time at 10M / at 5M, at most
 BAR_EXPLAIN = 0.3  # seconds
 BAR_IMPORT = 30.0  # seconds for 5,000,000 rows
 BAR_HELP = 0.3  # seconds
+BAR_DUCKDB_RATIO = 2.0  # scs score time / DuckDB naive time, at most
+BAR_REPORT_RATIO = 2.0  # scs report time / scs score time, at most
 REFERENCE = 5_000_000  # the reference ledger
 
 
@@ -161,10 +164,18 @@ def machine() -> dict[str, object]:
         "python": platform.python_version(), "polars": polars.__version__,
         "numpy": numpy.__version__, "pandas": pandas.__version__,
         "sqlite_library": sqlite3.sqlite_version,
+        "duckdb": _version("duckdb"),
         "sqlite_shell": shell.stdout.split()[0] if shell.stdout else "missing",
         "scs_commit": commit,
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def _version(module: str) -> str:
+    try:
+        return str(__import__(module).__version__)
+    except ImportError:
+        return "missing"
 
 
 def indicator_rows() -> list[tuple[str, float | None]]:
@@ -284,6 +295,15 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
                              stdin=sql_file)
     m["scan"] = measure("bare scan (sqlite3 shell)", ["sqlite3", str(plain)], runs,
                         stdin=scan_file)
+    if not args.skip_duckdb:
+        duck = work / f"duck-{tag}.duckdb"
+        from scs_cli.rules.schema import resolve_catalogue_path
+
+        subprocess.run([sys.executable, str(HERE / "peer_duckdb.py"), "build", str(csv_path),
+                        str(resolve_catalogue_path(CATALOGUE)), str(duck)], check=True)
+        m["duckdb"] = measure("DuckDB naive (fresh process)", [
+            sys.executable, str(HERE / "peer_duckdb.py"), "naive", str(duck),
+            str(work / f"duck-scores-{tag}.csv")], runs)
     scores = work / f"scores-{tag}.csv"
     m["score"] = measure("scs score", [scs, "score", str(ledger), "--as-of", AS_OF,
                                        "--output", str(scores)], runs)
@@ -321,7 +341,7 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
 
 
 def verdicts(sizes: list[dict[str, Any]], help_s: float) -> list[dict[str, object]]:
-    """Each SPEC §6 bar: the figure, the bar, PASS/FAIL (at the reference size if measured)."""
+    """Each SPEC §8 bar: the figure, the bar, PASS/FAIL (at the reference size if measured)."""
     by_size = {int(s["events"]): s for s in sizes}
     out: list[dict[str, object]] = []
 
@@ -341,6 +361,14 @@ def verdicts(sizes: list[dict[str, Any]], help_s: float) -> list[dict[str, objec
             {"size": label, "bar": "score within 1.5× of bare scan",
              "figure": f"score takes {scan_ratio:.2f}× the scan's time",
              "pass": scan_ratio <= BAR_SCAN_RATIO},
+            *([{"size": label, "bar": "score within 2× of DuckDB's naive sum",
+                "figure": f"score takes {score / med(s, 'duckdb'):.2f}× DuckDB's time",
+                "pass": score / med(s, "duckdb") <= BAR_DUCKDB_RATIO}]
+              if "duckdb" in s["measures"] else []),
+            *([{"size": label, "bar": "report within 2× of score",
+                "figure": f"report takes {med(s, 'report') / score:.2f}× score's time",
+                "pass": med(s, "report") / score <= BAR_REPORT_RATIO}]
+              if "report" in s["measures"] else []),
             {"size": label, "bar": "score peak memory < 1.5 GB",
              "figure": f"{rss / 1e9:.2f} GB", "pass": rss < BAR_MEMORY},
             {"size": label, "bar": "explain one resident < 0.3 s",
@@ -367,10 +395,10 @@ def markdown(result: dict[str, Any]) -> str:
              "Machine: " + ", ".join(f"{k} {v}" for k, v in mach.items()),
              "", f"Command: `{result['command']}`", "",
              "Median wall time in seconds (peak RSS in MB) of separate processes:", "",
-             "| events | import (rows/s) | scs score | naive SQL | pandas peer | bare scan "
-             "| SQL ÷ score (bar ≥ 3) | score ÷ scan (bar ≤ 1.5) | explain | explain busiest "
-             "| report |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| events | import (rows/s) | scs score | naive SQL | DuckDB naive | pandas peer "
+             "| bare scan | SQL ÷ score (bar ≥ 3) | score ÷ scan (bar ≤ 1.5) "
+             "| score ÷ DuckDB (bar ≤ 2) | explain | explain busiest | report |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in result["sizes"]:
         ms = s["measures"]
 
@@ -382,13 +410,16 @@ def markdown(result: dict[str, Any]) -> str:
 
         sql_ratio = ms["naive_sql"]["median_s"] / ms["score"]["median_s"]
         scan_ratio = ms["score"]["median_s"] / ms["scan"]["median_s"]
+        duck_ratio = (f"{ms['score']['median_s'] / ms['duckdb']['median_s']:.2f}"
+                      if "duckdb" in ms else "—")
         lines.append(
             f"| {s['events']:,} | {ms['import']['median_s']:.2f} ({s['import_rows_per_s']:,}) "
-            f"| {cell('score', True)} | {cell('naive_sql', True)} | {cell('pandas', True)} "
-            f"| {cell('scan')} | {sql_ratio:.2f} | {scan_ratio:.2f} "
+            f"| {cell('score', True)} | {cell('naive_sql', True)} | {cell('duckdb', True)} "
+            f"| {cell('pandas', True)} | {cell('scan')} | {sql_ratio:.2f} | {scan_ratio:.2f} "
+            f"| {duck_ratio} "
             f"| {cell('explain')} | {cell('explain_busiest')} | {cell('report', True)} |")
     lines += ["", f"`scs --help`: {result['help_s']:.3f} s (median of "
-              f"{result['help_runs']})", "", "| size | bar (SPEC §6) | figure | verdict |",
+              f"{result['help_runs']})", "", "| size | bar (SPEC §8) | figure | verdict |",
               "|---|---|---|---|"]
     for v in result["verdicts"]:
         lines.append(f"| {v['size']} | {v['bar']} | {v['figure']} | "
@@ -402,8 +433,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description="Benchmark scs against SQLite and pandas "
-                                 "(SPEC §6).")
+    ap = argparse.ArgumentParser(description="Benchmark scs against SQLite, DuckDB and "
+                                 "pandas (SPEC §8).")
     ap.add_argument("--events", type=int, nargs="+", default=[100_000],
                     help="ledger sizes in events (10 per resident)")
     ap.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
@@ -413,6 +444,8 @@ def main() -> None:
     ap.add_argument("--report-runs", type=int, default=0, help="report runs (default --runs)")
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--skip-report", action="store_true")
+    ap.add_argument("--skip-duckdb", action="store_true",
+                    help="leave out the DuckDB peer (needs `pip install duckdb`)")
     ap.add_argument("--workdir", default=str(HERE / "work"),
                     help="where ledgers and files go (gigabytes at 10M events)")
     ap.add_argument("--results", default=str(HERE / "results"))
