@@ -210,10 +210,9 @@ def _by_rule(rows: Sequence[Row]) -> list[dict[str, Any]]:
 
 def _list_row(line: ListingLine, as_of: date) -> ListRow:
     """A listing in words: no list key, no measure key, only names, dates and numbers."""
-    if line.repair is not None and line.until is not None:
-        until = f"{day(line.until)}, when your repair application no. {line.repair} was granted"
-    else:
-        until = day(line.until) if line.until is not None else None
+    until: str | None = day(line.until) if line.until is not None else None
+    if line.repair is not None and until is not None:
+        until += f", when your repair application no. {line.repair} was granted"
     pending_repair = line.repair is None and line.repair_from is not None
     return ListRow(
         name=line.name, black=line.kind == "black",
