@@ -62,7 +62,7 @@ def test_a_listed_resident_reads_each_fact_of_the_listing(ledger: Path) -> None:
     html = page(ledger, "r1", "2021-05-10")
     text = lists_section(html)
     assert "Lists you are on" in text
-    assert re.search(r"Discredited judgment debtors \(black list\): you are on it since "
+    assert re.search(r"Discredited judgment debtors, a black list: you are on it since "
                      r"2021-03-01, because of record no\. 1\.", text), text
     assert "You stay on it until 2023-03-01" in text  # entry + lasts 2y
     # each measure with its agency and its own end (entry + its lasts, before the listing's)
@@ -108,14 +108,14 @@ def test_a_listing_with_no_known_end_says_so(scs: Invoker, tmp_path: Path) -> No
 def test_a_count_list_names_the_record_that_entered_it_and_has_no_measures(
         ledger: Path) -> None:
     text = lists_section(page(ledger, "r2", "2021-05-10"))
-    assert "Repeat traffic offenders (black list): you are on it since 2021-03-01" in text
+    assert "Repeat traffic offenders, a black list: you are on it since 2021-03-01" in text
     assert "because of record no. 4." in text and "You stay on it until 2021-09-01" in text
     assert "Measures in force" not in text and "credit repair" not in text  # no repair_after
 
 
 def test_a_red_list_has_no_records_and_no_repair(ledger: Path) -> None:
     text = lists_section(page(ledger, "r3", "2021-05-10"))
-    assert "Model residents (red list): you are on it since 2021-05-10" in text
+    assert "Model residents, a red list: you are on it since 2021-05-10" in text
     assert "record no." not in text and "credit repair" not in text
 
 
@@ -139,7 +139,7 @@ def test_the_printed_letter_says_it_too(scs: Invoker, ledger: Path, tmp_path: Pa
     pages = pdf_pages(out / "r1.pdf")
     assert len(pages) <= 2
     text = re.sub(r"\s+", "", " ".join(t for _, t in pages))
-    for fact in ("Lists you are on", "Discredited judgment debtors (black list)",
+    for fact in ("Lists you are on", "Discredited judgment debtors, a black list",
                  "since 2021-03-01", "record no. 1", "until 2023-03-01", "No air tickets",
                  "civil-aviation", "until 2022-03-01", "credit repair from 2021-06-01",
                  "Exampleton Credit Office"):
