@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from scs_cli.core.output import markdown_document, to_json
 from scs_cli.core.templates import Templates
-from scs_cli.core.text import day
+from scs_cli.core.text import day, duration_words
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 HIDDEN = {"<5": "<5", "complement": "×"}
@@ -234,6 +234,50 @@ def objections_text(doc: dict[str, Any]) -> str:
     return text
 
 
+def lists_table(doc: dict[str, Any]) -> Table | None:
+    """Residents on each list on the as-of date (a public report: published lists only)."""
+    items = doc["lists"]["lists"]
+    if not items:
+        return None
+    rows = [[x["name"], f"{x['kind']} list", x["severity"] or "—",
+             num(x["residents"], x["suppressed"]), _words(x["lasts"]) or "—",
+             _words(x["repair_after"]) or "—"] for x in items]
+    return (["list", "kind", "severity", "residents on it", "lasts", "repair after entry"],
+            rows, {3})
+
+
+def repairs_table(doc: dict[str, Any]) -> Table | None:
+    items = doc["lists"]["repairs"]["pending_list"]
+    if not items:
+        return None
+    names = {x["id"]: x["name"] for x in doc["lists"]["lists"]}
+    rows = [[str(r["repair_id"]), names.get(r["list"], r["list"]), day(r["filed_on"]),
+             num(r["age_days"]), day(r["due_on"]),
+             "yes" if r["due_on"] is not None and r["due_on"] < doc["as_of"] else "no"]
+            for r in items]
+    return ["repair", "list", "filed on", "age (days)", "decision due", "overdue"], rows, {0, 3}
+
+
+def lists_text(doc: dict[str, Any]) -> str:
+    """Repairs pending and overdue, and what a published report leaves out."""
+    r = doc["lists"]["repairs"]
+    deadline = (f"pending longer than the catalogue's {_words(r['deadline'])} to decide "
+                "objections" if r["deadline"] else "the catalogue sets no decision deadline, "
+                "so none is")
+    noun = "application" if r["pending"] == 1 else "applications"
+    text = (f"Residents on each list on {day(doc['as_of'])}: lists are kept beside the score "
+            f"and change no point. {num(r['pending'], r['suppressed'])} repair {noun} "
+            f"pending, {num(r['overdue'], r['suppressed'])} of them overdue ({deadline}).")
+    if doc["public"]:
+        text += (" A published report counts only the lists the office publishes, never one "
+                 "of minor severity, and names no single repair.")
+    return text
+
+
+def _words(duration: str | None) -> str | None:
+    return duration_words(duration) if duration else None
+
+
 def transitions_text(doc: dict[str, Any]) -> str:
     run = doc["transitions"]["saved_run"]
     later = doc["transitions"].get("runs_not_before", 0)
@@ -312,7 +356,8 @@ def city_html(doc: dict[str, Any], charts: dict[str, str],
         warnings=doc["data_quality"]["warnings"],
         texts={"scheme": scheme_text(doc), "provenance": provenance_text(doc),
                "transitions": transitions_text(doc), "objections": objections_text(doc),
-               "late": late_text(doc), "bursts": bursts_text(doc), "heavy": heavy_text(doc)},
+               "late": late_text(doc), "bursts": bursts_text(doc), "heavy": heavy_text(doc),
+               "lists": lists_text(doc) if "lists" in doc else None},
         tables={"adopted": adopted_table(doc), "tiers": tiers_table(doc),
                 "distribution": distribution_table(doc), "monthly": monthly_table(doc),
                 "indicators": indicators_table(doc), "categories": categories_table(doc),
@@ -322,7 +367,9 @@ def city_html(doc: dict[str, Any], charts: dict[str, str],
                 "overdue": objections_table(doc, "overdue_list"),
                 "pending": objections_table(doc, "pending_list"),
                 "late": late_table(doc), "bursts": bursts_table(doc),
-                "agency": agency_table(doc)})
+                "agency": agency_table(doc),
+                "lists": lists_table(doc) if "lists" in doc else None,
+                "repairs": repairs_table(doc) if "lists" in doc else None})
 
 
 def index_rows(docs: Sequence[dict[str, Any]]) -> Table:
@@ -404,6 +451,11 @@ def city_markdown(doc: dict[str, Any], chart_files: dict[str, str]) -> str:
         table = objections_table(doc, which)
         if table:
             out += [f"### {title}", "", md_table(table)]
+    if "lists" in doc:  # only a catalogue with lists
+        out += ["## Lists beside the score", "", lists_text(doc), "",
+                md_table(lists_table(doc), "No list is shown.")]
+        if table := repairs_table(doc):
+            out += ["### Repairs pending, oldest first", "", md_table(table)]
     dq = doc["data_quality"]
     out += ["## Data quality", ""]
     out += [f"- **{w}**" for w in dq["warnings"]] or ["No warnings."]

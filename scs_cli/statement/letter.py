@@ -27,6 +27,7 @@ from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.text import num
 from scs_cli.explain.explain import EventLine, Explanation, explain
+from scs_cli.explain.model import ListingLine
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.ledger.store import RESIDENT_ID
@@ -123,7 +124,7 @@ class Letter:
     office: Office | None = None         # the catalogue's [office]; None: it names none
     object_by: date | None = None        # as-of + office.objection_window; None: any time
     assumed_words: tuple[str, ...] = ()  # assumptions beyond a record's own rule, in words
-    lists: tuple[Any, ...] = ()          # the lists the resident is on (the lists issue)
+    lists: tuple[ListingLine, ...] = ()  # the lists the resident is on (explain's, SPEC §4a)
 
     @property
     def resident_id(self) -> str:
@@ -201,7 +202,7 @@ class _Reader:
             agencies=agencies, objections=tuple(objections),
             objection_deadline=str(deadline) if deadline else None,
             objection_suspends=scheme.policy.objection_suspends, head=self.head,
-            known_at=self.known_at, notice=notice)
+            known_at=self.known_at, notice=notice, lists=x.lists)
 
 
 def _open(path: str | Path, known_at: datetime | None) -> tuple[LedgerFile, Path, datetime]:

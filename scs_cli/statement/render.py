@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from scs_cli.core.templates import Templates
 from scs_cli.core.text import day, duration_words, signed
-from scs_cli.explain.model import EventLine
+from scs_cli.explain.model import EventLine, ListingLine
 from scs_cli.statement.letter import Letter, Notice, Objection
 from scs_cli.statement.words import (
     ASSUMED,
@@ -70,6 +70,30 @@ class Row:
     assumed: tuple[str, ...]  # what of its rule the catalogue assumes, in words
     assumed_keys: str         # the same as the catalogue's keys, for machines (an attribute)
     same_as: int | None       # an earlier record of the same table under the same rule
+
+
+@dataclass(frozen=True)
+class MeasureRow:
+    """A measure in force because of a list, as the letter shows it."""
+
+    name: str
+    agency: str | None
+    until: str                # a date, or words when no end is known
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """One list the resident is on, as the letter shows it (SPEC §4a)."""
+
+    name: str
+    black: bool
+    kind: str                 # "black list" or "red list"
+    since: str
+    records: tuple[int, ...]  # the records that put the resident on it (black lists)
+    until: str | None         # a date (with why it ends then); None: no end is known
+    measures: tuple[MeasureRow, ...]
+    repair_from: str | None   # the date from which a repair may be applied for
+    repair_now: bool          # that date is on or before the letter's date
 
 
 @dataclass(frozen=True)
@@ -150,7 +174,7 @@ def letter_context(letter: Letter) -> dict[str, Any]:
         "suspends": letter.objection_suspends,
         "head_rows": f"{letter.head.rows:,}",
         "head_hash": letter.head.hash,
-        "lists": letter.lists,
+        "lists": [_list_row(line, x.as_of) for line in letter.lists],
     }
 
 
@@ -182,6 +206,24 @@ def _by_rule(rows: Sequence[Row]) -> list[dict[str, Any]]:
     for g in groups.values():
         g["points"] = ", ".join(dict.fromkeys(g["points"]))
     return list(groups.values())
+
+
+def _list_row(line: ListingLine, as_of: date) -> ListRow:
+    """A listing in words: no list key, no measure key, only names, dates and numbers."""
+    until: str | None = day(line.until) if line.until is not None else None
+    if line.repair is not None and until is not None:
+        until += f", when your repair application no. {line.repair} was granted"
+    pending_repair = line.repair is None and line.repair_from is not None
+    return ListRow(
+        name=line.name, black=line.kind == "black",
+        kind="black list" if line.kind == "black" else "red list",
+        since=day(line.since), records=line.entered_by, until=until,
+        measures=tuple(MeasureRow(m.name, m.agency,
+                                  day(m.until) if m.until else "while you are on the list")
+                       for m in line.measures),
+        repair_from=day(line.repair_from) if pending_repair and line.repair_from else None,
+        repair_now=pending_repair and line.repair_from is not None
+        and line.repair_from <= as_of)
 
 
 def _objection_row(o: Objection, as_of: date) -> ObjectionRow:
