@@ -291,3 +291,21 @@ def test_every_template_ships_in_the_wheel() -> None:
     assert "templates/statement.html" in files and "templates/report.html" in files
     for f in files:
         assert any(fnmatch.fnmatch(f, p) for p in patterns), f"{f} is not package data"
+
+
+def test_a_record_that_caps_the_score_is_among_what_costs_points(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Wuxi's judgment-defaulter row takes no points but keeps the score below 650: the letter
+    lists it with what costs points (never with what adds them) and says what it caps."""
+    events = tmp_path / "events.csv"
+    events.write_text("resident_id,indicator,occurred_on,agency\n"
+                      "R1,judgment-defaulter,2024-01-10,court\n", encoding="utf-8")
+    ledger = tmp_path / "w.db"
+    assert scs("ledger", "init", ledger, "--catalogue", "wuxi-2019").exit_code == 0
+    assert scs("ledger", "import", ledger, events).exit_code == 0
+    out = tmp_path / "letters"
+    result = scs("statement", ledger, "R1", "--as-of", "2024-06-30", "--output", out, "--no-pdf")
+    assert result.exit_code == 0, result.stderr
+    html = (out / "R1.html").read_text(encoding="utf-8")
+    costs = html[html.index("id=costs"):html.index("</table>", html.index("id=costs"))]
+    assert "data-event=1" in costs and "Keeps your score at most 649 while it counts." in costs
+    assert "id=adds" not in html or "data-event=1" not in html[html.index("id=adds"):]

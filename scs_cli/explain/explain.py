@@ -71,8 +71,9 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
         # show how the rules judge them, without a score.
         result = evaluate(prepare(mine, _everyone_participates(history)), as_of)
     ctx = Context(history, scheme, as_of, mine, notes)
-    events = event_lines(ctx, result.events)
     caps = _kernel_caps(result.events)
+    events = tuple(replace(e, score_cap=caps[0].get(e.event_id), tier_cap=caps[1].get(
+        e.event_id)) for e in event_lines(ctx, result.events))
     adjusted = summary.adjustments(ctx, result.adjustments, events, caps[0])
     if not scored:  # a list is kept whether or not the resident is scored
         return replace(_not_scored(ctx, resident_id, events, adjusted, known_at),

@@ -40,6 +40,8 @@ class EventLine:
     occurrence: int | None = None       # which occurrence the escalation counted it as
     limit_rank: int | None = None       # its place in its limit period
     category: str | None = None         # its own rule's category
+    score_cap: Decimal | None = None    # while it counts, the score is at most this (kernel)
+    tier_cap: str | None = None         # while it counts, the tier is at most this (kernel)
 
 
 @dataclass(frozen=True)

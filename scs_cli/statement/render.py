@@ -22,7 +22,7 @@ from typing import Any
 from markupsafe import Markup
 
 from scs_cli.core.templates import Templates
-from scs_cli.core.text import day, duration_words, signed
+from scs_cli.core.text import day, duration_words, num, signed
 from scs_cli.explain.model import EventLine, ListingLine
 from scs_cli.statement.letter import Letter, Notice, Objection
 from scs_cli.statement.words import (
@@ -70,6 +70,7 @@ class Row:
     assumed: tuple[str, ...]  # what of its rule the catalogue assumes, in words
     assumed_keys: str         # the same as the catalogue's keys, for machines (an attribute)
     same_as: int | None       # an earlier record of the same table under the same rule
+    limit: str | None = None  # what it caps while it counts: "keeps your score at most 649"
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,10 @@ def letter_context(letter: Letter) -> dict[str, Any]:
         "assumed_phrase": ASSUMED,
         "notice": _notice(letter.notice, x.as_of),
         "reasons": [replace(f, text=plain(f.text)) for f in x.reasons] if scored else (),
-        "costs": rows([e for e in counting if e.points < 0]),
-        "adds": rows([e for e in counting if e.points >= 0]),
-        "adds_by_rule": _by_rule(rows([e for e in counting if e.points >= 0])),
+        # a record that caps the score or the tier costs points even when it takes none
+        "costs": rows([e for e in counting if _costs(e)]),
+        "adds": rows([e for e in counting if not _costs(e)]),
+        "adds_by_rule": _by_rule(rows([e for e in counting if not _costs(e)])),
         "kept": rows(counting, with_status=True) if not scored else [],
         "contested": rows(contested),
         "stopped": rows(ended, with_status=True),
@@ -193,7 +195,22 @@ def _row(letter: Letter, e: EventLine, scored: bool, with_status: bool,
         stops=stops_words(e.status, e.stops_on, scored),
         stops_on=scored and e.stops_on is not None and e.status in (*COUNTING, "suspended"),
         assumed=tuple(dict.fromkeys(rule_key_words(k) for k in e.assumed)),
-        assumed_keys=" ".join(e.assumed), same_as=same_as)
+        assumed_keys=" ".join(e.assumed), same_as=same_as, limit=_limit(e))
+
+
+def _limit(e: EventLine) -> str | None:
+    """The cap a record puts on the score or the tier while it counts, in words."""
+    parts = []
+    if e.score_cap is not None:
+        parts.append(f"keeps your score at most {num(e.score_cap)}")
+    if e.tier_cap is not None:
+        parts.append(f"keeps your tier at {e.tier_cap} or lower")
+    return " and ".join(parts) + " while it counts" if parts else None
+
+
+def _costs(e: EventLine) -> bool:
+    """Whether a counting record costs the resident: points off, or a cap on score or tier."""
+    return e.points < 0 or e.score_cap is not None or e.tier_cap is not None
 
 
 def _by_rule(rows: Sequence[Row]) -> list[dict[str, Any]]:
