@@ -64,6 +64,29 @@ class EventScore:
     stops_on: date | None = None
     suspended_by: int | None = None
     category: str | None = None
+    # The rest of what explain words: the period its rule's limit counts in, named as a
+    # person names it ("2024-W05"); the escalation step its occurrence takes; the version
+    # in force on its date, whether or not that version defines the indicator.
+    period: str | None = None
+    step: int | None = None
+    in_force: str | None = None
+
+
+@dataclass(frozen=True)
+class Subtotal:
+    """One resident's score step by step (explain's score and tier sentences): base +
+    points, after indicator caps, after category caps, after the clamp, after score_cap;
+    the tier the score alone gives and its bounds (its min, the next better tier's min)."""
+
+    resident_id: str
+    with_points: Decimal
+    after_indicator_caps: Decimal
+    after_category_caps: Decimal
+    after_clamp: Decimal
+    score: Decimal
+    band: str
+    band_min: Decimal | None
+    band_next: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,7 @@ class Check:
     tier_ok: bool
     score_ok: bool | None
     clean_ok: bool | None
+    breaker: int | None = None  # the event that breaks a failed clean_for
 
 
 @dataclass(frozen=True)
@@ -95,6 +119,7 @@ class ReferenceResult:
     events: dict[int, EventScore]  # events of scored residents, by event id
     adjustments: tuple[Adjustment, ...] = ()
     checks: tuple[Check, ...] = ()
+    subtotals: dict[str, Subtotal] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,6 +183,18 @@ def period_of(day: date, per: str) -> tuple[int, ...]:
     raise ValueError(f"unknown period {per!r}")
 
 
+def period_name(day: date, per: str) -> str:
+    """The period of `period_of` as a person writes it: 2024-03-05, 2024-W05, 2024-03, 2024."""
+    if per == "day":
+        return day.isoformat()
+    if per == "week":
+        iso = day.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if per == "month":
+        return f"{day.year}-{day.month:02d}"
+    return str(day.year)
+
+
 def reference_score(data: LedgerData, history: CatalogueHistory, as_of: date
                     ) -> ReferenceResult:
     """Score every resident of `data` on `as_of`, one event at a time."""
@@ -207,21 +244,24 @@ def reference_score(data: LedgerData, history: CatalogueHistory, as_of: date
     events: dict[int, EventScore] = {}
     adjustments: list[Adjustment] = []
     checks: list[Check] = []
+    subtotals: dict[str, Subtotal] = {}
     # "in resident-id string order"
     for rid in sorted(by_resident):
-        resident, judged, adjusts, checked = _score_resident(rid, by_resident[rid], history,
-                                                             scheme, as_of)
+        resident, judged, adjusts, checked, subtotals[rid] = _score_resident(
+            rid, by_resident[rid], history, scheme, as_of)
         residents[rid] = resident
         adjustments.extend(adjusts)
         checks.extend(checked)
         for ev in sorted(judged, key=lambda e: e.event_id):
             events[ev.event_id] = ev
-    return ReferenceResult(scheme, residents, events, tuple(adjustments), tuple(checks))
+    return ReferenceResult(scheme, residents, events, tuple(adjustments), tuple(checks),
+                           subtotals)
 
 
 def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
                     scheme: Catalogue, as_of: date
-                    ) -> tuple[ResidentScore, list[EventScore], list[Adjustment], list[Check]]:
+                    ) -> tuple[ResidentScore, list[EventScore], list[Adjustment], list[Check],
+                               Subtotal]:
     policy = scheme.policy
 
     # Step 1. "An event is judged by the indicator definition of the catalogue version in
@@ -366,6 +406,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
             category = scheme.categories[category].parent
         return out
 
+    after_indicator_caps = scheme.scale.base + sum(kept.values(), ZERO)
     for cat_id in sorted(scheme.categories, key=lambda c: (-len(chain(c)), c)):
         beneath = [e for e in counting if cat_id in chain(e.category)]
         if beneath:
@@ -379,6 +420,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
         score = scheme.scale.min
     if scheme.scale.max is not None and score > scheme.scale.max:
         score = scheme.scale.max
+    after_clamp = score
     if score != raw:  # contract (architecture): key "min" or "max", the end it hit
         adjusts.append(Adjustment(rid, "clamp", "min" if score > raw else "max", score - raw))
     with_cap = [e for e in counting if e.rule is not None and e.rule.score_cap is not None]
@@ -394,6 +436,9 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
     # Step 8. "Tier: the first tier whose min <= score; then the worst of that and every
     # tier_cap of a counting event."
     tier = scheme.tier_for(score)
+    low, high = scheme.tier_band(tier)
+    subtotal = Subtotal(rid, scheme.scale.base + sum((e.nominal or ZERO for e in counting), ZERO),
+                        after_indicator_caps, raw, after_clamp, score, tier, low, high)
     for ev in counting:
         assert ev.rule is not None
         cap = ev.rule.tier_cap
@@ -425,7 +470,13 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
             e.nominal is not None and e.nominal < 0 and clean_for.after(e.day) > as_of
             for e in counting)
         applies = tier_ok and score_ok is not False and clean_ok is not False
-        checks.append(Check(rid, "reward", reward.id, applies, tier_ok, score_ok, clean_ok))
+        # explain names the latest counting negative event inside clean_for
+        breaker = None if clean_ok is not False else max(
+            (e for e in counting if e.nominal is not None and e.nominal < 0
+             and clean_for.after(e.day) > as_of),  # type: ignore[union-attr]
+            key=lambda e: e.order).id
+        checks.append(Check(rid, "reward", reward.id, applies, tier_ok, score_ok, clean_ok,
+                            breaker))
         if applies:
             rewards.append(reward.id)
     # "a sanction applies when the tier is max_tier or worse" (one `on_list` follows a
@@ -451,7 +502,7 @@ def _score_resident(rid: str, evs: list[_Event], history: CatalogueHistory,
     judged = [_event_score(rid, ev, kept.get(ev.id, ZERO) if ev.counting else ZERO,
                            pending_objection.get(ev.id)) for ev in evs]
     return (ResidentScore(rid, score, tier, tuple(sorted(rewards)), tuple(sorted(sanctions))),
-            judged, adjusts, checks)
+            judged, adjusts, checks, subtotal)
 
 
 def _event_score(rid: str, ev: _Event, kept: Decimal, suspended_by: int | None
@@ -475,6 +526,10 @@ def _event_score(rid: str, ev: _Event, kept: Decimal, suspended_by: int | None
         capped_by=ev.capped_by if status == "capped" else None,
         occurrence=ev.occurrence, limit_rank=ev.limit_rank,
         kept=kept, stops_on=_stops_on(ev), suspended_by=suspended_by, category=ev.category,
+        period=period_name(ev.day, ev.rule.limit.per) if ev.rule and ev.rule.limit else None,
+        step=None if ev.occurrence is None or ev.rule is None or ev.rule.escalation is None
+        else min(ev.occurrence, len(ev.rule.escalation)),
+        in_force=ev.version.version if ev.version else None,
     )
 
 
@@ -519,12 +574,24 @@ def engine_view(result: Any) -> ReferenceResult:
             occurrence=row.get("occurrence"), limit_rank=row.get("limit_rank"),
             kept=from_cents(row["kept"] or 0), stops_on=row.get("stops_on"),
             suspended_by=row.get("suspended_by"), category=row.get("category"),
+            period=row.get("period"), step=row.get("step"), in_force=row.get("in_force"),
         )
     adjustments = tuple(
         Adjustment(row["resident_id"], row["scope"], row["key"], from_cents(row["amount"]))
         for row in result.adjustments.to_dicts())
     checks = tuple(
         Check(row["resident_id"], row["kind"], row["id"], row["applies"], row["tier_ok"],
-              row["score_ok"], row["clean_ok"])
+              row["score_ok"], row["clean_ok"], row["breaker"])
         for row in (result.checks.to_dicts() if result.checks is not None else []))
-    return ReferenceResult(result.scheme, residents, events, adjustments, checks)
+
+    def cents(value: int | None) -> Decimal | None:
+        return None if value is None else from_cents(value)
+
+    subtotals = {
+        row["resident_id"]: Subtotal(
+            row["resident_id"], from_cents(row["with_points"]),
+            from_cents(row["after_indicator_caps"]), from_cents(row["after_category_caps"]),
+            from_cents(row["after_clamp"]), from_cents(row["score"]), row["band"],
+            cents(row["band_min"]), cents(row["band_next"]))
+        for row in (result.subtotals.to_dicts() if result.subtotals is not None else [])}
+    return ReferenceResult(result.scheme, residents, events, adjustments, checks, subtotals)

@@ -515,15 +515,23 @@ def differences(want: ReferenceResult, got: ReferenceResult) -> list[str]:
             out.append(f"event {eid}: want occurrence {we.occurrence} limit rank "
                        f"{we.limit_rank}, got {ge.occurrence} {ge.limit_rank}")
         # every other column explain words: kept after caps, when it stops, what suspends
-        # it, its category
-        for name in ("kept", "stops_on", "suspended_by", "category"):
+        # it, its category, its limit's period, its escalation step, the version in force
+        for name in ("kept", "stops_on", "suspended_by", "category", "period", "step",
+                     "in_force"):
             if getattr(ge, name) != getattr(we, name):
                 out.append(f"event {eid}: want {name} {getattr(we, name)}, "
                            f"got {getattr(ge, name)}")
     if sorted(map(astuple, got.adjustments)) != sorted(map(astuple, want.adjustments)):
         out.append(f"adjustments: want {sorted(map(astuple, want.adjustments))}, "
                    f"got {sorted(map(astuple, got.adjustments))}")
-    # step 9 condition by condition (explain words each reward's and sanction's checks)
+    # the score step by step and the band (explain's score and tier sentences)
+    if set(got.subtotals) != set(want.subtotals):
+        out.append(f"subtotals for {sorted(got.subtotals)}, want {sorted(want.subtotals)}")
+    for rid, w in want.subtotals.items():
+        if got.subtotals.get(rid) != w:
+            out.append(f"subtotals of {rid}: want {w}, got {got.subtotals.get(rid)}")
+    # step 9 condition by condition, and the event that breaks a clean_for (explain words
+    # each reward's and sanction's checks)
     if sorted(map(astuple, got.checks)) != sorted(map(astuple, want.checks)):
         out.append(f"checks: want {sorted(map(astuple, want.checks))}, "
                    f"got {sorted(map(astuple, got.checks))}")

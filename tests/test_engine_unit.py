@@ -482,7 +482,8 @@ def test_events_are_reported_by_event_id_with_the_contract_columns() -> None:
     assert result.events.columns == ["event_id", "resident_id", "indicator", "occurred_on",
                                      "version", "nominal", "points", "status", "stops_on",
                                      "capped_by", "kept", "occurrence", "limit_rank",
-                                     "category", "score_cap", "tier_cap", "suspended_by"]
+                                     "category", "score_cap", "tier_cap", "suspended_by",
+                                     "period", "step", "in_force"]
     assert set(result.events["status"]) <= {"voided", "future", "suspended", "over-limit",
                                             "lifted", "expired", "capped", "counted"}
 

@@ -481,6 +481,43 @@ def ledgers(draw: Any) -> LedgerData:
     return LedgerData.build(events, voids, lifts, objections)
 
 
+def test_explain_words_the_kernels_step_breaker_and_subtotals(
+        history: CatalogueHistory) -> None:
+    # a fourth dog occurrence takes the last step again; two negative events sit inside
+    # clean_for, and the later one (by date) is the one named; 11 judgment defaulters take
+    # the score below the scale's minimum, so it is clamped before the score cap
+    data = LedgerData.build(events=[
+        ev(1, "2023-01-01", "dog"), ev(2, "2023-06-01", "dog"), ev(3, "2024-01-01", "dog"),
+        ev(4, "2024-02-01", "dog"), ev(5, "2024-03-02", "speeding"),
+        ev(6, "2024-01-05", "red-light")])
+    x = explain(data, history, "r1", AS_OF)
+    assert by_id(x)[4].reason.startswith(
+        "4th occurrence within 2y: escalation step 3 (the last step repeats); ")
+    rewards = {r.id: r for r in x.rewards}
+    # the latest by date (event 5), not the highest id (event 6)
+    assert rewards["discount"].reason == ("tier C is below A; a negative event on 2024-03-02 "
+                                          "is inside clean_for 1y (event 5, Speeding)")
+    kernel_checks = score_result(data, history).checks
+    assert kernel_checks is not None
+    assert kernel_checks.filter(pl.col("id") == "discount")["breaker"].to_list() == [5]
+
+    low = LedgerData.build(events=[ev(i, f"2024-01-{i:02d}", "defaulter") for i in range(1, 12)])
+    x = explain(low, history, "r1", AS_OF)
+    sub = score_result(low, history).subtotals
+    assert sub is not None
+    row = sub.to_dicts()[0]
+    assert (row["with_points"], row["after_clamp"], row["score"]) == (-10000, 0, 0)
+    assert x.score_reason == ("base 1000 - 1100 from events = -100; "
+                              "score clamped to the scale's minimum 0 → 0")
+    assert x.tier_reason == "0 < 900 → D"
+
+
+def score_result(data: LedgerData, history: CatalogueHistory) -> Any:
+    from scs_cli.engine.kernel import score
+
+    return score(data, history, AS_OF)
+
+
 @settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(data=ledgers())
@@ -501,10 +538,12 @@ def test_explain_agrees_with_the_reference_scorer(history: CatalogueHistory,
         for e in x.events:
             r = ref.events[e.event_id]
             assert (e.status, e.points, e.capped_by) == (r.status, r.points, r.capped_by)
-            if r.status == "over-limit":
+            if r.status == "over-limit":  # the period the reference names, its own way
                 assert e.reason.startswith(f"{_ordinal(r.limit_rank)} in ")
+                assert f" {r.period}: over the limit" in e.reason
             if r.occurrence is not None and r.status in ("counted", "capped"):
                 assert f"{_ordinal(r.occurrence)} occurrence" in e.reason
+                assert f"escalation step {r.step}" in e.reason
             if r.capped_by is not None:
                 assert f"capped by the {r.capped_by.replace(':', ' cap on ')}" in e.reason
         # every point accounted for: base + Σ points + Σ adjustments

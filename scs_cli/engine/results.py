@@ -30,10 +30,24 @@ EVENTS_SCHEMA: dict[str, Any] = {
     # what explain words, from the kernel's own computation (docs/architecture.md)
     "kept": pl.Int64, "occurrence": pl.Int32, "limit_rank": pl.Int32, "category": pl.String,
     "score_cap": pl.Int64, "tier_cap": pl.String, "suspended_by": pl.Int64,
+    # the period of its rule's limit ("2024-03-05", "2024-W05", "2024-03", "2024"), the
+    # escalation step its occurrence takes, the version in force on its date (even when
+    # that version lacks the indicator)
+    "period": pl.String, "step": pl.Int32, "in_force": pl.String,
 }
 CHECKS_SCHEMA: dict[str, Any] = {
     "resident_id": pl.String, "kind": pl.String, "id": pl.String, "applies": pl.Boolean,
     "tier_ok": pl.Boolean, "score_ok": pl.Boolean, "clean_ok": pl.Boolean,
+    "breaker": pl.Int64,  # when clean_ok is false: the counting negative event that breaks it
+}
+# Per resident, the score step by step (hundredths) and the tier the score alone gives:
+# base + points, after indicator caps, after category caps, after the scale's clamp, after
+# score_cap (= score); `band` and its bounds (`band_min`, and `band_next`, the next better
+# tier's min; null where open).
+SUBTOTALS_SCHEMA: dict[str, Any] = {
+    "resident_id": pl.String, "with_points": pl.Int64, "after_indicator_caps": pl.Int64,
+    "after_category_caps": pl.Int64, "after_clamp": pl.Int64, "score": pl.Int64,
+    "band": pl.String, "band_min": pl.Int64, "band_next": pl.Int64,
 }
 ADJUSTMENTS_SCHEMA: dict[str, Any] = {
     "resident_id": pl.String, "scope": pl.String, "key": pl.String, "amount": pl.Int64,
@@ -68,6 +82,9 @@ class ScoreResult:
     # with ``detail``: per resident, each reward's and sanction's step-9 conditions
     # (CHECKS_SCHEMA: tier_ok, score_ok, clean_ok; null where the rule sets none)
     checks: pl.DataFrame | None = None
+    # with ``detail``: per resident, SUBTOTALS_SCHEMA (what explain's score and tier
+    # sentences word)
+    subtotals: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,17 @@ from scs_cli.engine.results import (
     CHECKS_SCHEMA,
     EVENTS_SCHEMA,
     RESIDENTS_SCHEMA,
+    SUBTOTALS_SCHEMA,
     Prepared,
     ScoreResult,
 )
-from scs_cli.engine.rulebook import KIND_ESCALATION, day_number, threshold_day
+from scs_cli.engine.rulebook import (
+    KIND_ESCALATION,
+    PERIOD_CODES,
+    RuleBook,
+    day_number,
+    threshold_day,
+)
 from scs_cli.rules.model import Catalogue, cents
 
 
@@ -41,7 +48,9 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
             if adjust is not None and adjust.height
             else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
 
-    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank)
+    # explain names the event that breaks a clean_for: only worked out for detail
+    breakers = detail and any(r.clean_for is not None for r in scheme.rewards.values())
+    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank, breakers)
 
     # Step 9: rewards and sanctions, ids sorted.
     tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
@@ -63,16 +72,19 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
     events = _event_rows(prep, frame, capped)
     adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
     return ScoreResult(as_of, scheme, out, events, adjustments,
-                       checks=_check_rows(res, tests, applied, sorted(by_tier)))
+                       checks=_check_rows(res, tests, applied, sorted(by_tier)),
+                       subtotals=_subtotal_rows(scheme, res, adjust))
 
 
 def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
                     residents: pl.DataFrame, extra: list[str], caps: pl.DataFrame,
-                    tier_rank: dict[str, int]) -> pl.DataFrame:
+                    tier_rank: dict[str, int], breakers: bool = False) -> pl.DataFrame:
     """Steps 7–8 per resident, in resident-id order: ``raw``, ``clamped``, ``score``
-    (hundredths) and ``rank`` (the tier's place, 0 the best)."""
+    (hundredths), ``band`` (the tier the score alone gives) and ``rank`` (the tier's
+    place, 0 the best)."""
     # Step 7: base + capped points, clamped to [min, max], then the smallest score cap.
-    res = residents.with_columns(**_per_resident(frame, prep.book.rules, tier_rank)).join(
+    res = residents.with_columns(**_per_resident(frame, prep.book.rules, tier_rank,
+                                                 breakers)).join(
         caps, on="rix", how="left", maintain_order="left")
     # Into resident-id order (the residents are numbered in order of first record).
     if extra:
@@ -100,7 +112,8 @@ def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
     band = pl.lit(0, dtype=pl.Int32)
     for tier in scheme.tiers[:-1]:
         band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
-    res = res.with_columns(rank=pl.max_horizontal(band, pl.col("tier_cap")))
+    res = res.with_columns(band=band).with_columns(
+        rank=pl.max_horizontal("band", pl.col("tier_cap")))
     return res
 
 
@@ -128,23 +141,49 @@ def _reward_tests(reward: Any, tier_rank: dict[str, int], as_of: date) -> dict[s
 
 def _check_rows(res: pl.DataFrame, tests: dict[str, dict[str, pl.Expr]],
                 applied: list[pl.Expr], sanctions: list[str]) -> pl.DataFrame:
-    """Per resident, each reward's and sanction's conditions (null: the rule sets none)."""
+    """Per resident, each reward's and sanction's conditions (null: the rule sets none),
+    and the event that breaks a failed clean_for (the latest counting negative one)."""
+    none = pl.lit(None, dtype=pl.Boolean)
     parts = [res.select("resident_id", kind=pl.lit("reward"), id=pl.lit(rid),
                         applies=pl.all_horizontal(t.values()),
-                        **{k: t[k] if k in t else pl.lit(None, dtype=pl.Boolean)
-                           for k in ("tier_ok", "score_ok", "clean_ok")})
+                        **{k: t.get(k, none) for k in ("tier_ok", "score_ok", "clean_ok")},
+                        breaker=pl.when(~t["clean_ok"]).then(pl.col("last_negative_id"))
+                        if "clean_ok" in t else pl.lit(None, dtype=pl.Int64))
              for rid, t in tests.items()]
     parts += [res.select("resident_id", kind=pl.lit("sanction"), id=pl.lit(sid),
-                         applies=ok, tier_ok=ok, score_ok=pl.lit(None, dtype=pl.Boolean),
-                         clean_ok=pl.lit(None, dtype=pl.Boolean))
+                         applies=ok, tier_ok=ok, score_ok=none, clean_ok=none,
+                         breaker=pl.lit(None, dtype=pl.Int64))
               for sid, ok in zip(sanctions, applied, strict=True)]
     if not parts:
         return pl.DataFrame(schema=CHECKS_SCHEMA)
     return pl.concat([p.cast(CHECKS_SCHEMA) for p in parts])  # type: ignore[arg-type]
 
 
+def _subtotal_rows(scheme: Catalogue, res: pl.DataFrame, adjust: pl.DataFrame | None
+                   ) -> pl.DataFrame:
+    """Per resident, the score after each step of 6–7 and the band of step 8 (before tier
+    caps), from the same columns the score was computed from."""
+    if adjust is not None and adjust.height:
+        by_scope = adjust.group_by("rix").agg(
+            indicator=pl.col("amount").filter(pl.col("scope") == "indicator").sum())
+    else:
+        by_scope = pl.DataFrame(schema={"rix": pl.Int32, "indicator": pl.Int64})
+    mins = [cents(t.min) if t.min is not None else None for t in scheme.tiers]
+    table = {"band": pl.Series(scheme.tier_names, dtype=pl.String),
+             "band_min": pl.Series(mins, dtype=pl.Int64),
+             "band_next": pl.Series([None, *mins[:-1]], dtype=pl.Int64)}
+    with_points = cents(scheme.scale.base) + pl.col("total").fill_null(0)
+    return res.join(by_scope, on="rix", how="left", maintain_order="left").select(
+        "resident_id", with_points=with_points,
+        after_indicator_caps=with_points + pl.col("indicator").fill_null(0),
+        after_category_caps="raw", after_clamp="clamped", score="score",
+        **{name: pl.lit(values).gather(pl.col("band")) for name, values in table.items()},
+    ).cast(SUBTOTALS_SCHEMA)  # type: ignore[arg-type]
+
+
 def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
-                  tier_rank: dict[str, int]) -> dict[str, pl.Series]:
+                  tier_rank: dict[str, int], breakers: bool = False
+                  ) -> dict[str, pl.Series]:
     """Sum of counted points, latest negative day, lowest score cap and worst tier cap of
     each resident's counting events, as Series aligned with the residents (by rix).
 
@@ -162,6 +201,10 @@ def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
         "last_negative": _sparse(frame, runs, counting & (pl.col("pts") < 0),
                                  pl.col("day").max(), pl.Int32),
     }
+    if breakers:  # that event itself, the latest by (date, event id)
+        out["last_negative_id"] = _sparse(
+            frame, runs, counting & (pl.col("pts") < 0),
+            pl.col("event_id").sort_by("day", "event_id").last(), pl.Int64)
     if rules["score_cap"].is_not_null().any():
         caps = pl.lit(rules["score_cap"]).gather(pl.col("rkey"))
         out["score_cap"] = _sparse(frame, runs, counting & caps.is_not_null(), caps.min(),
@@ -239,9 +282,12 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
     needed = ["row", "event_id", "rix", "defined", "v", "nominal", "pts", "exp_day",
               "lift_day", "kept", "cut_scope", "cut_code", "voided", "future", "suspended",
               "over", "lifted", "expired", "ref", "kind", "cat", "rkey"]
-    needed += [c for c in ("_n", "lim_rank", "suspended_by") if c in columns]
+    needed += [c for c in columns if c in ("_n", "lim_rank", "suspended_by")
+               or c.startswith("pkey_")]
     frame = frame.select(needed)[_event_id_order(frame["row"], prep.events.height)]
     names = pl.Series(prep.indicators or ("",), dtype=pl.String)
+    occurrence = pl.when(pl.col("ref") & (pl.col("kind") == KIND_ESCALATION)).then(
+        pl.col("_n").cast(pl.Int32)) if "_n" in columns else pl.lit(None, dtype=pl.Int32)
     return pl.concat([
         frame.select("event_id", resident_id=pl.lit(prep.residents["resident_id"]).gather(
             pl.col("rix"))),
@@ -255,9 +301,7 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
             capped_by=capped_by,
             kept="kept",
             # the n of step 4, for a standing event its own escalation rule scored
-            occurrence=pl.when(pl.col("ref") & (pl.col("kind") == KIND_ESCALATION)).then(
-                pl.col("_n").cast(pl.Int32)) if "_n" in columns
-            else pl.lit(None, dtype=pl.Int32),
+            occurrence=occurrence,
             limit_rank=pl.col("lim_rank").cast(pl.Int32) if "lim_rank" in columns
             else pl.lit(None, dtype=pl.Int32),
             category=pl.lit(categories).gather(pl.col("cat")),
@@ -265,8 +309,35 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
             tier_cap=pl.lit(rules["tier_cap"]).gather(pl.col("rkey")),
             suspended_by=pl.col("suspended_by") if "suspended_by" in columns
             else pl.lit(None, dtype=pl.Int64),
+            period=_period_name(book, columns),
+            # the step the occurrence takes: the last one repeats
+            step=pl.when(occurrence.is_not_null()).then(pl.min_horizontal(
+                occurrence, pl.lit(rules["esc_len"]).gather(pl.col("rkey")))),
+            in_force=pl.when(pl.col("v") >= 0).then(
+                pl.lit(versions).gather(pl.col("v").clip(lower_bound=0))),
         ),
     ], how="horizontal").cast(EVENTS_SCHEMA)  # type: ignore[arg-type]
+
+
+def _period_name(book: RuleBook, columns: list[str]) -> pl.Expr:
+    """The calendar period of the event's limit, named from the kernel's period key
+    (`rulebook.period_key`): a day, an ISO week by its Monday, a month, a year."""
+    per = pl.lit(book.rules["lim_per"]).gather(pl.col("rkey"))
+    name = pl.lit(None, dtype=pl.String)
+    for period in book.uses("lim_per"):
+        key = pl.col(f"pkey_{period}")
+        if f"pkey_{period}" not in columns:
+            continue
+        if period in (PERIOD_CODES["day"], PERIOD_CODES["week"]):  # a day number
+            text = key.cast(pl.Date).dt.strftime(
+                "%Y-%m-%d" if period == PERIOD_CODES["day"] else "%G-W%V")
+        elif period == PERIOD_CODES["month"]:  # year * 12 + month - 1
+            text = pl.format("{}-{}", (key // 12).cast(pl.String),
+                             (key % 12 + 1).cast(pl.String).str.zfill(2))
+        else:
+            text = key.cast(pl.String)
+        name = pl.when(per == period).then(text).otherwise(name)
+    return name
 
 
 def _event_id_order(rows: pl.Series, n_events: int) -> pl.Series:

@@ -1,7 +1,8 @@
 """Each event of one resident, put into words from the kernel's row for it.
 
 The kernel says what happened to the event (its status, nominal and kept points, which
-occurrence it was, its place in its limit period, the cap that cut it, the objection that
+occurrence it was and the escalation step it took, its place in its limit period and that
+period's name, the version in force on its date, the cap that cut it, the objection that
 suspends it, when it stops counting); this module only says it in a sentence, naming the
 rule's own values (its limit, window, cap) so a reader can check it against the catalogue.
 """
@@ -52,18 +53,6 @@ class Context:
 def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def period_name(day: date, per: str) -> str:
-    """The calendar period a date falls in, as a person names it."""
-    if per == "day":
-        return f"day {day.isoformat()}"
-    if per == "week":
-        year, week, _ = day.isocalendar()
-        return f"week {year}-W{week:02d}"
-    if per == "month":
-        return f"month {day:%Y-%m}"
-    return f"year {day:%Y}"
 
 
 def event_lines(ctx: Context, frame: Any) -> tuple[EventLine, ...]:
@@ -143,9 +132,10 @@ def _reason(ctx: Context, r: dict[str, Any], rule: Indicator | None, rec: _Recor
     assert rule is not None  # the kernel marks an event without a rule as voided
     if status == "over-limit":
         limit = rule.limit
-        if limit is None or r.get("limit_rank") is None:
+        if limit is None or r.get("limit_rank") is None or r.get("period") is None:
             return "over the limit"
-        return (f"{ordinal(int(r['limit_rank']))} in {period_name(r['occurred_on'], limit.per)}"
+        # the kernel names the period it counted in: "week 2024-W05", "month 2024-03"
+        return (f"{ordinal(int(r['limit_rank']))} in {limit.per} {r['period']}"
                 f": over the limit of {limit.count} per {limit.per}")
     how = _how_much(r, rule)
     if status == "lifted":
@@ -178,10 +168,10 @@ def _voided(ctx: Context, r: dict[str, Any], rec: _Records) -> str:
     if upheld:
         o = upheld[0]
         return f"voided: objection {o['objection_id']} upheld on {o['decided_on']}"
-    version = ctx.history.in_force(day)
+    version = r.get("in_force")  # the kernel's: the version in force on the event's date
     if version is None:
         return f"voided: no rule in force (no catalogue version in force on {day})"
-    return (f"voided: no rule in force (version {version.version}, in force on {day}, "
+    return (f"voided: no rule in force (version {version}, in force on {day}, "
             f"has no indicator {r['indicator']!r})")
 
 
@@ -200,14 +190,13 @@ def _how_much(r: dict[str, Any], rule: Indicator) -> str:
     if rule.points_range is not None:
         low, high = rule.points_range
         return f"points set by the reporting agency within {signed(low)} to {signed(high)}"
-    if not rule.escalation or r.get("occurrence") is None:
+    if not rule.escalation or r.get("occurrence") is None or r.get("step") is None:
         return ""
-    n = int(r["occurrence"])
+    n, step = int(r["occurrence"]), int(r["step"])  # both the kernel's
     window = rule.escalation_window
     within = f" within {window}" if window else ""
-    repeat = " (the last step repeats)" if n > len(rule.escalation) else ""
-    return (f"{ordinal(n)} occurrence{within}: escalation step "
-            f"{min(n, len(rule.escalation))}{repeat}")
+    repeat = " (the last step repeats)" if n > step else ""
+    return f"{ordinal(n)} occurrence{within}: escalation step {step}{repeat}"
 
 
 def cap_limit(ctx: Context, scope: str, key: str, negative: bool) -> str:

@@ -3,10 +3,12 @@
 `explain` never computes a point or a rule itself. It runs the engine on the resident's
 data alone (the engine gives the same numbers on any partition of residents, so batch and
 explain cannot disagree) and words what the kernel returns: per event its status, nominal
-and kept points, occurrence number, place in its limit period, the cap that cut it and the
-objection that suspends it (`explain.events`); per resident the cap adjustments and the
-step-9 conditions of every reward and sanction (`explain.summary`); and what happens as
-events stop counting (`explain.projection`).
+and kept points, occurrence number and escalation step, place in its limit period and the
+period's name, the version in force on its date, the cap that cut it and the objection
+that suspends it (`explain.events`); per resident the cap adjustments, the score after each
+cap and clamp, the tier band of the score alone with its bounds, and the step-9 conditions
+of every reward and sanction with the event that breaks a clean_for (`explain.summary`);
+and what happens as events stop counting (`explain.projection`).
 
 `explain_source` is the whole job for one `Source` (`explain_ledger` for a ledger file by
 path): a ledger file reads only the resident's rows through its resident index, so it stays
@@ -80,6 +82,9 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                        lists=listing_lines(prepared, mine, scheme, resident_id, as_of))
 
     me = row.to_dicts()[0]
+    assert result.subtotals is not None  # detail mode
+    subtotals = result.subtotals.filter(
+        result.subtotals["resident_id"] == resident_id).to_dicts()[0]
     score = from_cents(int(me["score"]))
     tier = str(me["tier"])
     checks = {(c["kind"], c["id"]): c for c in result.checks.to_dicts()
@@ -87,8 +92,8 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
     return Explanation(
         resident_id=resident_id, as_of=as_of, city=scheme.city.id, version=scheme.version,
         scored=True, score=score, tier=tier,
-        tier_reason=summary.tier_reason(ctx, score, tier, events, caps[1]),
-        score_reason=summary.score_reason(ctx, events, adjusted),
+        tier_reason=summary.tier_reason(ctx, subtotals, tier, events, caps[1]),
+        score_reason=summary.score_reason(ctx, subtotals, adjusted),
         reasons=summary.factors(ctx, events, adjusted, caps[0]),
         events=events, adjustments=adjusted,
         rewards=tuple(summary.reward(ctx, r, score, tier, events, checks[("reward", r.id)])
@@ -99,7 +104,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                         if s.max_tier is not None),
         projection=projection(ctx, resident_id, events, prepared),
         known_at=known_at,
-        assumptions=summary.assumptions(ctx, score, events, adjusted),
+        assumptions=summary.assumptions(ctx, subtotals, events, adjusted),
         lists=listing_lines(prepared, mine, scheme, resident_id, as_of),
     )
 

@@ -2,8 +2,10 @@
 rewards and sanctions, each from what the kernel decided.
 
 The kernel's adjustment rows, event rows (kept points, score and tier caps of counting
-events) and step-9 checks (which condition of each reward held) are the facts; this module
-chooses the words and cites the catalogue's values.
+events), subtotals (the score after each cap and clamp, the tier band and its bounds) and
+step-9 checks (which condition of each reward held, the event that breaks a clean_for) are
+the facts; this module chooses the words and cites the catalogue's values. It adds up,
+bands and picks nothing itself.
 """
 
 from __future__ import annotations
@@ -51,12 +53,18 @@ def _bound_assumed(ctx: Context, scope: str, key: str | None, amount: Decimal) -
     return False
 
 
-def assumptions(ctx: Context, score: Decimal, events: Sequence[EventLine],
+def amount(subtotals: dict[str, Any], name: str) -> Decimal | None:
+    """A column of the kernel's subtotal row (hundredths) as a number; None when open."""
+    value = subtotals[name]
+    return None if value is None else from_cents(int(value))
+
+
+def assumptions(ctx: Context, subtotals: dict[str, Any], events: Sequence[EventLine],
                 adjusted: Sequence[Adjustment]) -> tuple[str, ...]:
     """Every assumed value the score, the tier or a counting event rests on, in order."""
     scheme = ctx.scheme
     found: list[str] = []
-    band = scheme.tier_rank(scheme.tier_for(score))
+    band = scheme.tier_rank(subtotals["band"])  # the kernel's band, by the score alone
     for i in (band - 1, band):  # the band's floor and the next better tier's floor
         if 0 <= i < len(scheme.tiers) and "min" in scheme.tiers[i].assumed:
             found.append(f"tiers[{i}].min")
@@ -115,21 +123,21 @@ def _score_cap_text(events: Sequence[EventLine], score_caps: dict[int, Decimal])
     return f"score capped at {num(cap)}{assumed} by {events_text(by)}"
 
 
-def score_reason(ctx: Context, events: Sequence[EventLine],
+def score_reason(ctx: Context, subtotals: dict[str, Any],
                  adjusted: Sequence[Adjustment]) -> str:
+    """The kernel's sum step by step: base + points, caps, then the clamp and score cap."""
     base = ctx.scheme.scale.base
-    points = sum((e.points for e in events), Decimal(0))
-    caps = sum((a.amount for a in adjusted if a.scope in ("indicator", "category")),
-               Decimal(0))
-    text = f"base {num(base)} {_pm(points)} from events"
-    subtotal = base + points + caps
-    if caps:
-        text += f" {_pm(caps)} from caps"
-    text += f" = {num(subtotal)}"
+    with_points = amount(subtotals, "with_points")
+    capped = amount(subtotals, "after_category_caps")
+    assert with_points is not None and capped is not None
+    text = f"base {num(base)} {_pm(with_points - base)} from events"
+    if capped != with_points:
+        text += f" {_pm(capped - with_points)} from caps"
+    text += f" = {num(capped)}"
+    after = {"clamp": "after_clamp", "score_cap": "score"}
     for a in adjusted:
-        if a.scope in ("clamp", "score_cap"):
-            subtotal += a.amount
-            text += f"; {a.reason} → {num(subtotal)}"
+        if a.scope in after:
+            text += f"; {a.reason} → {num(amount(subtotals, after[a.scope]))}"
     return text
 
 
@@ -137,9 +145,12 @@ def _pm(value: Decimal) -> str:
     return f"- {num(-value)}" if value < 0 else f"+ {num(value)}"
 
 
-def _band_text(scheme: Catalogue, score: Decimal, band: str) -> str:
-    low, high = scheme.tier_band(band)
-    s = num(score)
+def _band_text(scheme: Catalogue, subtotals: dict[str, Any]) -> str:
+    """The kernel's band of the score alone, with its bounds (the band's min, the next
+    better tier's min)."""
+    band = str(subtotals["band"])
+    low, high = amount(subtotals, "band_min"), amount(subtotals, "band_next")
+    s = num(amount(subtotals, "score"))
     i = scheme.tier_rank(band)
     # A band edge the catalogue marks assumed is a guess, not the law: say so where it is used.
     low_t = num(low) + (" (assumed)" if "min" in scheme.tiers[i].assumed else "")
@@ -153,11 +164,10 @@ def _band_text(scheme: Catalogue, score: Decimal, band: str) -> str:
     return f"{s} → {band} (the only tier)"
 
 
-def tier_reason(ctx: Context, score: Decimal, tier: str, events: Sequence[EventLine],
-                tier_caps: dict[int, str]) -> str:
-    scheme = ctx.scheme
-    band = scheme.tier_for(score)
-    band_text = _band_text(scheme, score, band)
+def tier_reason(ctx: Context, subtotals: dict[str, Any], tier: str,
+                events: Sequence[EventLine], tier_caps: dict[int, str]) -> str:
+    band = str(subtotals["band"])
+    band_text = _band_text(ctx.scheme, subtotals)
     by = [e for e in events if e.status in COUNTING and tier_caps.get(e.event_id) == tier]
     assumed = (" (an assumed cap: no source gives it)"
                if any("tier_cap" in e.assumed for e in by) else "")
@@ -272,8 +282,8 @@ def reward(ctx: Context, item: Reward, score: Decimal, tier: str,
         if check["clean_ok"]:
             ok.append(f"no counting negative event inside clean_for {item.clean_for}")
         else:
-            # the kernel's test is on the latest counting negative event
-            last = [e for e in events if e.status in COUNTING and e.points < 0][-1]
+            # the kernel names the event that breaks it
+            last = next(e for e in events if e.event_id == check["breaker"])
             bad.append(f"a negative event on {last.occurred_on} is inside clean_for "
                        f"{item.clean_for} (event {last.event_id}, {last.name or last.indicator})")
     reason = "; ".join(ok if check["applies"] else bad or ok)
