@@ -110,7 +110,7 @@ def score(
     if head is not None and several:
         raise UsageError("--head is one ledger's published head; with several inputs it "
                          "cannot be checked", "score one dataset with its own --head")
-    inputs = {(f"the dataset {p}" if p.is_dir() else
+    inputs: dict[str, Path | None] = {(f"the dataset {p}" if p.is_dir() else
                f"the ledger {p}" if several else "the ledger"): p for p in ledgers}
     if output is not None and not several:  # refuse a bad suffix or target before the work
         _check_output(output, {**inputs, "the --catalogue file": catalogue,

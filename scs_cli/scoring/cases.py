@@ -501,9 +501,8 @@ def clean_standing(scheme: Catalogue) -> dict[str, Any]:
                and (rw.max_tier is None or rank >= scheme.tier_rank(rw.max_tier))
                and (rw.min_score is None or base >= rw.min_score)
                and (rw.max_score is None or base <= rw.max_score)]
-    sanctions = [sid for sid, s in scheme.sanctions.items()
-                 if getattr(s, "max_tier", None) is not None
-                 and rank >= scheme.tier_rank(s.max_tier)]
+    sanctions = [sid for sid, s in scheme.tier_sanctions.items()
+                 if s.max_tier is not None and rank >= scheme.tier_rank(s.max_tier)]
     return {"score": base, "tier": tier, "rewards": sorted(rewards),
             "sanctions": sorted(sanctions)}
 
