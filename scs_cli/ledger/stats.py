@@ -428,7 +428,8 @@ def verify_ledger(ledger: Reading, head: str | None = None,
                             f"{blobs.height}")
         else:
             # a batch recorded before schema step 0004 holds no notes: its events' notes
-            # are the table's, unproven (docs/ledger.md, "Columns outside the hashes")
+            # are the table's, unproven (docs/ledger.md, "What an older ledger's chain
+            # covers")
             blobs = blobs.with_columns(note=pl.when("noted").then("note")
                                        .otherwise(stored["note"]))
             if not stored.equals(blobs.select(stored.columns)):
@@ -464,6 +465,8 @@ def _disagreement(stored: pl.DataFrame, blobs: pl.DataFrame) -> str:
     flags = stored.select(pl.col("event_id").alias("_event"), *(
         pl.col(c).eq_missing(blobs[c]).not_() for c in stored.columns)
         ).filter(pl.any_horizontal(stored.columns))
+    if not flags.height:
+        return "events table and batches disagree"
     if flags["event_id"].any():
         return "events table and batches disagree on their event ids"
     first = flags.row(0, named=True)
