@@ -57,7 +57,7 @@ def test_init_binds_the_city_and_adopts_the_catalogue(tmp_path: Path, scs,
     assert conn.execute("SELECT version, effective_from, text FROM catalogues").fetchall() == [
         ("1", "2020-01-01", text)]
     assert [n for (n,) in conn.execute("SELECT name FROM migrations")] == [
-        "0001_initial", "0002_chain", "0003_repairs"]
+        "0001_initial", "0002_chain", "0003_repairs", "0004_noted_batches"]
     assert not list(tmp_path.glob(".*creating*"))
 
 
@@ -200,11 +200,11 @@ def test_verify_passes_on_a_used_ledger(ledger: Path, scs) -> None:
     assert result.exit_code == 0
     with Ledger.open(ledger) as opened:
         head = opened.head()
-    # migrations 3, city 1, catalogues 2, import 1, batch 1, void, lift, objection,
+    # migrations 4, city 1, catalogues 2, import 1, batch 1, void, lift, objection,
     # decision, consent, repair, repair decision, run: one link each
-    assert head.rows == 16
+    assert head.rows == 17
     assert result.stderr == (
-        f"{ledger}: ok (chain of 16 rows intact, head {head.hash[:12]}…; 4 events in 1 batch "
+        f"{ledger}: ok (chain of 17 rows intact, head {head.hash[:12]}…; 4 events in 1 batch "
         "agree with their checksums and the events table; every table append-only; "
         "recorded_at never goes back or into the future)\n")
 
@@ -530,9 +530,9 @@ def test_head_prints_rows_and_hash_for_publishing(ledger: Path, scs) -> None:
     with Ledger.open(ledger) as opened:
         head = opened.head()
     assert result.stdout == f"{head.rows}:{head.hash}\n"
-    assert len(head.hash) == 64 and head.rows == 7  # migrations 3, city, catalogue, import, batch
+    assert len(head.hash) == 64 and head.rows == 8  # migrations 4, city, catalogue, import, batch
     # it appends nothing, and says so: the rows the ledger holds, not rows "appended"
-    assert result.stderr.startswith(f"{ledger}: 7 rows in the ledger so far; publish this head")
+    assert result.stderr.startswith(f"{ledger}: 8 rows in the ledger so far; publish this head")
     assert "appended" not in result.stderr
     assert scs("ledger", "head", ledger).stdout == result.stdout
     as_json = scs("ledger", "head", ledger, "--format", "json")
@@ -557,6 +557,7 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
     conn.execute("DROP TABLE repair_decisions")  # and step 0003, which came later still
     conn.execute("DROP TABLE repairs")
     conn.execute("DELETE FROM migrations WHERE name = '0003_repairs'")
+    conn.execute("DELETE FROM migrations WHERE name = '0004_noted_batches'")
     for table, column in (("event_batches", "data_sha256"), ("runs", "head_hash"),
                           ("event_batches", "residents_sha256"), ("runs", "head_rows"),
                           ("event_batches", "sources_sha256")):
@@ -566,8 +567,8 @@ def test_an_older_ledger_is_migrated_and_chained(ledger: Path, scs, tmp_path: Pa
     conn.commit()
     conn.close()
     with Ledger.open(old) as opened:
-        # 0001, city, catalogue, import, batch; then 0002 and 0003
-        assert opened.head().rows == 7
+        # 0001, city, catalogue, import, batch; then 0002, 0003 and 0004
+        assert opened.head().rows == 8
         assert "repairs" in ledger_schema.table_names(opened._conn)
         assert opened.verify().problems == []
         assert opened.scoring_data().events.height == 4

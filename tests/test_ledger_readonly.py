@@ -95,3 +95,22 @@ def test_a_read_only_ledger_is_scored_explained_reported_and_verified(place: Pat
                                       "record nothing in it (give scs write access to the "
                                       "file and its folder to change it)")
     assert ledger.read_bytes() == before
+
+
+def test_a_read_only_ledger_made_before_a_later_schema_step_is_read_as_it_is(
+        place: Path, tiny_catalogue: Path) -> None:
+    """Schema step 0004 (notes in the batches) is not needed to read: a read-only ledger
+    made before it is scored, explained, reported and verified without being migrated."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from older_builds import before_noted_batches
+
+    ledger = place / "old.db"
+    with before_noted_batches(), Ledger.create(ledger, tiny_catalogue) as opened:
+        opened.import_file(place / "e.csv")
+    ledger.chmod(0o444)
+    place.chmod(0o777)
+    before = ledger.read_bytes()
+    for args in reading_commands(ledger, place / "out"):
+        done = run(*args)
+        assert done.returncode == 0, (args, done.stderr)
+    assert ledger.read_bytes() == before

@@ -72,30 +72,30 @@ def test_an_untouched_ledger_verifies(ledger: Path, scs) -> None:  # type: ignor
 
 def test_deleting_a_void_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM voids")
-    detected(scs, ledger, "chain link 8: voids row 1 was deleted (the chain breaks there")
+    detected(scs, ledger, "chain link 9: voids row 1 was deleted (the chain breaks there")
 
 
 def test_deleting_a_lift_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM lifts")
-    detected(scs, ledger, "chain link 9: lifts row 1 was deleted")
+    detected(scs, ledger, "chain link 10: lifts row 1 was deleted")
 
 
 def test_reversing_an_objections_decision_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE objection_decisions SET outcome = 'upheld'")
-    detected(scs, ledger, "chain link 11: objection_decisions row 1 was changed after it "
+    detected(scs, ledger, "chain link 12: objection_decisions row 1 was changed after it "
              "was recorded")
 
 
 def test_deleting_a_consent_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "DELETE FROM consents")
-    detected(scs, ledger, "chain link 12: consents row 1 was deleted")
+    detected(scs, ledger, "chain link 13: consents row 1 was deleted")
 
 
 def test_moving_recorded_at_into_the_future_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE voids SET recorded_at = '2099-01-01T00:00:00.000000+00:00'",
            "UPDATE events SET recorded_at = '2099-01-01T00:00:00.000000+00:00' "
            "WHERE event_id = 3")
-    errors = detected(scs, ledger, "chain link 8: voids row 1 was changed")
+    errors = detected(scs, ledger, "chain link 9: voids row 1 was changed")
     assert (f"error: {ledger}: table events: 1 row(s) recorded in the future (first "
             "2099-01-01T00:00:00.000000+00:00" in errors)
     assert f"error: {ledger}: table voids: 1 row(s) recorded in the future" in errors
@@ -103,7 +103,7 @@ def test_moving_recorded_at_into_the_future_is_detected(ledger: Path, scs) -> No
 
 def test_changing_the_city_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     tamper(ledger, "UPDATE ledger_info SET city_id = 'elsewhere'")
-    detected(scs, ledger, "chain link 4: ledger_info row 1 was changed")
+    detected(scs, ledger, "chain link 5: ledger_info row 1 was changed")
 
 
 def test_adding_a_row_outside_scs_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +131,7 @@ def _rewrite_points(path: Path, event_id: int, hundredths: int) -> None:
 
 def test_changing_an_event_in_both_copies_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
     _rewrite_points(ledger, 2, -500)
-    detected(scs, ledger, "chain link 7: event_batches row 1 was changed")
+    detected(scs, ledger, "chain link 8: event_batches row 1 was changed")
 
 
 def test_rewriting_the_whole_chain_is_caught_only_against_a_published_head(
@@ -195,20 +195,20 @@ def test_a_flipped_byte_in_a_batch_is_refused_by_score_and_explain(ledger: Path,
         assert result.exit_code == 1
         assert result.stdout == ""
         assert result.stderr == f"error: {ledger}: {REFUSED}\n"
-    errors = detected(scs, ledger, "chain link 7: event_batches row 1 was changed")
+    errors = detected(scs, ledger, "chain link 8: event_batches row 1 was changed")
     assert (f"error: {ledger}: event batch 1: its data bytes do not match the SHA-256 "
             "recorded with them") in errors
 
 
 def test_altering_a_links_hash_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
-    tamper(ledger, f"UPDATE chain SET hash = '{'0' * 64}' WHERE link = 9")
-    detected(scs, ledger, "chain link 9 (lifts row 1): its hash does not follow from the link "
+    tamper(ledger, f"UPDATE chain SET hash = '{'0' * 64}' WHERE link = 10")
+    detected(scs, ledger, "chain link 10 (lifts row 1): its hash does not follow from the link "
              "before it")
 
 
 def test_deleting_a_link_is_detected(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
-    tamper(ledger, "DELETE FROM chain WHERE link = 8")
-    errors = detected(scs, ledger, "chain link 8 is missing (the next is 9); links were "
+    tamper(ledger, "DELETE FROM chain WHERE link = 9")
+    errors = detected(scs, ledger, "chain link 9 is missing (the next is 10); links were "
                       "deleted")
     assert "voids row 1 is not in the chain" not in errors  # only the first break is named
 
@@ -275,3 +275,43 @@ def test_editing_the_chains_own_recorded_at_is_detected(ledger: Path, scs) -> No
     tamper(ledger, "UPDATE chain SET recorded_at = '2020-01-01T00:00:00.000000+00:00' "
            "WHERE link = (SELECT max(link) FROM chain)")
     assert "its recorded_at is not that of consents row 1" in detected(scs, ledger, "")
+
+
+# --- every column of every row (issue 19, item 11; SPEC §7) -------------------------------
+
+@pytest.mark.parametrize(("sql", "column"), [
+    ("UPDATE events SET note = 'paid on time' WHERE event_id = 2", "note"),
+    ("UPDATE events SET note = 'added later' WHERE event_id = 3", "note"),  # was null
+    ("UPDATE events SET note = NULL WHERE event_id = 2", "note"),
+    ("UPDATE events SET reference = 'c-9' WHERE event_id = 2", "reference"),
+    ("UPDATE events SET agency = 'police' WHERE event_id = 2", "agency"),
+    # the same value written another way: the text is covered, not only what it means
+    ("UPDATE events SET points = '-12.50' WHERE event_id = 2", "points"),
+    ("UPDATE events SET occurred_on = '2023-2-5' WHERE event_id = 2", "occurred_on"),
+])
+def test_an_edited_events_column_is_named_with_its_event(ledger: Path, scs, sql: str,  # type: ignore[no-untyped-def]
+                                                         column: str) -> None:
+    tamper(ledger, sql)
+    event = 3 if "event_id = 3" in sql else 2
+    detected(scs, ledger, f"events table and batches disagree on 1 event(s), first {event} "
+             f"(its {column} in the events table is not what its batch, which the chain "
+             "covers, holds)")
+
+
+def test_a_note_rewritten_in_both_copies_breaks_the_chain(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    """The batch's copy of the notes is in its hashed `sources` blob: rewriting it (and its
+    checksum) to agree with an edited events table changes the batch's chained content."""
+    conn = sqlite3.connect(ledger)
+    blob = conn.execute("SELECT sources FROM event_batches").fetchone()[0]
+    conn.close()
+    sources = pl.read_ipc_stream(io.BytesIO(blob))
+    assert sources["note"].to_list() == [None, "late", None, None]
+    buffer = sources.with_columns(note=pl.lit("paid on time")).write_ipc_stream(
+        None, compression="zstd")
+    assert buffer is not None
+    new = buffer.getvalue()
+    tamper(ledger, "UPDATE event_batches SET sources = ?, sources_sha256 = ?",
+           "UPDATE events SET note = 'paid on time'",
+           params=(new, hashlib.sha256(new).hexdigest()))
+    errors = detected(scs, ledger, "chain link 8: event_batches row 1 was changed")
+    assert "disagree" not in errors  # both copies agree: only the chain sees it

@@ -8,7 +8,9 @@ Each import is stored, beside its rows in the `events` table, as batches of at m
 - ``residents``: (resident, resident_id) of the residents first recorded by this import
   (in its first batch). Residents are numbered 0, 1, 2… in the order the ledger first
   recorded them, so the residents seen at any known-at are numbered 0…n-1;
-- ``sources``: agency, reference (for duplicates, reports and `verify`).
+- ``sources``: agency, reference (for duplicates, reports and `verify`), and since schema
+  step 0004 the note: the batch's link hashes these bytes, so the chain covers every text
+  column of the `events` table (a batch recorded earlier has no ``note`` column).
 
 Numbers instead of text are what make a large ledger fast to read: decoding five million
 resident-id strings took longer than scoring them (measured, docs/ledger.md).
@@ -33,6 +35,7 @@ BATCH_ROWS = 1_000_000  # events per batch, so no blob nears SQLite's size limit
 # Measured: the smallest, and about as fast to read as lz4 (docs/ledger.md).
 COMPRESSION: Literal["zstd"] = "zstd"
 SOURCES_SCHEMA = {"agency": pl.String, "reference": pl.String}
+NOTED_SCHEMA = {**SOURCES_SCHEMA, "note": pl.String, "noted": pl.Boolean}
 EVENTS_TEXT_SCHEMA = {c: t for c, t in TEXT_SCHEMA.items() if c != "agency"}
 
 
@@ -109,7 +112,7 @@ def encode(frame: pl.DataFrame, known: pl.DataFrame) -> list[Batch]:
         batches.append(Batch(
             int(ids[0]), int(ids[-1]), part.height, json.dumps(indicators),
             _stream(data), _stream(new if start == 0 else new.head(0)),
-            _stream(part.select(list(SOURCES_SCHEMA)))))
+            _stream(part.select(*SOURCES_SCHEMA, "note"))))
     return batches
 
 
@@ -132,10 +135,21 @@ def read_residents(conn: sqlite3.Connection, cut: str) -> pl.DataFrame:
     return pl.concat(frames) if frames else pl.DataFrame(schema=RESIDENTS_SCHEMA)
 
 
-def read_sources(conn: sqlite3.Connection, cut: str) -> pl.DataFrame:
-    """agency, reference of every event recorded by ``cut``, in event-id order."""
-    frames = [_read(blob) for blob in _parts(conn, "sources", cut)]
-    return pl.concat(frames) if frames else pl.DataFrame(schema=SOURCES_SCHEMA)
+def read_sources(conn: sqlite3.Connection, cut: str, *, notes: bool = False) -> pl.DataFrame:
+    """agency, reference of every event recorded by ``cut``, in event-id order.
+
+    With ``notes`` also each event's note and whether its batch holds it (``noted``: false
+    in a batch recorded before schema step 0004, whose note is null here)."""
+    if not notes:  # the note's buffers are never decompressed
+        frames = [_read(blob, list(SOURCES_SCHEMA)) for blob in _parts(conn, "sources", cut)]
+        return pl.concat(frames) if frames else pl.DataFrame(schema=SOURCES_SCHEMA)
+    frames = []
+    for blob in _parts(conn, "sources", cut):
+        frame = _read(blob)
+        frames.append(frame.select(*SOURCES_SCHEMA, "note", noted=pl.lit(True))
+                      if "note" in frame.columns else frame.select(
+                          *SOURCES_SCHEMA, note=pl.lit(None, pl.String), noted=pl.lit(False)))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=NOTED_SCHEMA)
 
 
 def read_event_ids(conn: sqlite3.Connection, cut: str) -> pl.Series:

@@ -12,7 +12,8 @@ number of links (`rows`) and `hash`. Changing, deleting or inserting any chained
 any link, changes every later hash, so a head an office has published proves the whole
 history up to it. Events themselves are chained through their batches: each batch's blobs
 enter its content as SHA-256 digests, and `verify` proves that the `events` table holds
-exactly what the batches hold.
+exactly what the batches hold, every column (notes too, for batches recorded since schema
+step 0004: they hold them in their `sources` blob).
 
 What the chain cannot do alone: someone who can write the file may rebuild every link
 after an edit. Only a head kept outside the file (published, printed on a report) catches

@@ -261,15 +261,19 @@ def _events(ledger: Ledger) -> pl.DataFrame:
     """Every event as the engine reads it (the batches), with the text put back."""
     conn = ledger._conn
     events, residents, indicators = batches.read_events(conn, NEVER)
-    sources = batches.read_sources(conn, NEVER)
+    sources = batches.read_sources(conn, NEVER, notes=True)
     stamps = pl.DataFrame(conn.execute(
         "SELECT first_event_id, last_event_id, import_id, recorded_at FROM event_batches "
         "ORDER BY batch_id").fetchall(), schema={"first": pl.Int64, "last": pl.Int64,
                                                 "import_id": pl.Int64, "recorded_at": pl.String},
         orient="row")
+    # Notes as the batches hold them (the copy the chain covers); from the events table
+    # only if a batch was recorded before schema step 0004 (it holds none).
+    old = not sources["noted"].all()
     notes = pl.DataFrame(conn.execute("SELECT event_id, note FROM events WHERE note IS NOT "
-                                      "NULL").fetchall(),
-                         schema={"event_id": pl.Int64, "note": pl.String}, orient="row")
+                                      "NULL").fetchall() if old else [],
+                         schema={"event_id": pl.Int64, "_table_note": pl.String},
+                         orient="row")
     if not events.height:
         return pl.DataFrame(schema=EVENTS_SCHEMA)
     ids = residents.sort("resident")["resident_id"]
@@ -279,14 +283,15 @@ def _events(ledger: Ledger) -> pl.DataFrame:
         indicator=pl.lit(pl.Series(indicators, dtype=pl.String)).gather(pl.col("code")),
         occurred_on="occurred_on",
         points=pl.col("points").cast(POINTS) / 100,
-        agency="agency", reference="reference")
+        agency="agency", reference="reference", note="note", noted="noted")
     # Each batch is a run of consecutive event ids of one import, recorded at one time.
     batch_of = stamps.select(pl.col("first"), pl.col("import_id"),
                              recorded_at=pl.col("recorded_at").str.to_datetime(
                                  time_unit="us", time_zone="UTC"))
     frame = frame.sort("event_id").join_asof(batch_of, left_on="event_id", right_on="first",
                                               strategy="backward").drop("first")
-    frame = frame.join(notes, on="event_id", how="left", maintain_order="left")
+    frame = frame.join(notes, on="event_id", how="left", maintain_order="left").with_columns(
+        note=pl.when("noted").then("note").otherwise("_table_note"))
     return frame.select([pl.col(c).cast(t) for c, t in EVENTS_SCHEMA.items()])
 
 

@@ -234,6 +234,15 @@ def _repairs(db: Database) -> None:
         _append_only(db, table)
 
 
+def _noted_batches(db: Database) -> None:
+    """Version 4: each event batch's `sources` blob holds its events' notes too, so the
+    batch's link covers every column of the `events` table (docs/ledger.md).
+
+    No table changes: a blob says by its columns whether it holds notes, and batches
+    recorded before this step keep theirs as they are (no old row is rewritten). The step
+    is recorded so that an older scs, which cannot read such blobs, refuses the ledger."""
+
+
 def _sha256(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
@@ -243,7 +252,11 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_initial", _initial),
     ("0002_chain", _chain),
     ("0003_repairs", _repairs),
+    ("0004_noted_batches", _noted_batches),
 ]
+# Steps a ledger can be read without: a read-only ledger made before them is read as it
+# is (nothing it holds needs them), and is migrated when next opened where scs may write.
+READ_WITHOUT = frozenset({"0004_noted_batches"})
 
 
 def table_names(db: Any) -> set[str]:

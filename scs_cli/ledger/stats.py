@@ -49,10 +49,12 @@ class Reading:
 
 
 def _as_text(data: LedgerData) -> pl.DataFrame:
-    """The engine's copy of every event with its text put back (as the events table)."""
+    """The engine's copy of every event with its text put back (as the events table), and
+    whether its batch holds its note (`noted`)."""
     return data.events.select(
         "event_id", resident_id=data.resident_ids(), indicator=data.indicator_ids(),
-        occurred_on="occurred_on", points="points", agency="agency", reference="reference")
+        occurred_on="occurred_on", points="points", agency="agency", reference="reference",
+        note="note", noted="noted")
 
 
 def _day(value: Any) -> date | None:
@@ -413,7 +415,7 @@ def verify_ledger(ledger: Reading, head: str | None = None,
             problems += damaged
             return VerifyResult(str(ledger.path), _one(ledger, "SELECT count(*) FROM events"),
                                 count, problems, recomputed, wanted)
-        data = ledger.scoring_data(sources=True)
+        data = ledger.scoring_data(notes=True)
         blobs = _as_text(data)
         numbers = data.residents
         if not (numbers["resident"].equals(pl.int_range(numbers.height, eager=True,
@@ -424,11 +426,14 @@ def verify_ledger(ledger: Reading, head: str | None = None,
         if stored.height != blobs.height:
             problems.append(f"events table has {stored.height} rows but the batches hold "
                             f"{blobs.height}")
-        elif not stored.equals(blobs.select(stored.columns)):
-            differ = stored.join(blobs, on=stored.columns, how="anti", nulls_equal=True)
-            first = differ["event_id"][0] if differ.height else "?"
-            problems.append(f"events table and batches disagree on {differ.height} event(s), "
-                            f"first {first}")
+        else:
+            # a batch recorded before schema step 0004 holds no notes: its events' notes
+            # are the table's, unproven (docs/ledger.md, "What an older ledger's chain
+            # covers")
+            blobs = blobs.with_columns(note=pl.when("noted").then("note")
+                                       .otherwise(stored["note"]))
+            if not stored.equals(blobs.select(stored.columns)):
+                problems.append(_disagreement(stored, blobs.select(stored.columns)))
         # An event row's import and stamp are its batch's, which the chain covers.
         wrong, first = conn.execute(
             "SELECT count(*), min(e.event_id) FROM event_batches b JOIN events e ON "
@@ -454,24 +459,45 @@ def verify_ledger(ledger: Reading, head: str | None = None,
     return VerifyResult(str(ledger.path), stored.height, count, problems, recomputed, wanted)
 
 
+def _disagreement(stored: pl.DataFrame, blobs: pl.DataFrame) -> str:
+    """How the events table differs from the batches (same rows, same order): how many
+    events, the first, and which of its columns."""
+    flags = stored.select(pl.col("event_id").alias("_event"), *(
+        pl.col(c).eq_missing(blobs[c]).not_() for c in stored.columns)
+        ).filter(pl.any_horizontal(stored.columns))
+    if not flags.height:
+        return "events table and batches disagree"
+    if flags["event_id"].any():
+        return "events table and batches disagree on their event ids"
+    first = flags.row(0, named=True)
+    columns = ", ".join(c for c in stored.columns[1:] if first[c])
+    return (f"events table and batches disagree on {flags.height} event(s), first "
+            f"{first['_event']} (its {columns} in the events table is not what its batch, "
+            "which the chain covers, holds)")
+
+
 def _events_table(ledger: Reading) -> pl.DataFrame:
-    """The events table's scoring columns, typed like the batches."""
+    """The events table's columns that its batches hold, typed like the batches."""
     # as text whatever a hand-made edit stored there (an integer date, say)
     cursor = ledger.conn.execute(
         "SELECT event_id, " + ", ".join(f"CAST({c} AS TEXT)" for c in (
-            "resident_id", "indicator", "occurred_on", "points", "agency", "reference"))
-        + " FROM events ORDER BY event_id")
+            "resident_id", "indicator", "occurred_on", "points", "agency", "reference",
+            "note")) + " FROM events ORDER BY event_id")
     frames = []
     text_schema = {"event_id": pl.Int64, "resident_id": pl.String, "indicator": pl.String,
                    "occurred_on": pl.String, "points": pl.String, "agency": pl.String,
-                   "reference": pl.String}
+                   "reference": pl.String, "note": pl.String}
     while rows := cursor.fetchmany(200_000):
         frames.append(pl.DataFrame(rows, schema=text_schema, orient="row"))
     frame = pl.concat(frames) if frames else pl.DataFrame(schema=text_schema)
+    day = pl.col("occurred_on").str.to_date("%Y-%m-%d", strict=False)
+    cents = _hundredths(pl.col("points"))
     return frame.with_columns(
-        # not strict: a non-date written into the table by hand reads as null, and so as an
-        # event on which the table and the batches disagree
-        pl.col("occurred_on").str.to_date("%Y-%m-%d", strict=False),
-        _hundredths(pl.col("points")).alias("points"),
+        # a date or points not written exactly as scs writes them (a non-date, `2023-1-5`,
+        # `-12.50` for `-12.5`) reads as null, and so as a disagreement with the batches:
+        # the text itself is covered, not only its value
+        pl.when(day.dt.to_string("%Y-%m-%d") == pl.col("occurred_on")).then(day)
+        .alias("occurred_on"),
+        pl.when(imp.points_text(cents) == pl.col("points")).then(cents).alias("points"),
     ).select("event_id", "resident_id", "indicator", "occurred_on", "points", "agency",
-             "reference")
+             "reference", "note")

@@ -183,6 +183,7 @@ class Ledger:
         self.city_id = ""
         self.city_name = ""
         self._parsed: dict[str, Catalogue] = {}
+        self.read_only = False  # opened without write access: records nothing
 
     @functools.cached_property
     def _db(self):  # type: ignore[no-untyped-def]
@@ -261,12 +262,14 @@ class Ledger:
         if head != SQLITE_MAGIC:
             raise LedgerError(path, "is not an scs ledger (not an SQLite database)",
                               "give the file made by `scs ledger init`")
-        if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        if writable:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None,
                                    check_same_thread=False)
         else:  # a read-only file or folder: every reading command still works
             conn = connect_read_only(path, timeout)
         ledger = cls(path, conn, timeout)
+        ledger.read_only = not writable
         try:
             ledger._start()
         except BaseException:
@@ -294,7 +297,8 @@ class Ledger:
                                   "whose event batches this one cannot read",
                                   "export its events with that version and import them into "
                                   "a new ledger")
-            if schema.pending_migrations(self._conn):
+            pending = {name for name, _ in schema.pending_migrations(self._conn)}
+            if pending and not (self.read_only and pending <= schema.READ_WITHOUT):
                 with self._write() as stamp:
                     schema.migrate(self._db, stamp)
             row = self._conn.execute("SELECT city_id, city_name FROM ledger_info").fetchone()
@@ -714,15 +718,17 @@ class Ledger:
     # --- what the engine reads ----------------------------------------------------------
 
     def scoring_data(self, known_at: datetime | None = None, *,
-                     sources: bool = False) -> LedgerData:
+                     sources: bool = False, notes: bool = False) -> LedgerData:
         """Every row the engine needs, as recorded by known-at (default: everything).
 
-        With ``sources`` the events also carry their `agency` (and `reference`)."""
+        With ``sources`` the events also carry their `agency` (and `reference`); with
+        ``notes`` also their `note` and `noted` (whether their batch holds the note)."""
         cut = cutoff(known_at)
         with self._sql():
             events, residents, indicators = batches.read_events(self._conn, cut)
-            if sources:
-                events = pl.concat([events, batches.read_sources(self._conn, cut)],
+            if sources or notes:
+                events = pl.concat([events, batches.read_sources(self._conn, cut,
+                                                                 notes=notes)],
                                    how="horizontal")
             voids = self._frame("SELECT event_id FROM voids WHERE recorded_at <= ?", (cut,),
                                 VOIDS_SCHEMA)
@@ -811,8 +817,12 @@ class Ledger:
         return ledger_stats(self._reading(), as_of or utc_today())
 
     def verify(self, head: str | None = None) -> Any:
-        """Every integrity finding (`VerifyResult`); ``head``: a published head to extend."""
-        return verify_ledger(self._reading(), head)
+        """Every integrity finding (`VerifyResult`); ``head``: a published head to extend.
+
+        One read transaction: the chain, the batches and the events table are read as of
+        one moment, whatever is being recorded meanwhile."""
+        with self.snapshot():
+            return verify_ledger(self._reading(), head)
 
     def head(self, known_at: datetime | None = None) -> Head:
         """The head of the ledger's hash chain: `rows` appended so far and the last `hash`
