@@ -87,7 +87,8 @@ def main() -> None:
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-impact-"))
     work.mkdir(parents=True, exist_ok=True)
-    events, ledger = work / "events.csv", work / "city.db"
+    # named by size: a work folder reused at another size never times the wrong ledger
+    events, ledger = work / f"events-{args.events}.csv", work / f"city-{args.events}.db"
     if not ledger.exists():
         _scs("demo", "generate", "-c", "rongcheng-2016", "--output",
              str(events), "--residents", str(args.events // 10), "--events",

@@ -25,6 +25,9 @@ from scs_cli.rules.taxonomy import bundled_dir
 from scs_cli.scoring.batch import score_ledger
 
 AS_OF = date(2024, 6, 30)
+# the scs beside this Python (a venv's), else the one on PATH
+SCS = str(Path(sys.executable).with_name("scs")) if Path(sys.executable).with_name(
+    "scs").exists() else "scs"
 
 
 def best(fn, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
@@ -53,13 +56,15 @@ def main(folder: Path, events: int) -> None:
     rongcheng.write_text((bundled_dir() / "rongcheng-2016.toml").read_text(encoding="utf-8")
                          + COURT, encoding="utf-8")
     for name in ("wuxi-2019", "shijiazhuang-2020", str(rongcheng)):
-        csv, db = folder / f"{Path(name).stem}.csv", folder / f"{Path(name).stem}.db"
+        # named by size: a folder reused at another size never times the wrong ledger
+        stem = f"{Path(name).stem}-{events}"
+        csv, db = folder / f"{stem}.csv", folder / f"{stem}.db"
         if not db.exists():
-            subprocess.run(["scs", "demo", "generate", "--catalogue", name, "--output", csv,
+            subprocess.run([SCS, "demo", "generate", "--catalogue", name, "--output", csv,
                             "--residents", str(events // 10), "--events", str(events)],
                            check=True)
-            subprocess.run(["scs", "ledger", "init", db, "--catalogue", name], check=True)
-            subprocess.run(["scs", "ledger", "import", db, csv], check=True)
+            subprocess.run([SCS, "ledger", "init", db, "--catalogue", name], check=True)
+            subprocess.run([SCS, "ledger", "import", db, csv], check=True)
         measure(Path(name).stem, db)
 
 
