@@ -100,11 +100,7 @@ def _unreachable_reward(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
 def _clean_resident_lowest(cat: Catalogue, tax: Taxonomy) -> Iterator[Hit]:
     if len(cat.tiers) < 2:
         return
-    start = cat.scale.base
-    if cat.scale.min is not None:
-        start = max(start, cat.scale.min)
-    if cat.scale.max is not None:
-        start = min(start, cat.scale.max)
+    start = cat.scale.clean
     tier = cat.tier_for(start)
     if tier == cat.tiers[-1].name:
         yield None, (

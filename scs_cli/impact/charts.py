@@ -87,54 +87,42 @@ def _signed(value: Any) -> str:
 
 def by_tier_chart(doc: dict[str, Any]) -> str:
     """Winners (right) and losers (left) in each baseline tier."""
-    rows = doc["by_tier"]
-    if not rows:
-        return ""
-    with matplotlib.rc_context(RC):
-        fig = _figure(7.5, 0.38 * len(rows) + 0.9)
-        ax = fig.subplots()
-        ys = list(range(len(rows)))
-        wins = [r["winners"] or 0 for r in rows]
-        losses = [-(r["losers"] or 0) for r in rows]
-        ax.barh(ys, wins, color=WIN, label="winners (score up)")
-        ax.barh(ys, losses, color=LOSE, label="losers (score down)")
-        span = max([*wins, *(-x for x in losses), 1])
-        for y, r, w, lo in zip(ys, rows, wins, losses, strict=True):
-            ax.text(w + span * 0.02, y, _n(r["winners"]), va="center", fontsize=8)
-            ax.text(lo - span * 0.02, y, _n(r["losers"]), va="center", ha="right", fontsize=8)
-        ax.set_yticks(ys, [r["tier"] for r in rows])
-        ax.invert_yaxis()
-        ax.set_xlim(-span * 1.3, span * 1.3)
-        ax.axvline(0, color="#1d232a", lw=0.8)
-        ax.set_xlabel("residents scored under both, by baseline tier")
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
-        return _svg(fig, "tiers")
+    return _both_ways(doc["by_tier"], "tier", ("winners", "winners (score up)"),
+                      ("losers", "losers (score down)"),
+                      "residents scored under both, by baseline tier", "tiers")
 
 
 def rewards_chart(doc: dict[str, Any]) -> str:
     """Residents gaining (right) and losing (left) each reward."""
-    rows = doc["rewards"]
+    return _both_ways(doc["rewards"], "id", ("gained", "gain it"), ("lost", "lose it"),
+                      "residents", "rewards")
+
+
+def _both_ways(rows: list[dict[str, Any]], label: str, right: tuple[str, str],
+               left: tuple[str, str], xlabel: str, name: str) -> str:
+    """One bar to the right and one to the left of zero for each row: (key, legend) each."""
     if not rows:
         return ""
     with matplotlib.rc_context(RC):
         fig = _figure(7.5, 0.38 * len(rows) + 0.9)
         ax = fig.subplots()
         ys = list(range(len(rows)))
-        gains = [r["gained"] or 0 for r in rows]
-        losses = [-(r["lost"] or 0) for r in rows]
-        ax.barh(ys, gains, color=WIN, label="gain it")
-        ax.barh(ys, losses, color=LOSE, label="lose it")
-        span = max([*gains, *(-x for x in losses), 1])
-        for y, r, g, lo in zip(ys, rows, gains, losses, strict=True):
-            ax.text(g + span * 0.02, y, _n(r["gained"]), va="center", fontsize=8)
-            ax.text(lo - span * 0.02, y, _n(r["lost"]), va="center", ha="right", fontsize=8)
-        ax.set_yticks(ys, [r["id"] for r in rows])
+        ups = [r[right[0]] or 0 for r in rows]  # a suppressed count (None) draws no bar
+        downs = [-(r[left[0]] or 0) for r in rows]
+        ax.barh(ys, ups, color=WIN, label=right[1])
+        ax.barh(ys, downs, color=LOSE, label=left[1])
+        span = max([*ups, *(-x for x in downs), 1])
+        for y, r, up, down in zip(ys, rows, ups, downs, strict=True):
+            ax.text(up + span * 0.02, y, _n(r[right[0]]), va="center", fontsize=8)
+            ax.text(down - span * 0.02, y, _n(r[left[0]]), va="center", ha="right",
+                    fontsize=8)
+        ax.set_yticks(ys, [r[label] for r in rows])
         ax.invert_yaxis()
         ax.set_xlim(-span * 1.3, span * 1.3)
         ax.axvline(0, color="#1d232a", lw=0.8)
-        ax.set_xlabel("residents")
+        ax.set_xlabel(xlabel)
         ax.legend(loc="lower right", fontsize=8, frameon=False)
-        return _svg(fig, "rewards")
+        return _svg(fig, name)
 
 
 def impact_charts(doc: dict[str, Any]) -> dict[str, str]:

@@ -55,6 +55,12 @@ class Scale:
     max: Decimal | None = None
     assumed: frozenset[str] = frozenset()  # keys whose values no source gives (SPEC §2)
 
+    @property
+    def clean(self) -> Decimal:
+        """The score of a resident with no records: the base, clamped to [min, max]."""
+        score = self.base if self.min is None else max(self.base, self.min)
+        return score if self.max is None else min(score, self.max)
+
 
 @dataclass(frozen=True)
 class Tier:

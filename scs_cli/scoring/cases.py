@@ -489,11 +489,7 @@ def standing(history: CatalogueHistory, case: Case) -> dict[str, Any]:
 
 def clean_standing(scheme: Catalogue) -> dict[str, Any]:
     """Steps 7–9 for a resident with no records: the base, clamped, and what it earns."""
-    base = scheme.scale.base
-    if scheme.scale.min is not None:
-        base = max(base, scheme.scale.min)
-    if scheme.scale.max is not None:
-        base = min(base, scheme.scale.max)
+    base = scheme.scale.clean
     tier = scheme.tier_for(base)
     rank = scheme.tier_rank(tier)
     rewards = [rid for rid, rw in scheme.rewards.items()
