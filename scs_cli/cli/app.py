@@ -46,9 +46,8 @@ def _register() -> None:
     import importlib
 
     for name in ("catalogue_cmds", "authoring_cmds", "audit_cmds", "cases_cmds",
-                 "ledger_cmds", "objection_cmds", "lists_cmds", "score_cmds", "explain_cmds",
-                 "report_cmds", "impact_cmds",
-                 "statement_cmds", "demo_cmds"):
+                 "ledger_cmds", "objection_cmds", "score_cmds", "explain_cmds", "report_cmds",
+                 "impact_cmds", "lists_cmds", "statement_cmds", "demo_cmds"):
         importlib.import_module(f"scs_cli.cli.{name}").register(app)
 
 
