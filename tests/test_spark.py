@@ -251,3 +251,22 @@ def test_lists_on_spark_refuse_a_ledger_and_a_master_alone(scs, tmp_path: Path) 
     result = scs("lists", ledger, "--master", "local[1]", "--as-of", "2023-01-01")
     assert result.exit_code == 1
     assert result.stderr == "error: --master goes with --engine spark (add --engine spark)\n"
+
+
+def test_listings_of_any_split_of_residents_are_the_listings_of_all(listville) -> None:  # type: ignore[no-untyped-def]
+    """What makes the Spark tasks right: a listing, red lists included (granted among the
+    residents scored), depends on its own resident alone, so any split gives the same rows."""
+    from scs_cli.engine.listings import listings_of
+
+    ledger, _, _ = listville
+    with Ledger.open(ledger) as opened:
+        data, history = opened.scoring_data(), opened.history()
+    ids = sorted(data.residents["resident_id"].to_list())
+    for day in (date(2022, 6, 30), date(2024, 1, 10), date(2024, 12, 31)):
+        whole = listings_of(data, history, day)
+        assert set(whole["list"]) == {"court-defaulters", "traffic-offenders",
+                                      "model-residents"}
+        for parts in (2, 7):
+            pieces = [listings_of(data.for_residents(ids[k::parts]), history, day)
+                      for k in range(parts)]
+            assert pl.concat(pieces).sort("list", "resident_id").equals(whole), (day, parts)
