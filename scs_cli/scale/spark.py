@@ -8,6 +8,9 @@ broadcast to the tasks. Each task runs `engine.kernel.score` on its residents an
 their rows, which the driver puts in resident-id order: the kernel works within one
 resident, so any split of residents gives the same rows as one machine.
 
+`scs lists DIR --engine spark` runs the same plan with `engine.listings.listings_of` in
+place of the kernel (`listings_on_spark`); repairs are broadcast with the marks.
+
 Cities are separate jobs of one Spark application (a few at a time, each submitted from its
 own driver thread and job group): no stage reads, joins or unions two cities' rows
 (tests/test_spark.py checks the physical plans).
