@@ -170,3 +170,103 @@ def test_a_failed_task_is_named_by_its_cause() -> None:
                          "No module named 'scs_cli'\n SQLSTATE: 38000")
     assert _first_line(error) == "ModuleNotFoundError: No module named 'scs_cli'"
     assert _first_line(RuntimeError("\n  Java gateway exited  \n")) == "Java gateway exited"
+
+
+@pytest.fixture(scope="module")
+def listville(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """examples/lists.toml's city with generated events (a black list, a count list and a
+    red list all hold residents) and one granted repair: (ledger, dataset, repaired id)."""
+    from typer.testing import CliRunner
+
+    from scs_cli.cli.app import app
+    from scs_cli.scoring.lists import decide_repair, file_repair, ledger_listings
+
+    folder = tmp_path_factory.mktemp("listville")
+    catalogue = feature_ledger.ROOT / "examples" / "lists.toml"
+    ledger, events = folder / "city.db", folder / "events.csv"
+    runner = CliRunner()
+    for args in (["demo", "generate", "--catalogue", str(catalogue), "-o", str(events),
+                  "-n", "200", "--events", "3000", "--seed", "7"],
+                 ["ledger", "init", str(ledger), "--catalogue", str(catalogue)],
+                 ["ledger", "import", str(ledger), str(events)]):
+        assert runner.invoke(app, args).exit_code == 0, args
+    listed = ledger_listings(ledger, date(2023, 12, 31), only="court-defaulters").listings
+    repaired = listed.filter(pl.col("since") <= date(2023, 9, 1))["resident_id"][0]
+    number = file_repair(ledger, repaired, "court-defaulters", date(2023, 12, 31), "paid")
+    decide_repair(ledger, number, "granted", date(2024, 1, 15))
+    with Ledger.open(ledger) as opened:
+        export_dataset(opened, folder / "dataset", buckets=3)
+    return ledger, folder / "dataset", repaired
+
+
+@needs_spark
+def test_spark_lists_what_the_dataset_and_the_ledger_list(scs, spark, listville) -> None:  # type: ignore[no-untyped-def]
+    ledger, dataset, repaired = listville
+    for day in ("2022-06-30", "2024-01-10", "2024-02-01", "2024-12-31"):
+        args = ("--as-of", day, "--format", "csv")
+        ours = scs("lists", dataset, "--engine", "spark", *args)
+        assert ours.exit_code == 0, ours.stderr
+        assert ours.stdout == scs("lists", dataset, *args).stdout == scs(
+            "lists", ledger, *args).stdout, day
+        kinds = {line.split(",")[0] for line in ours.stdout.splitlines()[1:]}
+        assert kinds == {"court-defaulters", "traffic-offenders", "model-residents"}, day
+        court = [line.split(",") for line in ours.stdout.splitlines()
+                 if line.startswith(f"court-defaulters,{repaired},")]
+        if day == "2024-01-10":  # the repair granted on 2024-01-15 ends this listing
+            assert [(row[3], row[5]) for row in court] == [("2024-01-15", "1")]
+        if day == "2024-02-01":
+            assert court == []
+
+
+@needs_spark
+def test_spark_lists_one_list_publicly_with_its_measures(spark, listville) -> None:  # type: ignore[no-untyped-def]
+    from scs_cli.scale.batch import dataset_listings
+    from scs_cli.scale.spark import listings_on_spark
+
+    _, dataset, _ = listville
+    at, day = datetime(2100, 1, 1, tzinfo=UTC), date(2023, 6, 30)
+    for only, public in ((None, True), ("court-defaulters", False), ("model-residents", True)):
+        ours = listings_on_spark(dataset, day, at, only=only, public=public, spark=spark)
+        local = dataset_listings(dataset, day, at, only=only, public=public)
+        assert ours.listings.height, (only, public)
+        assert ours.listings.equals(local.listings), (only, public)  # measures too
+    # an unpublished list under --public: nothing to compute, and no Spark job
+    tracker = spark.sparkContext.statusTracker()
+    jobs = set(tracker.getJobIdsForGroup("scs-lists-listville"))
+    assert jobs  # the runs above were named by the city
+    none = listings_on_spark(dataset, day, at, only="traffic-offenders", public=True,
+                             master="spark://nowhere:1")
+    assert none.listings.height == 0
+    assert set(tracker.getJobIdsForGroup("scs-lists-listville")) == jobs
+
+
+def test_lists_on_spark_refuse_a_ledger_and_a_master_alone(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ledger = tmp_path / "c.db"
+    assert scs("ledger", "init", ledger, "--catalogue", feature_ledger.TINY).exit_code == 0
+    result = scs("lists", ledger, "--engine", "spark", "--as-of", "2023-01-01")
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: --engine spark lists exported datasets, and {ledger} "
+                             "is a ledger file (export it first with `scs ledger export "
+                             "LEDGER --format parquet --output DIR`, then list DIR)\n")
+    result = scs("lists", ledger, "--master", "local[1]", "--as-of", "2023-01-01")
+    assert result.exit_code == 1
+    assert result.stderr == "error: --master goes with --engine spark (add --engine spark)\n"
+
+
+def test_listings_of_any_split_of_residents_are_the_listings_of_all(listville) -> None:  # type: ignore[no-untyped-def]
+    """What makes the Spark tasks right: a listing, red lists included (granted among the
+    residents scored), depends on its own resident alone, so any split gives the same rows."""
+    from scs_cli.engine.listings import listings_of
+
+    ledger, _, _ = listville
+    with Ledger.open(ledger) as opened:
+        data, history = opened.scoring_data(), opened.history()
+    ids = sorted(data.residents["resident_id"].to_list())
+    for day in (date(2022, 6, 30), date(2024, 1, 10), date(2024, 12, 31)):
+        whole = listings_of(data, history, day)
+        assert set(whole["list"]) == {"court-defaulters", "traffic-offenders",
+                                      "model-residents"}
+        for parts in (2, 7):
+            pieces = [listings_of(data.for_residents(ids[k::parts]), history, day)
+                      for k in range(parts)]
+            assert pl.concat(pieces).sort("list", "resident_id").equals(whole), (day, parts)

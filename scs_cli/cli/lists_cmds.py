@@ -21,6 +21,8 @@ from scs_cli.cli.common import (
     parse_date,
     parse_timestamp,
 )
+from scs_cli.cli.score_cmds import Engine
+from scs_cli.core.errors import UsageError
 from scs_cli.core.output import MACHINE_FORMATS, Format
 
 repair_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
@@ -46,6 +48,13 @@ def lists(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write the rows to this file; the format follows the suffix "
         "(.csv, .json, .jsonl, .parquet).", show_default=False)] = None,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", help="Where a dataset's listings are computed: local (this machine) or "
+        "spark (Apache Spark, with the same engine; needs the scs[spark] extra and Java 17; "
+        "docs/scale.md).")] = Engine.local,
+    master: Annotated[str | None, typer.Option(
+        "--master", help="With --engine spark: the Spark master URL (default local[*]).",
+        show_default=False)] = None,
 ) -> None:
     """Who is on which list on --as-of (docs/lists.md): since when, until when (empty
     while no end is known), the entering events and the repair that ended a listing.
@@ -57,9 +66,20 @@ def lists(
 
     day = parse_date(as_of, "--as-of")
     stamp = parse_timestamp(known_at, "--known-at")
+    if master is not None and engine is not Engine.spark:
+        raise UsageError("--master goes with --engine spark", "add --engine spark")
+    if engine is Engine.spark and not source.is_dir():
+        what = "a ledger file" if source.exists() else "not there"
+        raise UsageError(f"--engine spark lists exported datasets, and {source} is {what}",
+                         "export it first with `scs ledger export LEDGER --format parquet "
+                         "--output DIR`, then list DIR")
     if output is not None:
         check_output_path(output, {"the ledger": source})
-    if source.is_dir():
+    if engine is Engine.spark:
+        from scs_cli.scale.spark import listings_on_spark
+
+        run = listings_on_spark(source, day, stamp, only=only, public=public, master=master)
+    elif source.is_dir():
         from scs_cli.scale.batch import dataset_listings
 
         run = dataset_listings(source, day, stamp, only=only, public=public)

@@ -8,6 +8,9 @@ broadcast to the tasks. Each task runs `engine.kernel.score` on its residents an
 their rows, which the driver puts in resident-id order: the kernel works within one
 resident, so any split of residents gives the same rows as one machine.
 
+`scs lists DIR --engine spark` runs the same plan with `engine.listings.listings_of` in
+place of the kernel (`listings_on_spark`); repairs are broadcast with the marks.
+
 Cities are separate jobs of one Spark application (a few at a time, each submitted from its
 own driver thread and job group): no stage reads, joins or unions two cities' rows
 (tests/test_spark.py checks the physical plans).
@@ -25,7 +28,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,10 +38,12 @@ import pyarrow as pa
 
 from scs_cli.core.errors import ScsError, UsageError
 from scs_cli.engine.kernel import score
+from scs_cli.engine.listings import LISTINGS_SCHEMA, listings_of
 from scs_cli.rules.model import CatalogueHistory
 from scs_cli.scale.batch import City, open_cities, result_of, run_of
 from scs_cli.scale.dataset import Marks, ledger_data
 from scs_cli.scoring.batch import ScoreRun
+from scs_cli.scoring.lists import ListsRun, found_run
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -51,6 +56,13 @@ RESIDENTS_DDL = ("resident_id string, score long, tier string, rewards array<str
 RESIDENTS_ARROW = pa.schema([
     ("resident_id", pa.string()), ("score", pa.int64()), ("tier", pa.string()),
     ("rewards", pa.list_(pa.string())), ("sanctions", pa.list_(pa.string())),
+])
+LISTINGS_DDL = ("`list` string, resident_id string, since date, until date, "
+                "entered_by array<long>, repair long, measures array<string>")
+LISTINGS_ARROW = pa.schema([
+    ("list", pa.string()), ("resident_id", pa.string()), ("since", pa.date32()),
+    ("until", pa.date32()), ("entered_by", pa.list_(pa.int64())), ("repair", pa.int64()),
+    ("measures", pa.list_(pa.string())),
 ])
 EVENT_COLUMNS = ("bucket", "event_id", "resident_id", "indicator", "occurred_on", "points",
                  "recorded_at")
@@ -129,13 +141,20 @@ def _active_session() -> SparkSession | None:
 
 def city_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime) -> DataFrame:
     """The Spark plan that scores one city: its buckets cogrouped, the kernel per bucket."""
-    from pyspark.sql import functions as F
-
     job = spark.sparkContext.broadcast(Job(city.history, as_of, known_at,
                                            city.dataset.marks(known_at)))
 
     def kernel(events: pa.Table, consents: pa.Table) -> pa.Table:
         return score_bucket(job.value, events, consents)
+
+    return _cogrouped(spark, city, known_at, kernel, RESIDENTS_DDL)
+
+
+def _cogrouped(spark: SparkSession, city: City, known_at: datetime,
+               kernel: Callable[[pa.Table, pa.Table], pa.Table], ddl: str) -> DataFrame:
+    """A city's events and consents seen by known-at, cogrouped by resident bucket, with
+    ``kernel`` called on each bucket's whole residents and returning rows of ``ddl``."""
+    from pyspark.sql import functions as F
 
     seen = F.col("recorded_at") <= F.lit(known_at)
     folder = city.dataset.file("events")
@@ -148,7 +167,7 @@ def city_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime)
     consents = spark.read.parquet(str(city.dataset.file("consents"))).where(seen).select(
         *CONSENT_COLUMNS).repartition(parts, "bucket")
     return events.groupBy("bucket").cogroup(consents.groupBy("bucket")).applyInArrow(
-        kernel, RESIDENTS_DDL)
+        kernel, ddl)
 
 
 def _events_ddl() -> str:
@@ -204,6 +223,85 @@ def score_on_spark(paths: Sequence[str | Path], as_of: date, known_at: datetime 
         if owned:
             session.stop()
     return runs
+
+
+@dataclass(frozen=True)
+class ListsJob:
+    """What every task of a city's listings job receives, by broadcast: the marks on
+    events and the repairs (a few rows per thousand events)."""
+
+    history: CatalogueHistory
+    as_of: date
+    known_at: datetime
+    marks: Marks
+    repairs: pl.DataFrame
+    only: str | None
+
+
+def list_bucket(job: ListsJob, events: pa.Table, consents: pa.Table) -> pa.Table:
+    """`engine.listings.listings_of` on one bucket's residents, as Arrow.
+
+    Each listing depends on its resident alone: a black list on the resident's events and
+    repairs (a repair ends only its own resident's listing), a red list on the resident's
+    standing, granted as a reward is among the residents scored, here the bucket's."""
+    data = replace(ledger_data(_frame(events), job.marks, _frame(consents), job.known_at),
+                   repairs=job.repairs)
+    found = listings_of(data, job.history, job.as_of, job.only)
+    return found.select(LISTINGS_ARROW.names).to_arrow().cast(LISTINGS_ARROW)
+
+
+def lists_frame(spark: SparkSession, city: City, as_of: date, known_at: datetime,
+                only: str | None = None) -> DataFrame:
+    """The Spark plan of one city's listings: its buckets cogrouped as `city_frame` does,
+    the engine's listings per bucket."""
+    job = spark.sparkContext.broadcast(ListsJob(
+        city.history, as_of, known_at, city.dataset.marks(known_at),
+        city.dataset.repairs(known_at), only))
+
+    def kernel(events: pa.Table, consents: pa.Table) -> pa.Table:
+        return list_bucket(job.value, events, consents)
+
+    return _cogrouped(spark, city, known_at, kernel, LISTINGS_DDL)
+
+
+def listings_on_spark(path: str | Path, as_of: date, known_at: datetime | None = None, *,
+                      only: str | None = None, public: bool = False,
+                      master: str | None = None, spark: SparkSession | None = None,
+                      head: str | None = None, progress: Progress | None = None) -> ListsRun:
+    """`scs lists DIR --engine spark`: what `scale.batch.dataset_listings` gives, computed
+    in Spark tasks. The dataset and the list asked for are checked before Spark starts
+    (an unpublished list under ``public`` starts nothing); ``spark`` and ``master`` as in
+    `score_on_spark`."""
+    tick = progress or (lambda what: None)
+    known_at = known_at or datetime.now(UTC)
+    (city,) = open_cities([path], as_of, known_at, head=head)
+
+    def find(chosen: str | None) -> pl.DataFrame:
+        session = spark or _active_session()
+        owned = session is None
+        if session is None:
+            tick(f"starting Spark on {master or DEFAULT_MASTER}")
+            session = spark_session(master, app="scs lists")
+        assert session is not None
+        tick(f"listing {city.dataset.city_id} on Spark at {as_of}")
+        session.sparkContext.setJobGroup(f"scs-lists-{city.dataset.city_id}",
+                                         f"scs lists {city.dataset.path}")
+        try:
+            with _quiet():
+                table = lists_frame(session, city, as_of, known_at, chosen).toArrow()
+        except ScsError:
+            raise
+        except Exception as exc:  # Py4J, analysis and task errors alike
+            raise SparkError(f"{city.dataset.path}: the Spark job failed: "
+                             f"{_first_line(exc)}") from None
+        finally:
+            if owned:
+                session.stop()
+        found = pl.concat([pl.DataFrame(schema=LISTINGS_SCHEMA), _frame(table)],
+                          how="vertical_relaxed")
+        return found.cast(LISTINGS_SCHEMA).sort("list", "resident_id")  # type: ignore[arg-type]
+
+    return found_run(str(path), city.history, as_of, known_at, only, public, find)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ they are filed and decided here, above both the ledger and the engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -61,6 +62,15 @@ def ledger_listings(path: str | Path, as_of: date, known_at: datetime | None = N
 def listings_run(source: str, data: LedgerData, history: CatalogueHistory, as_of: date,
                  known_at: datetime, only: str | None, public: bool) -> ListsRun:
     """Listings of any source of `LedgerData` (a ledger, a dataset)."""
+    return found_run(source, history, as_of, known_at, only, public,
+                     lambda chosen: listings_of(data, history, as_of, chosen))
+
+
+def found_run(source: str, history: CatalogueHistory, as_of: date, known_at: datetime,
+              only: str | None, public: bool, find: Callable[[str | None], pl.DataFrame]
+              ) -> ListsRun:
+    """The checks and the ``--public`` cut of `scs lists` around ``find`` (the engine's
+    `listings` of one list, or of all with None), wherever it runs (here, on Spark)."""
     scheme = scheme_at(history, as_of, source)
     if only is not None and only not in scheme.lists:
         raise UsageError(f"{source}: no list {only!r} in {scheme.label}",
@@ -70,7 +80,7 @@ def listings_run(source: str, data: LedgerData, history: CatalogueHistory, as_of
     if only is not None and only not in kept:  # --public --list of an unpublished one
         return ListsRun(source, as_of, known_at, scheme,
                         pl.DataFrame(schema=LISTINGS_SCHEMA), public)
-    found = listings_of(data, history, as_of, only)
+    found = find(only)
     if public:
         # a minor record is never published (national rules of 2026); neither is a list
         # the office keeps unpublished
