@@ -54,8 +54,9 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     black = [v for v in chosen if v.kind == "black"]
     if black and prep.frame.height:
         events = _standing(prep, scheme, day_number(as_of), black)
+        place = prep.lexical.arg_sort()  # each resident's place in resident-id order
         for item in black:
-            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of))
+            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of), place)
     red = [v for v in chosen if v.kind == "red"]
     if red:
         granted = _red(prep, as_of, scored)
@@ -93,7 +94,7 @@ def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
 
 
 def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.DataFrame,
-           a: int) -> pl.DataFrame:
+           a: int, place: pl.Series) -> pl.DataFrame:
     """One black list's listings in force on day ``a``."""
     table, first = prep.table, prep.table.first
     codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
@@ -114,7 +115,6 @@ def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.D
     merged = _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
                      a)
     # into resident-id order by each resident's place in it (no text is sorted)
-    place = prep.lexical.arg_sort()
     return merged.sort(pl.lit(place).gather(pl.col("rix"))).select(
         list=pl.lit(item.id),
         resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("rix")),
@@ -179,14 +179,16 @@ def _merged(pieces: pl.LazyFrame, a: int) -> pl.DataFrame:
         _g_last=pl.when(last).then(pl.col("_g")).backward_fill(),
         _until=pl.when(last).then(pl.col("_reach")).backward_fill(),
     ).filter((pl.col("_g") == pl.col("_g_last")) & (pl.col("_until") > a))
-    merged = rows.group_by("rix", maintain_order=True).agg(
-        since=pl.col("day").first(), until=pl.col("_until").first(),
+    # in event-id order before grouping: one sort of the rows, where sorting each
+    # resident's list of entering events took half of the merge; the pieces ending at
+    # _until that a repair cut all hold the one repair the as-of join found there
+    merged = rows.sort("rix", "event_id").group_by("rix", maintain_order=True).agg(
+        since=pl.col("day").min(), until=pl.col("_until").first(),
         entered_by=pl.col("event_id"),
         repair=pl.col("repair").filter(pl.col("end") == pl.col("_until")).drop_nulls().first())
     return merged.with_columns(
         since=pl.col("since").cast(pl.Date),
-        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
-        entered_by=pl.col("entered_by").list.sort()).collect()
+        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date)).collect()
 
 
 def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFrame:
