@@ -206,8 +206,9 @@ def _lookup(key: pl.Expr, keys: pl.Series, values: pl.Series, dtype: Any) -> pl.
 # --- as-of dependent evaluation: steps 1–5 -------------------------------------------------
 
 def evaluate(prep: Prepared, as_of: date, detail: bool = True,
-             tally: bool = False) -> ScoreResult:
-    """Steps 1–9 at one as-of date over prepared events (``tally``: see `ScoreResult`)."""
+             tally: bool = False, lists: bool = False) -> ScoreResult:
+    """Steps 1–9 at one as-of date over prepared events (``tally``, ``lists``: see
+    `ScoreResult`)."""
 
     scheme = scheme_at(prep.history, as_of)
     a = day_number(as_of)
@@ -237,7 +238,7 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True,
     if detail:
         standing = standing.with_columns(suspended_by=suspended_by)
     frame = _judged(_in_order(standing, prep), a).collect()
-    result = totals(prep, scheme, as_of, frame, residents, extra, detail)
+    result = totals(prep, scheme, as_of, frame, residents, extra, detail, lists)
     if tally:
         result = replace(result, counting=_counting(frame, prep))
     return result

@@ -15,22 +15,22 @@ needs it, and the listings themselves, list by list, as frame operations:
 - overlapping (or touching) listings of a resident merge; the one in force on the date is
   reported with its earliest ``since``, every entering event, and its end.
 
-A red list is evaluated like a reward (step 9): the kernel grants it as one. Nothing here
-changes a score or a tier.
+A red list is granted like a reward (step 9): the kernel's evaluation tests it beside the
+rewards (``evaluate(..., lists=True)``), so a caller that scores and lists evaluates once.
+Nothing here changes a score or a tier.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import polars as pl
 
 from scs_cli.engine.kernel import _in_order, evaluate, is_in, prepare, scheme_at
-from scs_cli.engine.results import Prepared
+from scs_cli.engine.results import Prepared, ScoreResult
 from scs_cli.engine.rulebook import day_number
-from scs_cli.rules.model import Catalogue, CatalogueHistory, CreditList, Reward
+from scs_cli.rules.model import Catalogue, CatalogueHistory, CreditList
 
 LISTINGS_SCHEMA: dict[str, Any] = {
     "list": pl.String, "resident_id": pl.String, "since": pl.Date, "until": pl.Date,
@@ -38,14 +38,15 @@ LISTINGS_SCHEMA: dict[str, Any] = {
 }
 _SHIFT = 2**32       # packs (resident, day offset) into one sortable Int64
 _NEVER = 2**31 - 1   # the end of a listing that has none yet
-RED = "list:"        # red lists ride on the kernel's rewards under ids no reward can have
 
 
 def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
-             only: str | None = None) -> pl.DataFrame:
+             only: str | None = None, scored: ScoreResult | None = None) -> pl.DataFrame:
     """Every listing in force on ``as_of`` (LISTINGS_SCHEMA), sorted by list and resident.
 
     ``repairs`` is `LedgerData.repairs` (as known at known-at); ``only`` keeps one list.
+    ``scored``: the caller's own `evaluate(prep, as_of, lists=True)`, whose red lists are
+    taken as they are (else red lists cost an evaluation here).
     """
     scheme = scheme_at(prep.history, as_of)
     chosen = [v for k, v in sorted(scheme.lists.items()) if only is None or k == only]
@@ -53,11 +54,12 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     black = [v for v in chosen if v.kind == "black"]
     if black and prep.frame.height:
         events = _standing(prep, scheme, day_number(as_of), black)
+        place = prep.lexical.arg_sort()  # each resident's place in resident-id order
         for item in black:
-            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of))
+            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of), place)
     red = [v for v in chosen if v.kind == "red"]
     if red:
-        granted = _red(prep, scheme, red, as_of)
+        granted = _red(prep, as_of, scored)
         for item in red:
             parts[item.id] = granted.filter(pl.col("list") == item.id)
     columns = [c for c in LISTINGS_SCHEMA if c != "measures"]
@@ -92,7 +94,7 @@ def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
 
 
 def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.DataFrame,
-           a: int) -> pl.DataFrame:
+           a: int, place: pl.Series) -> pl.DataFrame:
     """One black list's listings in force on day ``a``."""
     table, first = prep.table, prep.table.first
     codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
@@ -113,7 +115,6 @@ def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.D
     merged = _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
                      a)
     # into resident-id order by each resident's place in it (no text is sorted)
-    place = prep.lexical.arg_sort()
     return merged.sort(pl.lit(place).gather(pl.col("rix"))).select(
         list=pl.lit(item.id),
         resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("rix")),
@@ -178,30 +179,26 @@ def _merged(pieces: pl.LazyFrame, a: int) -> pl.DataFrame:
         _g_last=pl.when(last).then(pl.col("_g")).backward_fill(),
         _until=pl.when(last).then(pl.col("_reach")).backward_fill(),
     ).filter((pl.col("_g") == pl.col("_g_last")) & (pl.col("_until") > a))
-    merged = rows.group_by("rix", maintain_order=True).agg(
-        since=pl.col("day").first(), until=pl.col("_until").first(),
+    # in event-id order before grouping: one sort of the rows, where sorting each
+    # resident's list of entering events took half of the merge; the pieces ending at
+    # _until that a repair cut all hold the one repair the as-of join found there
+    merged = rows.sort("rix", "event_id").group_by("rix", maintain_order=True).agg(
+        since=pl.col("day").min(), until=pl.col("_until").first(),
         entered_by=pl.col("event_id"),
         repair=pl.col("repair").filter(pl.col("end") == pl.col("_until")).drop_nulls().first())
     return merged.with_columns(
         since=pl.col("since").cast(pl.Date),
-        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
-        entered_by=pl.col("entered_by").list.sort()).collect()
+        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date)).collect()
 
 
-def _red(prep: Prepared, scheme: Catalogue, red: list[CreditList], as_of: date
-         ) -> pl.DataFrame:
-    """Red lists among the residents scored on the date, granted as rewards are."""
-    extra = {RED + item.id: Reward(RED + item.id, item.name, item.entry.min_tier or "",
-                                   item.entry.min_score, item.entry.clean_for,
-                                   max_tier=item.entry.max_tier,
-                                   max_score=item.entry.max_score) for item in red}
-    versions = [replace(v, rewards={**v.rewards, **extra}) if v is scheme else v
-                for v in prep.history.versions]
-    scored = evaluate(replace(prep, history=CatalogueHistory(versions)), as_of,
-                      detail=False).residents
-    return scored.select("resident_id", "rewards").explode("rewards").filter(
-        pl.col("rewards").str.starts_with(RED)).select(
-        "resident_id", list=pl.col("rewards").str.strip_prefix(RED),
+def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFrame:
+    """Red lists among the residents scored on the date, granted as rewards are (step 9,
+    tested by the evaluation itself: `ScoreResult.red`)."""
+    if scored is None or scored.red is None or scored.as_of != as_of:
+        scored = evaluate(prep, as_of, detail=False, lists=True)
+    assert scored.red is not None  # evaluate(lists=True) always sets it
+    return scored.red.select(
+        "resident_id", "list",
         since=pl.lit(as_of, dtype=pl.Date), until=pl.lit(None, dtype=pl.Date),
         entered_by=pl.lit([], dtype=pl.List(pl.Int64)), repair=pl.lit(None, dtype=pl.Int64))
 

@@ -85,6 +85,9 @@ class ScoreResult:
     # with ``detail``: per resident, SUBTOTALS_SCHEMA (what explain's score and tier
     # sentences word)
     subtotals: pl.DataFrame | None = None
+    # with ``lists``: per scored resident, the red lists granted on the as-of date
+    # (resident_id, list), tested with the rewards so listings need no second evaluation
+    red: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,14 @@ from scs_cli.engine.rulebook import (
     day_number,
     threshold_day,
 )
-from scs_cli.rules.model import Catalogue, cents
+from scs_cli.rules.model import Catalogue, Reward, cents
 
 
 def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
-           residents: pl.DataFrame, extra: list[str], detail: bool) -> ScoreResult:
-    """Steps 6–9 over judged events (sorted by resident, residents in the same order)."""
+           residents: pl.DataFrame, extra: list[str], detail: bool,
+           lists: bool = False) -> ScoreResult:
+    """Steps 6–9 over judged events (sorted by resident, residents in the same order);
+    with ``lists``, the red lists granted (`ScoreResult.red`)."""
     book, rules = prep.book, prep.book.rules
     tiers = scheme.tier_names
     tier_rank = {name: i for i, name in enumerate(tiers)}
@@ -66,14 +68,33 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
         sanctions=_id_list(sorted(by_tier), applied),
     )
     out = res.select([pl.col(c).cast(t) for c, t in RESIDENTS_SCHEMA.items()])
+    red = _red_lists(scheme, res, tier_rank, as_of) if lists else None
     if not detail:
         return ScoreResult(as_of, scheme, out, pl.DataFrame(schema=EVENTS_SCHEMA),
-                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA))
+                           pl.DataFrame(schema=ADJUSTMENTS_SCHEMA), red=red)
     events = _event_rows(prep, frame, capped)
     adjustments = _adjustment_rows(prep, res, residents, adjust, frame)
     return ScoreResult(as_of, scheme, out, events, adjustments,
                        checks=_check_rows(res, tests, applied, sorted(by_tier)),
-                       subtotals=_subtotal_rows(scheme, res, adjust))
+                       subtotals=_subtotal_rows(scheme, res, adjust), red=red)
+
+
+def _red_lists(scheme: Catalogue, res: pl.DataFrame, tier_rank: dict[str, int],
+               as_of: date) -> pl.DataFrame:
+    """Each red list's residents (resident-id order), granted as a reward is (SPEC §4a):
+    step 9's tests on the score, tier and clean_for this evaluation already holds."""
+    parts = [pl.DataFrame(schema={"resident_id": pl.String, "list": pl.String})]
+    for lid, item in sorted(scheme.lists.items()):
+        if item.kind != "red":
+            continue
+        entry = item.entry  # no min_tier: the worst tier, a test every resident passes
+        reward = Reward(lid, item.name, entry.min_tier or scheme.tier_names[-1],
+                        entry.min_score, entry.clean_for, max_tier=entry.max_tier,
+                        max_score=entry.max_score)
+        granted = pl.all_horizontal(_reward_tests(reward, tier_rank, as_of).values())
+        parts.append(res.lazy().filter(granted).select("resident_id", list=pl.lit(lid))
+                     .collect())
+    return pl.concat(parts)
 
 
 def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,

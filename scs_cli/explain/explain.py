@@ -64,7 +64,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
         raise ScsError(f"resident {resident_id!r} has no events and no consent rows in "
                        "these ledger data; check the resident id")
     prepared = prepare(mine, history)
-    result = evaluate(prepared, as_of)
+    result = evaluate(prepared, as_of, lists=True)  # red lists too: one evaluation
     scheme: Catalogue = result.scheme
     row = result.residents.filter(result.residents["resident_id"] == resident_id)
     scored = not row.is_empty()
@@ -105,7 +105,7 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
         projection=projection(ctx, resident_id, events, prepared),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, subtotals, events, adjusted),
-        lists=listing_lines(prepared, mine, scheme, resident_id, as_of),
+        lists=listing_lines(prepared, mine, scheme, resident_id, as_of, scored=result),
     )
 
 

@@ -8,17 +8,18 @@ from typing import Any
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.listings import listings
-from scs_cli.engine.results import Prepared
+from scs_cli.engine.results import Prepared, ScoreResult
 from scs_cli.explain.model import ListingLine, Measure
 from scs_cli.rules.model import Catalogue
 
 
 def listing_lines(prepared: Prepared, data: LedgerData, scheme: Catalogue, resident_id: str,
-                  as_of: date) -> tuple[ListingLine, ...]:
-    """Each list ``resident_id`` is on on ``as_of``, why, until when, and its measures."""
+                  as_of: date, scored: ScoreResult | None = None) -> tuple[ListingLine, ...]:
+    """Each list ``resident_id`` is on on ``as_of``, why, until when, and its measures
+    (``scored``: the caller's `evaluate(prepared, as_of, lists=True)`, see `listings`)."""
     if not scheme.lists:
         return ()
-    found = listings(prepared, data.repairs, as_of)
+    found = listings(prepared, data.repairs, as_of, scored=scored)
     lines = []
     for row in found.filter(found["resident_id"] == resident_id).iter_rows(named=True):
         item = scheme.lists[row["list"]]
