@@ -25,6 +25,7 @@ from scs_cli.core.guard import check_folder, check_targets
 from scs_cli.core.output import safe_child, write_text
 from scs_cli.core.templates import Templates
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
+from scs_cli.engine.listings import listings
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.report.charts import CHARTS, cities_chart, city_charts
@@ -138,11 +139,13 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
     prepared = prepare(data, history)
-    now = evaluate(prepared, as_of, detail=False, tally=True)
+    now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
     assert now.counting is not None  # asked for with tally=True
     summary = tallied(now.counting, history)
     residents = now.residents
+    # who is listed, from the same preparation and evaluation (red lists included)
+    listed = listings(prepared, data.repairs, as_of, scored=now) if scheme.lists else None
     del now
     step("scored on the as-of date")
 
@@ -164,7 +167,8 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
                      known_at=known_at, data=data, residents=residents, events=None,
                      summary=summary, monthly=monthly, last_run=last, recorded=recorded,
-                     runs_not_before=not_before, ledger_head=(head.rows, head.hash))
+                     runs_not_before=not_before, ledger_head=(head.rows, head.hash),
+                     listed=listed)
 
 
 def write_city(inp: Any, directory: Path, public: bool,
@@ -172,7 +176,7 @@ def write_city(inp: Any, directory: Path, public: bool,
     """Figures → charts → files, for one city."""
 
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
-    if inp.scheme.lists:  # residents per list, repairs pending (the lead wires the pages)
+    if inp.scheme.lists:  # residents per list, repairs pending
         doc["lists"] = lists_figure(inp, public)
     charts = city_charts(doc)
     directory.mkdir(parents=True, exist_ok=True)

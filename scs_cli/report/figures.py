@@ -82,6 +82,8 @@ class CityInput:
     summary: Counted | None = None
     # the ledger head (rows, hash) as known at known_at: the history the report was made from
     ledger_head: tuple[int, str] | None = None
+    # who is listed on as_of (engine.listings), when the scheme keeps lists
+    listed: pl.DataFrame | None = None
 
 
 # --- suppression -------------------------------------------------------------------------

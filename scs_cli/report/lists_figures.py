@@ -7,8 +7,6 @@ from typing import Any
 
 import polars as pl
 
-from scs_cli.engine.kernel import prepare
-from scs_cli.engine.listings import listings
 from scs_cli.report.figures import CityInput, _count
 
 
@@ -22,8 +20,8 @@ def lists_figure(inp: CityInput, public: bool) -> dict[str, Any]:
     scheme = inp.scheme
     shown = {k: v for k, v in scheme.lists.items()
              if not public or (v.published and v.severity != "minor")}
-    found = listings(prepare(inp.data, inp.history), inp.data.repairs, inp.as_of) \
-        if shown else pl.DataFrame(schema={"list": pl.String})
+    found = inp.listed if shown and inp.listed is not None else pl.DataFrame(
+        schema={"list": pl.String})
     per_list = dict(found.group_by("list").len().iter_rows()) if found.height else {}
     rows = []
     for lid, item in shown.items():
