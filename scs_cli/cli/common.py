@@ -453,6 +453,9 @@ KnownAtOpt = Annotated[str | None, typer.Option(
     "--known-at", metavar="YYYY-MM-DDTHH:MM:SSZ",
     help="Only ledger rows recorded by this ISO timestamp (UTC if no offset).",
     show_default=False)]
+MasterOpt = Annotated[str | None, typer.Option(
+    "--master", help="With --engine spark: the Spark master URL (default local[*]).",
+    show_default=False)]
 def formats(*accepted: Format, help: str | None = None) -> Any:
     """The ``--format`` option of a command that writes the ``accepted`` formats: the one
     declaration its validation, its help and shell completion all read.

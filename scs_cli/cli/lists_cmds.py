@@ -12,6 +12,7 @@ from scs_cli.cli.common import (
     FormatOpt,
     KnownAtOpt,
     LedgerArg,
+    MasterOpt,
     ScsGroup,
     check_id,
     emit,
@@ -52,9 +53,7 @@ def lists(
         "--engine", help="Where a dataset's listings are computed: local (this machine) or "
         "spark (Apache Spark, with the same engine; needs the scs[spark] extra and Java 17; "
         "docs/scale.md).")] = Engine.local,
-    master: Annotated[str | None, typer.Option(
-        "--master", help="With --engine spark: the Spark master URL (default local[*]).",
-        show_default=False)] = None,
+    master: MasterOpt = None,
 ) -> None:
     """Who is on which list on --as-of (docs/lists.md): since when, until when (empty
     while no end is known), the entering events and the repair that ended a listing.

@@ -14,6 +14,7 @@ from scs_cli.cli.common import (
     AsOfOpt,
     KnownAtOpt,
     LedgerArg,
+    MasterOpt,
     ScsGroup,
     SourceArg,
     check_id,
@@ -79,9 +80,7 @@ def score(
         "--engine", help="Where datasets are scored: local (this machine) or spark "
         "(Apache Spark, with the same kernel; needs the scs[spark] extra and Java 17; "
         "docs/scale.md).")] = Engine.local,
-    master: Annotated[str | None, typer.Option(
-        "--master", help="With --engine spark: the Spark master URL (default local[*]).",
-        show_default=False)] = None,
+    master: MasterOpt = None,
     head: Annotated[str | None, typer.Option(
         "--head", help="With a dataset: the ledger head the office published (ROWS:HASH): "
         "recompute the chain from the files and prove they hold that history before "
