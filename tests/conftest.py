@@ -31,6 +31,17 @@ class Invoker:
                                   catch_exceptions=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def prepared_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Kept prepared frames go to a folder of the test run, never the user's cache (and the
+    cache stays on: every scoring test also proves that a kept frame scores the same)."""
+    folder = tmp_path_factory.mktemp("prepared-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCS_CACHE_DIR", str(folder))
+        patch.delenv("SCS_CACHE", raising=False)
+        yield folder
+
+
 @pytest.fixture
 def scs() -> Invoker:
     return Invoker()

@@ -241,14 +241,21 @@ def test_bad_input_is_one_line(tmp_path, ledger):  # type: ignore[no-untyped-def
     assert result.exit_code == 2  # --output is required: a usage error
 
 
-def test_the_ledger_is_read_once_and_prepared_once(ledger, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """The 12 month ends share the scoring's preparation with the as-of date."""
-    import scs_cli.report.batch as engine  # the report calls the engine through its own name
+@pytest.mark.parametrize("cache", ["off", "kept"])
+def test_the_ledger_is_read_once_and_prepared_once(ledger, tmp_path, monkeypatch, cache):  # type: ignore[no-untyped-def]
+    """The 12 month ends share the scoring's preparation with the as-of date; with the
+    frame kept by the import (the prepared-frame cache), nothing is prepared at all."""
+    import scs_cli.scoring.prepared as kept  # the report prepares through it
     from scs_cli.ledger.store import Ledger
     from scs_cli.report.batch import write_reports
 
+    if cache == "off":
+        monkeypatch.setenv("SCS_CACHE", "off")
+    else:
+        monkeypatch.setenv("SCS_CACHE_DIR", str(tmp_path / "cache"))
+        assert kept.keep_prepared(ledger)
     calls = {"prepare": 0, "scoring_data": 0}
-    real_prepare, real_data = engine.prepare, Ledger.scoring_data
+    real_prepare, real_data = kept.prepare, Ledger.scoring_data
 
     def prepare(*a, **k):  # type: ignore[no-untyped-def]
         calls["prepare"] += 1
@@ -258,12 +265,12 @@ def test_the_ledger_is_read_once_and_prepared_once(ledger, tmp_path, monkeypatch
         calls["scoring_data"] += 1
         return real_data(self, *a, **k)
 
-    monkeypatch.setattr(engine, "prepare", prepare)
+    monkeypatch.setattr(kept, "prepare", prepare)
     monkeypatch.setattr(Ledger, "scoring_data", scoring_data)
     steps = []
     result = write_reports([ledger], AS_OF, tmp_path / "o",
                            progress=lambda what, done, total: steps.append((done, total)))
-    assert calls == {"prepare": 1, "scoring_data": 1}
+    assert calls == {"prepare": 1 if cache == "off" else 0, "scoring_data": 1}
     assert [done for done, _ in steps] == list(range(len(steps)))  # 0, 1, … total
     assert steps[-1][0] == steps[-1][1] and len(result.files) == 9
 

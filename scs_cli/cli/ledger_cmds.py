@@ -25,6 +25,7 @@ from scs_cli.cli.common import (
     parse_date,
     progress_enabled,
 )
+from scs_cli.core.errors import ScsError
 from scs_cli.core.output import Format
 
 ledger_app = typer.Typer(cls=ScsGroup, no_args_is_help=True, rich_markup_mode=None,
@@ -160,6 +161,27 @@ def import_events(
     for notice in result.notices:
         err.print(f"warning: {file}: {notice}", highlight=False, markup=False)
     _warn_forbidden(history, result.indicators)
+    if result.imported:
+        _keep_prepared(ledger)
+
+
+def _keep_prepared(ledger: Path) -> None:
+    """Prepare the engine's frame of the grown ledger now, so that the next `scs score`
+    finds it kept (docs/ledger.md, "The prepared-frame cache"). The import is recorded
+    whatever happens here: a failure is a warning, and the next score prepares."""
+    import polars as pl
+
+    from scs_cli.scoring.prepared import keep_prepared
+
+    status = (err.status("preparing the engine's frame for the next score")
+              if progress_enabled() else contextlib.nullcontext())
+    with status:
+        try:
+            keep_prepared(ledger)
+        except (ScsError, OSError, pl.exceptions.PolarsError) as exc:
+            err.print(f"warning: {ledger}: the events are imported, but their frame was not "
+                      f"prepared for the next score ({exc}); it will be then",
+                      highlight=False, markup=False)
 
 
 def _warn_forbidden(history: Any, indicators: tuple[str, ...]) -> None:

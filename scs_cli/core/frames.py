@@ -89,6 +89,9 @@ class LedgerData:
     residents: pl.DataFrame = None  # type: ignore[assignment]
     indicators: tuple[str, ...] = None  # type: ignore[assignment]
     repairs: pl.DataFrame = None  # type: ignore[assignment]  # REPAIRS_SCHEMA; None: empty
+    # What the events were read from (a ledger's checked batches, `batches.read_events`);
+    # None when unknown (frames built in memory, a dataset). Keys the prepared-frame cache.
+    fingerprint: str | None = None
 
     def __post_init__(self) -> None:
         if self.repairs is None:

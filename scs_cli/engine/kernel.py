@@ -102,19 +102,31 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
         first = last = 0
     table = DayTable(first, last)
     frame, order = _in_kernel_order(events, data.indicators, book, first)
-    residents = pl.DataFrame({"resident": order.keys}).select(
-        rix=pl.int_range(pl.len(), dtype=pl.Int32), resident_id=data.resident_ids())
-    lexical = residents["resident_id"].arg_sort().cast(pl.Int32).rename("rix")
     # one lazy query: Polars computes independent columns side by side
     lazy = _rule_columns(frame.lazy(), data, book, table)
     extra = _order_columns(book, table)
     frame = (lazy.with_columns(extra) if extra else lazy).collect()
+    return restore(data, history, frame, order.keys, table, events=events, book=book)
 
+
+def restore(data: LedgerData, history: CatalogueHistory, frame: pl.DataFrame,
+            keys: pl.Series, table: DayTable, *, events: pl.DataFrame | None = None,
+            lexical: pl.Series | None = None, book: RuleBook | None = None) -> Prepared:
+    """`Prepared` from a frame `prepare` made (now, or earlier and kept: the cache of
+    `scoring.prepared`) and the rest of the ledger's rows as ``data`` holds them.
+
+    ``keys`` are the ledger's resident numbers by ``rix``. Without ``events`` (a frame kept
+    from earlier) only whole-ledger results can be evaluated, not each event's row."""
+    residents = pl.DataFrame({"resident": keys}).select(
+        rix=pl.int_range(pl.len(), dtype=pl.Int32), resident_id=data.resident_ids())
+    if lexical is None:
+        lexical = residents["resident_id"].arg_sort().cast(pl.Int32).rename("rix")
     objections = data.objections.filter(pl.col("outcome").ne_missing("upheld")).select(
         "event_id", "objection_id", filed=pl.col("filed_on").cast(pl.Int32),
         decided=pl.col("decided_on").cast(pl.Int32))
-    return Prepared(history, book, table, frame, residents, lexical, events,
-                    data.indicators, objections, data.consents)
+    return Prepared(history, book or RuleBook.build(history), table, frame, residents,
+                    lexical, events, data.indicators, objections, data.consents,
+                    keys.cast(pl.Int32))
 
 
 def _in_kernel_order(events: pl.DataFrame, indicators: tuple[str, ...], book: RuleBook,

@@ -105,8 +105,11 @@ class Prepared:
     frame: pl.DataFrame
     residents: pl.DataFrame      # rix, resident_id: every resident with an event
     lexical: pl.Series           # rix of the residents in resident-id order
-    events: pl.DataFrame         # the ledger's events frame, in event-id order
+    events: pl.DataFrame | None  # the ledger's events frame, in event-id order (None: a
+                                 # frame kept from earlier, `kernel.restore`)
     indicators: tuple[str, ...]  # the ledger's indicator ids, by `events.code`
     objections: pl.DataFrame     # objections not upheld: event_id, objection_id, filed,
                                  # decided (day numbers)
     consents: pl.DataFrame
+    keys: pl.Series              # the ledger's resident number of each rix (what a kept
+                                 # frame needs to find its residents again)

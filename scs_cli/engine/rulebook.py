@@ -138,8 +138,8 @@ class DayTable:
     """
 
     def __init__(self, first: int, last: int):
-        self.first = first
-        self.days = pl.Series("day", range(first, max(last, first) + 1), dtype=pl.Int32
+        self.first, self.last = first, max(last, first)
+        self.days = pl.Series("day", range(first, self.last + 1), dtype=pl.Int32
                               ).cast(pl.Date)
         self._ends: dict[Duration, pl.Series] = {}
 

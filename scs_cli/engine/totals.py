@@ -273,7 +273,9 @@ def _id_list(ids: list[str], conditions: list[pl.Expr]) -> pl.Expr:
 def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
                 ) -> pl.DataFrame:
     """One row per event of a scored resident, by event id: points, status and why."""
-    book = prep.book
+    book, events = prep.book, prep.events
+    if events is None:  # a frame kept from earlier has no event rows: callers ask detail=False
+        raise ValueError("each event's row needs the events: prepare() them, not restore()")
     if capped is not None:
         frame = frame.with_columns(**capped.per_event(frame))
     else:
@@ -305,14 +307,14 @@ def _event_rows(prep: Prepared, frame: pl.DataFrame, capped: Capped | None
               "over", "lifted", "expired", "ref", "kind", "cat", "rkey"]
     needed += [c for c in columns if c in ("_n", "lim_rank", "suspended_by")
                or c.startswith("pkey_")]
-    frame = frame.select(needed)[_event_id_order(frame["row"], prep.events.height)]
+    frame = frame.select(needed)[_event_id_order(frame["row"], events.height)]
     names = pl.Series(prep.indicators or ("",), dtype=pl.String)
     occurrence = pl.when(pl.col("ref") & (pl.col("kind") == KIND_ESCALATION)).then(
         pl.col("_n").cast(pl.Int32)) if "_n" in columns else pl.lit(None, dtype=pl.Int32)
     return pl.concat([
         frame.select("event_id", resident_id=pl.lit(prep.residents["resident_id"]).gather(
             pl.col("rix"))),
-        prep.events[frame["row"]].select(
+        events[frame["row"]].select(
             indicator=pl.lit(names).gather(pl.col("code")), occurred_on="occurred_on"),
         frame.select(
             version=pl.when(pl.col("defined")).then(

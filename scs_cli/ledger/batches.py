@@ -159,31 +159,47 @@ def read_event_ids(conn: sqlite3.Connection, cut: str) -> pl.Series:
             else pl.Series("event_id", [], dtype=pl.Int64))
 
 
-def read_events(conn: sqlite3.Connection, cut: str
-                ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
-    """(events, residents, indicators) recorded by ``cut``, events in event-id order.
+def read_events(conn: sqlite3.Connection, cut: str, *, decode: bool = True
+                ) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...], str]:
+    """(events, residents, indicators, fingerprint) recorded by ``cut``, events in event-id
+    order.
 
     ``events.code`` is renumbered from each batch's own indicator list into one list for
     the whole ledger (sorted), with a gather from a table of a few entries per batch.
+    ``fingerprint`` names exactly the events read: a SHA-256 over each batch's number,
+    indicator list and the recorded SHA-256s of its checked data and residents. With
+    ``decode=False`` every batch is still read and checked, but the events frame is left
+    empty (a prepared frame cached under the fingerprint stands in for it:
+    `scoring.prepared`).
     """
-    rows = [(text, checked(batch_id, "data", blob, expected))
-            for batch_id, text, blob, expected in conn.execute(
-                "SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
-                "WHERE recorded_at <= ? ORDER BY batch_id", (cut,))]
+    rows = [(batch_id, text, checked(batch_id, "data", blob, expected),
+             f"{batch_id} {expected} {named} {text}")
+            for batch_id, text, blob, expected, named in conn.execute(
+                "SELECT batch_id, indicators, data, data_sha256, residents_sha256 "
+                "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id", (cut,))]
     residents = read_residents(conn, cut)
-    if not rows:
-        return pl.DataFrame(schema=EVENTS_SCHEMA), residents, ()
-    lists = [json.loads(text) for text, _ in rows]
-    indicators = tuple(sorted({i for names in lists for i in names}))
+    # the residents' ids too: the order of the ids is part of what is prepared
+    fingerprint = hashlib.sha256("\n".join(line for _, _, _, line in rows).encode()
+                                 ).hexdigest()
+    if not rows or not decode:
+        return pl.DataFrame(schema=EVENTS_SCHEMA), residents, _indicators(
+            [json.loads(text) for _, text, _, _ in rows]), fingerprint
+    lists = [json.loads(text) for _, text, _, _ in rows]
+    indicators = _indicators(lists)
     position = {name: n for n, name in enumerate(indicators)}
     # Decoding releases the GIL: the two cores each take a share of the batches.
     with ThreadPoolExecutor(2) as pool:
-        frames = list(pool.map(_read, [blob for _, blob in rows]))
+        frames = list(pool.map(_read, [blob for _, _, blob, _ in rows]))
     events = pl.concat([
         frame.with_columns(code=pl.lit(pl.Series([position[n] for n in names] or [0],
                                                  dtype=pl.Int32)).gather(pl.col("code")))
         for frame, names in zip(frames, lists, strict=True)])
-    return events, residents, indicators
+    return events, residents, indicators, fingerprint
+
+
+def _indicators(lists: list[list[str]]) -> tuple[str, ...]:
+    """The ledger's indicator ids: every batch's, sorted (what ``events.code`` numbers)."""
+    return tuple(sorted({i for names in lists for i in names}))
 
 
 def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.DataFrame:

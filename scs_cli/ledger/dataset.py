@@ -260,7 +260,7 @@ def _check_target(ledger: Ledger, target: Path) -> None:
 def _events(ledger: Ledger) -> pl.DataFrame:
     """Every event as the engine reads it (the batches), with the text put back."""
     conn = ledger._conn
-    events, residents, indicators = batches.read_events(conn, NEVER)
+    events, residents, indicators, _ = batches.read_events(conn, NEVER)
     sources = batches.read_sources(conn, NEVER, notes=True)
     stamps = pl.DataFrame(conn.execute(
         "SELECT first_event_id, last_event_id, import_id, recorded_at FROM event_batches "

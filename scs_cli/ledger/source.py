@@ -49,9 +49,12 @@ class Source(Protocol):
         """The same versions as a `CatalogueHistory` (which one is in force on a day)."""
         ...
 
-    def data(self, known_at: datetime | None = None, *, sources: bool = False) -> LedgerData:
+    def data(self, known_at: datetime | None = None, *, sources: bool = False,
+             events: bool = True) -> LedgerData:
         """Every row the engine needs as recorded by known-at; with ``sources`` the events
-        carry their `agency` and `reference` too."""
+        carry their `agency` and `reference` too. ``events=False`` may leave the events
+        frame empty when `LedgerData.fingerprint` names them (a ledger file: the
+        prepared-frame cache stands in for them); a source may read them anyway."""
         ...
 
     def resident(self, resident_id: str, known_at: datetime | None = None
@@ -102,8 +105,9 @@ class LedgerFile:
     def history(self, known_at: datetime | None = None) -> CatalogueHistory:
         return self._ledger.history(known_at)
 
-    def data(self, known_at: datetime | None = None, *, sources: bool = False) -> LedgerData:
-        return self._ledger.scoring_data(known_at, sources=sources)
+    def data(self, known_at: datetime | None = None, *, sources: bool = False,
+             events: bool = True) -> LedgerData:
+        return self._ledger.scoring_data(known_at, sources=sources, events=events)
 
     def resident(self, resident_id: str, known_at: datetime | None = None
                  ) -> tuple[LedgerData, LedgerNotes]:

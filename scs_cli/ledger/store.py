@@ -717,19 +717,26 @@ class Ledger:
 
     # --- what the engine reads ----------------------------------------------------------
 
-    def scoring_data(self, known_at: datetime | None = None, *,
-                     sources: bool = False, notes: bool = False) -> LedgerData:
+    def scoring_data(self, known_at: datetime | None = None, *, sources: bool = False,
+                     notes: bool = False, events: bool = True) -> LedgerData:
         """Every row the engine needs, as recorded by known-at (default: everything).
 
         With ``sources`` the events also carry their `agency` (and `reference`); with
-        ``notes`` also their `note` and `noted` (whether their batch holds the note)."""
+        ``notes`` also their `note` and `noted` (whether their batch holds the note). With
+        ``events=False`` every batch is read and checked but not decoded: the events frame
+        is empty and `LedgerData.fingerprint` names the events a cached prepared frame must
+        have been made from (`scoring.prepared`)."""
+        if not events and (sources or notes):
+            raise ValueError("sources and notes come with the events")
         cut = cutoff(known_at)
         with self._sql():
-            events, residents, indicators = batches.read_events(self._conn, cut)
+            frame, residents, indicators, fingerprint = batches.read_events(
+                self._conn, cut, decode=events)
+            events_frame = frame
             if sources or notes:
-                events = pl.concat([events, batches.read_sources(self._conn, cut,
-                                                                 notes=notes)],
-                                   how="horizontal")
+                events_frame = pl.concat([frame, batches.read_sources(self._conn, cut,
+                                                                      notes=notes)],
+                                         how="horizontal")
             voids = self._frame("SELECT event_id FROM voids WHERE recorded_at <= ?", (cut,),
                                 VOIDS_SCHEMA)
             lifts = self._frame("SELECT event_id, lifted_on FROM lifts WHERE recorded_at <= ?",
@@ -744,8 +751,8 @@ class Ledger:
                 "SELECT resident_id, on_date, consent = 1, consent_id FROM consents "
                 "WHERE recorded_at <= ? ORDER BY consent_id", (cut,), CONSENTS_SCHEMA)
             repairs = repairs_frame(self._conn, cut)
-        return LedgerData(events, voids, lifts, objections, consents, residents, indicators,
-                          repairs)
+        return LedgerData(events_frame, voids, lifts, objections, consents, residents,
+                          indicators, repairs, fingerprint)
 
     def _frame(self, sql: str, params: Sequence[Any], frame_schema: dict[str, Any]
                ) -> pl.DataFrame:

@@ -24,7 +24,7 @@ from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.core.guard import check_folder, check_targets
 from scs_cli.core.output import safe_child, write_text
 from scs_cli.core.templates import Templates
-from scs_cli.engine.kernel import evaluate, prepare, scheme_at
+from scs_cli.engine.kernel import evaluate, scheme_at
 from scs_cli.engine.listings import listings
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
@@ -39,6 +39,7 @@ from scs_cli.report.figures import (
 )
 from scs_cli.report.lists_figures import lists_figure
 from scs_cli.report.render import city_html, city_json, city_markdown, index_html, index_json
+from scs_cli.scoring.prepared import prepared_rows
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
@@ -126,7 +127,10 @@ def read_city(path: Path, as_of: date, known_at: datetime,
         adopted = source.adopted(known_at)
         history = source.history(known_at)
         head = source.head(known_at)  # the history the report is computed from
-        data = source.data(known_at, sources=True)  # agencies: data quality
+        # agencies: data quality; the frame prepared earlier for these rows, if kept
+        rows = prepared_rows(source, known_at, history, tuple(a.sha256 for a in adopted),
+                             sources=True)
+        data = rows.data
         recorded = source.recorded(known_at)
         last, not_before = None, 0
         if source.ledger is not None:  # saved runs live in a ledger file, not a dataset
@@ -138,7 +142,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     step("read")
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
-    prepared = prepare(data, history)
+    prepared = rows.prepared
     now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
     assert now.counting is not None  # asked for with tally=True

@@ -61,13 +61,15 @@ class DatasetFolder:
     def history(self, known_at: datetime | None = None) -> CatalogueHistory:
         return history_of(self.adopted(known_at))
 
-    def data(self, known_at: datetime | None = None, *, sources: bool = False) -> LedgerData:
+    def data(self, known_at: datetime | None = None, *, sources: bool = False,
+             events: bool = True) -> LedgerData:
+        # always with the events: a dataset's frames have no fingerprint to cache them by
         data = self.dataset.read(known_at)
         if not sources:
             return data
         words = self._event_sources()
-        events = data.events.join(words, on="event_id", how="left", maintain_order="left")
-        return LedgerData(events, data.voids, data.lifts, data.objections, data.consents,
+        named = data.events.join(words, on="event_id", how="left", maintain_order="left")
+        return LedgerData(named, data.voids, data.lifts, data.objections, data.consents,
                           data.residents, data.indicators, data.repairs)
 
     def _event_sources(self) -> pl.DataFrame:

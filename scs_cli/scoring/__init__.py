@@ -2,6 +2,7 @@
 
 It owns scoring a ledger or a what-if catalogue and comparing it with a baseline (`batch`),
 writing score tables to files (`files`), saved runs and their verification (`runs`), who is
-listed and the repair checks that need listings (`lists`), and catalogue cases run in memory
-(`cases`). It may import `core`, `rules`, `ledger` and `engine`.
+listed and the repair checks that need listings (`lists`), catalogue cases run in memory
+(`cases`), and the prepared frames kept for the next score of the same rows (`prepared`).
+It may import `core`, `rules`, `ledger` and `engine`.
 """

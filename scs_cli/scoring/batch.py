@@ -19,7 +19,7 @@ import polars as pl
 
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
 from scs_cli.core.frames import LedgerData
-from scs_cli.engine.kernel import ScoreResult, scheme_at, score
+from scs_cli.engine.kernel import ScoreResult, evaluate, scheme_at, score
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.schema import parse_stamp
 from scs_cli.ledger.source import LedgerFile, Source
@@ -32,6 +32,7 @@ from scs_cli.rules.model import (
 )
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 from scs_cli.scoring import runs as runs
+from scs_cli.scoring.prepared import prepared_rows
 
 Progress = Callable[[str], None]
 QUANTILES = (("min", 0.0), ("10%", 0.1), ("25%", 0.25), ("median", 0.5), ("75%", 0.75),
@@ -121,6 +122,11 @@ class Rules:
     baseline: Catalogue | None
     words: str  # what judges the events, for people
 
+    @property
+    def catalogues(self) -> tuple[str, ...] | None:
+        """The SHA-256s of the versions that judge (None for a what-if: not cached)."""
+        return None if self.what_if else tuple(a.sha256 for a in self.adopted)
+
 
 def choose_rules(source: Source, as_of: date, known_at: datetime, *,
                  catalogue: str | Path | None = None, baseline: str | Path | None = None
@@ -194,12 +200,17 @@ def _score(rules: Rules, as_of: date, known_at: datetime, save: bool,
     with ledger.snapshot() if ledger is not None else nullcontext(None) as seen:
         # every read below sees the same rows
         head = source.head(known_at)  # the history the scores are computed from
-        data = source.data(known_at)
+        rows = prepared_rows(source, known_at, rules.history, rules.catalogues,
+                             background=True)  # kept while the residents are scored
+        # the baseline is prepared from the events themselves (another rule book)
+        data = source.data(known_at) if rules.baseline is not None and rows.kept \
+            else rows.data
     # A saved run keeps the known-at its rows truly have: no later than the last row it
     # saw, so an import in flight (stamped later) never joins it on verification.
     saved_at = known_at if seen is None else min(known_at, parse_stamp(seen))
-    tick(f"scoring {data.events.height:,} events of {source.city_id} at {as_of}")
-    result = score(data, rules.history, as_of, detail=False)
+    tick(f"scoring {rows.prepared.frame.height:,} events of {source.city_id} at {as_of}"
+         + (" (prepared earlier: cache)" if rows.kept else ""))
+    result = evaluate(rows.prepared, as_of, detail=False)
     shas = tuple(a.sha256 for a in rules.adopted)
     run_id = None
     if save and ledger is not None:
@@ -209,8 +220,10 @@ def _score(rules: Rules, as_of: date, known_at: datetime, save: bool,
     if rules.baseline is not None:
         tick(f"scoring with the baseline {rules.baseline.label}")
         comparison = compare(data, what_if_history(rules.baseline), result, as_of)
+    summary = summarize(result)
+    rows.settle()
     return ScoreRun(str(source.path), source.city_name or source.city_id, as_of, known_at,
-                    rules.words, shas, result, summarize(result), comparison, run_id,
+                    rules.words, shas, result, summary, comparison, run_id,
                     rules.what_if is not None, head)
 
 
@@ -233,9 +246,10 @@ def eligible(source: Source | str | Path, reward_id: str, as_of: date,
         known = ", ".join(sorted(scheme.rewards)) or "none"
         raise ScsError(f"{path}: no reward {reward_id!r} in catalogue {scheme.label} "
                        f"in force on {as_of} (its rewards: {known})")
-    data = source.data(known_at)
-    tick(f"scoring {data.events.height:,} events at {as_of}")
-    result = score(data, history, as_of, detail=False)
+    rows = prepared_rows(source, known_at, history,
+                         tuple(a.sha256 for a in source.adopted(known_at)))
+    tick(f"scoring {rows.prepared.frame.height:,} events at {as_of}")
+    result = evaluate(rows.prepared, as_of, detail=False)
     chosen = result.residents.filter(pl.col("rewards").list.contains(reward_id)).select(
         "resident_id", "score", "tier")
     return Eligibility(scheme.rewards[reward_id], scheme, as_of, known_at, chosen,

@@ -19,10 +19,12 @@ import polars as pl
 from scs_cli.core.errors import LedgerError, UsageError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import scheme_at
-from scs_cli.engine.listings import LISTINGS_SCHEMA, listings_of
+from scs_cli.engine.listings import LISTINGS_SCHEMA, listings, listings_of
 from scs_cli.ledger import repairs as ledger_repairs
+from scs_cli.ledger.source import LedgerFile
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import Catalogue, CatalogueHistory
+from scs_cli.scoring.prepared import prepared_rows
 
 # `scs lists` columns (SPEC §4a), in order
 COLUMNS = ("list", "resident_id", "since", "until", "entered_by", "repair")
@@ -52,11 +54,13 @@ def ledger_listings(path: str | Path, as_of: date, known_at: datetime | None = N
                     only: str | None = None, public: bool = False) -> ListsRun:
     """`scs lists LEDGER`: the listings in force on ``as_of`` as known at ``known_at``."""
     known_at = known_at or datetime.now(UTC)
-    with Ledger.open(path) as ledger:
-        history = ledger.history(known_at)
+    with LedgerFile.open(path) as source, source.ledger.snapshot():
+        history = source.history(known_at)
         scheme_at(history, as_of, str(path))
-        data = ledger.scoring_data(known_at)
-    return listings_run(str(path), data, history, as_of, known_at, only, public)
+        rows = prepared_rows(source, known_at, history,
+                             tuple(a.sha256 for a in source.adopted(known_at)))
+    return found_run(str(path), history, as_of, known_at, only, public,
+                     lambda chosen: listings(rows.prepared, rows.data.repairs, as_of, chosen))
 
 
 def listings_run(source: str, data: LedgerData, history: CatalogueHistory, as_of: date,

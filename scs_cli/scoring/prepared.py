@@ -1,0 +1,280 @@
+"""The prepared-frame cache: what `kernel.prepare` made, kept for the next score of the same rows.
+
+Preparing is most of what scoring a large ledger costs (putting five million events in
+kernel order and looking up their rules: about 0.65 s of `scs score`'s 1.7 s, measured in
+BENCHMARKS.md), and none of it depends on the as-of date. A ledger is append-only, so the
+same rows under the same rules prepare to the same frame: the frame is kept in a file named
+by a key over everything it was made from —
+
+- the events: `LedgerData.fingerprint`, the recorded SHA-256 of every batch read (each
+  batch is still read and checked against it on every score, only not decoded);
+- the voids, lifts and objections as read at known-at (they mark events void);
+- the adopted catalogue versions (their SHA-256);
+- the code that prepares (the source of `scs_cli.engine` and `scs_cli.rules`) and Polars'
+  version.
+
+Any change to any of them is another key, so a kept frame is never used for other rows or
+other rules. Each kept frame is a folder: the frame and its residents' numbers as Arrow IPC
+files, uncompressed so that they are read back memory-mapped (no copy, no decoding), and a
+header with their CRC-32s, checked on every read: a damaged frame is ignored (and removed)
+and prepared again. Nothing in it names a resident: residents are the ledger's numbers, put
+back to their ids from the ledger on each read.
+
+Where: ``$SCS_CACHE_DIR``, else ``$XDG_CACHE_HOME/scs/prepared``, else
+``~/.cache/scs/prepared`` (a folder only its owner may read); ``SCS_CACHE=off`` turns the
+cache off. The `KEEP` most recently used frames are kept, older ones removed. A what-if
+catalogue, a dataset folder and anything that cannot write the folder simply prepare as
+before (docs/ledger.md, "The prepared-frame cache").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import mmap
+import os
+import shutil
+import tempfile
+import threading
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import scs_cli
+from scs_cli.core.frames import LedgerData
+from scs_cli.engine.kernel import prepare, restore
+from scs_cli.engine.results import Prepared
+from scs_cli.engine.rulebook import DayTable
+from scs_cli.ledger.source import LedgerFile, Source
+from scs_cli.rules.model import CatalogueHistory
+
+KEEP = 3  # frames kept: the ledgers an office scores in turn (one is ~330 MB at 5M events)
+HEADER = "header.json"
+PARTS = ("frame.arrow", "residents.arrow")
+# kept without `points` (only the rule points made from it are read after preparing)
+DROPPED = ("points",)
+
+
+@dataclass(frozen=True)
+class PreparedCache:
+    """A folder of prepared frames, each in one file named by its key."""
+
+    directory: Path
+    keep: int = KEEP
+
+    @classmethod
+    def from_environment(cls) -> PreparedCache | None:
+        """The cache the environment asks for (module docstring); None when it is off."""
+        if os.environ.get("SCS_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+            return None
+        folder = os.environ.get("SCS_CACHE_DIR")
+        if folder:
+            return cls(Path(folder))
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return cls(Path(base) / "scs" / "prepared")
+
+    def key(self, data: LedgerData, catalogues: Sequence[str]) -> str | None:
+        """The key of the frame ``data`` prepares to under the catalogue versions with
+        these SHA-256s; None when the events' origin is unknown (nothing to key by)."""
+        if data.fingerprint is None:
+            return None
+        marks = hashlib.sha256()
+        for frame in (data.voids, data.lifts, data.objections):
+            marks.update(frame.write_csv().encode())
+        parts = ["scs-prepared 1", _code(), pl.__version__, data.fingerprint,
+                 marks.hexdigest(), *catalogues]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def _folder(self, key: str) -> Path:
+        return self.directory / key
+
+    def load(self, key: str, data: LedgerData, history: CatalogueHistory
+             ) -> Prepared | None:
+        """The frame kept under ``key`` with ``data``'s other rows; None if there is none or
+        it is damaged (then it is removed: the caller prepares it again)."""
+        folder = self._folder(key)
+        try:
+            header = json.loads((folder / HEADER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        try:
+            frame, residents = (_checked(folder / name, header, key) for name in PARTS)
+        except (ValueError, KeyError, TypeError, OSError, pl.exceptions.PolarsError):
+            _remove(folder)
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(folder / HEADER)  # recently used: kept longest
+        return restore(data, history, frame, residents["keys"],
+                       DayTable(int(header["first"]), int(header["last"])),
+                       lexical=residents["lexical"])
+
+    def save(self, key: str, prepared: Prepared) -> bool:
+        """Keep ``prepared``'s frame under ``key`` (written whole in a new folder, then
+        renamed into place); False if the folder cannot be written (the score goes on)."""
+        folder = self._folder(key)
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temporary = Path(tempfile.mkdtemp(dir=self.directory, prefix=".writing-"))
+        except OSError:
+            return False
+        try:
+            parts = {"frame.arrow": prepared.frame.drop(*DROPPED, strict=False),
+                     "residents.arrow": pl.DataFrame({"keys": prepared.keys,
+                                                      "lexical": prepared.lexical})}
+            sums = {}
+            for name, frame in parts.items():
+                # uncompressed: read back memory-mapped, no copy, no decoding (measured)
+                frame.write_ipc(temporary / name, compression="uncompressed")
+                sums[name] = _crc32(temporary / name)
+            header = {"key": key, "first": prepared.table.first, "last": prepared.table.last,
+                      "crc32": sums}
+            (temporary / HEADER).write_text(json.dumps(header, sort_keys=True),
+                                            encoding="utf-8")
+            os.rename(temporary, folder)  # whole or not at all
+        except OSError:  # no room, or another process kept the same frame first
+            _remove(temporary)
+            return False
+        self._evict()
+        return True
+
+    def _evict(self) -> None:
+        """Remove all but the `keep` most recently used frames."""
+        def used(folder: Path) -> float:
+            try:
+                return (folder / HEADER).stat().st_mtime
+            except OSError:
+                return 0.0
+
+        try:
+            found = sorted((p for p in self.directory.iterdir()
+                            if p.is_dir() and not p.name.startswith(".")),
+                           key=used, reverse=True)
+        except OSError:
+            return
+        for old in found[self.keep:]:
+            _remove(old)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A source's rows as known at a time, prepared under a history of rules."""
+
+    prepared: Prepared
+    data: LedgerData  # with an empty events frame when the frame was kept (`kept`)
+    kept: bool        # the frame came from the cache
+    saving: threading.Thread | None = None  # keeping the frame, when asked to in background
+
+    def settle(self) -> None:
+        """Wait until the frame is kept (a no-op unless it is being kept in background)."""
+        if self.saving is not None:
+            self.saving.join()
+
+
+ENVIRONMENT = object()  # `prepared_rows`' default: the cache the environment asks for
+
+
+def prepared_rows(source: Source, known_at: datetime, history: CatalogueHistory,
+                  catalogues: Sequence[str] | None, *, sources: bool = False,
+                  cache: PreparedCache | None | object = ENVIRONMENT,
+                  background: bool = False) -> Rows:
+    """``source``'s rows at known-at, prepared under ``history``: from the cache when the
+    same rows were prepared under the same rules before, else prepared now (and kept).
+
+    ``catalogues`` are the SHA-256s of the adopted versions ``history`` holds (None for a
+    what-if catalogue: not kept). Call inside the ledger's snapshot: a frame prepared now
+    is kept only if the rows it was made from are the ones the key was taken over. With
+    ``background`` a frame prepared now is written while the caller scores (the frame is
+    immutable); the caller calls `Rows.settle` before it returns."""
+    store = PreparedCache.from_environment() if cache is ENVIRONMENT else cache
+    if not isinstance(store, PreparedCache) or catalogues is None:
+        data = source.data(known_at, sources=sources)
+        return Rows(prepare(data, history), data, False)
+    # every batch read and checked; decoded only when the caller needs the events' text
+    data = source.data(known_at, sources=sources, events=sources)
+    key = store.key(data, catalogues)
+    kept = store.load(key, data, history) if key is not None else None
+    if kept is not None:
+        return Rows(kept, data, True)
+    fingerprint = data.fingerprint
+    if not sources:
+        data = source.data(known_at)
+    prepared = prepare(data, history)
+    if key is None or data.fingerprint != fingerprint:
+        return Rows(prepared, data, False)
+    if not background:
+        store.save(key, prepared)
+        return Rows(prepared, data, False)
+    saving = threading.Thread(target=store.save, args=(key, prepared), name="scs-keep-frame")
+    saving.start()
+    return Rows(prepared, data, False, saving)
+
+
+def keep_prepared(path: str | Path, cache: PreparedCache | None | object = ENVIRONMENT
+                  ) -> bool:
+    """Prepare a ledger's rows as known now under its adopted versions, and keep the frame
+    (what `scs ledger import` does last, so that the next score finds it). False when
+    there is nothing to keep: the cache is off, or no version is adopted."""
+    store = PreparedCache.from_environment() if cache is ENVIRONMENT else cache
+    if not isinstance(store, PreparedCache):
+        return False
+    known_at = datetime.now(UTC)
+    with LedgerFile.open(path) as source, source.ledger.snapshot():
+        adopted = source.adopted(known_at)
+        if not adopted:
+            return False
+        rows = prepared_rows(source, known_at, source.history(known_at),
+                             tuple(a.sha256 for a in adopted), cache=store)
+    return not rows.kept
+
+
+def _checked(path: Path, header: dict[str, Any], key: str) -> pl.DataFrame:
+    """One part of a kept frame, if its bytes are the ones written under ``key``."""
+    if header["key"] != key:
+        raise ValueError(f"{path} was kept under another key")
+    # the check and the mapping both run outside the GIL: side by side, on the two cores;
+    # nothing read is used unless the check passes
+    with ThreadPoolExecutor(1) as pool:
+        crc = pool.submit(_crc32, path)
+        frame = pl.read_ipc(path)
+        if crc.result() != header["crc32"][path.name]:
+            raise ValueError(f"{path} is damaged")
+    return frame
+
+
+def _crc32(path: Path) -> int:
+    """CRC-32 of a file's bytes, read through a memory map: a check against damage (an
+    unkeyed digest, CRC or SHA, proves nothing against whoever can write the folder)."""
+    with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return 0
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return zlib.crc32(view)
+
+
+def _remove(path: Path) -> None:
+    """Remove a kept frame's folder (or a file), as far as possible."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+@functools.cache
+def _code() -> str:
+    """A digest of the code that prepares frames: any change to it is another key."""
+    root = Path(scs_cli.__file__).parent
+    digest = hashlib.sha256()
+    for folder in ("engine", "rules"):
+        for path in sorted((root / folder).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update((root / "core" / "frames.py").read_bytes())
+    return digest.hexdigest()
