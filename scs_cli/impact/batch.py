@@ -18,10 +18,11 @@ from scs_cli.core.errors import CatalogueError, LedgerError, ScsError
 from scs_cli.core.output import check_output_path, safe_child, write_text
 from scs_cli.engine.kernel import evaluate, prepare, scheme_at
 from scs_cli.impact.figures import Side, impact_figures
-from scs_cli.ledger.store import Ledger
+from scs_cli.ledger.source import LedgerFile
 from scs_cli.rules.model import Catalogue, CatalogueHistory
 from scs_cli.rules.schema import load_catalogue, resolve_catalogue_path
 from scs_cli.scoring.batch import what_if_history
+from scs_cli.scoring.prepared import prepared_rows
 
 Progress = Callable[[str], None]
 FILES = {"html": "impact.html", "markdown": "impact.md", "json": "impact.json"}
@@ -68,9 +69,11 @@ def impact_ledger(path: str | Path, reform: str | Path, as_of: date,
 
     tick = progress or (lambda what: None)
     known_at = (known_at or datetime.now(UTC)).astimezone(UTC)
-    with Ledger.open(path) as ledger:
+    with LedgerFile.open(path) as source, source.ledger.snapshot():
+        ledger = source.ledger
         tick(f"reading {path}")
-        if not ledger.adopted(known_at):
+        adopted = ledger.adopted(known_at)
+        if not adopted:
             raise LedgerError(path, f"no catalogue was adopted by {known_at.isoformat()}",
                               "compare at a later --known-at")
         new = _load_side(path, ledger.city_id, reform, "reform")
@@ -79,15 +82,17 @@ def impact_ledger(path: str | Path, reform: str | Path, as_of: date,
         new_history = what_if_history(new)
         scheme_at(old_history, as_of, str(path))  # refuse before reading any event
         city = {"id": ledger.city_id, "name": ledger.city_name or ledger.city_id}
-        data = ledger.scoring_data(known_at)
+        # the adopted baseline is the frame `scs score` keeps; the reform is prepared anew
+        kept = prepared_rows(source, known_at, old_history,
+                             None if old else tuple(a.sha256 for a in adopted))
+        data = ledger.scoring_data(known_at) if kept.kept else kept.data
     old_rules = (f"{old.label} ({baseline})" if old else _adopted_rules(old_history))
     sides = []
-    for name, history, rules in (("baseline", old_history, old_rules),
-                                 ("reform", new_history, f"{new.label} ({reform})")):
+    for name, rules in (("baseline", old_rules), ("reform", f"{new.label} ({reform})")):
         tick(f"scoring {data.events.height:,} events under the {name}")
+        prepared = kept.prepared if name == "baseline" else prepare(data, new_history)
         # the kernel's own per-event counted points (tally), never recomputed here
-        sides.append(Side(rules, evaluate(prepare(data, history), as_of, detail=False,
-                                          tally=True)))
+        sides.append(Side(rules, evaluate(prepared, as_of, detail=False, tally=True)))
     tick("comparing")
     figures = {
         "city": city, "as_of": as_of, "known_at": known_at.isoformat(),
