@@ -35,7 +35,7 @@ from reference_scorer import ReferenceResult, engine_view, reference_score
 
 from scs_cli.core.errors import ScsError
 from scs_cli.core.frames import LedgerData
-from scs_cli.engine.kernel import score
+from scs_cli.engine.kernel import evaluate, prepare, score
 from scs_cli.engine.listings import listings_of
 from scs_cli.rules.durations import Duration
 from scs_cli.rules.model import CatalogueHistory, Indicator, cents
@@ -570,6 +570,27 @@ def test_engine_matches_reference(scn: Scenario) -> None:
         return
     problems = differences(want, got)
     assert not problems, "engine differs from the reference:\n" + "\n".join(problems)
+
+
+@settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)
+@given(scn=scenarios(), shifts=st.lists(st.integers(-3000, 3000), max_size=3))
+def test_scores_without_event_rows_are_the_full_judgements(scn: Scenario,
+                                                          shifts: list[int]) -> None:
+    """`scs score` and the report's month ends evaluate without each event's row: from the
+    columns `prepare` settles once, with only the groups a pending objection touches judged
+    again. On any date that gives the residents, rewards, red lists and counted points of
+    the full judgement (which the test above holds to the reference scorer)."""
+    data, history = scn.data(), scn.history()
+    prepared = prepare(data, history)
+    for day in [scn.as_of, *(scn.as_of + timedelta(days=n) for n in shifts)]:
+        if history.in_force(day) is None:
+            continue
+        full = evaluate(prepared, day, detail=True, tally=True, lists=True)
+        fast = evaluate(prepared, day, detail=False, tally=True, lists=True)
+        assert fast.residents.equals(full.residents), day
+        assert fast.counting is not None and full.counting is not None
+        assert fast.counting.equals(full.counting), day
+        assert fast.red is not None and full.red is not None and fast.red.equals(full.red)
 
 
 @settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)

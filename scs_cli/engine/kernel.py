@@ -106,7 +106,21 @@ def prepare(data: LedgerData, history: CatalogueHistory) -> Prepared:
     lazy = _rule_columns(frame.lazy(), data, book, table)
     extra = _order_columns(book, table)
     frame = (lazy.with_columns(extra) if extra else lazy).collect()
+    frame = frame.with_columns(**_settled(frame, book, table))
     return restore(data, history, frame, order.keys, table, events=events, book=book)
+
+
+def _settled(frame: pl.DataFrame, book: RuleBook, table: DayTable) -> dict[str, pl.Series]:
+    """Steps 3–4 as on a date when no objection suspends an event: ``ref0`` (standing and
+    within its limit) and ``nominal0`` (the points its rule, limit and escalation give).
+
+    Limits and escalation look only at earlier events of the same resident and indicator
+    (kernel order), so for an event on or before the as-of date they do not depend on
+    which later events are future: on any date with nothing suspended, an event counts
+    exactly when ``ref0``, it has happened, and it is neither lifted nor expired
+    (`_counted`). Done once here (and kept with the prepared frame), not at every date."""
+    settled = _in_order(frame.lazy().with_columns(standing=~pl.col("voided")), book, table)
+    return settled.select(ref0="ref", nominal0=_nominal(settled)).collect().to_dict()
 
 
 def restore(data: LedgerData, history: CatalogueHistory, frame: pl.DataFrame,
@@ -236,20 +250,24 @@ def evaluate(prep: Prepared, as_of: date, detail: bool = True,
     # Step 2: standing events (voids and undefined rules were marked by `prepare`).
     suspended = pl.lit(False)
     suspended_by = pl.lit(None, dtype=pl.Int64)  # the pending objection, for explain
+    pending = pl.Series("event_id", [], dtype=pl.Int64)
     if scheme.policy.objection_suspends and prep.objections.height:
-        pending = prep.objections.filter(
+        objections = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
-        suspended = is_in(pl.col("event_id"), pending["event_id"])
+        pending = objections["event_id"]
+        suspended = is_in(pl.col("event_id"), pending)
         if detail:
-            first = pending.group_by("event_id").agg(pl.col("objection_id").min())
+            first = objections.group_by("event_id").agg(pl.col("objection_id").min())
             suspended_by = _lookup(pl.col("event_id"), first["event_id"],
                                    first["objection_id"], pl.Int64)
-    # Steps 2–5 are one lazy query per stretch, so Polars runs independent columns on
-    # both cores and skips what nothing reads.
-    standing = _standing(frame.lazy(), [pl.col("day") > a, suspended])
     if detail:
-        standing = standing.with_columns(suspended_by=suspended_by)
-    frame = _judged(_in_order(standing, prep), a).collect()
+        # Steps 2–5 are one lazy query per stretch, so Polars runs independent columns on
+        # both cores and skips what nothing reads.
+        standing = _standing(frame.lazy(), [pl.col("day") > a, suspended]).with_columns(
+            suspended_by=suspended_by)
+        frame = _judged(_in_order(standing, prep.book, prep.table), a).collect()
+    else:
+        frame = _counted(frame, prep, a, pending)
     result = totals(prep, scheme, as_of, frame, residents, extra, detail, lists)
     if tally:
         result = replace(result, counting=_counting(frame, prep))
@@ -273,9 +291,9 @@ def _standing(frame: pl.LazyFrame, flags: list[pl.Expr]) -> pl.LazyFrame:
         standing=~(pl.col("voided") | pl.col("future") | pl.col("suspended")))
 
 
-def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
+def _in_order(frame: pl.LazyFrame, book: RuleBook, table: DayTable) -> pl.LazyFrame:
     """Steps 3–4 on the sorted events: over-limit flags and escalation values."""
-    book, rules = prep.book, prep.book.rules
+    rules = book.rules
     over = pl.lit(False)
     rank: pl.Expr | None = None  # each standing event's place in its limit period
     periods = book.uses("lim_per")
@@ -316,13 +334,13 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
     windows = book.uses("window")
     if windows:
         frame = frame.collect().lazy()  # the searches below need the counts as Series
-        query = frame.select(pl.col("grp") * _SHIFT + (pl.col("day") - prep.table.first)
+        query = frame.select(pl.col("grp") * _SHIFT + (pl.col("day") - table.first)
                              ).collect().to_series()
         for w in windows:
             # Window ends of earlier occurrences never decrease within a group, so those
             # still inside (end after this event's date) are a suffix: one search finds it.
             ends = frame.filter(pl.col("_occ") == 1).select(
-                pl.col("grp") * _SHIFT + (pl.col(f"wend_{w}") - prep.table.first)
+                pl.col("grp") * _SHIFT + (pl.col(f"wend_{w}") - table.first)
             ).collect().to_series()
             passed = ends.search_sorted(query, side="right").cast(pl.Int64)
             frame = frame.with_columns(_n=pl.when(pl.col("_w") == w).then(
@@ -334,15 +352,53 @@ def _in_order(frame: pl.LazyFrame, prep: Prepared) -> pl.LazyFrame:
     return frame.with_columns(esc=pl.lit(book.escalation_steps).gather(step))
 
 
-def _judged(frame: pl.LazyFrame, a: int) -> pl.LazyFrame:
-    """Nominal points (steps 3–4) and counting (step 5) of each event."""
+def _nominal(frame: pl.LazyFrame) -> pl.Expr:
+    """What an event is worth after steps 3–4: its rule's points, or its escalation step's;
+    nothing when it is over its limit or its indicator is undefined."""
     points = pl.col("rule_pts")
     if "esc" in frame.collect_schema().names():
         points = pl.when(pl.col("kind") == KIND_ESCALATION).then(pl.col("esc")).otherwise(
             points)
+    return pl.when(pl.col("defined") & ~pl.col("over")).then(points).otherwise(0).cast(
+        pl.Int64)
+
+
+# the judged columns steps 6–9 read when no event's own row is wanted
+TOTALS_COLUMNS = ("rix", "ic", "v", "rkey", "day", "row", "event_id", "counting", "pts")
+
+
+def _counted(frame: pl.DataFrame, prep: Prepared, a: int, pending: pl.Series
+             ) -> pl.DataFrame:
+    """Steps 2–5 without each event's reasons: whether each event counts on day ``a`` and
+    its points, from the settled columns of `prepare` (`_settled`).
+
+    An event an objection suspends changes its own standing and, through limits and
+    escalation, the later events of its resident and indicator: those groups alone are
+    judged again in full (`_in_order`) and put back in place."""
+    on_day = ((pl.col("day") <= a) & ~(pl.col("lift_day") <= a).fill_null(False)
+              & ~(pl.col("exp_day") <= a).fill_null(False))
+    lazy = frame.lazy().with_columns(counting=pl.col("ref0") & on_day).with_columns(
+        pts=pl.when(pl.col("counting")).then(pl.col("nominal0")).otherwise(0))
+    if not pending.len():
+        return lazy.select(TOTALS_COLUMNS).collect()
+    counted = lazy.with_columns(
+        at=pl.int_range(pl.len(), dtype=pl.Int64),
+        group=pl.col("new_grp").cast(pl.Int64).cum_sum()).collect()
+    touched = counted.filter(is_in(pl.col("event_id"), pending))["group"].unique()
+    again = counted.lazy().filter(is_in(pl.col("group"), touched))
+    standing = _standing(again, [pl.col("day") > a, is_in(pl.col("event_id"), pending)])
+    judged = _judged(_in_order(standing, prep.book, prep.table), a).select(
+        "at", "counting", "pts").collect()
+    return counted.select(
+        *[c for c in TOTALS_COLUMNS if c not in ("counting", "pts")],
+        counting=counted["counting"].scatter(judged["at"], judged["counting"]),
+        pts=counted["pts"].scatter(judged["at"], judged["pts"]))
+
+
+def _judged(frame: pl.LazyFrame, a: int) -> pl.LazyFrame:
+    """Nominal points (steps 3–4) and counting (step 5) of each event."""
     return frame.with_columns(
-        nominal=pl.when(pl.col("defined") & ~pl.col("over")).then(points).otherwise(0)
-        .cast(pl.Int64),
+        nominal=_nominal(frame),
         lifted=(pl.col("lift_day") <= a).fill_null(False),
         expired=(pl.col("exp_day") <= a).fill_null(False),
     ).with_columns(

@@ -87,7 +87,8 @@ def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
     frame = frame.with_columns(
         standing=~(pl.col("voided") | (pl.col("day") > a) | suspended))
     needs_over = any(item.entry.count for item in black) and prep.book.uses("lim_per")
-    frame = _in_order(frame, prep) if needs_over else frame.with_columns(over=pl.lit(False))
+    frame = _in_order(frame, prep.book, prep.table) if needs_over else frame.with_columns(
+        over=pl.lit(False))
     return frame.select(
         "rix", "ic", "day", "event_id", "standing", "over",
         stop=pl.min_horizontal("exp_day", "lift_day")).collect()
