@@ -76,8 +76,8 @@ class ScoreResult:
     residents: pl.DataFrame
     events: pl.DataFrame
     adjustments: pl.DataFrame
-    # with ``tally``: one row per counting event (indicator, version, points before caps,
-    # resident as a number), for totals that need no per-event text
+    # with ``tally``: one row per counting event (indicator and version as Enums, points
+    # before caps, resident as a number), for totals that need no per-event text
     counting: pl.DataFrame | None = None
     # with ``detail``: per resident, each reward's and sanction's step-9 conditions
     # (CHECKS_SCHEMA: tier_ok, score_ok, clean_ok; null where the rule sets none)

@@ -208,8 +208,10 @@ def _indicators(old: ScoreResult, new: ScoreResult, public: bool) -> list[dict[s
         counting = result.counting
         if counting is None:
             raise ValueError("impact needs the kernel's counting events (tally=True)")
+        # grouped by the kernel's categories, named as text to join the two sides
         return counting.group_by("indicator").agg(
-            pl.col("points").sum().alias(f"{prefix}_points"), pl.len().alias(f"{prefix}_n"))
+            pl.col("points").sum().alias(f"{prefix}_points"), pl.len().alias(f"{prefix}_n")
+        ).with_columns(pl.col("indicator").cast(pl.String))
 
     both = summed(old, "b").join(summed(new, "r"), on="indicator", how="full",
                                  coalesce=True).fill_null(0)
