@@ -37,6 +37,7 @@ from scs_cli.core.errors import ScsError
 from scs_cli.core.frames import LedgerData
 from scs_cli.engine.kernel import evaluate, prepare, score
 from scs_cli.engine.listings import listings_of
+from scs_cli.engine.series import standings
 from scs_cli.rules.durations import Duration
 from scs_cli.rules.model import CatalogueHistory, Indicator, cents
 from scs_cli.rules.schema import parse_catalogue
@@ -591,6 +592,41 @@ def test_scores_without_event_rows_are_the_full_judgements(scn: Scenario,
         assert fast.counting is not None and full.counting is not None
         assert fast.counting.equals(full.counting), day
         assert fast.red is not None and full.red is not None and fast.red.equals(full.red)
+
+
+@settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)
+@given(scn=scenarios(), shifts=st.lists(st.integers(-4000, 4000), min_size=1, max_size=6))
+def test_scores_at_many_dates_in_one_pass_are_each_dates_scores(scn: Scenario,
+                                                               shifts: list[int]) -> None:
+    """The report's month ends (`engine.series.standings`): one pass for every date that
+    allows it, the full evaluation for the others, each date as `evaluate` scores it.
+    Drawn as is and without the caps and consent that send every date to the evaluation
+    (pending objections still send some dates there)."""
+    for case in (scn, uncapped(scn)):
+        data, history = case.data(), case.history()
+        prepared = prepare(data, history)
+        days = [d for d in (case.as_of + timedelta(days=n) for n in [0, *shifts])
+                if history.in_force(d) is not None]
+        got = standings(prepared, days)
+        assert list(got) == list(dict.fromkeys(days))
+        for day in days:
+            want = evaluate(prepared, day, detail=False).residents.select(
+                "resident_id", "score", "tier")
+            assert got[day].equals(want), day
+
+
+def uncapped(scn: Scenario) -> Scenario:
+    """The same scenario with no indicator or category caps and everyone taking part."""
+    caps = ("max_deduction", "max_award")
+
+    def strip(doc: dict[str, Any]) -> dict[str, Any]:
+        return {**doc, "policy": {**doc["policy"], "participation": "all"},
+                "categories": {k: {n: v for n, v in c.items() if n not in caps}
+                               for k, c in doc["categories"].items()},
+                "indicators": {k: {n: v for n, v in i.items() if n not in caps}
+                               for k, i in doc["indicators"].items()}}
+
+    return dataclasses.replace(scn, docs=tuple(strip(d) for d in scn.docs))
 
 
 @settings(PROFILE, max_examples=MAIN_EXAMPLES // 2)

@@ -65,10 +65,11 @@ def score(data: LedgerData, history: CatalogueHistory, as_of: date,
 
 def score_series(data: LedgerData, history: CatalogueHistory,
                  dates: Sequence[date]) -> dict[date, pl.DataFrame]:
-    """(resident_id, score, tier) at each date; the sort and rule lookups are done once."""
-    prepared = prepare(data, history)
-    return {d: evaluate(prepared, d, detail=False).residents.select(
-        "resident_id", "score", "tier") for d in dates}
+    """(resident_id, score, tier) at each date; the sort and rule lookups are done once,
+    and the dates share one pass over the events (`engine.series`)."""
+    from scs_cli.engine.series import standings  # it evaluates through this module
+
+    return standings(prepare(data, history), dates)
 
 
 def scheme_at(history: CatalogueHistory, as_of: date, source: str | None = None) -> Catalogue:

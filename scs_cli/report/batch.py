@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from scs_cli.core.output import safe_child, write_text
 from scs_cli.core.templates import Templates
 from scs_cli.engine.kernel import evaluate, scheme_at
 from scs_cli.engine.listings import listings
+from scs_cli.engine.series import standings
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.report.charts import CHARTS, cities_chart, city_charts
@@ -153,19 +153,18 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     del now
     step("scored on the as-of date")
 
-    def month(day: date) -> Any:
-        frame = residents if day == as_of else evaluate(prepared, day, detail=False).residents
-        step(f"scored on {day}")
-        return frame.select("resident_id", "score", "tier")
-
     # month ends before the first adopted version are not scored
     days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
     for _ in range(12 - len(days)):
         step("month end before the first version")
-    # two dates at a time: one scoring leaves a core idle through its sequential steps;
-    # the engine is a pure function of immutable frames, so threads share `prepared`
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        monthly = dict(zip(days, pool.map(month, days), strict=True))
+    # the month ends share one pass over the events (`engine.series`); the as-of date's
+    # standing is the evaluation above
+    earlier = standings(prepared, [d for d in days if d != as_of])
+    monthly = {}
+    for day in days:
+        monthly[day] = (residents.select("resident_id", "score", "tier") if day == as_of
+                        else earlier[day])
+        step(f"scored on {day}")
     versions = tuple(AdoptedVersion(a.catalogue.version, a.catalogue.effective_from, a.sha256)
                      for a in sorted(adopted, key=lambda a: a.catalogue.effective_from))
     return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
