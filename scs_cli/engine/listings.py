@@ -50,30 +50,28 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     """
     scheme = scheme_at(prep.history, as_of)
     chosen = [v for k, v in sorted(scheme.lists.items()) if only is None or k == only]
-    parts: dict[str, pl.DataFrame] = {}  # each list's rows, in resident-id order
     black = [v for v in chosen if v.kind == "black"]
-    if black and prep.frame.height:
-        events = _standing(prep, scheme, day_number(as_of), black)
-        place = prep.lexical.arg_sort()  # each resident's place in resident-id order
-        for item in black:
-            parts[item.id] = _black(prep, item, events, repairs, day_number(as_of), place)
     red = [v for v in chosen if v.kind == "red"]
+    parts: dict[str, pl.DataFrame] = {}  # each list's rows, in resident-id order
+    if black and prep.frame.height:
+        found = _measures(prep, scheme, as_of, black, _black(
+            prep, scheme, black, repairs, day_number(as_of)))
+        # the rows come by list number: each list's are one slice (no copy)
+        bounds = found["lix"].search_sorted(pl.Series(range(len(black) + 1), dtype=pl.Int32))
+        for lix, item in enumerate(black):
+            parts[item.id] = found.slice(bounds[lix], bounds[lix + 1] - bounds[lix])
     if red:
         granted = _red(prep, as_of, scored)
         for item in red:
             parts[item.id] = granted.filter(pl.col("list") == item.id)
-    columns = [c for c in LISTINGS_SCHEMA if c != "measures"]
-    empty = pl.DataFrame(schema={c: LISTINGS_SCHEMA[c] for c in columns})
-    found = pl.concat([empty, *(parts[k].select(columns) for k in sorted(parts))],
-                      how="vertical_relaxed")
-    return _measures(prep, scheme, as_of, found).select(
-        [pl.col(c).cast(t) for c, t in LISTINGS_SCHEMA.items()])
+    empty = pl.DataFrame(schema=LISTINGS_SCHEMA)
+    return pl.concat([empty, *(parts[k].select(*LISTINGS_SCHEMA) for k in sorted(parts))])
 
 
 def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
               ) -> pl.DataFrame:
-    """The events of the lists' indicators with ``standing`` (step 2, at the date),
-    ``over`` (step 3) and ``stop`` (the day the event stops counting; null: never)."""
+    """The standing events (step 2, at the date) of the lists' indicators, in kernel order,
+    with ``over`` (step 3) and ``stop`` (the day the event stops counting; null: never)."""
     names = {i for item in black for i in item.entry.indicators}
     codes = pl.Series([prep.book.codes[i] for i in sorted(names) if i in prep.book.codes],
                       dtype=pl.Int32)
@@ -88,36 +86,52 @@ def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
         standing=~(pl.col("voided") | (pl.col("day") > a) | suspended))
     needs_over = any(item.entry.count for item in black) and prep.book.uses("lim_per")
     frame = _in_order(frame, prep) if needs_over else frame.with_columns(over=pl.lit(False))
-    return frame.select(
-        "rix", "ic", "day", "event_id", "standing", "over",
+    return frame.filter(pl.col("standing")).select(
+        "rix", "ic", "day", "row", "event_id", "over",
         stop=pl.min_horizontal("exp_day", "lift_day")).collect()
 
 
-def _black(prep: Prepared, item: CreditList, events: pl.DataFrame, repairs: pl.DataFrame,
-           a: int, place: pl.Series) -> pl.DataFrame:
-    """One black list's listings in force on day ``a``."""
-    table, first = prep.table, prep.table.first
-    codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
-                       if i in prep.book.codes], dtype=pl.Int32)
-    entering = events.lazy().filter(pl.col("standing") & is_in(pl.col("ic"), codes))
-    if item.entry.count is not None and item.entry.within is not None:
-        entering = _counted(entering, prep, item.entry.count, table.end(item.entry.within))
-    elif codes.len() > 1:  # the events come by (resident, indicator, day): one list's order
-        entering = entering.sort("rix", "day", "event_id")
-    ends = []
-    if item.lasts is not None:
-        ends.append(pl.lit(table.end(item.lasts)).gather(pl.col("day") - first))
-    if item.ends_with_event:
-        ends.append(pl.col("stop"))
-    end = pl.min_horizontal(ends) if ends else pl.lit(None, dtype=pl.Int32)
-    pieces = _repaired(entering.select("rix", "day", "event_id", end=end.cast(pl.Int32)),
-                       prep, repairs, item.id)
-    merged = _merged(pieces.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))),
-                     a)
-    # into resident-id order by each resident's place in it (no text is sorted)
-    return merged.sort(pl.lit(place).gather(pl.col("rix"))).select(
-        list=pl.lit(item.id),
-        resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("rix")),
+def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
+           repairs: pl.DataFrame, a: int) -> pl.DataFrame:
+    """Every black list's listings in force on day ``a``, by (list, resident id): one pass.
+
+    Each list's entering events are numbered by ``key`` = list number × residents +
+    resident, so the lists' pieces, one after another, are merged, cut by repairs and
+    grouped together (one frame, one scan, one grouping) rather than once per list."""
+    events = _standing(prep, scheme, a, black)
+    table, first, residents = prep.table, prep.table.first, prep.residents.height
+    pieces = []
+    for lix, item in enumerate(black):
+        codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
+                           if i in prep.book.codes], dtype=pl.Int32)
+        entering = events.lazy().filter(is_in(pl.col("ic"), codes))
+        if item.entry.count is not None and item.entry.within is not None:
+            entering = _counted(entering, prep, item.entry.count, table.end(item.entry.within))
+        elif codes.len() > 1:  # the events come by (resident, indicator, day): one list's order
+            entering = entering.sort("rix", "day", "event_id")
+        ends = []
+        if item.lasts is not None:
+            ends.append(pl.lit(table.end(item.lasts)).gather(pl.col("day") - first))
+        if item.ends_with_event:
+            ends.append(pl.col("stop"))
+        end = pl.min_horizontal(ends) if ends else pl.lit(None, dtype=pl.Int32)
+        pieces.append(entering.select(
+            key=pl.col("rix").cast(pl.Int64) + lix * residents, day="day", row="row",
+            event_id="event_id", end=end.cast(pl.Int32)))
+    cut = _repaired(pl.concat(pieces).collect(), prep, repairs, black)
+    merged = _merged(cut.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))), a)
+    # into (list, resident id) order with no sort: each key's row, looked up in the order of
+    # every list's residents by id (the prepared resident-id order, once per list)
+    at = pl.Series([None], dtype=pl.Int32).extend_constant(None, len(black) * residents - 1)
+    at.scatter(merged["key"], pl.int_range(merged.height, dtype=pl.Int32, eager=True))
+    by_id = pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
+                       for lix in range(len(black))])
+    merged = merged[at.gather(by_id).drop_nulls()]
+    return merged.select(
+        lix=(pl.col("key") // residents).cast(pl.Int32),
+        list=pl.lit(pl.Series([item.id for item in black], dtype=pl.String)).gather(
+            pl.col("key") // residents),
+        resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("key") % residents),
         since=pl.col("since"), until=pl.col("until"), entered_by=pl.col("entered_by"),
         repair=pl.col("repair"))
 
@@ -140,82 +154,110 @@ def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Ser
         pl.col("n") >= count).drop("n", "wend")
 
 
-def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame, list_id: str
-              ) -> pl.LazyFrame:
-    """End each listing on the first granted repair decided on or after its start."""
-    granted = repairs.filter((pl.col("list_id") == list_id) & (pl.col("outcome") == "granted")
+def _repaired(pieces: pl.DataFrame, prep: Prepared, repairs: pl.DataFrame,
+              black: list[CreditList]) -> pl.DataFrame:
+    """End each listing on the first granted repair of its list decided on or after its
+    start (rows in (key, day) order, kept so)."""
+    lists = {item.id: lix for lix, item in enumerate(black)}
+    granted = repairs.filter(is_in(pl.col("list_id"), pl.Series(list(lists), dtype=pl.String))
+                             & (pl.col("outcome") == "granted")
                              & pl.col("decided_on").is_not_null())
     if not granted.height:
         return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
+    n = prep.residents.height
+    # (key, decision day) packed and sorted: the first one at or after (key, day) is found
+    # by one search, and belongs to the row when its key is the row's
     granted = granted.join(prep.residents, on="resident_id", how="inner").select(
-        "rix", "repair_id", rday=pl.col("decided_on").cast(pl.Int32)).sort("rday")
-    joined = pieces.sort("day").join_asof(granted.lazy(), left_on="day", right_on="rday",
-                                          by="rix", strategy="forward",
-                                          check_sortedness=False)  # sorted by day above
-    cut = pl.col("rday").is_not_null() & (pl.col("end").is_null()
-                                          | (pl.col("rday") <= pl.col("end")))
-    return joined.with_columns(
-        end=pl.when(cut).then(pl.col("rday")).otherwise(pl.col("end")),
-        repair=pl.when(cut).then(pl.col("repair_id"))).drop("rday", "repair_id").sort(
-        "rix", "day", "event_id")
+        "repair_id", packed=(pl.col("list_id").replace_strict(lists, return_dtype=pl.Int64)
+                             * n + pl.col("rix")) * _SHIFT
+        + pl.col("decided_on").cast(pl.Int32)).sort("packed", "repair_id")
+    packed = granted["packed"]
+    here = pieces.select(pl.col("key") * _SHIFT + pl.col("day")).to_series()
+    at = packed.search_sorted(here, side="left")
+    found = pl.concat([packed, pl.Series([None], dtype=pl.Int64)]).gather(at)
+    mine = (found // _SHIFT == pl.col("key")).fill_null(False)
+    rday = (found % _SHIFT).cast(pl.Int32)
+    cut = mine & (pl.col("end").is_null() | (pl.lit(rday) <= pl.col("end")))
+    return pieces.with_columns(
+        end=pl.when(cut).then(pl.lit(rday)).otherwise(pl.col("end")),
+        repair=pl.when(cut).then(pl.concat([granted["repair_id"].cast(pl.Int64),
+                                            pl.Series([None], dtype=pl.Int64)]).gather(at)))
 
 
-def _merged(pieces: pl.LazyFrame, a: int) -> pl.DataFrame:
-    """Merge overlapping or touching listings of each resident (rows sorted by resident,
-    day, event id); keep the merged listing in force on day ``a``.
+def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
+    """Merge overlapping or touching listings of each key (rows sorted by key, day, event
+    id); keep the merged listing in force on day ``a``: one row per key.
 
-    Every entering event is on or before ``a``, so only a resident's last merged listing
-    can be in force: earlier ones ended before a later one started."""
-    packed = pl.col("rix").cast(pl.Int64) * _SHIFT + pl.col("end").fill_null(_NEVER)
-    # the running furthest end within a resident: one cumulative max over packed values
-    # (a later resident's packed values are all larger)
-    reach = pl.col("_packed").cum_max() - pl.col("rix").cast(pl.Int64) * _SHIFT
-    resident_starts = (pl.col("rix") != pl.col("rix").shift()).fill_null(True)
-    last = (pl.col("rix") != pl.col("rix").shift(-1)).fill_null(True)
-    rows = pieces.with_columns(_packed=packed).with_columns(_reach=reach).with_columns(
-        _new=resident_starts | (pl.col("day") > pl.col("_reach").shift())).with_columns(
-        _g=pl.col("_new").cum_sum()).with_columns(
-        # the last merged listing of the resident, and how far it reaches
-        _g_last=pl.when(last).then(pl.col("_g")).backward_fill(),
-        _until=pl.when(last).then(pl.col("_reach")).backward_fill(),
-    ).filter((pl.col("_g") == pl.col("_g_last")) & (pl.col("_until") > a))
-    # in event-id order before grouping: one sort of the rows, where sorting each
-    # resident's list of entering events took half of the merge; the pieces ending at
-    # _until that a repair cut all hold the one repair the as-of join found there
-    merged = rows.sort("rix", "event_id").group_by("rix", maintain_order=True).agg(
-        since=pl.col("day").min(), until=pl.col("_until").first(),
-        entered_by=pl.col("event_id"),
-        repair=pl.col("repair").filter(pl.col("end") == pl.col("_until")).drop_nulls().first())
+    Every entering event is on or before ``a``, so only a key's last merged listing can be
+    in force: earlier ones ended before a later one started."""
+    key = pl.col("key") * _SHIFT
+    # the running furthest end within a key: one cumulative max over packed values
+    # (a later key's packed values are all larger)
+    reach = (key + pl.col("end").fill_null(_NEVER)).cum_max() - key
+    starts = (pl.col("key") != pl.col("key").shift()).fill_null(True) | (
+        pl.col("day") > pl.col("_reach").shift())
+    # a row is in its key's last merged listing when no later row of the key starts one:
+    # the least key starting a listing after the row is then a later key's
+    later = pl.when(pl.col("_starts")).then(pl.col("key")).shift(-1).fill_null(
+        pl.col("key").max() + 1).cum_min(reverse=True)
+    rows = pieces.lazy().with_columns(_reach=reach).with_columns(_starts=starts).filter(
+        later != pl.col("key")).collect()
+    # entered_by in event-id order: the rows' own order when ids follow dates (as they
+    # usually do), else one sort of a packed (key, event-id rank) value
+    order = rows.select(key + pl.col("row")).to_series()
+    if not order.is_sorted():
+        rows = rows.with_columns(
+            # in day order a listing starts on its first row and reaches furthest on its last
+            _since=pl.col("day").min().over("key"), _reach=pl.col("_reach").max().over("key")
+        )[order.arg_sort()]
+    else:
+        rows = rows.with_columns(_since=pl.col("day"))
+    aggs = [pl.col("_since").first().alias("since"), pl.col("_reach").last().alias("until"),
+            pl.col("event_id").alias("entered_by")]
+    if rows["repair"].null_count() < rows.height:
+        # the pieces ending where the listing does that a repair cut all hold the repair
+        # found there
+        aggs.append(pl.col("repair").filter(pl.col("end") == pl.col("_reach").max())
+                    .drop_nulls().first())
+    merged = rows.with_columns(pl.col("key").set_sorted()).group_by(
+        "key", maintain_order=True).agg(aggs).filter(pl.col("until") > a)
+    if "repair" not in merged.columns:
+        merged = merged.with_columns(repair=pl.lit(None, dtype=pl.Int64))
     return merged.with_columns(
         since=pl.col("since").cast(pl.Date),
-        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date)).collect()
+        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date))
 
 
 def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFrame:
     """Red lists among the residents scored on the date, granted as rewards are (step 9,
-    tested by the evaluation itself: `ScoreResult.red`)."""
+    tested by the evaluation itself: `ScoreResult.red`), by (list, resident id)."""
     if scored is None or scored.red is None or scored.as_of != as_of:
         scored = evaluate(prep, as_of, detail=False, lists=True)
     assert scored.red is not None  # evaluate(lists=True) always sets it
     return scored.red.select(
-        "resident_id", "list",
+        "list", "resident_id",
         since=pl.lit(as_of, dtype=pl.Date), until=pl.lit(None, dtype=pl.Date),
-        entered_by=pl.lit([], dtype=pl.List(pl.Int64)), repair=pl.lit(None, dtype=pl.Int64))
+        entered_by=pl.lit([], dtype=pl.List(pl.Int64)), repair=pl.lit(None, dtype=pl.Int64),
+        measures=pl.lit([], dtype=pl.List(pl.String)))
 
 
-def _measures(prep: Prepared, scheme: Catalogue, as_of: date, found: pl.DataFrame
-              ) -> pl.DataFrame:
-    """Each listing's measures in force: sanctions on its list, within their ``lasts``.
+def _measures(prep: Prepared, scheme: Catalogue, as_of: date, black: list[CreditList],
+              found: pl.DataFrame) -> pl.DataFrame:
+    """Each black listing's measures in force: sanctions on its list, within their
+    ``lasts`` (a sanction is on a black list only).
 
     Which measures apply is a bit per sanction; the few distinct sets are spelled out once
-    and joined back (building a list per row cost a third of the listings)."""
+    and gathered by each row's place among them (building a list per row cost a third of
+    the listings)."""
     a = day_number(as_of)
-    measures = sorted(scheme.list_sanctions.items())
+    lists = {item.id: lix for lix, item in enumerate(black)}
+    measures = [(sid, s) for sid, s in sorted(scheme.list_sanctions.items())
+                if s.on_list in lists]
     if not measures or not found.height:
         return found.with_columns(measures=pl.lit([], dtype=pl.List(pl.String)))
     mask = pl.lit(0, dtype=pl.Int64)
     for bit, (_, s) in enumerate(measures):
-        applies = pl.col("list") == s.on_list
+        applies = pl.col("lix") == lists[s.on_list]
         if s.lasts is not None:
             # since is an event's day (black lists), inside the prepared calendar
             end = pl.lit(prep.table.end(s.lasts)).gather(
@@ -223,13 +265,11 @@ def _measures(prep: Prepared, scheme: Catalogue, as_of: date, found: pl.DataFram
                     0, prep.table.span - 1))
             applies = applies & (pl.lit(a) < end)
         mask = mask + applies.cast(pl.Int64) * (1 << bit)
-    found = found.with_columns(_mask=mask)
-    masks = found["_mask"].unique().sort().to_list()
-    spelled = pl.DataFrame({
-        "_mask": masks,
-        "measures": [[sid for bit, (sid, _) in enumerate(measures) if m >> bit & 1]
-                     for m in masks]}, schema={"_mask": pl.Int64, "measures": pl.List(pl.String)})
-    return found.join(spelled, on="_mask", how="left", maintain_order="left").drop("_mask")
+    masks = found.select(mask).to_series()
+    kinds = masks.unique().sort()
+    spelled = pl.Series([[sid for bit, (sid, _) in enumerate(measures) if m >> bit & 1]
+                         for m in kinds.to_list()], dtype=pl.List(pl.String))
+    return found.with_columns(measures=pl.lit(spelled).gather(kinds.search_sorted(masks)))
 
 
 def listings_of(data: Any, history: CatalogueHistory, as_of: date,
