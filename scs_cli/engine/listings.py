@@ -54,8 +54,7 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     red = [v for v in chosen if v.kind == "red"]
     parts: dict[str, pl.DataFrame] = {}  # each list's rows, in resident-id order
     if black and prep.frame.height:
-        found = _measures(prep, scheme, as_of, black, _black(
-            prep, scheme, black, repairs, day_number(as_of)))
+        found = _black(prep, scheme, black, repairs, day_number(as_of))
         # the rows come by list number: each list's are one slice (no copy)
         bounds = found["lix"].search_sorted(pl.Series(range(len(black) + 1), dtype=pl.Int32))
         for lix, item in enumerate(black):
@@ -69,7 +68,7 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
 
 
 def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
-              ) -> pl.DataFrame:
+              ) -> pl.LazyFrame:
     """The standing events (step 2, at the date) of the lists' indicators, in kernel order,
     with ``over`` (step 3) and ``stop`` (the day the event stops counting; null: never)."""
     names = {i for item in black for i in item.entry.indicators}
@@ -82,13 +81,14 @@ def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
         pending = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
         suspended = is_in(pl.col("event_id"), pending["event_id"])
-    frame = frame.with_columns(
-        standing=~(pl.col("voided") | (pl.col("day") > a) | suspended))
-    needs_over = any(item.entry.count for item in black) and prep.book.uses("lim_per")
-    frame = _in_order(frame, prep) if needs_over else frame.with_columns(over=pl.lit(False))
-    return frame.filter(pl.col("standing")).select(
-        "rix", "ic", "day", "row", "event_id", "over",
-        stop=pl.min_horizontal("exp_day", "lift_day")).collect()
+    standing = ~(pl.col("voided") | (pl.col("day") > a) | suspended)
+    if any(item.entry.count for item in black) and prep.book.uses("lim_per"):
+        frame = _in_order(frame.with_columns(standing=standing), prep).filter(
+            pl.col("standing"))
+    else:  # no limit ranks needed: one filter
+        frame = frame.filter(standing).with_columns(over=pl.lit(False))
+    return frame.select("rix", "ic", "day", "event_id", "over",
+                        stop=pl.min_horizontal("exp_day", "lift_day"))
 
 
 def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
@@ -104,7 +104,8 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
     for lix, item in enumerate(black):
         codes = pl.Series([prep.book.codes[i] for i in item.entry.indicators
                            if i in prep.book.codes], dtype=pl.Int32)
-        entering = events.lazy().filter(is_in(pl.col("ic"), codes))
+        # one list alone is entered by every event _standing kept
+        entering = events if len(black) == 1 else events.filter(is_in(pl.col("ic"), codes))
         if item.entry.count is not None and item.entry.within is not None:
             entering = _counted(entering, prep, item.entry.count, table.end(item.entry.within))
         elif codes.len() > 1:  # the events come by (resident, indicator, day): one list's order
@@ -116,10 +117,11 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
             ends.append(pl.col("stop"))
         end = pl.min_horizontal(ends) if ends else pl.lit(None, dtype=pl.Int32)
         pieces.append(entering.select(
-            key=pl.col("rix").cast(pl.Int64) + lix * residents, day="day", row="row",
+            key=pl.col("rix").cast(pl.Int64) + lix * residents, day="day",
             event_id="event_id", end=end.cast(pl.Int32)))
-    cut = _repaired(pl.concat(pieces).collect(), prep, repairs, black)
-    merged = _merged(cut.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))), a)
+    cut = _repaired(pl.concat(pieces), prep, repairs, black)
+    merged = _merged(cut.filter(pl.col("end").is_null() | (pl.col("end") > pl.col("day"))), a,
+                     len(black) * residents)
     # into (list, resident id) order with no sort: each key's row, looked up in the order of
     # every list's residents by id (the prepared resident-id order, once per list)
     at = pl.Series([None], dtype=pl.Int32).extend_constant(None, len(black) * residents - 1)
@@ -127,13 +129,15 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
     by_id = pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
                        for lix in range(len(black))])
     merged = merged[at.gather(by_id).drop_nulls()]
+    lix = (pl.col("key") // residents).cast(pl.Int32)
     return merged.select(
-        lix=(pl.col("key") // residents).cast(pl.Int32),
-        list=pl.lit(pl.Series([item.id for item in black], dtype=pl.String)).gather(
-            pl.col("key") // residents),
+        lix=lix, list=pl.lit(pl.Series([item.id for item in black], dtype=pl.String)).gather(
+            lix),
         resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("key") % residents),
-        since=pl.col("since"), until=pl.col("until"), entered_by=pl.col("entered_by"),
-        repair=pl.col("repair"))
+        since=pl.col("since").cast(pl.Date),
+        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
+        entered_by=pl.col("entered_by"), repair=pl.col("repair"),
+        measures=_measures(prep, scheme, a, black, lix, pl.col("since")))
 
 
 def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Series
@@ -154,10 +158,12 @@ def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Ser
         pl.col("n") >= count).drop("n", "wend")
 
 
-def _repaired(pieces: pl.DataFrame, prep: Prepared, repairs: pl.DataFrame,
-              black: list[CreditList]) -> pl.DataFrame:
+def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame,
+              black: list[CreditList]) -> pl.LazyFrame:
     """End each listing on the first granted repair of its list decided on or after its
     start (rows in (key, day) order, kept so)."""
+    if not repairs.height:
+        return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
     lists = {item.id: lix for lix, item in enumerate(black)}
     granted = repairs.filter(is_in(pl.col("list_id"), pl.Series(list(lists), dtype=pl.String))
                              & (pl.col("outcome") == "granted")
@@ -165,6 +171,7 @@ def _repaired(pieces: pl.DataFrame, prep: Prepared, repairs: pl.DataFrame,
     if not granted.height:
         return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
     n = prep.residents.height
+    rows = pieces.collect()
     # (key, decision day) packed and sorted: the first one at or after (key, day) is found
     # by one search, and belongs to the row when its key is the row's
     granted = granted.join(prep.residents, on="resident_id", how="inner").select(
@@ -172,21 +179,22 @@ def _repaired(pieces: pl.DataFrame, prep: Prepared, repairs: pl.DataFrame,
                              * n + pl.col("rix")) * _SHIFT
         + pl.col("decided_on").cast(pl.Int32)).sort("packed", "repair_id")
     packed = granted["packed"]
-    here = pieces.select(pl.col("key") * _SHIFT + pl.col("day")).to_series()
+    here = rows.select(pl.col("key") * _SHIFT + pl.col("day")).to_series()
     at = packed.search_sorted(here, side="left")
     found = pl.concat([packed, pl.Series([None], dtype=pl.Int64)]).gather(at)
     mine = (found // _SHIFT == pl.col("key")).fill_null(False)
     rday = (found % _SHIFT).cast(pl.Int32)
     cut = mine & (pl.col("end").is_null() | (pl.lit(rday) <= pl.col("end")))
-    return pieces.with_columns(
+    return rows.lazy().with_columns(
         end=pl.when(cut).then(pl.lit(rday)).otherwise(pl.col("end")),
         repair=pl.when(cut).then(pl.concat([granted["repair_id"].cast(pl.Int64),
                                             pl.Series([None], dtype=pl.Int64)]).gather(at)))
 
 
-def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
+def _merged(pieces: pl.LazyFrame, a: int, keys: int) -> pl.DataFrame:
     """Merge overlapping or touching listings of each key (rows sorted by key, day, event
-    id); keep the merged listing in force on day ``a``: one row per key.
+    id; every key below ``keys``); keep the merged listing in force on day ``a``: one row
+    per key, in key order.
 
     Every entering event is on or before ``a``, so only a key's last merged listing can be
     in force: earlier ones ended before a later one started."""
@@ -194,26 +202,25 @@ def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
     # the running furthest end within a key: one cumulative max over packed values
     # (a later key's packed values are all larger)
     reach = (key + pl.col("end").fill_null(_NEVER)).cum_max() - key
-    starts = (pl.col("key") != pl.col("key").shift()).fill_null(True) | (
-        pl.col("day") > pl.col("_reach").shift())
+    first = (pl.col("key") != pl.col("key").shift()).fill_null(True)
+    starts = first | (pl.col("day") > pl.col("_reach").shift())
     # a row is in its key's last merged listing when no later row of the key starts one:
     # the least key starting a listing after the row is then a later key's
     later = pl.when(pl.col("_starts")).then(pl.col("key")).shift(-1).fill_null(
-        pl.col("key").max() + 1).cum_min(reverse=True)
-    rows = pieces.lazy().with_columns(_reach=reach).with_columns(_starts=starts).filter(
+        keys).cum_min(reverse=True)
+    rows = pieces.with_columns(_reach=reach).with_columns(_starts=starts).filter(
         later != pl.col("key")).collect()
-    # entered_by in event-id order: the rows' own order when ids follow dates (as they
-    # usually do), else one sort of a packed (key, event-id rank) value
-    order = rows.select(key + pl.col("row")).to_series()
-    if not order.is_sorted():
-        rows = rows.with_columns(
-            # in day order a listing starts on its first row and reaches furthest on its last
-            _since=pl.col("day").min().over("key"), _reach=pl.col("_reach").max().over("key")
-        )[order.arg_sort()]
-    else:
-        rows = rows.with_columns(_since=pl.col("day"))
-    aggs = [pl.col("_since").first().alias("since"), pl.col("_reach").last().alias("until"),
-            pl.col("event_id").alias("entered_by")]
+    # in day order a listing starts on its first row and reaches furthest on its last
+    since, until = pl.col("day").first(), pl.col("_reach").last()
+    if not rows.select((first | (pl.col("event_id") > pl.col("event_id").shift())).all()
+                       ).item():
+        # entered_by in event-id order: the rows' own order when ids follow dates (as
+        # they usually do), else one sort
+        rows = rows.with_columns(_since=pl.col("day").min().over("key"),
+                                 _until=pl.col("_reach").max().over("key")).sort(
+            "key", "event_id")
+        since, until = pl.col("_since").first(), pl.col("_until").first()
+    aggs = [since.alias("since"), until.alias("until"), pl.col("event_id").alias("entered_by")]
     if rows["repair"].null_count() < rows.height:
         # the pieces ending where the listing does that a repair cut all hold the repair
         # found there
@@ -223,9 +230,7 @@ def _merged(pieces: pl.DataFrame, a: int) -> pl.DataFrame:
         "key", maintain_order=True).agg(aggs).filter(pl.col("until") > a)
     if "repair" not in merged.columns:
         merged = merged.with_columns(repair=pl.lit(None, dtype=pl.Int64))
-    return merged.with_columns(
-        since=pl.col("since").cast(pl.Date),
-        until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date))
+    return merged
 
 
 def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFrame:
@@ -241,35 +246,32 @@ def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFram
         measures=pl.lit([], dtype=pl.List(pl.String)))
 
 
-def _measures(prep: Prepared, scheme: Catalogue, as_of: date, black: list[CreditList],
-              found: pl.DataFrame) -> pl.DataFrame:
-    """Each black listing's measures in force: sanctions on its list, within their
-    ``lasts`` (a sanction is on a black list only).
+def _measures(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList],
+              lix: pl.Expr, since: pl.Expr) -> pl.Expr:
+    """Each black listing's measures in force on day ``a`` from its list number and start
+    day: sanctions on its list, within their ``lasts`` (a sanction is on a black list only).
 
-    Which measures apply is a bit per sanction; the few distinct sets are spelled out once
-    and gathered by each row's place among them (building a list per row cost a third of
-    the listings)."""
-    a = day_number(as_of)
-    lists = {item.id: lix for lix, item in enumerate(black)}
-    measures = [(sid, s) for sid, s in sorted(scheme.list_sanctions.items())
-                if s.on_list in lists]
-    if not measures or not found.height:
-        return found.with_columns(measures=pl.lit([], dtype=pl.List(pl.String)))
-    mask = pl.lit(0, dtype=pl.Int64)
-    for bit, (_, s) in enumerate(measures):
-        applies = pl.col("lix") == lists[s.on_list]
-        if s.lasts is not None:
-            # since is an event's day (black lists), inside the prepared calendar
-            end = pl.lit(prep.table.end(s.lasts)).gather(
-                (pl.col("since").cast(pl.Int32) - prep.table.first).clip(
-                    0, prep.table.span - 1))
-            applies = applies & (pl.lit(a) < end)
-        mask = mask + applies.cast(pl.Int64) * (1 << bit)
-    masks = found.select(mask).to_series()
-    kinds = masks.unique().sort()
-    spelled = pl.Series([[sid for bit, (sid, _) in enumerate(measures) if m >> bit & 1]
-                         for m in kinds.to_list()], dtype=pl.List(pl.String))
-    return found.with_columns(measures=pl.lit(spelled).gather(kinds.search_sorted(masks)))
+    A sanction with ``lasts`` applies to listings that started on or after the first day
+    whose end (day + lasts, never decreasing) is after ``a``; so a list's measures in
+    force are its measures without ``lasts`` and those whose first day the listing's start
+    has reached. Their sets, a few per list, are spelled out once and each row gathers its
+    own by list and count (building a list per row cost a third of the listings)."""
+    table = prep.table
+    sets: list[list[str]] = []
+    code: pl.Expr = pl.lit(0, dtype=pl.Int32)
+    for n, item in enumerate(black):
+        mine = sorted((sid, s) for sid, s in scheme.list_sanctions.items()
+                      if s.on_list == item.id)
+        always = [sid for sid, s in mine if s.lasts is None]
+        # each timed measure's first day of the calendar that still has it in force
+        timed = sorted((table.first + table.end(s.lasts).search_sorted(a, side="right"), sid)
+                       for sid, s in mine if s.lasts is not None)
+        reached = pl.lit(0, dtype=pl.Int32)
+        for day, _ in timed:
+            reached = reached + (since >= day).cast(pl.Int32)
+        code = pl.when(lix == n).then(len(sets) + reached).otherwise(code)
+        sets += [sorted(always + [sid for _, sid in timed[:k]]) for k in range(len(timed) + 1)]
+    return pl.lit(pl.Series(sets, dtype=pl.List(pl.String))).gather(code)
 
 
 def listings_of(data: Any, history: CatalogueHistory, as_of: date,
