@@ -56,9 +56,12 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     if black and prep.frame.height:
         found = _black(prep, scheme, black, repairs, day_number(as_of))
         # the rows come by list number: each list's are one slice (no copy)
-        bounds = found["lix"].search_sorted(pl.Series(range(len(black) + 1), dtype=pl.Int32))
+        n = prep.residents.height
+        bounds = found["key"].search_sorted(
+            pl.Series([lix * n for lix in range(len(black) + 1)], dtype=pl.Int64))
         for lix, item in enumerate(black):
-            parts[item.id] = found.slice(bounds[lix], bounds[lix + 1] - bounds[lix])
+            parts[item.id] = found.slice(bounds[lix], bounds[lix + 1] - bounds[lix]
+                                         ).with_columns(list=pl.lit(item.id))
     if red:
         granted = _red(prep, as_of, scored)
         for item in red:
@@ -124,19 +127,20 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
                      len(black) * residents)
     # into (list, resident id) order with no sort: each key's row, looked up in the order of
     # every list's residents by id (the prepared resident-id order, once per list)
-    at = pl.Series([None], dtype=pl.Int32).extend_constant(None, len(black) * residents - 1)
+    at = pl.repeat(-1, len(black) * residents, dtype=pl.Int32, eager=True)
     at.scatter(merged["key"], pl.int_range(merged.height, dtype=pl.Int32, eager=True))
-    by_id = pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
-                       for lix in range(len(black))])
-    merged = merged[at.gather(by_id).drop_nulls()]
+    at = at.gather(pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
+                              for lix in range(len(black))]))
+    merged = merged.rechunk()[at.filter(at >= 0)]  # gathers from one chunk are far quicker
     lix = (pl.col("key") // residents).cast(pl.Int32)
     return merged.select(
-        lix=lix, list=pl.lit(pl.Series([item.id for item in black], dtype=pl.String)).gather(
-            lix),
-        resident_id=pl.lit(prep.residents["resident_id"]).gather(pl.col("key") % residents),
+        "key", resident_id=pl.lit(prep.residents["resident_id"]).gather(
+            pl.col("key") % residents),
         since=pl.col("since").cast(pl.Date),
         until=pl.when(pl.col("until") < _NEVER).then(pl.col("until")).cast(pl.Date),
-        entered_by=pl.col("entered_by"), repair=pl.col("repair"),
+        entered_by=pl.col("entered_by"),
+        repair=pl.col("repair") if "repair" in merged.columns
+        else pl.lit(None, dtype=pl.Int64),
         measures=_measures(prep, scheme, a, black, lix, pl.col("since")))
 
 
@@ -161,15 +165,16 @@ def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Ser
 def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame,
               black: list[CreditList]) -> pl.LazyFrame:
     """End each listing on the first granted repair of its list decided on or after its
-    start (rows in (key, day) order, kept so)."""
+    start, named in a ``repair`` column (rows in (key, day) order, kept so); without granted
+    repairs, the pieces as they are."""
     if not repairs.height:
-        return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
+        return pieces
     lists = {item.id: lix for lix, item in enumerate(black)}
     granted = repairs.filter(is_in(pl.col("list_id"), pl.Series(list(lists), dtype=pl.String))
                              & (pl.col("outcome") == "granted")
                              & pl.col("decided_on").is_not_null())
-    if not granted.height:
-        return pieces.with_columns(repair=pl.lit(None, dtype=pl.Int64))
+    if not granted.height:  # no repair column: nothing to carry through the merge
+        return pieces
     n = prep.residents.height
     rows = pieces.collect()
     # (key, decision day) packed and sorted: the first one at or after (key, day) is found
@@ -194,43 +199,40 @@ def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame,
 def _merged(pieces: pl.LazyFrame, a: int, keys: int) -> pl.DataFrame:
     """Merge overlapping or touching listings of each key (rows sorted by key, day, event
     id; every key below ``keys``); keep the merged listing in force on day ``a``: one row
-    per key, in key order.
+    per key, in key order, with ``since`` and ``until`` as day numbers.
 
     Every entering event is on or before ``a``, so only a key's last merged listing can be
     in force: earlier ones ended before a later one started."""
+    rows = pieces.collect()
     key = pl.col("key") * _SHIFT
-    # the running furthest end within a key: one cumulative max over packed values
-    # (a later key's packed values are all larger)
-    reach = (key + pl.col("end").fill_null(_NEVER)).cum_max() - key
-    first = (pl.col("key") != pl.col("key").shift()).fill_null(True)
-    starts = first | (pl.col("day") > pl.col("_reach").shift())
+    # (key, day) packed: the furthest end so far within a key is one cumulative max over
+    # packed ends (a later key's are all larger), and a row starts a listing when it is
+    # past the reach before it (a key's first row always is: that reach is a smaller key's)
+    scan = rows.lazy().with_columns(_reach=(key + pl.col("end").fill_null(_NEVER)).cum_max()
+                                    ).with_columns(
+        _starts=(key + pl.col("day") > pl.col("_reach").shift()).fill_null(True))
     # a row is in its key's last merged listing when no later row of the key starts one:
     # the least key starting a listing after the row is then a later key's
-    later = pl.when(pl.col("_starts")).then(pl.col("key")).shift(-1).fill_null(
-        keys).cum_min(reverse=True)
-    rows = pieces.with_columns(_reach=reach).with_columns(_starts=starts).filter(
-        later != pl.col("key")).collect()
+    scan = scan.filter(pl.when(pl.col("_starts")).then(pl.col("key")).shift(-1).fill_null(
+        keys).cum_min(reverse=True) != pl.col("key"))
     # in day order a listing starts on its first row and reaches furthest on its last
-    since, until = pl.col("day").first(), pl.col("_reach").last()
+    aggs = [pl.col("day").first().alias("since"), pl.col("_reach").last().alias("until"),
+            pl.col("event_id").alias("entered_by")]
+    if "repair" in rows.columns:
+        # the pieces ending where the listing does that a repair cut all hold the repair
+        # found there
+        aggs.append(pl.col("repair").filter(
+            key + pl.col("end") == pl.col("_reach").max()).drop_nulls().first())
+    first = (pl.col("key") != pl.col("key").shift()).fill_null(True)
     if not rows.select((first | (pl.col("event_id") > pl.col("event_id").shift())).all()
                        ).item():
         # entered_by in event-id order: the rows' own order when ids follow dates (as
-        # they usually do), else one sort
-        rows = rows.with_columns(_since=pl.col("day").min().over("key"),
-                                 _until=pl.col("_reach").max().over("key")).sort(
-            "key", "event_id")
-        since, until = pl.col("_since").first(), pl.col("_until").first()
-    aggs = [since.alias("since"), until.alias("until"), pl.col("event_id").alias("entered_by")]
-    if rows["repair"].null_count() < rows.height:
-        # the pieces ending where the listing does that a repair cut all hold the repair
-        # found there
-        aggs.append(pl.col("repair").filter(pl.col("end") == pl.col("_reach").max())
-                    .drop_nulls().first())
-    merged = rows.with_columns(pl.col("key").set_sorted()).group_by(
-        "key", maintain_order=True).agg(aggs).filter(pl.col("until") > a)
-    if "repair" not in merged.columns:
-        merged = merged.with_columns(repair=pl.lit(None, dtype=pl.Int64))
-    return merged
+        # they usually do), else one sort, and the listing's bounds by min and max
+        scan = scan.sort("key", "event_id")
+        aggs[:2] = [pl.col("day").min().alias("since"), pl.col("_reach").max().alias("until")]
+    return scan.with_columns(pl.col("key").set_sorted()).group_by(
+        "key", maintain_order=True).agg(aggs).with_columns(
+        until=pl.col("until") - pl.col("key") * _SHIFT).filter(pl.col("until") > a).collect()
 
 
 def _red(prep: Prepared, as_of: date, scored: ScoreResult | None) -> pl.DataFrame:
