@@ -73,25 +73,31 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
 def _standing(prep: Prepared, scheme: Catalogue, a: int, black: list[CreditList]
               ) -> pl.LazyFrame:
     """The standing events (step 2, at the date) of the lists' indicators, in kernel order,
-    with ``over`` (step 3) and ``stop`` (the day the event stops counting; null: never)."""
+    with ``stop`` (the day the event stops counting; null: never), ``ic`` when there are
+    several lists and ``over`` (step 3) when one counts."""
     names = {i for item in black for i in item.entry.indicators}
     codes = pl.Series([prep.book.codes[i] for i in sorted(names) if i in prep.book.codes],
                       dtype=pl.Int32)
-    # whole (resident, indicator) groups are kept, so limit ranks are the kernel's own
-    frame = prep.frame.lazy().filter(is_in(pl.col("ic"), codes))
-    suspended = pl.lit(False)
+    mine = is_in(pl.col("ic"), codes)
+    standing = ~pl.col("voided") & (pl.col("day") <= a)
     if scheme.policy.objection_suspends and prep.objections.height:
         pending = prep.objections.filter(
             (pl.col("filed") <= a) & (pl.col("decided").is_null() | (pl.col("decided") > a)))
-        suspended = is_in(pl.col("event_id"), pending["event_id"])
-    standing = ~(pl.col("voided") | (pl.col("day") > a) | suspended)
-    if any(item.entry.count for item in black) and prep.book.uses("lim_per"):
-        frame = _in_order(frame.with_columns(standing=standing), prep).filter(
-            pl.col("standing"))
-    else:  # no limit ranks needed: one filter
-        frame = frame.filter(standing).with_columns(over=pl.lit(False))
-    return frame.select("rix", "ic", "day", "event_id", "over",
-                        stop=pl.min_horizontal("exp_day", "lift_day"))
+        standing = standing & ~is_in(pl.col("event_id"), pending["event_id"])
+    frame = prep.frame.lazy()
+    # only the columns the lists need are carried through the filter: it is most of the cost
+    columns = ["rix", "day", "event_id"] + (["ic"] if len(black) > 1 else [])
+    if any(item.entry.count for item in black):
+        columns.append("over")
+        if prep.book.uses("lim_per"):
+            # whole (resident, indicator) groups are kept, so limit ranks are the kernel's own
+            frame = _in_order(frame.filter(mine).with_columns(standing=standing), prep).filter(
+                pl.col("standing"))
+        else:
+            frame = frame.filter(mine & standing).with_columns(over=pl.lit(False))
+    else:
+        frame = frame.filter(mine & standing)
+    return frame.select(*columns, stop=pl.min_horizontal("exp_day", "lift_day"))
 
 
 def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
