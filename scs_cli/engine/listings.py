@@ -3,7 +3,7 @@
 Works on the kernel's prepared events (`Prepared`): their day, the day each stops counting
 (expiry or lift) and whether a void or an upheld objection took them out, all as-of free;
 then, at the date, standing (a pending objection suspends), over-limit where a count list
-needs it, and the listings themselves, list by list, as frame operations:
+needs it, and the listings themselves, every black list in one pass as frame operations:
 
 - entry by indicators: every standing event of a named indicator starts a listing;
 - with ``count``: every standing, not over-limit event that is the count-th (or later) of
@@ -11,9 +11,16 @@ needs it, and the listings themselves, list by list, as frame operations:
   over the window ends, which never decrease within a resident);
 - each listing ends on the earliest of entry + ``lasts``, the day its event stops counting
   (``ends_with_event``) and the decision of a granted repair dated on or after its start
-  (one as-of join);
+  (one search over the repairs);
 - overlapping (or touching) listings of a resident merge; the one in force on the date is
   reported with its earliest ``since``, every entering event, and its end.
+
+One pass: the standing events of every list's indicators are filtered from the prepared
+frame once; each list's entering events are numbered by a key (list number × residents +
+resident) and put one list after another, so that a single scan merges them (a cumulative
+max of packed (key, end)), a single grouping gathers each key's listing in force, and one
+lookup in the prepared resident-id order sorts the rows, with no string touched until the
+resident ids of the rows found.
 
 A red list is granted like a reward (step 9): the kernel's evaluation tests it beside the
 rewards (``evaluate(..., lists=True)``), so a caller that scores and lists evaluates once.
@@ -36,8 +43,9 @@ LISTINGS_SCHEMA: dict[str, Any] = {
     "list": pl.String, "resident_id": pl.String, "since": pl.Date, "until": pl.Date,
     "entered_by": pl.List(pl.Int64), "repair": pl.Int64, "measures": pl.List(pl.String),
 }
-_SHIFT = 2**32       # packs (resident, day offset) into one sortable Int64
+_SHIFT = 2**32       # packs (key, day) into one sortable Int64
 _NEVER = 2**31 - 1   # the end of a listing that has none yet
+_KEYS = 2**31 - 1    # (list, resident) keys below this pack with a day into one Int64
 
 
 def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
@@ -53,13 +61,15 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
     black = [v for v in chosen if v.kind == "black"]
     red = [v for v in chosen if v.kind == "red"]
     parts: dict[str, pl.DataFrame] = {}  # each list's rows, in resident-id order
-    if black and prep.frame.height:
-        found = _black(prep, scheme, black, repairs, day_number(as_of))
+    n = prep.residents.height
+    together = max(1, _KEYS // max(n, 1))  # lists whose (list, resident) keys pack in 31 bits
+    for start in range(0, len(black) if prep.frame.height else 0, together):
+        batch = black[start:start + together]
+        found = _black(prep, scheme, batch, repairs, day_number(as_of))
         # the rows come by list number: each list's are one slice (no copy)
-        n = prep.residents.height
         bounds = found["key"].search_sorted(
-            pl.Series([lix * n for lix in range(len(black) + 1)], dtype=pl.Int64))
-        for lix, item in enumerate(black):
+            pl.Series([lix * n for lix in range(len(batch) + 1)], dtype=pl.Int64))
+        for lix, item in enumerate(batch):
             parts[item.id] = found.slice(bounds[lix], bounds[lix + 1] - bounds[lix]
                                          ).with_columns(list=pl.lit(item.id))
     if red:
@@ -138,7 +148,7 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
     at = at.gather(pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
                               for lix in range(len(black))]))
     merged = merged.rechunk()[at.filter(at >= 0)]  # gathers from one chunk are far quicker
-    lix = (pl.col("key") // residents).cast(pl.Int32)
+    number = (pl.col("key") // residents).cast(pl.Int32)  # the list's, in ``black``
     return merged.select(
         "key", resident_id=pl.lit(prep.residents["resident_id"]).gather(
             pl.col("key") % residents),
@@ -147,7 +157,7 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
         entered_by=pl.col("entered_by"),
         repair=pl.col("repair") if "repair" in merged.columns
         else pl.lit(None, dtype=pl.Int64),
-        measures=_measures(prep, scheme, a, black, lix, pl.col("since")))
+        measures=_measures(prep, scheme, a, black, number, pl.col("since")))
 
 
 def _counted(frame: pl.LazyFrame, prep: Prepared, count: int, window_end: pl.Series
@@ -183,23 +193,22 @@ def _repaired(pieces: pl.LazyFrame, prep: Prepared, repairs: pl.DataFrame,
         return pieces
     n = prep.residents.height
     rows = pieces.collect()
-    # (key, decision day) packed and sorted: the first one at or after (key, day) is found
-    # by one search, and belongs to the row when its key is the row's
     granted = granted.join(prep.residents, on="resident_id", how="inner").select(
-        "repair_id", packed=(pl.col("list_id").replace_strict(lists, return_dtype=pl.Int64)
-                             * n + pl.col("rix")) * _SHIFT
-        + pl.col("decided_on").cast(pl.Int32)).sort("packed", "repair_id")
-    packed = granted["packed"]
-    here = rows.select(pl.col("key") * _SHIFT + pl.col("day")).to_series()
-    at = packed.search_sorted(here, side="left")
-    found = pl.concat([packed, pl.Series([None], dtype=pl.Int64)]).gather(at)
-    mine = (found // _SHIFT == pl.col("key")).fill_null(False)
-    rday = (found % _SHIFT).cast(pl.Int32)
-    cut = mine & (pl.col("end").is_null() | (pl.lit(rday) <= pl.col("end")))
+        key=pl.col("list_id").replace_strict(lists, return_dtype=pl.Int64) * n + pl.col("rix"),
+        rday=pl.col("decided_on").cast(pl.Int32), repair=pl.col("repair_id").cast(pl.Int64)
+    ).sort("key", "rday", "repair")
+    # (key, day) packed: the first repair at or after a row's is found by one search, and
+    # is the row's when it has the row's key (one past the last: none)
+    packed = granted.select(pl.col("key") * _SHIFT + pl.col("rday")).to_series()
+    at = packed.search_sorted(rows.select(pl.col("key") * _SHIFT + pl.col("day")).to_series(),
+                              side="left")
+    found = {c: pl.concat([granted[c], pl.Series([None], dtype=granted[c].dtype)]).gather(at)
+             for c in granted.columns}
+    cut = (pl.lit(found["key"]) == pl.col("key")).fill_null(False) & (
+        pl.col("end").is_null() | (pl.lit(found["rday"]) <= pl.col("end")))
     return rows.lazy().with_columns(
-        end=pl.when(cut).then(pl.lit(rday)).otherwise(pl.col("end")),
-        repair=pl.when(cut).then(pl.concat([granted["repair_id"].cast(pl.Int64),
-                                            pl.Series([None], dtype=pl.Int64)]).gather(at)))
+        end=pl.when(cut).then(pl.lit(found["rday"])).otherwise(pl.col("end")),
+        repair=pl.when(cut).then(pl.lit(found["repair"])))
 
 
 def _merged(pieces: pl.LazyFrame, a: int, keys: int) -> pl.DataFrame:
