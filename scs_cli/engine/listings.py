@@ -67,8 +67,8 @@ def listings(prep: Prepared, repairs: pl.DataFrame, as_of: date,
         batch = black[start:start + together]
         found = _black(prep, scheme, batch, repairs, day_number(as_of))
         # the rows come by list number: each list's are one slice (no copy)
-        bounds = found["key"].search_sorted(
-            pl.Series([lix * n for lix in range(len(batch) + 1)], dtype=pl.Int64))
+        bounds = (found["key"] // n).search_sorted(
+            pl.Series(range(len(batch) + 1), dtype=pl.Int64))
         for lix, item in enumerate(batch):
             parts[item.id] = found.slice(bounds[lix], bounds[lix + 1] - bounds[lix]
                                          ).with_columns(list=pl.lit(item.id))
