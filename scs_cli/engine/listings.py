@@ -145,8 +145,8 @@ def _black(prep: Prepared, scheme: Catalogue, black: list[CreditList],
     # every list's residents by id (the prepared resident-id order, once per list)
     at = pl.repeat(-1, len(black) * residents, dtype=pl.Int32, eager=True)
     at.scatter(merged["key"], pl.int_range(merged.height, dtype=pl.Int32, eager=True))
-    at = at.gather(pl.concat([prep.lexical.cast(pl.Int64) + lix * residents
-                              for lix in range(len(black))]))
+    at = pl.concat([at.slice(lix * residents, residents).gather(prep.lexical)
+                    for lix in range(len(black))])
     merged = merged.rechunk()[at.filter(at >= 0)]  # gathers from one chunk are far quicker
     number = (pl.col("key") // residents).cast(pl.Int32)  # the list's, in ``black``
     return merged.select(
