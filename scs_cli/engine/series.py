@@ -31,6 +31,7 @@ from scs_cli.engine.totals import _any_cap
 from scs_cli.rules.model import Catalogue, cents
 
 COLUMNS = ("resident_id", "score", "tier")
+AT_ONCE = 4  # dates summed in one query: both cores busy, 4 columns of the frame's length
 
 
 def standings(prep: Prepared, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
@@ -79,11 +80,13 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
     ends = frame.select((pl.col("rix") != pl.col("rix").shift(-1)).fill_null(True)
                         .arg_true()).to_series()
     runs = frame["rix"].gather(ends)  # each run's resident, 0, 1, 2…
-    # every date's running sum of counted points in one query; each resident's total is
-    # the difference of the sums at the ends of consecutive runs
-    sums = frame.lazy().select(**{
-        f"d{k}": pl.when(counts(a)).then(pl.col("nominal0")).otherwise(0).cum_sum()
-        for k, a in enumerate(days)}).collect()[ends]
+    # a running sum of counted points per date, a few dates per query (each sum is a
+    # column as long as the frame: memory); each resident's total is the difference of
+    # the sums at the ends of consecutive runs
+    sums = pl.concat([frame.lazy().select(**{
+        f"d{k}": pl.when(counts(days[k])).then(pl.col("nominal0")).otherwise(0).cum_sum()
+        for k in range(start, min(start + AT_ONCE, len(days)))}).collect()[ends]
+        for start in range(0, len(days), AT_ONCE)], how="horizontal")
     totals = sums.select(pl.all() - pl.all().shift(1).fill_null(0))
     # score caps and tier caps: the few events whose rule sets one
     capping = frame.lazy().select(
