@@ -52,7 +52,12 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
 
     # explain names the event that breaks a clean_for: only worked out for detail
     breakers = detail and any(r.clean_for is not None for r in scheme.rewards.values())
-    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank, breakers)
+    # the latest negative day is read only by a clean_for (a reward's, or a red list's)
+    clean = any(r.clean_for is not None for r in scheme.rewards.values()) or (lists and any(
+        item.kind == "red" and item.entry.clean_for is not None
+        for item in scheme.lists.values()))
+    res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank, breakers,
+                          clean)
 
     # Step 9: rewards and sanctions, ids sorted.
     tests = {rid: _reward_tests(scheme.rewards[rid], tier_rank, as_of)
@@ -99,14 +104,16 @@ def _red_lists(scheme: Catalogue, res: pl.DataFrame, tier_rank: dict[str, int],
 
 def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
                     residents: pl.DataFrame, extra: list[str], caps: pl.DataFrame,
-                    tier_rank: dict[str, int], breakers: bool = False) -> pl.DataFrame:
+                    tier_rank: dict[str, int], breakers: bool = False,
+                    clean: bool = True) -> pl.DataFrame:
     """Steps 7–8 per resident, in resident-id order: ``raw``, ``clamped``, ``score``
     (hundredths), ``band`` (the tier the score alone gives) and ``rank`` (the tier's
     place, 0 the best)."""
     # Step 7: base + capped points, clamped to [min, max], then the smallest score cap.
     res = residents.with_columns(**_per_resident(frame, prep.book.rules, tier_rank,
-                                                 breakers)).join(
-        caps, on="rix", how="left", maintain_order="left")
+                                                 breakers, clean))
+    res = res.join(caps, on="rix", how="left", maintain_order="left") if caps.height else \
+        res.with_columns(caps=pl.lit(None, dtype=pl.Int64))
     # Into resident-id order (the residents are numbered in order of first record).
     if extra:
         res = pl.concat([res, pl.DataFrame({"resident_id": extra})], how="diagonal_relaxed"
@@ -203,7 +210,7 @@ def _subtotal_rows(scheme: Catalogue, res: pl.DataFrame, adjust: pl.DataFrame | 
 
 
 def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
-                  tier_rank: dict[str, int], breakers: bool = False
+                  tier_rank: dict[str, int], breakers: bool = False, clean: bool = True
                   ) -> dict[str, pl.Series]:
     """Sum of counted points, latest negative day, lowest score cap and worst tier cap of
     each resident's counting events, as Series aligned with the residents (by rix).
@@ -220,7 +227,8 @@ def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
         "total": (sums - sums.shift(1).fill_null(0)).cast(pl.Int64),
         # for clean_for: the latest counting event whose points are below zero
         "last_negative": _sparse(frame, runs, counting & (pl.col("pts") < 0),
-                                 pl.col("day").max(), pl.Int32),
+                                 pl.col("day").max(), pl.Int32) if clean or breakers
+        else pl.repeat(None, runs.len(), dtype=pl.Int32, eager=True),
     }
     if breakers:  # that event itself, the latest by (date, event id)
         out["last_negative_id"] = _sparse(
