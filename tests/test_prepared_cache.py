@@ -92,18 +92,45 @@ def test_any_change_to_the_rows_is_another_key(ledger: Path, tmp_path: Path,
     assert rows(ledger, store)[0].kept  # and that one is kept in turn
 
 
-def test_a_damaged_frame_is_never_used(ledger: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("column", ["nominal0", "ref0", "day", "lift_day", "rix"])
+def test_a_frame_that_reads_back_otherwise_is_never_used(ledger: Path, tmp_path: Path,
+                                                        column: str) -> None:
+    """Damage that still decodes (one value changed, or made null) is the kind that would
+    score wrongly: the checksums of what was written catch it."""
+    store = PreparedCache(tmp_path / "cache")
+    rows(ledger, store)
+    (kept,) = [p for p in store.directory.iterdir() if p.is_dir()]
+    frame = pl.read_ipc((kept / "frame.arrow").read_bytes())  # a copy: the file is rewritten
+    at = frame.height // 2
+    value = frame[column][at]
+    if column == "ref0":
+        value = not value
+    elif column == "lift_day":  # mostly null: a lift appears, or disappears
+        value = 18_000 if value is None else None
+    elif column == "rix":
+        value = None
+    else:
+        value += 1
+    changed = frame[column].scatter(at, value)
+    frame.with_columns(changed).write_ipc(kept / "frame.arrow", compression="uncompressed")
+    again, scored = rows(ledger, store)
+    assert not again.kept
+    assert_frame_equal(scored, fresh(ledger))
+    assert rows(ledger, store)[0].kept  # prepared again and kept, intact
+
+
+def test_a_flipped_byte_never_changes_a_score(ledger: Path, tmp_path: Path) -> None:
     store = PreparedCache(tmp_path / "cache")
     rows(ledger, store)
     (kept,) = [p for p in store.directory.iterdir() if p.is_dir()]
     frame = kept / "frame.arrow"
     data = bytearray(frame.read_bytes())
-    data[len(data) // 2] ^= 0x10  # one bit, inside a column's values
+    for at in range(64, len(data), max(len(data) // 50, 1)):  # bytes all through the file
+        data[at] ^= 0x10
     frame.write_bytes(bytes(data))
     again, scored = rows(ledger, store)
     assert not again.kept
     assert_frame_equal(scored, fresh(ledger))
-    assert rows(ledger, store)[0].kept  # prepared again and kept, intact
 
 
 @pytest.mark.parametrize("damage", ["header", "truncated", "missing"])
