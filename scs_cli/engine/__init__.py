@@ -5,6 +5,7 @@
 with its schemas); `rulebook` turns catalogue versions into dense rule tables, `sort` orders the
 events once, `caps` applies indicator and (nested) category caps event by event, `totals` the
 score, tiers, rewards and sanctions, `freeze` gives the data as it stood on a day (nothing
-later) for explain's projection, and `listings` who is on which list on a date (SPEC §4a). It
+later) for explain's projection, `listings` who is on which list on a date (SPEC §4a), and
+`series` scores and tiers at many dates in one pass (the report's month ends). It
 reads and writes nothing: no files, no SQLite, no ledger. It may import `core` and `rules`.
 """
