@@ -54,7 +54,7 @@ from scs_cli.engine.rulebook import DayTable
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory
 
-KEEP = 3  # frames kept: the ledgers an office scores in turn (one is ~330 MB at 5M events)
+KEEP = 3  # frames kept: the ledgers an office scores in turn (one is ~370 MB at 5M events)
 HEADER = "header.json"
 PARTS = ("frame.arrow", "residents.arrow")
 # kept without `points` (only the rule points made from it are read after preparing)
@@ -63,7 +63,7 @@ DROPPED = ("points",)
 
 @dataclass(frozen=True)
 class PreparedCache:
-    """A folder of prepared frames, each in one file named by its key."""
+    """A folder of prepared frames, each in a folder of its own named by its key."""
 
     directory: Path
     keep: int = KEEP
@@ -105,13 +105,13 @@ class PreparedCache:
             return None
         try:
             frame, residents = (_checked(folder / name, header, key) for name in PARTS)
+            table = DayTable(int(header["first"]), int(header["last"]))
         except (ValueError, KeyError, TypeError, OSError, pl.exceptions.PolarsError):
             _remove(folder)
             return None
         with contextlib.suppress(OSError):
             os.utime(folder / HEADER)  # recently used: kept longest
-        return restore(data, history, frame, residents["keys"],
-                       DayTable(int(header["first"]), int(header["last"])),
+        return restore(data, history, frame, residents["keys"], table,
                        lexical=residents["lexical"])
 
     def save(self, key: str, prepared: Prepared) -> bool:
