@@ -190,33 +190,79 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     """One resident's events recorded by ``cut``, from the same checked batches the whole
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
-    Each batch is checked, then only its resident column decoded; the other columns only
-    of the batches that hold the resident's events (decoding them all would cost most
-    of `explain`'s time on a large ledger, measured).
+    The batches alone decide (an `events` table edited behind scs's back changes nothing
+    here). Each batch is checked, then only its resident column decoded; the other
+    columns only of the batches that hold the resident's events, and never the event ids,
+    which a row's position gives (decoding them all would cost most of `explain`'s time on
+    a large ledger, measured). The resident's number is looked up meanwhile, in one
+    import's residents list rather than every resident id (`_number_hint`).
     """
-    numbers = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
-    if not numbers.height:
+    rows = conn.execute(
+        "SELECT batch_id, import_id, first_event_id, last_event_id, indicators, data, "
+        "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+        (cut,)).fetchall()
+    if not rows:
         return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-    number = int(numbers["resident"][0])
+    hint = _number_hint(conn, cut, resident_id, rows)
 
-    def mine(row: tuple[int, str, bytes, str | None]) -> pl.DataFrame | None:
-        batch_id, names, blob, expected = row
-        checked(batch_id, "data", blob, expected)
-        at = _read(blob, ["resident"])["resident"].eq(number).arg_true()
-        if not at.len():
-            return None
-        return _read(blob, ["event_id", "code", "occurred_on", "points"])[at].select(
-            "event_id", resident_id=pl.lit(resident_id, dtype=pl.String),
-            indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
-                             ).gather(pl.col("code")),
-            occurred_on="occurred_on", points="points")
+    def residents(row: tuple[int, int, int, int, str, bytes, str | None]) -> pl.Series:
+        batch_id, _, first, last, _, blob, expected = row
+        column = _read(checked(batch_id, "data", blob, expected), ["resident"])["resident"]
+        # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids
+        # are consecutive, its batches slice them in order, and the chain covers the row).
+        if column.len() != last - first + 1:
+            raise DamagedBatch(batch_id, "data")
+        return column
 
-    rows = conn.execute("SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
-                        "WHERE recorded_at <= ? ORDER BY batch_id", (cut,)).fetchall()
-    if len(rows) > 1:  # checking and decoding release the GIL: a share of batches per core
-        with ThreadPoolExecutor(2) as pool:
-            found = list(pool.map(mine, rows))
-    else:
-        found = [mine(row) for row in rows]
-    frames = [f for f in found if f is not None]
+    # Checking and decoding release the GIL: the two cores share the batches and the
+    # residents list (the connection stays on this thread).
+    with ThreadPoolExecutor(2) as pool:
+        looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
+        columns = list(pool.map(residents, rows))
+        number = looked_up.result() if looked_up else None
+        if number is None:  # no hint, or one the batches do not bear out: every list
+            found = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
+            if not found.height:
+                return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+            number = int(found["resident"][0])
+        held = [(row, at) for row, column in zip(rows, columns, strict=True)
+                if (at := column.eq(number).arg_true()).len()]
+
+        def mine(found: tuple[tuple[int, int, int, int, str, bytes, str | None], pl.Series]
+                 ) -> pl.DataFrame:
+            (_, _, first, _, names, blob, _), at = found
+            return _read(blob, ["code", "occurred_on", "points"])[at].select(
+                event_id=(at + first).cast(pl.Int64),
+                resident_id=pl.lit(resident_id, dtype=pl.String),
+                indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
+                                 ).gather(pl.col("code")),
+                occurred_on="occurred_on", points="points")
+
+        frames = list(pool.map(mine, held))
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str,
+                 rows: Sequence[tuple[int, int, int, int, str, bytes, str | None]]
+                 ) -> tuple[int, bytes, str | None] | None:
+    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
+    table's index, first recorded the resident: the list that numbers them. Only a hint:
+    the batches hold the number, and a list without the resident sends the caller to
+    every list."""
+    (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
+                            "AND recorded_at <= ?", (resident_id, cut)).fetchone()
+    imports = {row[1] for row in rows if first is not None and row[2] <= first <= row[3]}
+    batch_ids = [row[0] for row in rows if row[1] in imports]  # the import's first batch
+    if not batch_ids:
+        return None
+    blob, expected = conn.execute("SELECT residents, residents_sha256 FROM event_batches "
+                                  "WHERE batch_id = ?", (batch_ids[0],)).fetchone()
+    return batch_ids[0], blob, expected
+
+
+def _number_in(batch_id: int, blob: bytes, expected: str | None, resident_id: str
+               ) -> int | None:
+    """The resident's number in one checked residents list (None: not in it)."""
+    found = _read(checked(batch_id, "residents", blob, expected)).filter(
+        pl.col("resident_id") == resident_id)
+    return int(found["resident"][0]) if found.height else None
