@@ -18,11 +18,12 @@ resident-id strings took longer than scoring them (measured, docs/ledger.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -197,13 +198,14 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     a large ledger, measured). The resident's number is looked up meanwhile, in one
     import's residents list rather than every resident id (`_number_hint`).
     """
-    rows = conn.execute(
-        "SELECT batch_id, import_id, first_event_id, last_event_id, indicators, data, "
-        "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-        (cut,)).fetchall()
-    if not rows:
-        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-    hint = _number_hint(conn, cut, resident_id, rows)
+    with _mapped(conn):
+        rows = conn.execute(
+            "SELECT batch_id, import_id, first_event_id, last_event_id, indicators, data, "
+            "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+            (cut,)).fetchall()
+        if not rows:
+            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+        hint = _number_hint(conn, cut, resident_id, rows)
 
     def residents(row: tuple[int, int, int, int, str, bytes, str | None]) -> pl.Series:
         batch_id, _, first, last, _, blob, expected = row
@@ -240,6 +242,21 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
 
         frames = list(pool.map(mine, held))
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+@contextlib.contextmanager
+def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
+    """SQLite reads the file through a memory map meanwhile: a row's columns after its
+    blobs (recorded_at, the checksums) are reached by walking the blobs' overflow pages,
+    which a map walks without copying them (a third of the blobs' read time, measured).
+    Only for these few reads: a map of the whole file would count toward `score`'s peak
+    memory."""
+    (before,) = conn.execute("PRAGMA mmap_size").fetchone()
+    conn.execute(f"PRAGMA mmap_size={1 << 40}")  # SQLite caps it at its own maximum
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA mmap_size={int(before)}")
 
 
 def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str,
