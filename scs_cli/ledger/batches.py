@@ -218,15 +218,18 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
 
     # Checking and decoding release the GIL: the two cores share the batches and the
     # residents list (the connection stays on this thread).
+    number = None if hint else _number_anywhere(conn, cut, resident_id)
+    if hint is None and number is None:  # an unknown id: no batch need be read
+        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
     with ThreadPoolExecutor(2) as pool:
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
         columns = list(pool.map(residents, rows))
-        number = looked_up.result() if looked_up else None
-        if number is None:  # no hint, or one the batches do not bear out: every list
-            found = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
-            if not found.height:
-                return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-            number = int(found["resident"][0])
+        if looked_up is not None:  # a hint the batches do not bear out: every list
+            number = looked_up.result()
+            if number is None:
+                number = _number_anywhere(conn, cut, resident_id)
+        if number is None:
+            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
         held = [(row, at) for row, column in zip(rows, columns, strict=True)
                 if (at := column.eq(number).arg_true()).len()]
 
@@ -275,6 +278,12 @@ def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str,
     blob, expected = conn.execute("SELECT residents, residents_sha256 FROM event_batches "
                                   "WHERE batch_id = ?", (batch_ids[0],)).fetchone()
     return batch_ids[0], blob, expected
+
+
+def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:
+    """The resident's number from every residents list recorded by ``cut`` (None: none)."""
+    found = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
+    return int(found["resident"][0]) if found.height else None
 
 
 def _number_in(batch_id: int, blob: bytes, expected: str | None, resident_id: str
