@@ -171,3 +171,15 @@ def test_an_events_table_edited_alone_changes_no_resident(ledger: Path, sql: str
                 frame), resident_id
     assert before["R4"]["event_id"].to_list() == [9]
     assert before["R9"].is_empty()
+
+
+def test_the_connections_memory_map_setting_is_restored(ledger: Path) -> None:
+    """The read maps the file only for itself (a map kept open would count toward a later
+    whole-ledger score's memory)."""
+    with Ledger.open(ledger) as book:
+        conn = book._conn
+        for setting in (0, 65536):
+            conn.execute(f"PRAGMA mmap_size={setting}")
+            (before,) = conn.execute("PRAGMA mmap_size").fetchone()
+            assert batches.read_resident(conn, cutoff(None), "R1").height == 4
+            assert conn.execute("PRAGMA mmap_size").fetchone() == (before,)
