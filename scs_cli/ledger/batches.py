@@ -199,16 +199,17 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     import's residents list rather than every resident id (`_number_hint`).
     """
     with _mapped(conn):
-        rows = conn.execute(
-            "SELECT batch_id, import_id, first_event_id, last_event_id, indicators, data, "
-            "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-            (cut,)).fetchall()
-        if not rows:
+        hint = _number_hint(conn, cut, resident_id)
+        number = None if hint else _number_anywhere(conn, cut, resident_id)
+        if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        hint = _number_hint(conn, cut, resident_id, rows)
+        rows = conn.execute(
+            "SELECT batch_id, first_event_id, last_event_id, indicators, data, data_sha256 "
+            "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+            (cut,)).fetchall()
 
-    def residents(row: tuple[int, int, int, int, str, bytes, str | None]) -> pl.Series:
-        batch_id, _, first, last, _, blob, expected = row
+    def residents(row: tuple[int, int, int, str, bytes, str | None]) -> pl.Series:
+        batch_id, first, last, _, blob, expected = row
         column = _read(checked(batch_id, "data", blob, expected), ["resident"])["resident"]
         # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids
         # are consecutive, its batches slice them in order, and the chain covers the row).
@@ -218,9 +219,6 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
 
     # Checking and decoding release the GIL: the two cores share the batches and the
     # residents list (the connection stays on this thread).
-    number = None if hint else _number_anywhere(conn, cut, resident_id)
-    if hint is None and number is None:  # an unknown id: no batch need be read
-        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
     with ThreadPoolExecutor(2) as pool:
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
         columns = list(pool.map(residents, rows))
@@ -233,9 +231,9 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
         held = [(row, at) for row, column in zip(rows, columns, strict=True)
                 if (at := column.eq(number).arg_true()).len()]
 
-        def mine(found: tuple[tuple[int, int, int, int, str, bytes, str | None], pl.Series]
+        def mine(found: tuple[tuple[int, int, int, str, bytes, str | None], pl.Series]
                  ) -> pl.DataFrame:
-            (_, _, first, _, names, blob, _), at = found
+            (_, first, _, names, blob, _), at = found
             return _read(blob, ["code", "occurred_on", "points"])[at].select(
                 event_id=(at + first).cast(pl.Int64),
                 resident_id=pl.lit(resident_id, dtype=pl.String),
@@ -262,8 +260,7 @@ def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute(f"PRAGMA mmap_size={int(before)}")
 
 
-def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str,
-                 rows: Sequence[tuple[int, int, int, int, str, bytes, str | None]]
+def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
                  ) -> tuple[int, bytes, str | None] | None:
     """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
     table's index, first recorded the resident: the list that numbers them. Only a hint:
@@ -271,13 +268,14 @@ def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str,
     every list."""
     (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
                             "AND recorded_at <= ?", (resident_id, cut)).fetchone()
-    imports = {row[1] for row in rows if first is not None and row[2] <= first <= row[3]}
-    batch_ids = [row[0] for row in rows if row[1] in imports]  # the import's first batch
-    if not batch_ids:
+    if first is None:
         return None
-    blob, expected = conn.execute("SELECT residents, residents_sha256 FROM event_batches "
-                                  "WHERE batch_id = ?", (batch_ids[0],)).fetchone()
-    return batch_ids[0], blob, expected
+    row = conn.execute(
+        "SELECT batch_id, residents, residents_sha256 FROM event_batches WHERE "
+        "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
+        "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
+        (cut, first)).fetchone()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:
