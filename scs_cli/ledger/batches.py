@@ -117,8 +117,11 @@ def encode(frame: pl.DataFrame, known: pl.DataFrame) -> list[Batch]:
     return batches
 
 
-def _read(blob: bytes, columns: Sequence[str] | None = None) -> pl.DataFrame:
-    return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None)
+def _read(blob: bytes, columns: Sequence[str] | None = None, rows: int | None = None
+          ) -> pl.DataFrame:
+    """A checked blob's stream (its record batches up to ``rows`` rows, if given)."""
+    return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None,
+                              n_rows=rows)
 
 
 def _parts(conn: sqlite3.Connection, part: str, cut: str) -> list[bytes]:
@@ -234,7 +237,8 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
         def mine(found: tuple[tuple[int, int, int, str, bytes, str | None], pl.Series]
                  ) -> pl.DataFrame:
             (_, first, _, names, blob, _), at = found
-            return _read(blob, ["code", "occurred_on", "points"])[at].select(
+            # only the stream's record batches up to the resident's last row are decoded
+            return _read(blob, ["code", "occurred_on", "points"], int(at[-1]) + 1)[at].select(
                 event_id=(at + first).cast(pl.Int64),
                 resident_id=pl.lit(resident_id, dtype=pl.String),
                 indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
