@@ -18,11 +18,12 @@ resident-id strings took longer than scoring them (measured, docs/ledger.md).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
@@ -116,8 +117,11 @@ def encode(frame: pl.DataFrame, known: pl.DataFrame) -> list[Batch]:
     return batches
 
 
-def _read(blob: bytes, columns: Sequence[str] | None = None) -> pl.DataFrame:
-    return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None)
+def _read(blob: bytes, columns: Sequence[str] | None = None, rows: int | None = None
+          ) -> pl.DataFrame:
+    """A checked blob's stream (its record batches up to ``rows`` rows, if given)."""
+    return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None,
+                              n_rows=rows)
 
 
 def _parts(conn: sqlite3.Connection, part: str, cut: str) -> list[bytes]:
@@ -206,33 +210,103 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     """One resident's events recorded by ``cut``, from the same checked batches the whole
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
-    Each batch is checked, then only its resident column decoded; the other columns only
-    of the batches that hold the resident's events (decoding them all would cost most
-    of `explain`'s time on a large ledger, measured).
+    The batches alone decide (an `events` table edited behind scs's back changes nothing
+    here). Each batch is checked, then only its resident column decoded; the other
+    columns only of the batches that hold the resident's events, and never the event ids,
+    which a row's position gives (decoding them all would cost most of `explain`'s time on
+    a large ledger, measured). The resident's number is looked up meanwhile, in one
+    import's residents list rather than every resident id (`_number_hint`).
     """
-    numbers = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
-    if not numbers.height:
-        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-    number = int(numbers["resident"][0])
+    with _mapped(conn):
+        hint = _number_hint(conn, cut, resident_id)
+        number = None if hint else _number_anywhere(conn, cut, resident_id)
+        if hint is None and number is None:  # an unknown id: no batch need be read
+            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+        rows = conn.execute(
+            "SELECT batch_id, first_event_id, last_event_id, indicators, data, data_sha256 "
+            "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+            (cut,)).fetchall()
 
-    def mine(row: tuple[int, str, bytes, str | None]) -> pl.DataFrame | None:
-        batch_id, names, blob, expected = row
-        checked(batch_id, "data", blob, expected)
-        at = _read(blob, ["resident"])["resident"].eq(number).arg_true()
-        if not at.len():
-            return None
-        return _read(blob, ["event_id", "code", "occurred_on", "points"])[at].select(
-            "event_id", resident_id=pl.lit(resident_id, dtype=pl.String),
-            indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
-                             ).gather(pl.col("code")),
-            occurred_on="occurred_on", points="points")
+    def residents(row: tuple[int, int, int, str, bytes, str | None]) -> pl.Series:
+        batch_id, first, last, _, blob, expected = row
+        column = _read(checked(batch_id, "data", blob, expected), ["resident"])["resident"]
+        # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids
+        # are consecutive, its batches slice them in order, and the chain covers the row).
+        if column.len() != last - first + 1:
+            raise DamagedBatch(batch_id, "data")
+        return column
 
-    rows = conn.execute("SELECT batch_id, indicators, data, data_sha256 FROM event_batches "
-                        "WHERE recorded_at <= ? ORDER BY batch_id", (cut,)).fetchall()
-    if len(rows) > 1:  # checking and decoding release the GIL: a share of batches per core
-        with ThreadPoolExecutor(2) as pool:
-            found = list(pool.map(mine, rows))
-    else:
-        found = [mine(row) for row in rows]
-    frames = [f for f in found if f is not None]
+    # Checking and decoding release the GIL: the two cores share the batches and the
+    # residents list (the connection stays on this thread).
+    with ThreadPoolExecutor(2) as pool:
+        looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
+        columns = list(pool.map(residents, rows))
+        if looked_up is not None:  # a hint the batches do not bear out: every list
+            number = looked_up.result()
+            if number is None:
+                number = _number_anywhere(conn, cut, resident_id)
+        if number is None:
+            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+        held = [(row, at) for row, column in zip(rows, columns, strict=True)
+                if (at := column.eq(number).arg_true()).len()]
+
+        def mine(found: tuple[tuple[int, int, int, str, bytes, str | None], pl.Series]
+                 ) -> pl.DataFrame:
+            (_, first, _, names, blob, _), at = found
+            # only the stream's record batches up to the resident's last row are decoded
+            return _read(blob, ["code", "occurred_on", "points"], int(at[-1]) + 1)[at].select(
+                event_id=(at + first).cast(pl.Int64),
+                resident_id=pl.lit(resident_id, dtype=pl.String),
+                indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
+                                 ).gather(pl.col("code")),
+                occurred_on="occurred_on", points="points")
+
+        frames = list(pool.map(mine, held))
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+@contextlib.contextmanager
+def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
+    """SQLite reads the file through a memory map meanwhile: a row's columns after its
+    blobs (recorded_at, the checksums) are reached by walking the blobs' overflow pages,
+    which a map walks without copying them (a third of the blobs' read time, measured).
+    Only for these few reads: a map of the whole file would count toward `score`'s peak
+    memory."""
+    (before,) = conn.execute("PRAGMA mmap_size").fetchone()
+    conn.execute(f"PRAGMA mmap_size={1 << 40}")  # SQLite caps it at its own maximum
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA mmap_size={int(before)}")
+
+
+def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
+                 ) -> tuple[int, bytes, str | None] | None:
+    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
+    table's index, first recorded the resident: the list that numbers them. Only a hint:
+    the batches hold the number, and a list without the resident sends the caller to
+    every list."""
+    (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
+                            "AND recorded_at <= ?", (resident_id, cut)).fetchone()
+    if first is None:
+        return None
+    row = conn.execute(
+        "SELECT batch_id, residents, residents_sha256 FROM event_batches WHERE "
+        "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
+        "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
+        (cut, first)).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:
+    """The resident's number from every residents list recorded by ``cut`` (None: none)."""
+    found = read_residents(conn, cut).filter(pl.col("resident_id") == resident_id)
+    return int(found["resident"][0]) if found.height else None
+
+
+def _number_in(batch_id: int, blob: bytes, expected: str | None, resident_id: str
+               ) -> int | None:
+    """The resident's number in one checked residents list (None: not in it)."""
+    found = _read(checked(batch_id, "residents", blob, expected)).filter(
+        pl.col("resident_id") == resident_id)
+    return int(found["resident"][0]) if found.height else None
