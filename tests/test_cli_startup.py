@@ -93,3 +93,27 @@ def test_a_process_prints_what_the_whole_tree_prints(tiny_ledger: Any,
                                 1 if "nobody" in args else 0), whole.stderr
     assert (shown.returncode, shown.stdout, shown.stderr) == (
         whole.returncode, whole.stdout, whole.stderr)
+
+
+def test_a_quick_exit_writes_everything_and_keeps_the_status(tiny_ledger, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                            ) -> None:
+    """`scs score` ends the process without freeing its frames (`app._quick_exit`): every
+    byte of its output still arrives, into a pipe and a file, with the command's status."""
+    ledger = tiny_ledger("resident_id,indicator,occurred_on\n"
+                         + "".join(f"R{n},blood-donation,2024-0{1 + n % 9}-10\n"
+                                   for n in range(300)))
+    run = [sys.executable, "-c", "from scs_cli.cli.app import main; main()"]
+    piped = subprocess.run([*run, "score", str(ledger), "--as-of", "2024-12-31", "--format",
+                            "csv"], capture_output=True, text=True, check=False)
+    within = CliRunner().invoke(app_module.app, ["score", str(ledger), "--as-of",
+                                                 "2024-12-31", "--format", "csv"])
+    assert piped.returncode == 0 and piped.stdout == within.stdout
+    assert len(piped.stdout.splitlines()) == 301
+    target = tmp_path / "scores.json"
+    written = subprocess.run([*run, "score", str(ledger), "--as-of", "2024-12-31", "--output",
+                              str(target)], capture_output=True, text=True, check=False)
+    assert written.returncode == 0 and "wrote 300 rows" in written.stderr
+    assert len(json.loads(target.read_text(encoding="utf-8"))) == 300
+    refused = subprocess.run([*run, "score", str(tmp_path / "none.db"), "--as-of",
+                              "2024-12-31"], capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: ")
