@@ -92,15 +92,20 @@ def _standing_events(data: LedgerData, history: CatalogueHistory, scheme: Catalo
         standing.append({**e, "rule": rule, "stops": min(stops) if stops else None})
     # Step 3, limits: among standing events of one resident and indicator in one period,
     # ordered by (occurred_on, event id), those after the first `count` are over limit.
+    # The limit is the event's own (its version's), and occurrences of one indicator id
+    # count together across versions: an event is over limit when at least `count`
+    # standing events of its indicator come before it in its period, whatever their own
+    # versions' limits (the scorer reference's reading).
     standing.sort(key=lambda e: (e["occurred_on"], e["event_id"]))
-    seen: dict[tuple[Any, ...], int] = {}
-    for e in standing:
+    for i, e in enumerate(standing):
         limit = e["rule"].limit
         e["over"] = False
         if limit is not None:
-            key = (e["resident_id"], e["indicator"], period_of(e["occurred_on"], limit.per))
-            seen[key] = seen.get(key, 0) + 1
-            e["over"] = seen[key] > limit.count
+            here = period_of(e["occurred_on"], limit.per)
+            before = [o for o in standing[:i] if o["resident_id"] == e["resident_id"]
+                      and o["indicator"] == e["indicator"]
+                      and period_of(o["occurred_on"], limit.per) == here]
+            e["over"] = len(before) >= limit.count
     return standing
 
 
