@@ -5,6 +5,7 @@ or unreadable one is never used."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -208,6 +209,27 @@ def test_an_unwritable_folder_only_costs_time(ledger: Path, tmp_path: Path) -> N
     got, scored = rows(ledger, PreparedCache(blocked / "cache"))
     assert not got.kept
     assert_frame_equal(scored, fresh(ledger))
+
+
+def test_a_folder_others_may_write_is_never_read_nor_written(ledger: Path,
+                                                              tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    store = PreparedCache(folder)
+    first, _ = rows(ledger, store)
+    assert not first.kept and any(folder.iterdir())
+    folder.chmod(0o777)  # anyone could have put a frame there: it is not read
+    second, scored = rows(ledger, store)
+    assert not second.kept
+    assert_frame_equal(scored, fresh(ledger))
+    # nor is anything kept there: a score never leaves a frame for another to damage
+    for kept in folder.iterdir():
+        shutil.rmtree(kept)
+    third, _ = rows(ledger, store)
+    assert not third.kept and not any(folder.iterdir())
+    folder.chmod(0o700)
+    rows(ledger, store)
+    fourth, _ = rows(ledger, store)
+    assert fourth.kept
 
 
 def test_only_the_most_recently_used_frames_are_kept(ledger: Path, tmp_path: Path) -> None:

@@ -91,6 +91,17 @@ class PreparedCache:
                  marks.hexdigest(), *catalogues]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
+    def private(self) -> bool:
+        """Whether the folder is this user's and no one else may write it: a checksum
+        proves nothing against whoever can write the folder, so a frame is neither read
+        from nor kept in a folder another user could have put one in."""
+        try:
+            st = self.directory.stat()
+        except OSError:
+            return False
+        mine = st.st_uid == os.getuid() if hasattr(os, "getuid") else True
+        return mine and not st.st_mode & 0o022
+
     def _folder(self, key: str) -> Path:
         return self.directory / key
 
@@ -98,6 +109,8 @@ class PreparedCache:
              ) -> Prepared | None:
         """The frame kept under ``key`` with ``data``'s other rows; None if there is none or
         it is damaged (then it is removed: the caller prepares it again)."""
+        if not self.private():
+            return None
         folder = self._folder(key)
         try:
             header = json.loads((folder / HEADER).read_text(encoding="utf-8"))
@@ -120,6 +133,11 @@ class PreparedCache:
         folder = self._folder(key)
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return False
+        if not self.private():
+            return False
+        try:
             temporary = Path(tempfile.mkdtemp(dir=self.directory, prefix=".writing-"))
         except OSError:
             return False
