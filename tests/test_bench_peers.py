@@ -140,9 +140,10 @@ def both_scores(scs, tmp_path: Path, catalogue: Path, *generate: str):  # type: 
         result = scs(*args)
         assert result.exit_code == 0, result.stderr
     duck, peer_csv = tmp_path / "events.duckdb", tmp_path / "peer.csv"
-    for args in (["build", events, catalogue, duck],
-                 ["rules", duck, catalogue, "--as-of", AS_OF, peer_csv]):
-        subprocess.run([sys.executable, PEER, *args], check=True)
+    steps: list[list[str | Path]] = [["build", events, catalogue, duck],
+                                     ["rules", duck, catalogue, "--as-of", AS_OF, peer_csv]]
+    for step in steps:
+        subprocess.run([sys.executable, PEER, *step], check=True)
     return read(tmp_path / "scs.csv"), read(peer_csv)
 
 
