@@ -168,3 +168,16 @@ def test_rules_peer_agrees_with_scs_on_every_rule(scs, tmp_path):  # type: ignor
     assert {"45", "60", "140"} <= scores  # score_cap under the clamp's min; the clamp both ways
     assert any(tier == "C" and float(score) >= 95.5 for score, tier in ours.values())
     assert any("." in score for score in scores)  # decimal steps and points written exactly
+
+
+def test_rules_peer_refuses_the_rules_it_leaves_out(tmp_path):  # type: ignore[no-untyped-def]
+    catalogue = tmp_path / "windowed.toml"
+    catalogue.write_text(RULES_TOML.replace('escalation = [1, 0.25]\n',
+                                            'escalation = [1, 0.25]\nescalation_window = "1y"\n'),
+                         encoding="utf-8")
+    result = subprocess.run([sys.executable, PEER, "rules", tmp_path / "none.duckdb", catalogue,
+                             "--as-of", AS_OF, tmp_path / "peer.csv"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "escalation windows (neighbour-help)" in result.stderr
+    assert not (tmp_path / "peer.csv").exists()
