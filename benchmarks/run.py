@@ -7,8 +7,10 @@ separate process (wall time, and peak RSS from the kernel's rusage of that proce
 
 - `scs score` (every rule) against (a) the naive ``SUM(points) … JOIN … GROUP BY`` query run
   by the `sqlite3` shell, (b) the pandas peer (benchmarks/peer_pandas.py) and (c) the bare
-  SQLite scan of the same columns, and (d) DuckDB's naive sum in a fresh process on a
-  DuckDB file of the same events (benchmarks/peer_duckdb.py), the columnar peer;
+  SQLite scan of the same columns, (d) DuckDB's naive sum in a fresh process on a
+  DuckDB file of the same events (benchmarks/peer_duckdb.py), the columnar peer, and (e) the
+  rules of the pandas peer written in DuckDB SQL on that file (peer_duckdb.py `rules`), whose
+  scores are checked against `scs score` resident by resident as the pandas peer's are;
 - `scs ledger import` (rows/s), `scs explain` for one resident, `scs report`, `scs --help`.
 
 It writes benchmarks/results/<stamp>.json and .md (the machine, every figure, the ratios
@@ -247,7 +249,8 @@ def pick_residents(plain: Path) -> dict[str, str]:
 
 
 def compare_scores(scs_csv: Path, peer_csv: Path) -> dict[str, int]:
-    """How many residents the pandas peer scores as scs does (same score and tier)."""
+    """How many residents a peer (pandas, DuckDB rules) scores as scs does (same score and
+    tier)."""
     import polars as pl
 
     a = pl.read_csv(scs_csv, schema_overrides={"score": pl.String})
@@ -295,15 +298,22 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
                              stdin=sql_file)
     m["scan"] = measure("bare scan (sqlite3 shell)", ["sqlite3", str(plain)], runs,
                         stdin=scan_file)
-    if not args.skip_duckdb:
-        duck = work / f"duck-{tag}.duckdb"
+    duck = work / f"duck-{tag}.duckdb"
+    duck_rules_out = work / f"duck-rules-scores-{tag}.csv"
+    if not (args.skip_duckdb and args.skip_duckdb_rules):
         from scs_cli.rules.schema import resolve_catalogue_path
 
         subprocess.run([sys.executable, str(HERE / "peer_duckdb.py"), "build", str(csv_path),
                         str(resolve_catalogue_path(CATALOGUE)), str(duck)], check=True)
+    if not args.skip_duckdb:
         m["duckdb"] = measure("DuckDB naive (fresh process)", [
             sys.executable, str(HERE / "peer_duckdb.py"), "naive", str(duck),
             str(work / f"duck-scores-{tag}.csv")], runs)
+    if not args.skip_duckdb_rules:
+        m["duckdb_rules"] = measure("DuckDB rules (fresh process)", [
+            sys.executable, str(HERE / "peer_duckdb.py"), "rules", str(duck),
+            str(resolve_catalogue_path(CATALOGUE)), "--as-of", AS_OF, str(duck_rules_out)],
+            args.peer_runs or runs)
     scores = work / f"scores-{tag}.csv"
     score_cmd = [scs, "score", str(ledger), "--as-of", AS_OF, "--output", str(scores)]
     # `scs ledger import` kept the prepared frame: the score an office runs after an import
@@ -320,6 +330,8 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
             str(resolve_catalogue_path(CATALOGUE)), "--as-of", AS_OF, "--output",
             str(peer_out)], args.peer_runs or runs)
         res["pandas_agreement"] = compare_scores(scores, peer_out)
+    if "duckdb_rules" in m:
+        res["duckdb_rules_agreement"] = compare_scores(scores, duck_rules_out)
 
     who = pick_residents(plain)
     res["explain_residents"] = who
@@ -400,10 +412,11 @@ def markdown(result: dict[str, Any]) -> str:
              "", f"Command: `{result['command']}`", "",
              "Median wall time in seconds (peak RSS in MB) of separate processes:", "",
              "| events | import (rows/s) | scs score | score, nothing kept | naive SQL "
-             "| DuckDB naive | pandas peer "
+             "| DuckDB naive | DuckDB rules | pandas peer "
              "| bare scan | SQL ÷ score (bar ≥ 3) | score ÷ scan (bar ≤ 1.5) "
-             "| score ÷ DuckDB (bar ≤ 2) | explain | explain busiest | report |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| score ÷ DuckDB (bar ≤ 2) | score ÷ DuckDB rules "
+             "| explain | explain busiest | report |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in result["sizes"]:
         ms = s["measures"]
 
@@ -417,12 +430,15 @@ def markdown(result: dict[str, Any]) -> str:
         scan_ratio = ms["score"]["median_s"] / ms["scan"]["median_s"]
         duck_ratio = (f"{ms['score']['median_s'] / ms['duckdb']['median_s']:.2f}"
                       if "duckdb" in ms else "—")
+        rules_ratio = (f"{ms['score']['median_s'] / ms['duckdb_rules']['median_s']:.2f}"
+                       if "duckdb_rules" in ms else "—")
         lines.append(
             f"| {s['events']:,} | {ms['import']['median_s']:.2f} ({s['import_rows_per_s']:,}) "
             f"| {cell('score', True)} | {cell('score_cold', True)} "
             f"| {cell('naive_sql', True)} | {cell('duckdb', True)} "
+            f"| {cell('duckdb_rules', True)} "
             f"| {cell('pandas', True)} | {cell('scan')} | {sql_ratio:.2f} | {scan_ratio:.2f} "
-            f"| {duck_ratio} "
+            f"| {duck_ratio} | {rules_ratio} "
             f"| {cell('explain')} | {cell('explain_busiest')} | {cell('report', True)} |")
     lines += ["", f"`scs --help`: {result['help_s']:.3f} s (median of "
               f"{result['help_runs']})", "", "| size | bar (SPEC §8) | figure | verdict |",
@@ -431,10 +447,12 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {v['size']} | {v['bar']} | {v['figure']} | "
                      f"{'PASS' if v['pass'] else 'FAIL'} |")
     for s in result["sizes"]:
-        if "pandas_agreement" in s:
-            a = s["pandas_agreement"]
-            lines.append(f"\npandas peer at {s['events']:,} events: same score and tier as "
-                         f"`scs score` for {a['agree']:,} of {a['residents']:,} residents.")
+        for key, peer in (("pandas_agreement", "pandas peer"),
+                          ("duckdb_rules_agreement", "DuckDB rules peer")):
+            if key in s:
+                a = s[key]
+                lines.append(f"\n{peer} at {s['events']:,} events: same score and tier as "
+                             f"`scs score` for {a['agree']:,} of {a['residents']:,} residents.")
     return "\n".join(lines) + "\n"
 
 
@@ -446,12 +464,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     ap.add_argument("--import-runs", type=int, default=0,
                     help="import runs (default 3 up to 1M events, else 1)")
-    ap.add_argument("--peer-runs", type=int, default=0, help="pandas runs (default --runs)")
+    ap.add_argument("--peer-runs", type=int, default=0,
+                    help="pandas and DuckDB rules runs (default --runs)")
     ap.add_argument("--report-runs", type=int, default=0, help="report runs (default --runs)")
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--skip-report", action="store_true")
     ap.add_argument("--skip-duckdb", action="store_true",
-                    help="leave out the DuckDB peer (needs `pip install duckdb`)")
+                    help="leave out the DuckDB naive peer (needs `pip install duckdb`)")
+    ap.add_argument("--skip-duckdb-rules", action="store_true",
+                    help="leave out the DuckDB rules peer (needs `pip install duckdb`)")
     ap.add_argument("--workdir", default=str(HERE / "work"),
                     help="where ledgers and files go (gigabytes at 10M events)")
     ap.add_argument("--results", default=str(HERE / "results"))
