@@ -23,8 +23,9 @@ import hashlib
 import io
 import json
 import sqlite3
+import struct
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -211,58 +212,149 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
     The batches alone decide (an `events` table edited behind scs's back changes nothing
-    here). Each batch is checked, then only its resident column decoded; the other
-    columns only of the batches that hold the resident's events, and never the event ids,
-    which a row's position gives (decoding them all would cost most of `explain`'s time on
-    a large ledger, measured). The resident's number is looked up meanwhile, in one
-    import's residents list rather than every resident id (`_number_hint`).
+    here), and every batch recorded by ``cut`` is checked, whether or not it holds the
+    resident. A batch is taken one record batch (a third of it) at a time: its resident
+    column decoded, and its other columns only if it holds the resident's events; never
+    the event ids, which a row's position gives. One batch at a time, each part let go
+    before the next: in a fresh process most of the time went on the memory a whole
+    ledger's columns first touch, not on decoding (measured, issue 23). The resident's
+    number is looked up meanwhile, in one import's residents list rather than every
+    resident id (`_number_hint`).
     """
-    with _mapped(conn):
+    with _mapped(conn), ThreadPoolExecutor(1) as pool:
         hint = _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        rows = conn.execute(
-            "SELECT batch_id, first_event_id, last_event_id, indicators, data, data_sha256 "
-            "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-            (cut,)).fetchall()
-
-    def residents(row: tuple[int, int, int, str, bytes, str | None]) -> pl.Series:
-        batch_id, first, last, _, blob, expected = row
-        column = _read(checked(batch_id, "data", blob, expected), ["resident"])["resident"]
-        # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids
-        # are consecutive, its batches slice them in order, and the chain covers the row).
-        if column.len() != last - first + 1:
-            raise DamagedBatch(batch_id, "data")
-        return column
-
-    # Checking and decoding release the GIL: the two cores share the batches and the
-    # residents list (the connection stays on this thread).
-    with ThreadPoolExecutor(2) as pool:
+        # Checking and decoding a residents list releases the GIL: it runs beside the
+        # first batches' reads, whose parts wait for the number meanwhile.
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
-        columns = list(pool.map(residents, rows))
-        if looked_up is not None:  # a hint the batches do not bear out: every list
-            number = looked_up.result()
-            if number is None:
-                number = _number_anywhere(conn, cut, resident_id)
-        if number is None:
-            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        held = [(row, at) for row, column in zip(rows, columns, strict=True)
-                if (at := column.eq(number).arg_true()).len()]
-
-        def mine(found: tuple[tuple[int, int, int, str, bytes, str | None], pl.Series]
-                 ) -> pl.DataFrame:
-            (_, first, _, names, blob, _), at = found
-            # only the stream's record batches up to the resident's last row are decoded
-            return _read(blob, ["code", "occurred_on", "points"], int(at[-1]) + 1)[at].select(
-                event_id=(at + first).cast(pl.Int64),
-                resident_id=pl.lit(resident_id, dtype=pl.String),
-                indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
-                                 ).gather(pl.col("code")),
-                occurred_on="occurred_on", points="points")
-
-        frames = list(pool.map(mine, held))
+        frames: list[pl.DataFrame] = []
+        waiting: list[tuple[Part, str]] = []
+        for batch_id, first, last, names, blob, expected in conn.execute(
+                "SELECT batch_id, first_event_id, last_event_id, indicators, data, "
+                "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+                (cut,)):
+            for part in _record_parts(batch_id, first, last,
+                                      checked(batch_id, "data", blob, expected)):
+                if looked_up is not None and looked_up.done():
+                    number, looked_up = _bear_out(conn, cut, resident_id, looked_up), None
+                    frames += [_rows(*w, resident_id, number) for w in waiting]
+                    waiting = []
+                if looked_up is None:
+                    frames.append(_rows(part, names, resident_id, number))
+                else:
+                    waiting.append((part, names))
+        if looked_up is not None:
+            number = _bear_out(conn, cut, resident_id, looked_up)
+            frames += [_rows(*w, resident_id, number) for w in waiting]
+    frames = [frame for frame in frames if frame.height]
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+# A record batch of a checked batch: its first event id, its own stream, its resident column.
+Part = tuple[int, bytes, pl.Series]
+
+
+def _record_parts(batch_id: int, first: int, last: int, blob: bytes) -> Iterator[Part]:
+    """A checked batch's record batches, one at a time, each with its resident column."""
+    offset = 0
+    for stream in record_batches(blob):
+        column = _read(stream, ["resident"])["resident"]
+        yield first + offset, stream, column
+        offset += column.len()
+    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
+    # consecutive, its batches slice them in order, and the chain covers the row).
+    if offset != last - first + 1:
+        raise DamagedBatch(batch_id, "data")
+
+
+def _rows(part: Part, names: str, resident_id: str, number: int | None) -> pl.DataFrame:
+    """The rows of resident ``number`` in one record batch (only their columns decoded)."""
+    first, stream, column = part
+    at = column.eq(number).arg_true() if number is not None else column.head(0)
+    if not at.len():
+        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+    return _read(stream, ["code", "occurred_on", "points"])[at].select(
+        event_id=(at + first).cast(pl.Int64),
+        resident_id=pl.lit(resident_id, dtype=pl.String),
+        indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
+                         ).gather(pl.col("code")),
+        occurred_on="occurred_on", points="points")
+
+
+def _bear_out(conn: sqlite3.Connection, cut: str, resident_id: str,
+              looked_up: Future[int | None]) -> int | None:
+    """The number the hinted residents list gives; for a hint the batches do not bear
+    out, the number from every list."""
+    number = looked_up.result()
+    return _number_anywhere(conn, cut, resident_id) if number is None else number
+
+
+# Arrow IPC framing: each message is a continuation marker, the length of its metadata
+# (a flatbuffer `Message`), the metadata, then `Message.bodyLength` bytes of body.
+CONTINUATION = b"\xff\xff\xff\xff"
+END_OF_STREAM = CONTINUATION + bytes(4)
+SCHEMA, RECORD_BATCH = 1, 3  # `Message.header_type`
+
+
+def record_batches(stream: bytes) -> Iterator[bytes]:
+    """An Arrow IPC stream as streams of one record batch each (its schema message, the
+    record batch, end of stream), each made when asked for, so a reader decodes only the
+    parts it needs and holds one at a time.
+
+    Anything but a schema followed by record batches (dictionaries, the pre-1.0 framing,
+    trailing bytes) is left whole: one stream, read the usual way."""
+    spans = _messages(stream)
+    if spans is None:
+        yield stream
+        return
+    view = memoryview(stream)
+    schema = view[spans[0][1]:spans[0][2]]
+    for _, start, end in spans[1:]:
+        yield b"".join((schema, view[start:end], END_OF_STREAM))
+
+
+def _messages(stream: bytes) -> list[tuple[int, int, int]] | None:
+    """(header_type, start, end) of each message of an IPC stream that is a schema and then
+    record batches, ended as a stream ends; None for anything else."""
+    spans = []
+    at = 0
+    try:
+        while at < len(stream) and stream[at:at + 4] == CONTINUATION:
+            (size,) = struct.unpack_from("<i", stream, at + 4)
+            if size <= 0:
+                break
+            kind, body = _message(stream, at + 8)
+            end = at + 8 + size + body
+            if body < 0 or end > len(stream):
+                return None
+            spans.append((kind, at, end))
+            at = end
+    except (struct.error, IndexError):
+        return None
+    if (stream[at:] != END_OF_STREAM or not spans or spans[0][0] != SCHEMA
+            or any(kind != RECORD_BATCH for kind, _, _ in spans[1:])):
+        return None
+    return spans
+
+
+def _message(stream: bytes, at: int) -> tuple[int, int]:
+    """(header_type, bodyLength) of the flatbuffer `Message` at ``at``: a root offset to a
+    table, whose vtable gives each field's place (0 where a field keeps its default)."""
+    (root,) = struct.unpack_from("<I", stream, at)
+    table = at + root
+    (back,) = struct.unpack_from("<i", stream, table)
+    vtable = table - back
+    (vsize,) = struct.unpack_from("<H", stream, vtable)
+
+    def field(number: int) -> int:  # Message: version, header_type, header, bodyLength
+        place = vtable + 4 + 2 * number
+        return struct.unpack_from("<H", stream, place)[0] if place + 2 <= vtable + vsize else 0
+
+    kind, body = field(1), field(3)
+    return (stream[table + kind] if kind else 0,
+            struct.unpack_from("<q", stream, table + body)[0] if body else 0)
 
 
 @contextlib.contextmanager
