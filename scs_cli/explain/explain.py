@@ -158,12 +158,13 @@ def explain_source(source: Source, resident_id: str, as_of: date,
                    known_at: datetime | None = None) -> Explanation:
     """Explain one resident's score from a ledger file or a dataset folder, as known at."""
 
-    history = source.history(known_at)
     # Reading one resident is mostly checking and decoding batches, which release the GIL:
-    # this thread loads the engine meanwhile (a fifth of `scs explain`'s time on a large
-    # ledger, measured: issue 23). The source is used by one thread at a time.
+    # this thread reads the catalogue versions and loads the engine meanwhile (measured,
+    # issue 23). A ledger's connection may serve two threads (SQLite's serialized mode);
+    # a failure is the one the order below meets first, as if one read followed the other.
     with ThreadPoolExecutor(1) as pool:
         reading = pool.submit(source.resident, resident_id, known_at)
+        history = source.history(known_at)
         for name in EXPLAINING:
             importlib.import_module(name)
         data, notes = reading.result()

@@ -215,72 +215,70 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     here), and every batch recorded by ``cut`` is checked, whether or not it holds the
     resident. A batch is taken one record batch (a third of it) at a time: its resident
     column decoded, and its other columns only if it holds the resident's events; never
-    the event ids, which a row's position gives. One batch at a time, each part let go
-    before the next: in a fresh process most of the time went on the memory a whole
-    ledger's columns first touch, not on decoding (measured, issue 23). The resident's
-    number is looked up meanwhile, in one import's residents list rather than every
-    resident id (`_number_hint`).
+    the event ids, which a row's position gives. Each part is let go before the next: in
+    a fresh process most of the time went on the memory a whole ledger's columns first
+    touch, not on decoding (measured, issue 23). The resident's number is looked up
+    meanwhile, in one import's residents list rather than every resident id
+    (`_number_hint`).
     """
-    with _mapped(conn), ThreadPoolExecutor(1) as pool:
+    # Checking and decoding release the GIL: two threads share the residents list and the
+    # batches, which this thread reads from the file (the connection stays on it).
+    with _mapped(conn), ThreadPoolExecutor(2) as pool:
         hint = _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        # Checking and decoding a residents list releases the GIL: it runs beside the
-        # first batches' reads, whose parts wait for the number meanwhile.
+        known: Future[int | None] = Future()  # the number, which each batch's parts await
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
-        frames: list[pl.DataFrame] = []
-        waiting: list[tuple[Part, str]] = []
-        for batch_id, first, last, names, expected in conn.execute(
-                "SELECT batch_id, first_event_id, last_event_id, indicators, data_sha256 "
-                "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-                (cut,)).fetchall():
-            blob = checked(batch_id, "data", _blob(conn, "data", batch_id), expected)
-            for part in _record_parts(batch_id, first, last, blob):
-                if looked_up is not None and looked_up.done():
-                    number, looked_up = _bear_out(conn, cut, resident_id, looked_up), None
-                    frames += [_rows(*w, resident_id, number) for w in waiting]
-                    waiting = []
-                if looked_up is None:
-                    frames.append(_rows(part, names, resident_id, number))
-                else:
-                    waiting.append((part, names))
-        if looked_up is not None:
-            number = _bear_out(conn, cut, resident_id, looked_up)
-            frames += [_rows(*w, resident_id, number) for w in waiting]
-    frames = [frame for frame in frames if frame.height]
+        try:
+            if looked_up is None:
+                known.set_result(number)
+            reading = []
+            for batch_id, first, last, names, expected in conn.execute(
+                    "SELECT batch_id, first_event_id, last_event_id, indicators, "
+                    "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+                    (cut,)).fetchall():
+                if looked_up is not None and looked_up.done() and not known.done():
+                    known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+                reading.append(pool.submit(_rows_of, batch_id, first, last, names,
+                                           _blob(conn, "data", batch_id), expected,
+                                           resident_id, known))
+            if not known.done():
+                assert looked_up is not None
+                known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+        except BaseException as failed:  # the batches waiting for the number end too
+            if not known.done():
+                known.set_exception(failed)
+            raise
+        frames = [frame for batch in reading for frame in batch.result()]  # in order
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
-# A record batch of a checked batch: its first event id, its own stream, its resident column.
-Part = tuple[int, bytes, pl.Series]
-
-
-def _record_parts(batch_id: int, first: int, last: int, blob: bytes) -> Iterator[Part]:
-    """A checked batch's record batches, one at a time, each with its resident column."""
+def _rows_of(batch_id: int, first: int, last: int, names: str, blob: bytes,
+             expected: str | None, resident_id: str, known: Future[int | None]
+             ) -> list[pl.DataFrame]:
+    """The resident's rows in one batch, checked first, one frame per record batch that
+    holds any."""
+    checked(batch_id, "data", blob, expected)
+    indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
+    found = []
     offset = 0
     for stream in record_batches(blob):
         column = _read(stream, ["resident"])["resident"]
-        yield first + offset, stream, column
+        number = known.result()
+        at = column.eq(number).arg_true() if number is not None else column.head(0)
+        if at.len():
+            found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
+                event_id=(at + first + offset).cast(pl.Int64),
+                resident_id=pl.lit(resident_id, dtype=pl.String),
+                indicator=pl.lit(indicators).gather(pl.col("code")),
+                occurred_on="occurred_on", points="points"))
         offset += column.len()
     # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
     # consecutive, its batches slice them in order, and the chain covers the row).
     if offset != last - first + 1:
         raise DamagedBatch(batch_id, "data")
-
-
-def _rows(part: Part, names: str, resident_id: str, number: int | None) -> pl.DataFrame:
-    """The rows of resident ``number`` in one record batch (only their columns decoded)."""
-    first, stream, column = part
-    at = column.eq(number).arg_true() if number is not None else column.head(0)
-    if not at.len():
-        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-    return _read(stream, ["code", "occurred_on", "points"])[at].select(
-        event_id=(at + first).cast(pl.Int64),
-        resident_id=pl.lit(resident_id, dtype=pl.String),
-        indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
-                         ).gather(pl.col("code")),
-        occurred_on="occurred_on", points="points")
+    return found
 
 
 def _bear_out(conn: sqlite3.Connection, cut: str, resident_id: str,
