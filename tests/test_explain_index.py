@@ -1,6 +1,7 @@
-"""`scs explain` reads one resident through the `events` table's index (issue 23): only the
-batches that hold the resident's events are read, each checked, and the rows are the batch's
-own. These tests hold that path to the answer of reading every batch whole."""
+"""`scs explain` reads one resident through the `events` table's index (issue 23): every
+batch is checked, only the record batches that hold the resident's events are decoded beyond
+their resident column, and the rows are the batch's own. These tests hold that path to the
+answer of reading every batch whole."""
 
 from __future__ import annotations
 
