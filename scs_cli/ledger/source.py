@@ -59,7 +59,10 @@ class Source(Protocol):
 
     def resident(self, resident_id: str, known_at: datetime | None = None
                  ) -> tuple[LedgerData, LedgerNotes]:
-        """One resident's frames (events with their `agency`) and notes, as known at."""
+        """One resident's frames (events with their `agency`) and notes, as known at.
+
+        `explain_source` calls it on a thread of its own while it calls `history`: a source
+        answers the two at once (a ledger's connection serves both threads)."""
         ...
 
     def head(self, known_at: datetime | None = None) -> Head:
