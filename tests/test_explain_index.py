@@ -288,3 +288,23 @@ def test_a_damaged_batch_is_refused_while_the_number_is_looked_up(
         finally:
             release.set()
     assert refused.value.batch_id == 1
+
+
+@pytest.mark.parametrize("resident_id", ["R1", "R4"])
+def test_explain_reads_beside_or_after_the_catalogue_alike(ledger: Path, resident_id: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The resident read on a thread of its own (beside the catalogue versions and the
+    engine's import) or, where SQLite is not built serialized, after them: one answer."""
+    from datetime import date
+
+    from scs_cli.core.errors import LedgerError
+    from scs_cli.explain import explain as explaining
+
+    beside = explaining.explain_ledger(ledger, resident_id, date(2024, 6, 1))
+    monkeypatch.setattr(explaining, "THREADS_SHARE_A_CONNECTION", False)
+    after = explaining.explain_ledger(ledger, resident_id, date(2024, 6, 1))
+    assert beside == after
+    assert [e.event_id for e in after.events] == ([1, 3, 7, 10] if resident_id == "R1" else [9])
+    with pytest.raises(LedgerError, match="no resident 'R9'"):
+        explaining.explain_ledger(ledger, "R9", date(2024, 6, 1))

@@ -39,7 +39,7 @@ from scs_cli.explain.model import (
     ProjectionPoint,
 )
 from scs_cli.ledger.reads import LedgerNotes
-from scs_cli.ledger.source import LedgerFile, Source
+from scs_cli.ledger.source import THREADS_SHARE_A_CONNECTION, LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory, from_cents
 
 if TYPE_CHECKING:
@@ -160,14 +160,16 @@ def explain_source(source: Source, resident_id: str, as_of: date,
 
     # Reading one resident is mostly checking and decoding batches, which release the GIL:
     # this thread reads the catalogue versions and loads the engine meanwhile (measured,
-    # issue 23). A ledger's connection may serve two threads (SQLite's serialized mode);
-    # a failure is the one the order below meets first, as if one read followed the other.
+    # issue 23). A failure is the one met first in the order of old: the catalogue
+    # versions', then the resident's.
     with ThreadPoolExecutor(1) as pool:
-        reading = pool.submit(source.resident, resident_id, known_at)
+        reading = (pool.submit(source.resident, resident_id, known_at)
+                   if THREADS_SHARE_A_CONNECTION else None)
         history = source.history(known_at)
         for name in EXPLAINING:
             importlib.import_module(name)
-        data, notes = reading.result()
+        data, notes = (reading.result() if reading is not None
+                       else source.resident(resident_id, known_at))
     if data.events.is_empty() and data.consents.is_empty():
         seen = f" as known at {known_at.isoformat()}" if known_at else ""
         raise LedgerError(source.path, f"no resident {resident_id!r} in this {source.kind}"
