@@ -54,9 +54,11 @@ def test_the_short_tree_of_a_command_is_the_whole_trees(name: str) -> None:
 
 
 def test_main_builds_only_the_named_commands_module(tmp_path: Path) -> None:
+    # (the process would end in `main` once its output is written: `_quick_exit`)
     code = ("import sys\nsys.argv = ['scs', 'explain', 'missing.db', 'R1']\n"
-            "from scs_cli.cli.app import main\n"
-            "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+            "from scs_cli.cli import app\n"
+            "app._quick_exit = lambda done: None\n"
+            "try:\n    app.main()\nexcept SystemExit as exit:\n    code = exit.code\n"
             "mods = sorted(m for m in sys.modules if m.startswith('scs_cli.cli.'))\n"
             "print(code, ' '.join(mods))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -1,6 +1,7 @@
-"""`scs explain` reads one resident through the `events` table's index (issue 23): only the
-batches that hold the resident's events are read, each checked, and the rows are the batch's
-own. These tests hold that path to the answer of reading every batch whole."""
+"""`scs explain` reads one resident through the `events` table's index (issue 23): every
+batch is checked, only the record batches that hold the resident's events are decoded beyond
+their resident column, and the rows are the batch's own. These tests hold that path to the
+answer of reading every batch whole."""
 
 from __future__ import annotations
 
@@ -183,3 +184,127 @@ def test_the_connections_memory_map_setting_is_restored(ledger: Path) -> None:
             (before,) = conn.execute("PRAGMA mmap_size").fetchone()
             assert batches.read_resident(conn, cutoff(None), "R1").height == 4
             assert conn.execute("PRAGMA mmap_size").fetchone() == (before,)
+
+
+def _joined(frames: list[pl.DataFrame], write: Any = batches._stream) -> bytes:
+    """One IPC stream of several record batches, one a frame (Polars itself joins small
+    chunks into one record batch and splits only large frames): the first frame's stream
+    without its end, then each other's record batch, without its schema message (the
+    first message: continuation, its length, no body), then the end of the stream."""
+    streams = [write(frame) for frame in frames]
+    schema = 8 + int.from_bytes(streams[0][4:8], "little")
+    return b"".join([streams[0][:-8], *(s[schema:-8] for s in streams[1:]), streams[0][-8:]])
+
+
+def test_a_stream_splits_into_its_record_batches() -> None:
+    """Each part is a whole stream of one record batch; read together they are the stream."""
+    frame = pl.DataFrame({"event_id": range(10), "resident": [3, 1, 4, 1, 5, 9, 2, 6, 5, 3],
+                          "note": ["a", None, "c", "d", None, "f", "g", "h", "i", "j"]},
+                         schema_overrides={"resident": pl.Int32})
+    stream = _joined([frame.slice(0, 4), frame.slice(4, 1), frame.slice(5, 5)])
+    assert pl.read_ipc_stream(stream).equals(frame)
+    parts = list(batches.record_batches(stream))
+    assert [pl.read_ipc_stream(p).height for p in parts] == [4, 1, 5]
+    assert pl.concat([pl.read_ipc_stream(p) for p in parts]).equals(frame)
+    assert pl.read_ipc_stream(parts[2], columns=["resident"])["resident"].to_list() == [
+        9, 2, 6, 5, 3]
+    # as Polars writes a large batch: in several record batches
+    large = pl.DataFrame({"resident": pl.int_range(600_000, eager=True, dtype=pl.Int32)})
+    parts = list(batches.record_batches(batches._stream(large)))
+    assert len(parts) > 1
+    assert pl.concat([pl.read_ipc_stream(p) for p in parts]).equals(large)
+
+
+@pytest.mark.parametrize("cut", [0, 7, -8, -9])
+def test_a_stream_the_splitter_does_not_know_is_read_whole(cut: int) -> None:
+    """Bytes that are not a schema and record batches ended as a stream ends (here cut
+    short or padded) are handed back whole, for the reader to read or refuse."""
+    stream = _joined([pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"a": [3]})])
+    assert len(list(batches.record_batches(stream))) == 2
+    odd = stream + bytes(8) if cut == 0 else stream[:cut]
+    assert list(batches.record_batches(odd)) == [odd]
+
+
+@pytest.fixture
+def pieced(scs: Any, tiny_catalogue: Path, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same imports, in batches of five rows written as record batches of two rows (a
+    large import's batches hold several record batches: the 5M ledger's, three each)."""
+    monkeypatch.setattr(batches, "BATCH_ROWS", 5)
+    whole = batches._stream
+
+    def in_pieces(frame: pl.DataFrame) -> bytes:
+        if frame.height < 2:
+            return whole(frame)
+        return _joined([frame.slice(at, 2) for at in range(0, frame.height, 2)], whole)
+
+    monkeypatch.setattr(batches, "_stream", in_pieces)
+    path = tmp_path / "pieced.db"
+    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
+    rows = [line for text in IMPORTS for line in text.splitlines()[1:]]
+    for number, lines in enumerate((rows[:7], rows[7:])):
+        csv = tmp_path / f"pieced-{number}.csv"
+        csv.write_text(IMPORTS[0].splitlines()[0] + "\n" + "\n".join(lines) + "\n",
+                       encoding="utf-8")
+        result = scs("ledger", "import", path, csv)
+        assert result.exit_code == 0, result.stderr
+    return path
+
+
+@pytest.mark.parametrize("resident_id", ["R1", "R2", "R3", "R4", "R5"])
+def test_record_batch_by_record_batch_gives_what_reading_every_batch_gives(
+        pieced: Path, resident_id: str) -> None:
+    with Ledger.open(pieced) as book:
+        conn = book._conn
+        blobs = [b for (b,) in conn.execute("SELECT data FROM event_batches")]
+        # imports of 7 and 3 rows: batches of 5, 2 and 3 rows, in parts of 2, 2, 1 | 2 | 2, 1
+        assert [len(list(batches.record_batches(b))) for b in blobs] == [3, 1, 2]
+        for known_at in (None, *(datetime.fromisoformat(s) for s in _stamps(pieced))):
+            cut = cutoff(known_at)
+            mine = batches.read_resident(conn, cut, resident_id)
+            assert mine.equals(_whole(conn, cut, resident_id)), (resident_id, known_at)
+        ids = batches.read_resident(conn, cutoff(None), "R1")["event_id"].to_list()
+    assert ids == [1, 3, 7, 10]  # in parts 1 and 2 of batch 1, and the last part of 3
+
+
+def test_a_damaged_batch_is_refused_while_the_number_is_looked_up(
+        ledger: Path, scs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow residents list does not let a damaged batch through: every batch is checked
+    before any part of it is read, whether or not the resident's number is known yet."""
+    import threading
+
+    _flip_a_byte(ledger, 1)
+    release = threading.Event()
+    found = batches._number_in
+
+    def slow(*args: Any) -> int | None:
+        release.wait(5)
+        return found(*args)
+
+    monkeypatch.setattr(batches, "_number_in", slow)
+    with Ledger.open(ledger) as book, pytest.raises(batches.DamagedBatch) as refused:
+        try:
+            batches.read_resident(book._conn, cutoff(None), "R1")
+        finally:
+            release.set()
+    assert refused.value.batch_id == 1
+
+
+@pytest.mark.parametrize("resident_id", ["R1", "R4"])
+def test_explain_reads_beside_or_after_the_catalogue_alike(ledger: Path, resident_id: str,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The resident read on a thread of its own (beside the catalogue versions and the
+    engine's import) or, where SQLite is not built serialized, after them: one answer."""
+    from datetime import date
+
+    from scs_cli.core.errors import LedgerError
+    from scs_cli.explain import explain as explaining
+
+    beside = explaining.explain_ledger(ledger, resident_id, date(2024, 6, 1))
+    monkeypatch.setattr(explaining, "THREADS_SHARE_A_CONNECTION", False)
+    after = explaining.explain_ledger(ledger, resident_id, date(2024, 6, 1))
+    assert beside == after
+    assert [e.event_id for e in after.events] == ([1, 3, 7, 10] if resident_id == "R1" else [9])
+    with pytest.raises(LedgerError, match="no resident 'R9'"):
+        explaining.explain_ledger(ledger, "R9", date(2024, 6, 1))

@@ -83,7 +83,7 @@ def __getattr__(name: str) -> Any:
 
 # Commands that hold a whole ledger's frames when they end, and start no other process:
 # once their output is flushed, the process ends without freeing them one by one.
-QUICK_EXIT = ("score", "eligible", "lists")
+QUICK_EXIT = ("score", "eligible", "lists", "explain")
 
 
 def main() -> None:

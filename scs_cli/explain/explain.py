@@ -18,18 +18,15 @@ resident's.
 
 from __future__ import annotations
 
+import importlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scs_cli.core.errors import LedgerError, ScsError
-from scs_cli.core.frames import LedgerData
-from scs_cli.engine.kernel import evaluate, prepare
-from scs_cli.explain import summary
-from scs_cli.explain.events import Context, event_lines
-from scs_cli.explain.lists import listing_lines
 from scs_cli.explain.model import (
     COUNTING,
     MAX_REASONS,
@@ -41,10 +38,19 @@ from scs_cli.explain.model import (
     Factor,
     ProjectionPoint,
 )
-from scs_cli.explain.projection import projection
 from scs_cli.ledger.reads import LedgerNotes
-from scs_cli.ledger.source import LedgerFile, Source
-from scs_cli.rules.model import Catalogue, CatalogueHistory, from_cents
+from scs_cli.ledger.source import THREADS_SHARE_A_CONNECTION, LedgerFile, Source
+from scs_cli.rules.model import CatalogueHistory, from_cents
+
+if TYPE_CHECKING:
+    from scs_cli.core.frames import LedgerData
+    from scs_cli.explain.events import Context
+    from scs_cli.rules.model import Catalogue
+
+# What explaining needs beyond reading: the engine and the wording. Imported when first
+# used, so that `explain_source` loads them while the resident's rows are being read.
+EXPLAINING = ("scs_cli.engine.kernel", "scs_cli.explain.summary", "scs_cli.explain.events",
+              "scs_cli.explain.lists", "scs_cli.explain.projection")
 
 __all__ = ["COUNTING", "MAX_REASONS", "STANDING_NOT", "Adjustment", "Eligibility",
            "EventLine", "Explanation", "Factor", "ProjectionPoint", "explain",
@@ -58,6 +64,12 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
 
     ``data`` may hold other residents too; only ``resident_id``'s rows are used.
     """
+    from scs_cli.engine.kernel import evaluate, prepare
+    from scs_cli.explain import summary
+    from scs_cli.explain.events import Context, event_lines
+    from scs_cli.explain.lists import listing_lines
+    from scs_cli.explain.projection import projection
+
     notes = ledger_notes or LedgerNotes()
     mine = data.for_residents([resident_id])
     if mine.events.is_empty() and mine.consents.is_empty():
@@ -146,8 +158,18 @@ def explain_source(source: Source, resident_id: str, as_of: date,
                    known_at: datetime | None = None) -> Explanation:
     """Explain one resident's score from a ledger file or a dataset folder, as known at."""
 
-    history = source.history(known_at)
-    data, notes = source.resident(resident_id, known_at)
+    # Reading one resident is mostly checking and decoding batches, which release the GIL:
+    # this thread reads the catalogue versions and loads the engine meanwhile (measured,
+    # issue 23). A failure is the one met first in the order of old: the catalogue
+    # versions', then the resident's.
+    with ThreadPoolExecutor(1) as pool:
+        reading = (pool.submit(source.resident, resident_id, known_at)
+                   if THREADS_SHARE_A_CONNECTION else None)
+        history = source.history(known_at)
+        for name in EXPLAINING:
+            importlib.import_module(name)
+        data, notes = (reading.result() if reading is not None
+                       else source.resident(resident_id, known_at))
     if data.events.is_empty() and data.consents.is_empty():
         seen = f" as known at {known_at.isoformat()}" if known_at else ""
         raise LedgerError(source.path, f"no resident {resident_id!r} in this {source.kind}"

@@ -23,8 +23,9 @@ import hashlib
 import io
 import json
 import sqlite3
+import struct
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -211,58 +212,147 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
     The batches alone decide (an `events` table edited behind scs's back changes nothing
-    here). Each batch is checked, then only its resident column decoded; the other
-    columns only of the batches that hold the resident's events, and never the event ids,
-    which a row's position gives (decoding them all would cost most of `explain`'s time on
-    a large ledger, measured). The resident's number is looked up meanwhile, in one
-    import's residents list rather than every resident id (`_number_hint`).
+    here), and every batch recorded by ``cut`` is checked, whether or not it holds the
+    resident. A batch is taken one record batch (a third of it) at a time: its resident
+    column decoded, and its other columns only if it holds the resident's events; never
+    the event ids, which a row's position gives. Each part is let go before the next: in
+    a fresh process most of the time went on the memory a whole ledger's columns first
+    touch, not on decoding (measured, issue 23). The resident's number is looked up
+    meanwhile, in one import's residents list rather than every resident id
+    (`_number_hint`).
     """
-    with _mapped(conn):
+    # Checking and decoding release the GIL: two threads share the residents list and the
+    # batches, which this thread reads from the file (the connection stays on it).
+    with _mapped(conn), ThreadPoolExecutor(2) as pool:
         hint = _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        rows = conn.execute(
-            "SELECT batch_id, first_event_id, last_event_id, indicators, data, data_sha256 "
-            "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-            (cut,)).fetchall()
-
-    def residents(row: tuple[int, int, int, str, bytes, str | None]) -> pl.Series:
-        batch_id, first, last, _, blob, expected = row
-        column = _read(checked(batch_id, "data", blob, expected), ["resident"])["resident"]
-        # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids
-        # are consecutive, its batches slice them in order, and the chain covers the row).
-        if column.len() != last - first + 1:
-            raise DamagedBatch(batch_id, "data")
-        return column
-
-    # Checking and decoding release the GIL: the two cores share the batches and the
-    # residents list (the connection stays on this thread).
-    with ThreadPoolExecutor(2) as pool:
+        known: Future[int | None] = Future()  # the number, which each batch's parts await
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
-        columns = list(pool.map(residents, rows))
-        if looked_up is not None:  # a hint the batches do not bear out: every list
-            number = looked_up.result()
-            if number is None:
-                number = _number_anywhere(conn, cut, resident_id)
-        if number is None:
-            return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        held = [(row, at) for row, column in zip(rows, columns, strict=True)
-                if (at := column.eq(number).arg_true()).len()]
-
-        def mine(found: tuple[tuple[int, int, int, str, bytes, str | None], pl.Series]
-                 ) -> pl.DataFrame:
-            (_, first, _, names, blob, _), at = found
-            # only the stream's record batches up to the resident's last row are decoded
-            return _read(blob, ["code", "occurred_on", "points"], int(at[-1]) + 1)[at].select(
-                event_id=(at + first).cast(pl.Int64),
-                resident_id=pl.lit(resident_id, dtype=pl.String),
-                indicator=pl.lit(pl.Series(json.loads(names) or [""], dtype=pl.String)
-                                 ).gather(pl.col("code")),
-                occurred_on="occurred_on", points="points")
-
-        frames = list(pool.map(mine, held))
+        try:
+            if looked_up is None:
+                known.set_result(number)
+            reading = []
+            for batch_id, first, last, names, expected in conn.execute(
+                    "SELECT batch_id, first_event_id, last_event_id, indicators, "
+                    "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
+                    (cut,)).fetchall():
+                if looked_up is not None and looked_up.done() and not known.done():
+                    known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+                reading.append(pool.submit(_rows_of, batch_id, first, last, names,
+                                           _blob(conn, "data", batch_id), expected,
+                                           resident_id, known))
+            if not known.done():
+                assert looked_up is not None
+                known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+        except BaseException as failed:  # the batches waiting for the number end too
+            if not known.done():
+                known.set_exception(failed)
+            raise
+        frames = [frame for batch in reading for frame in batch.result()]  # in order
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+def _rows_of(batch_id: int, first: int, last: int, names: str, blob: bytes,
+             expected: str | None, resident_id: str, known: Future[int | None]
+             ) -> list[pl.DataFrame]:
+    """The resident's rows in one batch, checked first, one frame per record batch that
+    holds any."""
+    checked(batch_id, "data", blob, expected)
+    indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
+    found = []
+    offset = 0
+    for stream in record_batches(blob):
+        column = _read(stream, ["resident"])["resident"]
+        number = known.result()
+        at = column.eq(number).arg_true() if number is not None else column.head(0)
+        if at.len():
+            found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
+                event_id=(at + first + offset).cast(pl.Int64),
+                resident_id=pl.lit(resident_id, dtype=pl.String),
+                indicator=pl.lit(indicators).gather(pl.col("code")),
+                occurred_on="occurred_on", points="points"))
+        offset += column.len()
+    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
+    # consecutive, its batches slice them in order, and the chain covers the row).
+    if offset != last - first + 1:
+        raise DamagedBatch(batch_id, "data")
+    return found
+
+
+def _bear_out(conn: sqlite3.Connection, cut: str, resident_id: str,
+              looked_up: Future[int | None]) -> int | None:
+    """The number the hinted residents list gives; for a hint the batches do not bear
+    out, the number from every list."""
+    number = looked_up.result()
+    return _number_anywhere(conn, cut, resident_id) if number is None else number
+
+
+# Arrow IPC framing: each message is a continuation marker, the length of its metadata
+# (a flatbuffer `Message`), the metadata, then `Message.bodyLength` bytes of body.
+CONTINUATION = b"\xff\xff\xff\xff"
+END_OF_STREAM = CONTINUATION + bytes(4)
+SCHEMA, RECORD_BATCH = 1, 3  # `Message.header_type`
+
+
+def record_batches(stream: bytes) -> Iterator[bytes]:
+    """An Arrow IPC stream as streams of one record batch each (its schema message, the
+    record batch, end of stream), each made when asked for, so a reader decodes only the
+    parts it needs and holds one at a time.
+
+    Anything but a schema followed by record batches (dictionaries, the pre-1.0 framing,
+    trailing bytes) is left whole: one stream, read the usual way."""
+    spans = _messages(stream)
+    if spans is None:
+        yield stream
+        return
+    view = memoryview(stream)
+    schema = view[spans[0][1]:spans[0][2]]
+    for _, start, end in spans[1:]:
+        yield b"".join((schema, view[start:end], END_OF_STREAM))
+
+
+def _messages(stream: bytes) -> list[tuple[int, int, int]] | None:
+    """(header_type, start, end) of each message of an IPC stream that is a schema and then
+    record batches, ended as a stream ends; None for anything else."""
+    spans = []
+    at = 0
+    try:
+        while at < len(stream) and stream[at:at + 4] == CONTINUATION:
+            (size,) = struct.unpack_from("<i", stream, at + 4)
+            if size <= 0:
+                break
+            kind, body = _message(stream, at + 8)
+            end = at + 8 + size + body
+            if body < 0 or end > len(stream):
+                return None
+            spans.append((kind, at, end))
+            at = end
+    except (struct.error, IndexError):
+        return None
+    if (stream[at:] != END_OF_STREAM or not spans or spans[0][0] != SCHEMA
+            or any(kind != RECORD_BATCH for kind, _, _ in spans[1:])):
+        return None
+    return spans
+
+
+def _message(stream: bytes, at: int) -> tuple[int, int]:
+    """(header_type, bodyLength) of the flatbuffer `Message` at ``at``: a root offset to a
+    table, whose vtable gives each field's place (0 where a field keeps its default)."""
+    (root,) = struct.unpack_from("<I", stream, at)
+    table = at + root
+    (back,) = struct.unpack_from("<i", stream, table)
+    vtable = table - back
+    (vsize,) = struct.unpack_from("<H", stream, vtable)
+
+    def field(number: int) -> int:  # Message: version, header_type, header, bodyLength
+        place = vtable + 4 + 2 * number
+        return struct.unpack_from("<H", stream, place)[0] if place + 2 <= vtable + vsize else 0
+
+    kind, body = field(1), field(3)
+    return (stream[table + kind] if kind else 0,
+            struct.unpack_from("<q", stream, table + body)[0] if body else 0)
 
 
 @contextlib.contextmanager
@@ -291,11 +381,20 @@ def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
     if first is None:
         return None
     row = conn.execute(
-        "SELECT batch_id, residents, residents_sha256 FROM event_batches WHERE "
+        "SELECT batch_id, residents_sha256 FROM event_batches WHERE "
         "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
         "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
         (cut, first)).fetchone()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], _blob(conn, "residents", row[0]), row[1]) if row else None
+
+
+def _blob(conn: sqlite3.Connection, part: str, batch_id: int) -> bytes:
+    """One blob of a batch, read straight from the file's pages into the bytes returned
+    (a query's row would copy it twice: a third of the memory the read first touches,
+    measured)."""
+    assert part in ("data", "residents", "sources")
+    with conn.blobopen("event_batches", part, batch_id, readonly=True) as blob:
+        return blob.read()
 
 
 def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:

@@ -14,6 +14,7 @@ Only a ledger file holds saved runs and can record one; a surface that needs the
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,10 @@ from scs_cli.ledger.chain import Head
 from scs_cli.ledger.reads import LedgerNotes, recorded_ranges, resident_data, resident_notes
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import AdoptedCatalogue, CatalogueHistory
+
+# Whether two threads may use one connection at once: SQLite built serialized, the usual
+# build (`explain_source` reads a resident beside the catalogue versions only then).
+THREADS_SHARE_A_CONNECTION = sqlite3.threadsafety == 3
 
 
 class Source(Protocol):
@@ -59,7 +64,11 @@ class Source(Protocol):
 
     def resident(self, resident_id: str, known_at: datetime | None = None
                  ) -> tuple[LedgerData, LedgerNotes]:
-        """One resident's frames (events with their `agency`) and notes, as known at."""
+        """One resident's frames (events with their `agency`) and notes, as known at.
+
+        `explain_source` calls it on a thread of its own while it calls `history`: a source
+        answers the two at once (a ledger's connection serves both threads where
+        `THREADS_SHARE_A_CONNECTION`)."""
         ...
 
     def head(self, known_at: datetime | None = None) -> Head:
