@@ -686,8 +686,11 @@ def _say(n: int | None) -> str:
     return "Fewer than 5" if n is None else f"{n:,}"
 
 
-def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str, Any]:
-    """The whole report of one city as a JSON-ready document (see docs/report.md)."""
+def city_figures(inp: CityInput, *, public: bool, generated_by: str,
+                 quality: bool = True) -> dict[str, Any]:
+    """The whole report of one city as a JSON-ready document (see docs/report.md); without
+    ``quality`` the caller adds ``data_quality`` (the last key) itself (`batch.write_city`:
+    while the charts are drawn)."""
     city = inp.scheme.city
     got = _summary(inp)
     return {
@@ -710,5 +713,5 @@ def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str
         **rewards_and_sanctions(inp, public),
         "transitions": transitions(inp, public),
         "objections": objections(inp, public),
-        "data_quality": data_quality(inp, public),
+        **({"data_quality": data_quality(inp, public)} if quality else {}),
     }
