@@ -167,6 +167,34 @@ def _tier_counts(frame: pl.DataFrame) -> dict[str, int]:
     return dict(zip(grouped["tier"].to_list(), grouped["n"].to_list(), strict=True))
 
 
+def _distinct_by_runs(rows: pl.LazyFrame, of_code: pl.Expr, n_categories: int
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ind, who: distinct residents) and (cat, who: distinct residents) of ``rows`` whose
+    ``who`` are 32-bit resident numbers, without hashing millions of rows.
+
+    The engine gives its counting events in kernel order (resident, indicator, day): the
+    distinct residents of an indicator are its runs of one resident, when the rows are in
+    that order (checked: else counted by hashing). A resident's categories are not
+    contiguous: (resident, category) pairs are packed in one integer each, sorted (a
+    plain integer sort) and counted where the value changes."""
+    who = pl.col("who").cast(pl.Int64)
+    starts = ((pl.col("who") != pl.col("who").shift()) | (pl.col("ind") != pl.col("ind").shift())
+              ).fill_null(True)
+    base = n_categories + 1  # the last code: events of no category
+    pairs = rows.filter(starts | (pl.col("ver") != pl.col("ver").shift()).fill_null(True)
+                        ).select("who", "ind", cat=of_code.fill_null(n_categories))
+    packed = pairs.select(key=(who * base + pl.col("cat")).sort()).filter(
+        (pl.col("key") != pl.col("key").shift()).fill_null(True)).group_by(
+        cat=pl.col("key") % base).agg(who=pl.len()).select(
+        pl.when(pl.col("cat") < n_categories).then(pl.col("cat")).cast(pl.Int32), "who")
+    ordered = rows.select(((who * (1 << 32) + pl.col("ind")).diff() >= 0).all())
+    per_ind = pairs.filter(starts).group_by("ind").agg(who=pl.len())
+    check, cats, residents = pl.collect_all([ordered, packed, per_ind])
+    if not check.item():  # not in kernel order: runs are not the distinct residents
+        residents = rows.group_by("ind").agg(pl.col("who").n_unique()).collect()
+    return residents, cats
+
+
 # --- the sections ------------------------------------------------------------------------
 
 def headline(inp: CityInput, public: bool, got: Counted | None = None) -> dict[str, Any]:
@@ -323,15 +351,17 @@ def tallied(counting: pl.DataFrame, history: CatalogueHistory) -> Counted:
         ind=pl.col("indicator").cast(pl.Enum(indicators)).to_physical().cast(pl.Int64),
         ver=pl.col("version").cast(pl.Enum(versions)).to_physical().cast(pl.Int64),
         points="points", who="who")
-    # one pass of the lazy engine over the rows for the three tables
-    per_rule, residents, cat_res = (frame for frame in pl.collect_all([
-        rows.group_by("ind", "ver").agg(events=pl.len(), points=pl.col("points").sum(),
-                                        magnitude=pl.col("points").abs().sum()),
-        rows.group_by("ind").agg(pl.col("who").n_unique()),
-        rows.select("who", cat=pl.lit(pl.Series(of_rule, dtype=pl.Int32)).gather(
-            pl.col("ver") * width + pl.col("ind"))).group_by("cat").agg(
-            pl.col("who").n_unique()),
-    ]))
+    per_rule = rows.group_by("ind", "ver").agg(
+        events=pl.len(), points=pl.col("points").sum(),
+        magnitude=pl.col("points").abs().sum()).collect()
+    of_code = pl.lit(pl.Series(of_rule, dtype=pl.Int32)).gather(pl.col("ver") * width
+                                                                + pl.col("ind"))
+    if counting.schema["who"] in (pl.Int32, pl.UInt32):  # resident numbers (the engine's)
+        residents, cat_res = _distinct_by_runs(rows, of_code, len(categories))
+    else:
+        residents, cat_res = pl.collect_all([
+            rows.group_by("ind").agg(pl.col("who").n_unique()),
+            rows.select("who", cat=of_code).group_by("cat").agg(pl.col("who").n_unique())])
     per_rule = per_rule.select(
         indicator=pl.lit(pl.Series(indicators, dtype=pl.String)).gather(pl.col("ind")),
         version=pl.lit(pl.Series(versions, dtype=pl.String)).gather(pl.col("ver")),
