@@ -106,10 +106,10 @@ def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
     An event counts on the days from its own (`counts`: ``ref0``, occurred by then) up to
     the first of its lift and its expiry: on the dates of one interval of the sorted
     dates, [first, end). So each event is placed once (how many dates come before its day,
-    and before its end), and only those that count on some date are kept (at 5,000,000
-    events, about 330,000: most expire before the first month end): each resident's total
-    on the k-th date is the sum of the ``nominal0`` of its events that start on or before
-    k, less those that end by then."""
+    and before its end): each resident's total on the k-th date is the sum of the
+    ``nominal0`` of its events that start on or before k, less those that end by then.
+    Most count on every date (4.1M of 5M events in the reference ledger): they are summed
+    per resident once; the others (0.7M) as steps up and down, per resident and date."""
     order = sorted(range(len(days)), key=days.__getitem__)
     sorted_days = [days[k] for k in order]
     width = len(days)
@@ -121,14 +121,19 @@ def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
         first=pl.sum_horizontal([(pl.col("day") > d).cast(pl.Int32) for d in sorted_days]),
         end=pl.sum_horizontal([(end > d).fill_null(True).cast(pl.Int32)
                                for d in sorted_days]),
-    ).filter(pl.col("first") < pl.col("end")).collect().lazy()
-    # +points on the first date it counts, -points on the first it no longer does
+    ).filter(pl.col("first") < pl.col("end")).collect()
+    # most count on every date: summed per resident once
+    always = (pl.col("first") == 0) & (pl.col("end") == width)
+    base = placed.lazy().filter(always).group_by("rix").agg(total=pl.col("points").sum())
+    # the others: +points on the first date it counts, -points on the first it no longer does
+    others = placed.lazy().filter(~always)
     steps = pl.concat([
-        placed.select("rix", at="first", points="points"),
-        placed.filter(pl.col("end") < width).select("rix", at="end",
+        others.select("rix", at="first", points="points"),
+        others.filter(pl.col("end") < width).select("rix", at="end",
                                                     points=-pl.col("points"))],
-    ).group_by("rix", "at").agg(pl.col("points").sum()).collect()
-    running = pl.repeat(0, n, dtype=pl.Int64, eager=True)
+    ).group_by("rix", "at").agg(pl.col("points").sum())
+    base, steps = pl.collect_all([base, steps])
+    running = pl.repeat(0, n, dtype=pl.Int64, eager=True).scatter(base["rix"], base["total"])
     by_date: list[pl.Series] = [running] * width
     for k in range(width):
         step = steps.filter(pl.col("at") == k)
