@@ -124,15 +124,15 @@ def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
     ).filter(pl.col("first") < pl.col("end")).collect()
     # most count on every date: summed per resident once
     always = (pl.col("first") == 0) & (pl.col("end") == width)
-    base = placed.lazy().filter(always).group_by("rix").agg(total=pl.col("points").sum())
+    summed = placed.lazy().filter(always).group_by("rix").agg(total=pl.col("points").sum())
     # the others: +points on the first date it counts, -points on the first it no longer does
     others = placed.lazy().filter(~always)
-    steps = pl.concat([
+    stepped = pl.concat([
         others.select("rix", at="first", points="points"),
         others.filter(pl.col("end") < width).select("rix", at="end",
                                                     points=-pl.col("points"))],
     ).group_by("rix", "at").agg(pl.col("points").sum())
-    base, steps = pl.collect_all([base, steps])
+    base, steps = pl.collect_all([summed, stepped])
     running = pl.repeat(0, n, dtype=pl.Int64, eager=True).scatter(base["rix"], base["total"])
     by_date: list[pl.Series] = [running] * width
     for k in range(width):
