@@ -57,3 +57,25 @@ def test_distinct_residents_by_runs_equal_the_hashed_count(rows, in_kernel_order
 def test_no_counting_events_count_no_one(who):  # type: ignore[no-untyped-def]
     got = tallied(counting([], who), HISTORY)
     assert got.residents == {} and got.category_residents == {} and got.total == 0
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_data_quality_beside_the_scoring_is_the_section_computed_after(
+        tmp_path, public):  # type: ignore[no-untyped-def]
+    """`read_city(…, public=…)` computes the data-quality section in a thread while it
+    scores; it is the section `data_quality` computes from the finished input."""
+    from datetime import UTC, datetime
+
+    from test_report import AS_OF, make_ledger, save_run
+
+    from scs_cli.report.batch import read_city
+    from scs_cli.report.figures import data_quality
+
+    ledger = make_ledger(tmp_path)
+    save_run(ledger, AS_OF.replace(day=1))
+    inp = read_city(ledger, AS_OF, datetime.now(UTC), public=public)
+    assert inp.quality is not None and inp.quality[0] == public
+    got = inp.quality[1].result()
+    assert got == data_quality(inp, public)
+    assert got["by_agency"]  # a section with figures in it, not an empty one
+    assert read_city(ledger, AS_OF, datetime.now(UTC)).quality is None

@@ -203,4 +203,6 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    answers = sys.stdout.buffer
+    sys.stdout = sys.stderr  # anything a library prints cannot garble the answers
+    serve(sys.stdin.buffer, answers)

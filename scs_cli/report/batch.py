@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from scs_cli.report.artist import CHART_NAMES, Artist
 from scs_cli.report.figures import (
     AdoptedVersion,
     CityInput,
+    QualityInput,
     SavedRun,
     city_figures,
     data_quality,
@@ -115,11 +117,13 @@ def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
 
 def read_city(path: Path, as_of: date, known_at: datetime,
               tick: Callable[[str], None] | None = None,
-              open_source: Opener = LedgerFile.open) -> Any:
+              open_source: Opener = LedgerFile.open, public: bool | None = None) -> Any:
     """Read one ledger once and score it at as-of and at the twelve month ends before.
 
     Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
-    each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end).
+    each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end). Given
+    ``public``, the data-quality section is computed in a thread beside the scoring (it
+    reads only the ledger's rows), for a report with that ``public``.
     """
 
 
@@ -141,6 +145,12 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                 last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
                                 tiers=run.result().select("resident_id", "tier"))
     step("read")
+    quality = None
+    if public is not None:  # Polars works outside the GIL: the two overlap on two cores
+        pool = ThreadPoolExecutor(1, thread_name_prefix="scs-quality")
+        quality = (public, pool.submit(data_quality, QualityInput(data, as_of, recorded, last),
+                                       public))
+        pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
     prepared = rows.prepared
@@ -172,7 +182,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                      known_at=known_at, data=data, residents=residents, events=None,
                      summary=summary, monthly=monthly, last_run=last, recorded=recorded,
                      runs_not_before=not_before, ledger_head=(head.rows, head.hash),
-                     listed=listed)
+                     listed=listed, quality=quality)
 
 
 def write_city(inp: Any, directory: Path, public: bool,
@@ -183,7 +193,10 @@ def write_city(inp: Any, directory: Path, public: bool,
     doc = city_figures(inp, public=public, generated_by=f"scs {__version__}", quality=False)
     draws = artist or Artist(None, None)  # none given: drawn in this process
     draws.city(doc)  # the charts read only what is computed by now
-    doc["data_quality"] = data_quality(inp, public)
+    if inp.quality is not None and inp.quality[0] == public:  # computed beside the scoring
+        doc["data_quality"] = inp.quality[1].result()
+    else:
+        doc["data_quality"] = data_quality(inp, public)
     if inp.scheme.lists:  # residents per list, repairs pending
         doc["lists"] = lists_figure(inp, public)
     charts: dict[str, str] = draws.answer(directory)
@@ -263,7 +276,7 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
             def city_tick(what: str, city: str = city) -> None:
                 tick(f"{city}: {what}")
 
-            inp = read_city(path, as_of, known_at, city_tick, open_source)
+            inp = read_city(path, as_of, known_at, city_tick, open_source, public)
             report = write_city(inp, output / city, public, pages_from, artist)
             reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
                                       report.files, report.figures))

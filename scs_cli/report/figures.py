@@ -13,6 +13,7 @@ cannot be worked out by subtraction (see `protect`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -84,6 +85,8 @@ class CityInput:
     ledger_head: tuple[int, str] | None = None
     # who is listed on as_of (engine.listings), when the scheme keeps lists
     listed: pl.DataFrame | None = None
+    # the data-quality section being computed beside the scoring: (public, its future)
+    quality: tuple[bool, Future[dict[str, Any]]] | None = None
 
 
 # --- suppression -------------------------------------------------------------------------
@@ -559,7 +562,7 @@ def _agency(name: str | None) -> str:
     return NO_AGENCY if name is None else name
 
 
-def _late(inp: CityInput, events: pl.DataFrame, public: bool,
+def _late(inp: QualityInput, events: pl.DataFrame, public: bool,
           warnings: list[str]) -> dict[str, Any]:
     """Events recorded more than `LATE_DAYS` after they occurred, by agency, after the
     ledger's first import.
@@ -639,7 +642,7 @@ def _heavy(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str,
             "threshold": round(cutoff, 2), "residents": heavy_n, "suppressed": heavy_mark}
 
 
-def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
+def _by_agency(inp: QualityInput, events: pl.DataFrame, public: bool,
                warnings: list[str]) -> list[dict[str, Any]]:
     """Events, voids, lifts, objections and upheld objections per recording agency."""
     data = inp.data
@@ -670,7 +673,7 @@ def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
     return rows
 
 
-def _after_run(inp: CityInput, events: pl.DataFrame, public: bool,
+def _after_run(inp: QualityInput, events: pl.DataFrame, public: bool,
                warnings: list[str]) -> dict[str, Any]:
     """Events recorded after the last saved run that occurred on or before its date: the
     run, as saved, no longer says what the ledger now says about that date."""
@@ -696,8 +699,21 @@ def _after_run(inp: CityInput, events: pl.DataFrame, public: bool,
     return found
 
 
-def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class QualityInput:
+    """What the data-quality section reads: known before anything is scored, so it can be
+    computed beside the scoring (`batch.read_city`)."""
+
+    data: LedgerData
+    as_of: date
+    recorded: pl.DataFrame | None = None
+    last_run: SavedRun | None = None
+
+
+def data_quality(inp: CityInput | QualityInput, public: bool) -> dict[str, Any]:
     """What a careful analyst checks before trusting the figures."""
+    if isinstance(inp, CityInput):
+        inp = QualityInput(inp.data, inp.as_of, inp.recorded, inp.last_run)
     events = inp.data.events.select("event_id", "resident", "occurred_on", "agency")
     if events.height and events["occurred_on"].max() > inp.as_of:  # type: ignore[operator]
         events = events.filter(pl.col("occurred_on") <= inp.as_of)
