@@ -5,9 +5,10 @@ ends before it: thirteen evaluations, each a pass over every event and a table o
 resident, although a month end needs neither each event's reasons nor rewards. Here the
 dates share one lazy query: whether each event counts on a date is a test of its settled
 columns (`kernel._settled`: limits and escalation do not depend on the date when nothing is
-suspended), each resident's points on each date one running sum read at the end of the
-resident's run of rows, and the score caps and tier caps come from the few events whose
-rule sets one.
+suspended), so each event counts on the dates of one interval of them (`_totals`: each
+resident's points on each date are a running sum, over the dates, of the few events that
+count on any), and the score caps and tier caps come from the few events whose rule sets
+one.
 
 A date whose rules need more goes through `kernel.evaluate` itself: indicator or category
 caps (step 6 keeps the earliest points, which is not a sum), participation by consent (the
@@ -31,7 +32,6 @@ from scs_cli.engine.totals import _any_cap
 from scs_cli.rules.model import Catalogue, cents
 
 COLUMNS = ("resident_id", "score", "tier")
-AT_ONCE = 4  # dates summed in one query: both cores busy, 4 columns of the frame's length
 
 
 def standings(prep: Prepared, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
@@ -77,27 +77,15 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
                 .fill_null(False) & ~(pl.col("exp_day") <= a).fill_null(False))
 
     days = [day_number(day) for day, _ in dates]
-    ends = frame.select((pl.col("rix") != pl.col("rix").shift(-1)).fill_null(True)
-                        .arg_true()).to_series()
-    runs = frame["rix"].gather(ends)  # each run's resident, 0, 1, 2…
-    # a running sum of counted points per date, a few dates per query (each sum is a
-    # column as long as the frame: memory); each resident's total is the difference of
-    # the sums at the ends of consecutive runs
-    sums = pl.concat([frame.lazy().select(**{
-        f"d{k}": pl.when(counts(days[k])).then(pl.col("nominal0")).otherwise(0).cum_sum()
-        for k in range(start, min(start + AT_ONCE, len(days)))}).collect()[ends]
-        for start in range(0, len(days), AT_ONCE)], how="horizontal")
-    totals = sums.select(pl.all() - pl.all().shift(1).fill_null(0))
+    totals = _totals(frame, days, residents.height)
     # score caps and tier caps: the few events whose rule sets one
     capping = frame.lazy().select(
         "rix", "day", "ref0", "lift_day", "exp_day",
         score_cap=pl.lit(rules["score_cap"]).gather(pl.col("rkey")),
         tier_cap=pl.lit(rules["tier_cap"]).gather(pl.col("rkey")),
     ).filter(pl.col("score_cap").is_not_null() | pl.col("tier_cap").is_not_null()).collect()
-    # every resident has events, numbered 0…n-1 in the frame's order: each run is one
-    # resident, and rix is its place (no join)
-    assert runs.len() == residents.height
     out = {}
+    ids = residents["resident_id"].gather(prep.lexical)  # resident-id order, for every date
     for k, (day, scheme) in enumerate(dates):
         tier_rank = {name: i for i, name in enumerate(scheme.tier_names)}
         caps = capping.filter(counts(days[k])).group_by("rix").agg(
@@ -105,11 +93,54 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
             tier_cap=pl.col("tier_cap").replace_strict(tier_rank, default=None,
                                                        return_dtype=pl.Int32).max())
         res = residents.with_columns(
-            total=totals[f"d{k}"].cast(pl.Int64),
+            total=totals[k],
             score_cap=_placed(caps, "score_cap", residents.height, pl.Int64),
             tier_cap=_placed(caps, "tier_cap", residents.height, pl.Int32))
-        out[day] = _ranked(res, scheme, prep)
+        out[day] = _ranked(res, scheme, prep, ids)
     return out
+
+
+def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
+    """Each resident's counted points (by rix, 0…n-1) on each day number of ``days``.
+
+    An event counts on the days from its own (`counts`: ``ref0``, occurred by then) up to
+    the first of its lift and its expiry: on the dates of one interval of the sorted
+    dates, [first, end). So each event is placed once (how many dates come before its day,
+    and before its end): each resident's total on the k-th date is the sum of the
+    ``nominal0`` of its events that start on or before k, less those that end by then.
+    Most count on every date (4.1M of 5M events in the reference ledger): they are summed
+    per resident once; the others (0.7M) as steps up and down, per resident and date."""
+    order = sorted(range(len(days)), key=days.__getitem__)
+    sorted_days = [days[k] for k in order]
+    width = len(days)
+    end = pl.min_horizontal("lift_day", "exp_day")  # null: counts for ever
+    # how many of the dates come before its day, and before its end: a dozen comparisons
+    # of integers (faster than a binary search per event)
+    placed = frame.lazy().filter(pl.col("ref0")).select(
+        "rix", points="nominal0",
+        first=pl.sum_horizontal([(pl.col("day") > d).cast(pl.Int32) for d in sorted_days]),
+        end=pl.sum_horizontal([(end > d).fill_null(True).cast(pl.Int32)
+                               for d in sorted_days]),
+    ).filter(pl.col("first") < pl.col("end")).collect()
+    # most count on every date: summed per resident once
+    always = (pl.col("first") == 0) & (pl.col("end") == width)
+    summed = placed.lazy().filter(always).group_by("rix").agg(total=pl.col("points").sum())
+    # the others: +points on the first date it counts, -points on the first it no longer does
+    others = placed.lazy().filter(~always)
+    stepped = pl.concat([
+        others.select("rix", at="first", points="points"),
+        others.filter(pl.col("end") < width).select("rix", at="end",
+                                                    points=-pl.col("points"))],
+    ).group_by("rix", "at").agg(pl.col("points").sum())
+    base, steps = pl.collect_all([summed, stepped])
+    running = pl.repeat(0, n, dtype=pl.Int64, eager=True).scatter(base["rix"], base["total"])
+    by_date: list[pl.Series] = [running] * width
+    for k in range(width):
+        step = steps.filter(pl.col("at") == k)
+        running = running + pl.repeat(0, n, dtype=pl.Int64, eager=True).scatter(
+            step["rix"], step["points"])
+        by_date[order[k]] = running.rename("total")
+    return by_date
 
 
 def _placed(found: pl.DataFrame, column: str, n: int, dtype: Any) -> pl.Series:
@@ -118,9 +149,10 @@ def _placed(found: pl.DataFrame, column: str, n: int, dtype: Any) -> pl.Series:
         found["rix"], found[column].cast(dtype)).rename(column)
 
 
-def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared) -> pl.DataFrame:
+def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared,
+            ids: pl.Series | None = None) -> pl.DataFrame:
     """Steps 7–8 from each resident's counted total and caps (`totals._score_and_tier`),
-    in resident-id order."""
+    in resident-id order (``ids``: the residents' ids in that order, if known)."""
     scale = scheme.scale
     clamped = cents(scale.base) + pl.col("total").fill_null(0)
     if scale.min is not None:
@@ -131,10 +163,15 @@ def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared) -> pl.DataFram
     band = pl.lit(0, dtype=pl.Int32)
     for tier in scheme.tiers[:-1]:
         band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
-    ranked = res.with_columns(score=score).with_columns(
-        rank=pl.max_horizontal(band, pl.col("tier_cap")))
-    ordered = ranked[prep.lexical] if ranked.height == prep.residents.height else \
-        ranked.sort("resident_id")
+    ranked = res.with_columns(score=score).select(
+        "resident_id", "score", rank=pl.max_horizontal(band, pl.col("tier_cap")))
+    if ranked.height == prep.residents.height:
+        # two integer columns put in resident-id order; the ids in that order once per call
+        ids = prep.residents["resident_id"].gather(prep.lexical) if ids is None else ids
+        ordered = ranked.select("score", "rank")[prep.lexical].with_columns(
+            resident_id=ids)
+    else:
+        ordered = ranked.sort("resident_id")
     return ordered.select(
         "resident_id", "score",
         tier=pl.lit(pl.Series(scheme.tier_names, dtype=pl.String)).gather(pl.col("rank")))

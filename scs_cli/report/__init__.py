@@ -1,6 +1,7 @@
 """Batch reports for a credit office: figures, charts and the HTML, Markdown and JSON pages.
 
 `batch` (`write_reports`) drives it; `figures` computes (`lists_figures`: residents per list,
-repairs), `charts` draws, `render` writes from the templates. It may import `core`, `rules`,
-`ledger`, `engine` and `scoring`.
+repairs), `charts` draws (in the worker process `artist` starts, beside the scoring),
+`render` writes from the templates. It may import `core`, `rules`, `ledger`, `engine` and
+`scoring`.
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,12 +29,14 @@ from scs_cli.engine.listings import listings
 from scs_cli.engine.series import standings
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
-from scs_cli.report.charts import CHARTS, cities_chart, city_charts
+from scs_cli.report.artist import CHART_NAMES, Artist
 from scs_cli.report.figures import (
     AdoptedVersion,
     CityInput,
+    QualityInput,
     SavedRun,
     city_figures,
+    data_quality,
     month_ends,
     tallied,
 )
@@ -114,11 +117,13 @@ def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
 
 def read_city(path: Path, as_of: date, known_at: datetime,
               tick: Callable[[str], None] | None = None,
-              open_source: Opener = LedgerFile.open) -> Any:
+              open_source: Opener = LedgerFile.open, public: bool | None = None) -> Any:
     """Read one ledger once and score it at as-of and at the twelve month ends before.
 
     Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
-    each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end).
+    each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end). Given
+    ``public``, the data-quality section is computed in a thread beside the scoring (it
+    reads only the ledger's rows), for a report with that ``public``.
     """
 
 
@@ -140,6 +145,12 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                 last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
                                 tiers=run.result().select("resident_id", "tier"))
     step("read")
+    quality = None
+    if public is not None:  # Polars works outside the GIL: the two overlap on two cores
+        pool = ThreadPoolExecutor(1, thread_name_prefix="scs-quality")
+        quality = (public, pool.submit(data_quality, QualityInput(data, as_of, recorded, last),
+                                       public))
+        pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     scheme = scheme_at(history, as_of)
     # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
     prepared = rows.prepared
@@ -171,17 +182,24 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                      known_at=known_at, data=data, residents=residents, events=None,
                      summary=summary, monthly=monthly, last_run=last, recorded=recorded,
                      runs_not_before=not_before, ledger_head=(head.rows, head.hash),
-                     listed=listed)
+                     listed=listed, quality=quality)
 
 
 def write_city(inp: Any, directory: Path, public: bool,
-               templates: Templates | None = None) -> CityReport:
-    """Figures → charts → files, for one city."""
+               templates: Templates | None = None, artist: Artist | None = None) -> CityReport:
+    """Figures → charts → files, for one city; the charts are drawn by ``artist`` (a
+    worker process: `artist`) while the data-quality figures are computed."""
 
-    doc = city_figures(inp, public=public, generated_by=f"scs {__version__}")
+    doc = city_figures(inp, public=public, generated_by=f"scs {__version__}", quality=False)
+    draws = artist or Artist(None, None)  # none given: drawn in this process
+    draws.city(doc)  # the charts read only what is computed by now
+    if inp.quality is not None and inp.quality[0] == public:  # computed beside the scoring
+        doc["data_quality"] = inp.quality[1].result()
+    else:
+        doc["data_quality"] = data_quality(inp, public)
     if inp.scheme.lists:  # residents per list, repairs pending
         doc["lists"] = lists_figure(inp, public)
-    charts = city_charts(doc)
+    charts: dict[str, str] = draws.answer(directory)
     directory.mkdir(parents=True, exist_ok=True)
     files = []
     for name, svg in charts.items():
@@ -211,7 +229,7 @@ def _check_targets(output: Path, cities: Sequence[str], ledgers: Sequence[Path])
     folders = [output / city for city in cities]
     for folder in folders:
         check_folder(folder, inputs)
-    names = (*CITY_FILES, *(f"{n}.svg" for n in CHARTS))
+    names = (*CITY_FILES, *(f"{n}.svg" for n in CHART_NAMES))
     check_targets([*(f / n for f in folders for n in names),
                    *(output / n for n in INDEX_FILES)], inputs)
 
@@ -234,36 +252,40 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
         raise UsageError(f"{output}: exists and is not a directory",
                          "give --output a directory (it is created if missing)")
     pages_from = Templates(templates)  # a missing folder is refused before any reading
-    cities = _check_cities(paths, as_of, known_at, open_source)
-    for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
-        safe_child(output, city, "the city id")
-    _check_targets(output, [c for _, c in cities], paths)
-    total = len(cities) * STEPS_PER_CITY + 1
-    step = 0
-    lock = threading.Lock()  # month ends are scored two at a time
+    # matplotlib is imported, and the charts drawn, by a worker on the other core
+    with Artist.start() as artist:
+        cities = _check_cities(paths, as_of, known_at, open_source)
+        for _, city in cities:  # a city id from a ledger names a folder: it stays inside output
+            safe_child(output, city, "the city id")
+        _check_targets(output, [c for _, c in cities], paths)
+        total = len(cities) * STEPS_PER_CITY + 1
+        step = 0
+        lock = threading.Lock()  # month ends are scored two at a time
 
-    def tick(what: str) -> None:
-        nonlocal step
-        with lock:
-            step += 1
+        def tick(what: str) -> None:
+            nonlocal step
+            with lock:
+                step += 1
+                if progress:
+                    progress(what, step, total)
+
+        reports = []
+        for path, city in cities:
             if progress:
-                progress(what, step, total)
+                progress(f"{city}: reading", step, total)
+            def city_tick(what: str, city: str = city) -> None:
+                tick(f"{city}: {what}")
 
-    reports = []
-    for path, city in cities:
-        if progress:
-            progress(f"{city}: reading", step, total)
-        def city_tick(what: str, city: str = city) -> None:
-            tick(f"{city}: {what}")
-
-        inp = read_city(path, as_of, known_at, city_tick, open_source)
-        report = write_city(inp, output / city, public, pages_from)
-        reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
-                                  report.files, report.figures))
-        tick(f"{city}: written")
-    docs = [r.figures for r in reports]
-    index = [_write(output / "index.html", index_html(docs, cities_chart(docs), pages_from)),
-             _write(output / "index.json", index_json(docs))]
-    tick("index written")
+            inp = read_city(path, as_of, known_at, city_tick, open_source, public)
+            report = write_city(inp, output / city, public, pages_from, artist)
+            reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
+                                      report.files, report.figures))
+            tick(f"{city}: written")
+        docs = [r.figures for r in reports]
+        artist.ask("cities", [{k: d[k] for k in ("city", "tiers")} for d in docs])
+        index_chart: str = artist.answer(output)
+        index = [_write(output / "index.html", index_html(docs, index_chart, pages_from)),
+                 _write(output / "index.json", index_json(docs))]
+        tick("index written")
     files = tuple(f for r in reports for f in r.files) + tuple(index)
     return ReportResult(output, as_of, known_at, public, tuple(reports), files)

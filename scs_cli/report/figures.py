@@ -13,6 +13,7 @@ cannot be worked out by subtraction (see `protect`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -84,6 +85,8 @@ class CityInput:
     ledger_head: tuple[int, str] | None = None
     # who is listed on as_of (engine.listings), when the scheme keeps lists
     listed: pl.DataFrame | None = None
+    # the data-quality section being computed beside the scoring: (public, its future)
+    quality: tuple[bool, Future[dict[str, Any]]] | None = None
 
 
 # --- suppression -------------------------------------------------------------------------
@@ -165,6 +168,34 @@ def _tier_counts(frame: pl.DataFrame) -> dict[str, int]:
         return {}
     grouped = frame.group_by("tier").agg(pl.len().alias("n"))
     return dict(zip(grouped["tier"].to_list(), grouped["n"].to_list(), strict=True))
+
+
+def _distinct_by_runs(rows: pl.LazyFrame, of_code: pl.Expr, n_categories: int
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ind, who: distinct residents) and (cat, who: distinct residents) of ``rows`` whose
+    ``who`` are 32-bit resident numbers, without hashing millions of rows.
+
+    The engine gives its counting events in kernel order (resident, indicator, day): the
+    distinct residents of an indicator are its runs of one resident, when the rows are in
+    that order (checked: else counted by hashing). A resident's categories are not
+    contiguous: (resident, category) pairs are packed in one integer each, sorted (a
+    plain integer sort) and counted where the value changes."""
+    who = pl.col("who").cast(pl.Int64)
+    starts = ((pl.col("who") != pl.col("who").shift()) | (pl.col("ind") != pl.col("ind").shift())
+              ).fill_null(True)
+    base = n_categories + 1  # the last code: events of no category
+    pairs = rows.filter(starts | (pl.col("ver") != pl.col("ver").shift()).fill_null(True)
+                        ).select("who", "ind", cat=of_code.fill_null(n_categories))
+    packed = pairs.select(key=(who * base + pl.col("cat")).sort()).filter(
+        (pl.col("key") != pl.col("key").shift()).fill_null(True)).group_by(
+        cat=pl.col("key") % base).agg(who=pl.len()).select(
+        pl.when(pl.col("cat") < n_categories).then(pl.col("cat")).cast(pl.Int32), "who")
+    ordered = rows.select(((who * (1 << 32) + pl.col("ind")).diff() >= 0).all())
+    per_ind = pairs.filter(starts).group_by("ind").agg(who=pl.len())
+    check, cats, residents = pl.collect_all([ordered, packed, per_ind])
+    if not check.item():  # not in kernel order: runs are not the distinct residents
+        residents = rows.group_by("ind").agg(pl.col("who").n_unique()).collect()
+    return residents, cats
 
 
 # --- the sections ------------------------------------------------------------------------
@@ -323,15 +354,17 @@ def tallied(counting: pl.DataFrame, history: CatalogueHistory) -> Counted:
         ind=pl.col("indicator").cast(pl.Enum(indicators)).to_physical().cast(pl.Int64),
         ver=pl.col("version").cast(pl.Enum(versions)).to_physical().cast(pl.Int64),
         points="points", who="who")
-    # one pass of the lazy engine over the rows for the three tables
-    per_rule, residents, cat_res = (frame for frame in pl.collect_all([
-        rows.group_by("ind", "ver").agg(events=pl.len(), points=pl.col("points").sum(),
-                                        magnitude=pl.col("points").abs().sum()),
-        rows.group_by("ind").agg(pl.col("who").n_unique()),
-        rows.select("who", cat=pl.lit(pl.Series(of_rule, dtype=pl.Int32)).gather(
-            pl.col("ver") * width + pl.col("ind"))).group_by("cat").agg(
-            pl.col("who").n_unique()),
-    ]))
+    per_rule = rows.group_by("ind", "ver").agg(
+        events=pl.len(), points=pl.col("points").sum(),
+        magnitude=pl.col("points").abs().sum()).collect()
+    of_code = pl.lit(pl.Series(of_rule, dtype=pl.Int32)).gather(pl.col("ver") * width
+                                                                + pl.col("ind"))
+    if counting.schema["who"] in (pl.Int32, pl.UInt32):  # resident numbers (the engine's)
+        residents, cat_res = _distinct_by_runs(rows, of_code, len(categories))
+    else:
+        residents, cat_res = pl.collect_all([
+            rows.group_by("ind").agg(pl.col("who").n_unique()),
+            rows.select("who", cat=of_code).group_by("cat").agg(pl.col("who").n_unique())])
     per_rule = per_rule.select(
         indicator=pl.lit(pl.Series(indicators, dtype=pl.String)).gather(pl.col("ind")),
         version=pl.lit(pl.Series(versions, dtype=pl.String)).gather(pl.col("ver")),
@@ -529,7 +562,7 @@ def _agency(name: str | None) -> str:
     return NO_AGENCY if name is None else name
 
 
-def _late(inp: CityInput, events: pl.DataFrame, public: bool,
+def _late(inp: QualityInput, events: pl.DataFrame, public: bool,
           warnings: list[str]) -> dict[str, Any]:
     """Events recorded more than `LATE_DAYS` after they occurred, by agency, after the
     ledger's first import.
@@ -609,7 +642,7 @@ def _heavy(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str,
             "threshold": round(cutoff, 2), "residents": heavy_n, "suppressed": heavy_mark}
 
 
-def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
+def _by_agency(inp: QualityInput, events: pl.DataFrame, public: bool,
                warnings: list[str]) -> list[dict[str, Any]]:
     """Events, voids, lifts, objections and upheld objections per recording agency."""
     data = inp.data
@@ -640,7 +673,7 @@ def _by_agency(inp: CityInput, events: pl.DataFrame, public: bool,
     return rows
 
 
-def _after_run(inp: CityInput, events: pl.DataFrame, public: bool,
+def _after_run(inp: QualityInput, events: pl.DataFrame, public: bool,
                warnings: list[str]) -> dict[str, Any]:
     """Events recorded after the last saved run that occurred on or before its date: the
     run, as saved, no longer says what the ledger now says about that date."""
@@ -666,8 +699,21 @@ def _after_run(inp: CityInput, events: pl.DataFrame, public: bool,
     return found
 
 
-def data_quality(inp: CityInput, public: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class QualityInput:
+    """What the data-quality section reads: known before anything is scored, so it can be
+    computed beside the scoring (`batch.read_city`)."""
+
+    data: LedgerData
+    as_of: date
+    recorded: pl.DataFrame | None = None
+    last_run: SavedRun | None = None
+
+
+def data_quality(inp: CityInput | QualityInput, public: bool) -> dict[str, Any]:
     """What a careful analyst checks before trusting the figures."""
+    if isinstance(inp, CityInput):
+        inp = QualityInput(inp.data, inp.as_of, inp.recorded, inp.last_run)
     events = inp.data.events.select("event_id", "resident", "occurred_on", "agency")
     if events.height and events["occurred_on"].max() > inp.as_of:  # type: ignore[operator]
         events = events.filter(pl.col("occurred_on") <= inp.as_of)
@@ -686,8 +732,11 @@ def _say(n: int | None) -> str:
     return "Fewer than 5" if n is None else f"{n:,}"
 
 
-def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str, Any]:
-    """The whole report of one city as a JSON-ready document (see docs/report.md)."""
+def city_figures(inp: CityInput, *, public: bool, generated_by: str,
+                 quality: bool = True) -> dict[str, Any]:
+    """The whole report of one city as a JSON-ready document (see docs/report.md); without
+    ``quality`` the caller adds ``data_quality`` (the last key) itself (`batch.write_city`:
+    while the charts are drawn)."""
     city = inp.scheme.city
     got = _summary(inp)
     return {
@@ -710,5 +759,5 @@ def city_figures(inp: CityInput, *, public: bool, generated_by: str) -> dict[str
         **rewards_and_sanctions(inp, public),
         "transitions": transitions(inp, public),
         "objections": objections(inp, public),
-        "data_quality": data_quality(inp, public),
+        **({"data_quality": data_quality(inp, public)} if quality else {}),
     }

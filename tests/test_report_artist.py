@@ -1,0 +1,91 @@
+"""The chart worker (`report.artist`): the same bytes as drawn in process, and a worker that
+fails fails the report in one line, writes no city file, and never hangs."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from test_report import AS_OF, make_ledger, run
+
+from scs_cli.report import artist
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return make_ledger(tmp_path_factory.mktemp("ledger"))
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_chart_names_are_the_charts_drawn():  # type: ignore[no-untyped-def]
+    from scs_cli.report.charts import CHARTS
+
+    assert tuple(CHARTS) == artist.CHART_NAMES
+
+
+def test_the_worker_writes_the_bytes_drawn_in_process(ledger, tmp_path, monkeypatch
+                                                      ):  # type: ignore[no-untyped-def]
+    """Every file, charts included, is the same whether a worker drew the charts or this
+    process did (a worker that cannot start: drawn in process)."""
+    from scs_cli.report.batch import write_reports
+
+    known = "2030-01-01T00:00:00Z"
+    worker = tmp_path / "worker"
+    assert run("report", ledger, "--as-of", AS_OF, "--known-at", known, "--output",
+               worker, "--public").exit_code == 0
+    started: list[list[str]] = []
+    monkeypatch.setattr(artist, "command",
+                        lambda: started.append(["x"]) or [str(tmp_path / "no-such-python")])
+    here = tmp_path / "here"
+    assert run("report", ledger, "--as-of", AS_OF, "--known-at", known, "--output",
+               here, "--public").exit_code == 0
+    assert started  # the worker was asked for, and could not start
+    got, want = files(here), files(worker)
+    assert any(name.endswith(".svg") for name in got)
+    assert got == want
+    # the library on its own (no CLI) draws the same
+    monkeypatch.undo()
+    lib = tmp_path / "lib"
+    write_reports([ledger], AS_OF, lib, public=True,
+                  known_at=datetime.fromisoformat(known.replace("Z", "+00:00")))
+    assert files(lib) == want
+
+
+@pytest.mark.parametrize("script", [
+    "import sys; sys.stderr.write('the worker broke\\n'); sys.exit(3)",
+    # answers nothing: reads one request, then dies
+    "import sys; sys.stdin.buffer.read(8); sys.stderr.write('the worker broke\\n')",
+    # answers garbage
+    "import sys; sys.stdout.buffer.write(b'\\0' * 7 + b'\\3abc'); sys.stdout.flush();"
+    "sys.stderr.write('the worker broke\\n')",
+])
+def test_a_failing_worker_fails_the_report_in_one_line(ledger, tmp_path, monkeypatch, script
+                                                       ):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(artist, "command", lambda: [sys.executable, "-c", script])
+    out = tmp_path / "o"
+    result = run("report", ledger, "--as-of", AS_OF, "--output", out)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "chart worker stopped: the worker broke" in lines[0]
+    assert not (out / "exampleton").exists()  # no city file half written
+
+
+def test_a_drawing_error_in_the_worker_is_one_line(ledger, tmp_path
+                                                   ):  # type: ignore[no-untyped-def]
+    with artist.Artist.start() as worker:
+        worker.ask("no-such-chart", {})
+        with pytest.raises(artist.OutputError, match="unknown chart request"):
+            worker.answer(tmp_path)
+        # the worker goes on answering after an error
+        worker.ask("cities", [{"city": {"name": "A"}, "tiers": [
+            {"tier": "A", "share": 1.0}]}])
+        assert worker.answer(tmp_path).startswith("<svg")
+
