@@ -206,3 +206,7 @@ if __name__ == "__main__":
     answers = sys.stdout.buffer
     sys.stdout = sys.stderr  # anything a library prints cannot garble the answers
     serve(sys.stdin.buffer, answers)
+    answers.flush()
+    # every answer is written: end now rather than have the report wait while matplotlib's
+    # modules and figures are freed one by one (0.15 s at the end of every report, measured)
+    os._exit(0)
