@@ -3,6 +3,7 @@ fails fails the report in one line, writes no city file, and never hangs."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -89,3 +90,24 @@ def test_a_drawing_error_in_the_worker_is_one_line(ledger, tmp_path
             {"tier": "A", "share": 1.0}]}])
         assert worker.answer(tmp_path).startswith("<svg")
 
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_worker_finds_this_code_without_shadowing_the_standard_library(
+        installed, monkeypatch):  # type: ignore[no-untyped-def]
+    """A source checkout's root goes on the worker's PYTHONPATH; an installed package's
+    site-packages never does (it would come before the standard library)."""
+    import scs_cli
+
+    root = str(Path(scs_cli.__file__).resolve().parent.parent)
+    seen: dict[str, str | None] = {}
+
+    def popen(command, **kwargs):  # type: ignore[no-untyped-def]
+        seen["path"] = kwargs["env"].get("PYTHONPATH")
+        raise OSError("not started: drawn in process")
+
+    monkeypatch.setattr(artist, "_installed", lambda: {root} if installed else set())
+    monkeypatch.setattr(artist.subprocess, "Popen", popen)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    artist.Artist.start().close()
+    assert seen["path"] == ("/elsewhere" if installed else f"{root}{os.pathsep}/elsewhere")

@@ -60,8 +60,11 @@ class Artist:
         """A worker that starts importing matplotlib now; in process if none starts."""
         env = dict(os.environ)
         # the child imports this very code, wherever it was imported from
+        # (a source checkout run by path); an installed package is found as it is, and
+        # site-packages put on PYTHONPATH would come before the standard library
         root = str(Path(scs_cli.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        if root not in _installed():
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         # a file, not a pipe: it can never fill and block; closed by `close`
         errors = tempfile.TemporaryFile()  # noqa: SIM115
         try:
@@ -162,6 +165,14 @@ class Artist:
         if lines:
             return lines[-1]
         return f"exit status {status}" if status is not None else "no answer"
+
+
+def _installed() -> set[str]:
+    """The folders installed packages live in (resolved, as `Artist.start` compares)."""
+    import site
+
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    return {str(Path(f).resolve()) for f in folders}
 
 
 def _frame(stream: IO[bytes]) -> bytes | None:
