@@ -400,6 +400,32 @@ def test_events_that_never_stop_have_no_projection(history: CatalogueHistory) ->
     assert x.projection == ()
 
 
+def test_a_cap_that_costs_no_points_is_projected_when_it_ends() -> None:
+    """A court's listing that caps the score but costs no points: its end is a date on
+    which the score may rise, or may not (another cap holds it), and the projection says
+    which rather than that nothing is due to stop counting."""
+    text = CATALOGUE.replace("[rewards.discount]", """[indicators.listed]
+name = "Listed by a court"
+points = 0
+score_cap = 949
+expires_after = "2y"
+basis = "Supreme People's Court"
+[rewards.discount]""")
+    hist = CatalogueHistory([parse_catalogue(text, "listed.toml")])
+    alone = explain(LedgerData.build(events=[ev(1, "2023-03-01", "listed")]), hist, "r1",
+                    AS_OF)
+    assert (alone.score, alone.tier) == (Decimal(949), "C")
+    assert [(p.date, p.events, p.score, p.tier) for p in alone.projection] == [
+        (date(2025, 3, 1), (1,), Decimal(1000), "A")]
+    assert alone.projection[0].reason == ("event 1 (Listed by a court, score at most 949) "
+                                          "expires")
+    held = explain(LedgerData.build(events=[ev(1, "2023-03-01", "listed"),
+                                            ev(2, "2023-04-01", "defaulter")]),
+                   hist, "r1", AS_OF)
+    # the listing ends, and the defaulter's cap (no expiry) still holds the score at 649
+    assert [(p.date, p.score) for p in held.projection] == [(date(2025, 3, 1), Decimal(649))]
+
+
 # --- consent and unknown residents ------------------------------------------------------
 
 def test_resident_without_consent_is_explained_but_not_scored() -> None:

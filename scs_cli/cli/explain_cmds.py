@@ -163,7 +163,7 @@ def _blocks(x: Explanation) -> list[Block]:
     elif x.scored:
         blocks.append(("blank",))
         blocks.append(("line", "If nothing else happens, the score stays as it is: no counting "
-                       "negative event is due to stop counting.", ""))
+                       "event that lowers or caps it is due to stop counting.", ""))
     return blocks
 
 
