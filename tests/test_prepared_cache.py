@@ -68,6 +68,21 @@ def test_a_kept_frame_scores_as_preparing_again_does(ledger: Path, tmp_path: Pat
                            evaluate(first.prepared, day, detail=False).residents)
 
 
+def test_a_caller_that_reads_the_events_gets_them_with_a_kept_frame(ledger: Path,
+                                                                    tmp_path: Path) -> None:
+    """`scs score --baseline` and `scs impact` prepare another rule book from the events:
+    asked for, they come with a kept frame, as read (not read a second time)."""
+    store = PreparedCache(tmp_path / "cache")
+    rows(ledger, store)
+    known = datetime.now(UTC)
+    with LedgerFile.open(ledger) as source:
+        shas = tuple(a.sha256 for a in source.adopted(known))
+        got = prepared_rows(source, known, source.history(known), shas, events=True,
+                            cache=store)
+        assert got.kept
+        assert_frame_equal(got.data.events, source.data(known).events)
+
+
 @pytest.mark.parametrize("change", ["void", "lift", "objection", "upheld", "import"])
 def test_any_change_to_the_rows_is_another_key(ledger: Path, tmp_path: Path,
                                                change: str) -> None:

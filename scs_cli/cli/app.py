@@ -81,8 +81,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-# Commands that hold a whole ledger's frames when they end, and start no other process:
-# once their output is flushed, the process ends without freeing them one by one.
+# Commands that hold large frames (a whole ledger's; explain's engine and one resident's)
+# when they end, and start no other process: once their output is flushed, the process
+# ends without freeing them one by one.
 QUICK_EXIT = ("score", "eligible", "lists", "explain")
 
 

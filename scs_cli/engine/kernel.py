@@ -372,6 +372,13 @@ def _nominal(frame: pl.LazyFrame) -> pl.Expr:
 TOTALS_COLUMNS = ("rix", "ic", "v", "rkey", "day", "row", "event_id", "counting", "pts")
 
 
+def counts_on(a: int) -> pl.Expr:
+    """Step 5 from the settled columns (`_settled`) on day ``a`` with nothing suspended:
+    within its limit, occurred by then, and neither lifted nor expired by then."""
+    return (pl.col("ref0") & (pl.col("day") <= a) & ~(pl.col("lift_day") <= a).fill_null(False)
+            & ~(pl.col("exp_day") <= a).fill_null(False))
+
+
 def _counted(frame: pl.DataFrame, prep: Prepared, a: int, pending: pl.Series
              ) -> pl.DataFrame:
     """Steps 2–5 without each event's reasons: whether each event counts on day ``a`` and
@@ -380,9 +387,7 @@ def _counted(frame: pl.DataFrame, prep: Prepared, a: int, pending: pl.Series
     An event an objection suspends changes its own standing and, through limits and
     escalation, the later events of its resident and indicator: those groups alone are
     judged again in full (`_in_order`) and put back in place."""
-    on_day = ((pl.col("day") <= a) & ~(pl.col("lift_day") <= a).fill_null(False)
-              & ~(pl.col("exp_day") <= a).fill_null(False))
-    lazy = frame.lazy().with_columns(counting=pl.col("ref0") & on_day).with_columns(
+    lazy = frame.lazy().with_columns(counting=counts_on(a)).with_columns(
         pts=pl.when(pl.col("counting")).then(pl.col("nominal0")).otherwise(0))
     if not pending.len():
         return lazy.select(TOTALS_COLUMNS).collect()

@@ -25,10 +25,10 @@ from typing import Any
 
 import polars as pl
 
-from scs_cli.engine.kernel import evaluate, scheme_at
+from scs_cli.engine.kernel import counts_on, evaluate, scheme_at
 from scs_cli.engine.results import Prepared
 from scs_cli.engine.rulebook import day_number
-from scs_cli.engine.totals import _any_cap
+from scs_cli.engine.totals import _any_cap, clamped_score, tier_band
 from scs_cli.rules.model import Catalogue, cents
 
 COLUMNS = ("resident_id", "score", "tier")
@@ -72,10 +72,6 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
                                                     tier_cap=pl.lit(None, pl.Int32)),
                              scheme, prep) for day, scheme in dates}
 
-    def counts(a: int) -> pl.Expr:  # `kernel._counted` on day a, nothing suspended
-        return (pl.col("ref0") & (pl.col("day") <= a) & ~(pl.col("lift_day") <= a)
-                .fill_null(False) & ~(pl.col("exp_day") <= a).fill_null(False))
-
     days = [day_number(day) for day, _ in dates]
     totals = _totals(frame, days, residents.height)
     # score caps and tier caps: the few events whose rule sets one
@@ -88,7 +84,7 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
     ids = residents["resident_id"].gather(prep.lexical)  # resident-id order, for every date
     for k, (day, scheme) in enumerate(dates):
         tier_rank = {name: i for i, name in enumerate(scheme.tier_names)}
-        caps = capping.filter(counts(days[k])).group_by("rix").agg(
+        caps = capping.filter(counts_on(days[k])).group_by("rix").agg(
             score_cap=pl.col("score_cap").min(),
             tier_cap=pl.col("tier_cap").replace_strict(tier_rank, default=None,
                                                        return_dtype=pl.Int32).max())
@@ -103,11 +99,11 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
 def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
     """Each resident's counted points (by rix, 0…n-1) on each day number of ``days``.
 
-    An event counts on the days from its own (`counts`: ``ref0``, occurred by then) up to
-    the first of its lift and its expiry: on the dates of one interval of the sorted
-    dates, [first, end). So each event is placed once (how many dates come before its day,
-    and before its end): each resident's total on the k-th date is the sum of the
-    ``nominal0`` of its events that start on or before k, less those that end by then.
+    An event counts (`kernel.counts_on`) on the days from its own up to the first of its
+    lift and its expiry: on the dates of one interval of the sorted dates, [first, end).
+    So each event is placed once (how many dates come before its day, and before its
+    end): each resident's total on the k-th date is the sum of the ``nominal0`` of its
+    events that start on or before k, less those that end by then.
     Most count on every date (4.1M of 5M events in the reference ledger): they are summed
     per resident once; the others (0.7M) as steps up and down, per resident and date."""
     order = sorted(range(len(days)), key=days.__getitem__)
@@ -151,20 +147,13 @@ def _placed(found: pl.DataFrame, column: str, n: int, dtype: Any) -> pl.Series:
 
 def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared,
             ids: pl.Series | None = None) -> pl.DataFrame:
-    """Steps 7–8 from each resident's counted total and caps (`totals._score_and_tier`),
-    in resident-id order (``ids``: the residents' ids in that order, if known)."""
-    scale = scheme.scale
-    clamped = cents(scale.base) + pl.col("total").fill_null(0)
-    if scale.min is not None:
-        clamped = pl.max_horizontal(clamped, pl.lit(cents(scale.min)))
-    if scale.max is not None:
-        clamped = pl.min_horizontal(clamped, pl.lit(cents(scale.max)))
-    score = pl.min_horizontal(clamped.cast(pl.Int64), "score_cap").cast(pl.Int64)
-    band = pl.lit(0, dtype=pl.Int32)
-    for tier in scheme.tiers[:-1]:
-        band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
+    """Steps 7–8 from each resident's counted total and caps, as `totals` takes them
+    (`clamped_score`, `tier_band`), in resident-id order (``ids``: the residents' ids in
+    that order, if known)."""
+    raw = cents(scheme.scale.base) + pl.col("total").fill_null(0)
+    score = pl.min_horizontal(clamped_score(scheme, raw), "score_cap").cast(pl.Int64)
     ranked = res.with_columns(score=score).select(
-        "resident_id", "score", rank=pl.max_horizontal(band, pl.col("tier_cap")))
+        "resident_id", "score", rank=pl.max_horizontal(tier_band(scheme), pl.col("tier_cap")))
     if ranked.height == prep.residents.height:
         # two integer columns put in resident-id order; the ids in that order once per call
         ids = prep.residents["resident_id"].gather(prep.lexical) if ids is None else ids

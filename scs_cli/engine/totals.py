@@ -50,12 +50,12 @@ def totals(prep: Prepared, scheme: Catalogue, as_of: date, frame: pl.DataFrame,
             if adjust is not None and adjust.height
             else pl.DataFrame(schema={"rix": pl.Int32, "caps": pl.Int64}))
 
-    # explain names the event that breaks a clean_for: only worked out for detail
-    breakers = detail and any(r.clean_for is not None for r in scheme.rewards.values())
     # the latest negative day is read only by a clean_for (a reward's, or a red list's)
-    clean = any(r.clean_for is not None for r in scheme.rewards.values()) or (lists and any(
-        item.kind == "red" and item.entry.clean_for is not None
-        for item in scheme.lists.values()))
+    rewarded = any(r.clean_for is not None for r in scheme.rewards.values())
+    clean = rewarded or (lists and any(item.kind == "red" and item.entry.clean_for is not None
+                                       for item in scheme.lists.values()))
+    # explain names the event that breaks a clean_for: only worked out for detail
+    breakers = detail and rewarded
     res = _score_and_tier(prep, scheme, frame, residents, extra, caps, tier_rank, breakers,
                           clean)
 
@@ -125,24 +125,33 @@ def _score_and_tier(prep: Prepared, scheme: Catalogue, frame: pl.DataFrame,
     for name, dtype in (("score_cap", pl.Int64), ("tier_cap", pl.Int32)):
         if name not in res.columns:
             res = res.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    scale = scheme.scale
-    res = res.with_columns(raw=cents(scale.base) + pl.col("total").fill_null(0)
+    res = res.with_columns(raw=cents(scheme.scale.base) + pl.col("total").fill_null(0)
                            + pl.col("caps").fill_null(0))
-    clamped = pl.col("raw")
-    if scale.min is not None:
-        clamped = pl.max_horizontal(clamped, pl.lit(cents(scale.min)))
-    if scale.max is not None:
-        clamped = pl.min_horizontal(clamped, pl.lit(cents(scale.max)))
-    res = res.with_columns(clamped=clamped.cast(pl.Int64)).with_columns(
+    res = res.with_columns(clamped=clamped_score(scheme, pl.col("raw"))).with_columns(
         score=pl.min_horizontal("clamped", "score_cap").cast(pl.Int64))  # may go below min
 
     # Step 8: the first tier whose min ≤ score; then the worst of it and every tier cap.
-    band = pl.lit(0, dtype=pl.Int32)
-    for tier in scheme.tiers[:-1]:
-        band = band + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
-    res = res.with_columns(band=band).with_columns(
+    res = res.with_columns(band=tier_band(scheme)).with_columns(
         rank=pl.max_horizontal("band", pl.col("tier_cap")))
     return res
+
+
+def clamped_score(scheme: Catalogue, raw: pl.Expr) -> pl.Expr:
+    """Step 7's clamp of ``raw`` (hundredths) to the scale's [min, max]."""
+    scale = scheme.scale
+    if scale.min is not None:
+        raw = pl.max_horizontal(raw, pl.lit(cents(scale.min)))
+    if scale.max is not None:
+        raw = pl.min_horizontal(raw, pl.lit(cents(scale.max)))
+    return raw.cast(pl.Int64)
+
+
+def tier_band(scheme: Catalogue) -> pl.Expr:
+    """Step 8's tier the ``score`` column alone gives: its place, 0 the best."""
+    place = pl.lit(0, dtype=pl.Int32)
+    for tier in scheme.tiers[:-1]:
+        place = place + (pl.col("score") < cents(tier.min)).cast(pl.Int32)  # type: ignore[arg-type]
+    return place
 
 
 def _reward_tests(reward: Any, tier_rank: dict[str, int], as_of: date) -> dict[str, pl.Expr]:
@@ -227,7 +236,7 @@ def _per_resident(frame: pl.DataFrame, rules: pl.DataFrame,
         "total": (sums - sums.shift(1).fill_null(0)).cast(pl.Int64),
         # for clean_for: the latest counting event whose points are below zero
         "last_negative": _sparse(frame, runs, counting & (pl.col("pts") < 0),
-                                 pl.col("day").max(), pl.Int32) if clean or breakers
+                                 pl.col("day").max(), pl.Int32) if clean
         else pl.repeat(None, runs.len(), dtype=pl.Int32, eager=True),
     }
     if breakers:  # that event itself, the latest by (date, event id)

@@ -84,8 +84,8 @@ def impact_ledger(path: str | Path, reform: str | Path, as_of: date,
         city = {"id": ledger.city_id, "name": ledger.city_name or ledger.city_id}
         # the adopted baseline is the frame `scs score` keeps; the reform is prepared anew
         kept = prepared_rows(source, known_at, old_history,
-                             None if old else tuple(a.sha256 for a in adopted))
-        data = ledger.scoring_data(known_at) if kept.kept else kept.data
+                             None if old else tuple(a.sha256 for a in adopted), events=True)
+        data = kept.data  # the reform is prepared from the events
     old_rules = (f"{old.label} ({baseline})" if old else _adopted_rules(old_history))
     sides = []
     for name, rules in (("baseline", old_rules), ("reform", f"{new.label} ({reform})")):

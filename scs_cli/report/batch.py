@@ -11,7 +11,6 @@ never pooled: each is scored on its own ledger with its own catalogue.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -260,14 +259,12 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
         _check_targets(output, [c for _, c in cities], paths)
         total = len(cities) * STEPS_PER_CITY + 1
         step = 0
-        lock = threading.Lock()  # month ends are scored two at a time
 
         def tick(what: str) -> None:
             nonlocal step
-            with lock:
-                step += 1
-                if progress:
-                    progress(what, step, total)
+            step += 1
+            if progress:
+                progress(what, step, total)
 
         reports = []
         for path, city in cities:

@@ -200,11 +200,10 @@ def _score(rules: Rules, as_of: date, known_at: datetime, save: bool,
     with ledger.snapshot() if ledger is not None else nullcontext(None) as seen:
         # every read below sees the same rows
         head = source.head(known_at)  # the history the scores are computed from
+        # kept while the residents are scored; with a baseline, the events too: it is
+        # prepared from them (another rule book)
         rows = prepared_rows(source, known_at, rules.history, rules.catalogues,
-                             background=True)  # kept while the residents are scored
-        # the baseline is prepared from the events themselves (another rule book)
-        data = source.data(known_at) if rules.baseline is not None and rows.kept \
-            else rows.data
+                             events=rules.baseline is not None, background=True)
     # A saved run keeps the known-at its rows truly have: no later than the last row it
     # saw, so an import in flight (stamped later) never joins it on verification.
     saved_at = known_at if seen is None else min(known_at, parse_stamp(seen))
@@ -219,7 +218,7 @@ def _score(rules: Rules, as_of: date, known_at: datetime, save: bool,
     comparison = None
     if rules.baseline is not None:
         tick(f"scoring with the baseline {rules.baseline.label}")
-        comparison = compare(data, what_if_history(rules.baseline), result, as_of)
+        comparison = compare(rows.data, what_if_history(rules.baseline), result, as_of)
     summary = summarize(result)
     rows.settle()
     return ScoreRun(str(source.path), source.city_name or source.city_id, as_of, known_at,

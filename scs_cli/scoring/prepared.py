@@ -184,7 +184,8 @@ class Rows:
     """A source's rows as known at a time, prepared under a history of rules."""
 
     prepared: Prepared
-    data: LedgerData  # with an empty events frame when the frame was kept (`kept`)
+    data: LedgerData  # with an empty events frame when the frame was kept (`kept`),
+                      # unless the caller asked for the events
     kept: bool        # the frame came from the cache
     saving: threading.Thread | None = None  # keeping the frame, when asked to in background
 
@@ -199,28 +200,31 @@ ENVIRONMENT = object()  # `prepared_rows`' default: the cache the environment as
 
 def prepared_rows(source: Source, known_at: datetime, history: CatalogueHistory,
                   catalogues: Sequence[str] | None, *, sources: bool = False,
-                  cache: PreparedCache | None | object = ENVIRONMENT,
+                  events: bool = False, cache: PreparedCache | None | object = ENVIRONMENT,
                   background: bool = False) -> Rows:
     """``source``'s rows at known-at, prepared under ``history``: from the cache when the
     same rows were prepared under the same rules before, else prepared now (and kept).
 
     ``catalogues`` are the SHA-256s of the adopted versions ``history`` holds (None for a
-    what-if catalogue: not kept). Call inside the ledger's snapshot: a frame prepared now
-    is kept only if the rows it was made from are the ones the key was taken over. With
-    ``background`` a frame prepared now is written while the caller scores (the frame is
-    immutable); the caller calls `Rows.settle` before it returns."""
+    what-if catalogue: not kept). ``events`` (implied by ``sources``): `Rows.data` holds
+    the events even when the frame was kept, for a caller that reads them too. Call
+    inside the ledger's snapshot: a frame prepared now is kept only if the rows it was
+    made from are the ones the key was taken over. With ``background`` a frame prepared
+    now is written while the caller scores (the frame is immutable); the caller calls
+    `Rows.settle` before it returns."""
     store = PreparedCache.from_environment() if cache is ENVIRONMENT else cache
     if not isinstance(store, PreparedCache) or catalogues is None:
         data = source.data(known_at, sources=sources)
         return Rows(prepare(data, history), data, False)
-    # every batch read and checked; decoded only when the caller needs the events' text
-    data = source.data(known_at, sources=sources, events=sources)
+    # every batch read and checked; decoded only when the caller needs the events
+    decode = sources or events
+    data = source.data(known_at, sources=sources, events=decode)
     key = store.key(data, catalogues)
     kept = store.load(key, data, history) if key is not None else None
     if kept is not None:
         return Rows(kept, data, True)
     fingerprint = data.fingerprint
-    if not sources:
+    if not decode:
         data = source.data(known_at)
     prepared = prepare(data, history)
     if key is None or data.fingerprint != fingerprint:
