@@ -295,3 +295,24 @@ def test_known_at_sees_only_what_was_recorded_then(tmp_path):  # type: ignore[no
     assert result.exit_code == 1  # nothing was adopted yet in 2000
     assert result.stderr == (f"error: {ledger}: no catalogue version is in force on "
                              "2024-06-30 (no catalogue was adopted by the known-at time)\n")
+
+
+def test_a_first_import_of_several_batches_is_all_backfill(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The ledger's recorded ranges are one per import, not one per batch: a first import
+    large enough to fill several batches (1,000,000 events each) is history, all of it, and
+    only a later import's old events are late reporting."""
+    from scs_cli.ledger import batches
+
+    monkeypatch.setattr(batches, "BATCH_ROWS", 7)  # the 63 events of the first import: 9 batches
+    ledger = make_ledger(tmp_path)
+    later = tmp_path / "later.csv"
+    later.write_text("resident_id,indicator,occurred_on,agency,reference\n"
+                     "zq001-res,blood-donation,2020-01-03,hospital,late-1\n"
+                     "zq002-res,blood-donation,2024-06-03,hospital,late-2\n")  # both > 365 days
+    assert run("ledger", "import", ledger, later).exit_code == 0
+    out = tmp_path / "o"
+    assert run("report", ledger, "--as-of", AS_OF, "--output", out).exit_code == 0
+    late = json.loads((out / "exampleton" / "report.json").read_text()
+                      )["data_quality"]["late_recorded"]
+    first = 30 * 2 + 3 + 2 + 1  # make_ledger's rows, every one dated years before today
+    assert (late["backfill_events"], late["events"]) == (first, 2)  # was (7, 61)

@@ -99,14 +99,17 @@ def resident_notes(ledger: Ledger, resident_id: str,
 
 
 def recorded_ranges(ledger: Ledger, known_at: datetime) -> pl.DataFrame:
-    """When each event was recorded, as (first_event_id, last_event_id, recorded_at) ranges.
+    """When each event was recorded, as (first_event_id, last_event_id, recorded_at) ranges,
+    one per import.
 
     Events are recorded by import, and each import's events have consecutive ids, so the
-    small `event_batches` table answers it without touching the events themselves.
+    small `event_batches` table answers it without touching the events themselves. One range
+    per import, not per batch: an import of over `BATCH_ROWS` events fills several batches,
+    and the report tells the ledger's first import (its backfill) from later ones by range.
     """
     rows = ledger._conn.execute(
-        "SELECT first_event_id, last_event_id, recorded_at FROM event_batches "
-        "WHERE recorded_at <= ? ORDER BY first_event_id", (stamp(known_at),)).fetchall()
+        "SELECT MIN(first_event_id), MAX(last_event_id), MIN(recorded_at) FROM event_batches "
+        "WHERE recorded_at <= ? GROUP BY import_id ORDER BY 1", (stamp(known_at),)).fetchall()
     frame = pl.DataFrame(rows, schema={"first_event_id": pl.Int64, "last_event_id": pl.Int64,
                                        "recorded_at": pl.String}, orient="row")
     return frame.with_columns(pl.col("recorded_at").str.to_datetime(time_zone="UTC"))
