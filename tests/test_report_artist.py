@@ -7,6 +7,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_report import AS_OF, make_ledger, run
@@ -111,3 +112,46 @@ def test_the_worker_finds_this_code_without_shadowing_the_standard_library(
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     artist.Artist.start().close()
     assert seen["path"] == ("/elsewhere" if installed else f"{root}{os.pathsep}/elsewhere")
+
+
+def test_answers_are_taken_by_ticket_in_any_order(tmp_path):  # type: ignore[no-untyped-def]
+    """A report takes the month-end chart's answer before the index chart asked for earlier:
+    each answer is the one to its own request, whatever order they are taken in."""
+    def index(name: str) -> list[dict[str, Any]]:
+        return [{"city": {"name": name}, "tiers": [{"tier": "A", "share": 1.0}]}]
+
+    with artist.Artist.start() as worker:
+        first = worker.ask("cities", index("Alphaville"))
+        broken = worker.ask("no-such-chart", {})
+        last = worker.ask("cities", index("Betatown"))
+        svg = worker.answer(tmp_path, last)
+        assert "Betatown" in svg and "Alphaville" not in svg
+        with pytest.raises(artist.OutputError, match="unknown chart request"):
+            worker.answer(tmp_path, broken)
+        svg = worker.answer(tmp_path, first)
+        assert "Alphaville" in svg and "Betatown" not in svg
+
+
+def test_the_early_charts_are_asked_for_before_the_month_ends_are_scored(
+        ledger, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """The tiers, distribution and indicator charts (and, for the last city, the index chart)
+    are drawn while the month ends are scored, not after: when `standings` runs, the worker
+    has been asked for them."""
+    from scs_cli.report import batch
+
+    asked: list[tuple[str, Any]] = []
+    real_ask, real_standings = artist.Artist.ask, batch.standings
+
+    def ask(self, kind, doc):  # type: ignore[no-untyped-def]
+        asked.append((kind, doc.get("names") if isinstance(doc, dict) else None))
+        return real_ask(self, kind, doc)
+
+    def standings(*args, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(("standings", None))
+        return real_standings(*args, **kwargs)
+
+    monkeypatch.setattr(artist.Artist, "ask", ask)
+    monkeypatch.setattr(batch, "standings", standings)
+    batch.write_reports([ledger], AS_OF, tmp_path / "o")
+    assert asked == [("charts", list(artist.EARLY_CHARTS)), ("cities", None),
+                     ("standings", None), ("charts", ["tier-shares-monthly"])]

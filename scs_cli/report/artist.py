@@ -4,8 +4,11 @@ Importing matplotlib and drawing the charts took about 1.5 s of a 4 s report at 
 events, all of it on one core while the other waited. `Artist.start` launches a worker
 (``python -m scs_cli.report.artist``) first thing: it imports matplotlib while the ledger is
 read and scored, and draws each city's charts from the small chart figures while the report
-computes its data-quality section. The worker runs the same `charts` code on the same
-figures, so the SVG text is the same as drawn in process (tests/test_report_artist.py).
+computes. Each chart is asked for as soon as the figures it draws are known (a city's tiers,
+score distribution and indicators after its as-of scoring, its month ends after those are
+scored), so the worker draws while the report goes on instead of at the end. The worker runs
+the same `charts` code on the same figures, so the SVG text is the same as drawn in process
+(tests/test_report_artist.py).
 
 Requests and answers are pickled frames on the worker's standard input and output, between
 this process and the child it started. A worker that cannot start is replaced by drawing in
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +38,8 @@ from scs_cli.core.errors import OutputError
 CHART_NAMES = ("score-distribution", "tier-shares", "tier-shares-monthly", "indicators")
 # what a city's charts read from its document: the rest need not cross the pipe
 CHART_KEYS = ("public", "city", "tiers", "score_distribution", "monthly", "indicators")
+# the charts drawn from a city's as-of scoring, before its month ends are scored
+EARLY_CHARTS = ("score-distribution", "tier-shares", "indicators")
 HEADER = struct.Struct("!Q")  # each frame: its length, then the pickle
 ENDED = object()              # the worker's output ended
 
@@ -52,6 +58,9 @@ class Artist:
         self._errors = errors
         self._answers: queue.Queue[Any] = queue.Queue()
         self._asked = 0
+        self._received: dict[int, Any] = {}  # answers taken from the queue, by ticket
+        self._arrived = 0                     # how many answers were taken from the queue
+        self._open: set[int] = set()          # tickets asked for and not yet answered
         if process is not None:
             threading.Thread(target=self._read, name="scs-artist", daemon=True).start()
 
@@ -81,13 +90,16 @@ class Artist:
     def __exit__(self, kind: object, *exc: object) -> None:
         self.close(failed=kind is not None)
 
-    def ask(self, kind: str, doc: Any) -> None:
-        """Ask for ``kind`` ("city": one city's charts; "cities": the index chart) of
-        ``doc``; answers come back in the order asked (`answer`)."""
+    def ask(self, kind: str, doc: Any) -> int:
+        """Ask for ``kind`` ("charts": some of one city's charts; "cities": the index
+        chart) of ``doc``; the ticket `answer` takes (answers come back in the order
+        asked)."""
+        ticket = self._asked
         self._asked += 1
+        self._open.add(ticket)
         if self._process is None:
-            self._answers.put(("ok", draw(kind, doc)))
-            return
+            self._answers.put(_drawn(kind, doc))
+            return ticket
         body = pickle.dumps((kind, doc), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             assert self._process.stdin is not None
@@ -95,23 +107,33 @@ class Artist:
             self._process.stdin.flush()
         except OSError:  # the worker has gone: `answer` says why
             pass
+        return ticket
 
-    def answer(self, where: Path) -> Any:
-        """The next answer; `OutputError` naming ``where`` if the worker failed."""
-        got = self._answers.get()
-        if got is ENDED:
-            self._answers.put(ENDED)  # every later answer is missing too
-            raise OutputError(where, f"the chart worker stopped: {self._why()}",
-                              "run the report again; if it fails again, report the bug")
-        status, value = got
+    def answer(self, where: Path, ticket: int | None = None) -> Any:
+        """The answer to ``ticket`` (default: the first not yet taken); `OutputError`
+        naming ``where`` if the worker failed."""
+        if ticket is None:
+            ticket = min(self._open)
+        while ticket not in self._received:
+            got = self._answers.get()
+            if got is ENDED:
+                self._answers.put(ENDED)  # every later answer is missing too
+                raise OutputError(where, f"the chart worker stopped: {self._why()}",
+                                  "run the report again; if it fails again, report the bug")
+            self._received[self._arrived] = got
+            self._arrived += 1
+        status, value = self._received.pop(ticket)
+        self._open.discard(ticket)
         if status != "ok":
             raise OutputError(where, f"the charts could not be drawn: {value}",
                               "report the bug, with the report's command")
         return value
 
-    def city(self, doc: dict[str, Any]) -> None:
-        """Ask for one city's charts (file stem → SVG text) from its document."""
-        self.ask("city", {k: doc[k] for k in CHART_KEYS if k in doc})
+    def charts(self, doc: dict[str, Any], names: Sequence[str] = CHART_NAMES) -> int:
+        """Ask for the charts ``names`` of one city (file stem → SVG text) from its
+        document, or from as much of it as those charts read."""
+        return self.ask("charts", {"names": list(names),
+                                   **{k: doc[k] for k in CHART_KEYS if k in doc}})
 
     def close(self, failed: bool = False) -> None:
         """End the worker (it stops at the end of its input) and wait for it briefly; when
@@ -191,11 +213,19 @@ def draw(kind: str, doc: Any) -> Any:
     """What the worker does for a request (and what is done in process without one)."""
     from scs_cli.report import charts  # matplotlib: only where charts are drawn
 
-    if kind == "city":
-        return charts.city_charts(doc)
+    if kind == "charts":
+        return charts.city_charts(doc, doc["names"])
     if kind == "cities":
         return charts.cities_chart(doc)
     raise ValueError(f"unknown chart request {kind!r}")
+
+
+def _drawn(kind: str, doc: Any) -> tuple[str, Any]:
+    """A request's answer, as the worker sends it: ("ok", value) or ("error", why)."""
+    try:
+        return "ok", draw(kind, doc)
+    except Exception as exc:  # the report says it, in one line
+        return "error", f"{type(exc).__name__}: {exc}"
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
@@ -203,12 +233,7 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     from scs_cli.report import charts  # noqa: F401  (the import is the point: done early)
 
     while (body := _frame(requests)) is not None:
-        kind, doc = pickle.loads(body)
-        try:
-            reply: Any = ("ok", draw(kind, doc))
-        except Exception as exc:  # the parent reports it, in one line
-            reply = ("error", f"{type(exc).__name__}: {exc}")
-        out = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        out = pickle.dumps(_drawn(*pickle.loads(body)), protocol=pickle.HIGHEST_PROTOCOL)
         answers.write(HEADER.pack(len(out)) + out)
         answers.flush()
 

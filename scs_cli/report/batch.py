@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from scs_cli.engine.listings import listings
 from scs_cli.engine.series import standings
 from scs_cli.ledger.schema import stamp
 from scs_cli.ledger.source import LedgerFile, Source
-from scs_cli.report.artist import CHART_NAMES, Artist
+from scs_cli.report.artist import CHART_NAMES, EARLY_CHARTS, Artist
 from scs_cli.report.figures import (
     AdoptedVersion,
     CityInput,
@@ -36,7 +36,9 @@ from scs_cli.report.figures import (
     SavedRun,
     city_figures,
     data_quality,
+    early_figures,
     month_ends,
+    monthly,
     tallied,
 )
 from scs_cli.report.lists_figures import lists_figure
@@ -45,6 +47,9 @@ from scs_cli.scoring.prepared import prepared_rows
 
 # progress(what, done, total): the CLI plugs a progress bar into it
 Progress = Callable[[str, int, int], None]
+# told of a city's input once its as-of date is scored, before its month ends are
+# (`monthly` still empty): `write_reports` asks for the charts that can be drawn by then
+Scored = Callable[[CityInput], None]
 # how a path becomes a `Source`: a ledger file by default; the CLI passes
 # `scale.source.open_source`, which takes a dataset folder too
 Opener = Callable[[Path], Source]
@@ -116,13 +121,15 @@ def last_run_before(ledger: Any, as_of: date, known_at: datetime) -> Any:
 
 def read_city(path: Path, as_of: date, known_at: datetime,
               tick: Callable[[str], None] | None = None,
-              open_source: Opener = LedgerFile.open, public: bool | None = None) -> Any:
+              open_source: Opener = LedgerFile.open, public: bool | None = None,
+              scored: Scored | None = None) -> Any:
     """Read one ledger once and score it at as-of and at the twelve month ends before.
 
     Returns the `CityInput` the figures are computed from; ``tick(what)`` is called after
     each of the `STEPS_PER_CITY` - 1 steps (reading, as-of scoring, each month end). Given
     ``public``, the data-quality section is computed in a thread beside the scoring (it
-    reads only the ledger's rows), for a report with that ``public``.
+    reads only the ledger's rows), for a report with that ``public``. ``scored(input)`` is
+    called once the as-of date is scored, before the month ends are.
     """
 
 
@@ -162,6 +169,15 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     listed = listings(prepared, data.repairs, as_of, scored=now) if scheme.lists else None
     del now
     step("scored on the as-of date")
+    versions = tuple(AdoptedVersion(a.catalogue.version, a.catalogue.effective_from, a.sha256)
+                     for a in sorted(adopted, key=lambda a: a.catalogue.effective_from))
+    inp = CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
+                    known_at=known_at, data=data, residents=residents, events=None,
+                    summary=summary, monthly={}, last_run=last, recorded=recorded,
+                    runs_not_before=not_before, ledger_head=(head.rows, head.hash),
+                    listed=listed, quality=quality)
+    if scored is not None:
+        scored(inp)
 
     # month ends before the first adopted version are not scored
     days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
@@ -170,35 +186,40 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     # the month ends share one pass over the events (`engine.series`); the as-of date's
     # standing is the evaluation above
     earlier = standings(prepared, [d for d in days if d != as_of])
-    monthly = {}
+    by_month = {}
     for day in days:
-        monthly[day] = (residents.select("resident_id", "score", "tier") if day == as_of
-                        else earlier[day])
+        by_month[day] = (residents.select("resident_id", "score", "tier") if day == as_of
+                         else earlier[day])
         step(f"scored on {day}")
-    versions = tuple(AdoptedVersion(a.catalogue.version, a.catalogue.effective_from, a.sha256)
-                     for a in sorted(adopted, key=lambda a: a.catalogue.effective_from))
-    return CityInput(scheme=scheme, history=history, adopted=versions, as_of=as_of,
-                     known_at=known_at, data=data, residents=residents, events=None,
-                     summary=summary, monthly=monthly, last_run=last, recorded=recorded,
-                     runs_not_before=not_before, ledger_head=(head.rows, head.hash),
-                     listed=listed, quality=quality)
+    return replace(inp, monthly=by_month)
 
 
 def write_city(inp: Any, directory: Path, public: bool,
-               templates: Templates | None = None, artist: Artist | None = None) -> CityReport:
+               templates: Templates | None = None, artist: Artist | None = None,
+               early: tuple[dict[str, Any], int] | None = None) -> CityReport:
     """Figures → charts → files, for one city; the charts are drawn by ``artist`` (a
-    worker process: `artist`) while the data-quality figures are computed."""
+    worker process: `artist`) while the data-quality figures are computed. ``early``: the
+    `early_figures` of this input and the ticket of the `EARLY_CHARTS` asked for from them
+    (while the month ends were scored)."""
 
-    doc = city_figures(inp, public=public, generated_by=f"scs {__version__}", quality=False)
     draws = artist or Artist(None, None)  # none given: drawn in this process
-    draws.city(doc)  # the charts read only what is computed by now
+    if early:  # the rest of the charts (the month ends) drawn while the figures are computed
+        known = {**early[0], "monthly": monthly(inp, public)}
+        tickets = [early[1], draws.charts(known, [n for n in CHART_NAMES
+                                                  if n not in EARLY_CHARTS])]
+    doc = city_figures(inp, public=public, generated_by=f"scs {__version__}", quality=False,
+                       early=known if early else None)
+    if not early:  # the charts read only what is computed by now
+        tickets = [draws.charts(doc)]
     if inp.quality is not None and inp.quality[0] == public:  # computed beside the scoring
         doc["data_quality"] = inp.quality[1].result()
     else:
         doc["data_quality"] = data_quality(inp, public)
     if inp.scheme.lists:  # residents per list, repairs pending
         doc["lists"] = lists_figure(inp, public)
-    charts: dict[str, str] = draws.answer(directory)
+    drawn = {name: svg for ticket in tickets for name, svg in draws.answer(directory, ticket
+                                                                          ).items()}
+    charts = {name: drawn[name] for name in CHART_NAMES}  # the files' and pages' order
     directory.mkdir(parents=True, exist_ok=True)
     files = []
     for name, svg in charts.items():
@@ -266,21 +287,33 @@ def write_reports(ledgers: Sequence[str | Path], as_of: date, output: str | Path
             if progress:
                 progress(what, step, total)
 
-        reports = []
-        for path, city in cities:
+        reports: list[CityReport] = []
+        index_ticket = -1
+        for n, (path, city) in enumerate(cities):
             if progress:
                 progress(f"{city}: reading", step, total)
             def city_tick(what: str, city: str = city) -> None:
                 tick(f"{city}: {what}")
 
-            inp = read_city(path, as_of, known_at, city_tick, open_source, public)
-            report = write_city(inp, output / city, public, pages_from, artist)
+            asked: list[tuple[dict[str, Any], int]] = []
+
+            def scored(inp: CityInput, last: bool = n == len(cities) - 1,
+                       asked: list[tuple[dict[str, Any], int]] = asked) -> None:
+                nonlocal index_ticket
+                early = early_figures(inp, public)  # drawn while the month ends are scored
+                asked.append((early, artist.charts(early, EARLY_CHARTS)))
+                if last:  # every city's tiers are known: the index chart too
+                    index_ticket = artist.ask("cities", [
+                        {k: d[k] for k in ("city", "tiers")}
+                        for d in (*(r.figures for r in reports), early)])
+
+            inp = read_city(path, as_of, known_at, city_tick, open_source, public, scored)
+            report = write_city(inp, output / city, public, pages_from, artist, asked[0])
             reports.append(CityReport(report.city_id, report.city_name, path, report.directory,
                                       report.files, report.figures))
             tick(f"{city}: written")
         docs = [r.figures for r in reports]
-        artist.ask("cities", [{k: d[k] for k in ("city", "tiers")} for d in docs])
-        index_chart: str = artist.answer(output)
+        index_chart: str = artist.answer(output, index_ticket)
         index = [_write(output / "index.html", index_html(docs, index_chart, pages_from)),
                  _write(output / "index.json", index_json(docs))]
         tick("index written")

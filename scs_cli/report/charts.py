@@ -229,6 +229,7 @@ CHARTS = {
 }
 
 
-def city_charts(doc: dict[str, Any]) -> dict[str, str]:
-    """Every chart of one city's report: file stem → SVG text."""
-    return {name: draw(doc) for name, draw in CHARTS.items()}
+def city_charts(doc: dict[str, Any], names: Sequence[str] | None = None) -> dict[str, str]:
+    """The charts ``names`` (default: every chart) of one city's report: file stem → SVG
+    text."""
+    return {name: draw(doc) for name, draw in CHARTS.items() if names is None or name in names}

@@ -732,29 +732,47 @@ def _say(n: int | None) -> str:
     return "Fewer than 5" if n is None else f"{n:,}"
 
 
+def early_figures(inp: CityInput, public: bool) -> dict[str, Any]:
+    """The figures known once the as-of date is scored, before the month ends are: the
+    tiers, the score distribution and the indicators (what `artist.EARLY_CHARTS` draw while
+    the month ends are scored). ``inp.monthly`` is not read."""
+    got = _summary(inp)
+    return {"public": public, "city": _city(inp),
+            "tiers": tiers(inp.scheme, inp.residents, public),
+            "score_distribution": distribution(inp.scheme, inp.residents, public),
+            **indicators(inp, public, got)}
+
+
+def _city(inp: CityInput) -> dict[str, Any]:
+    city = inp.scheme.city
+    return {"id": city.id, "name": city.name, "province": city.province}
+
+
 def city_figures(inp: CityInput, *, public: bool, generated_by: str,
-                 quality: bool = True) -> dict[str, Any]:
+                 quality: bool = True, early: dict[str, Any] | None = None) -> dict[str, Any]:
     """The whole report of one city as a JSON-ready document (see docs/report.md); without
     ``quality`` the caller adds ``data_quality`` (the last key) itself (`batch.write_city`:
-    while the charts are drawn)."""
-    city = inp.scheme.city
+    while the charts are drawn); ``early``: `early_figures` of the same input, computed
+    before the month ends were scored, and its ``monthly`` figure if computed already."""
     got = _summary(inp)
+    known = early if early is not None else early_figures(inp, public)
     return {
         "format": "scs-report",
         "format_version": FORMAT_VERSION,
         "generated_by": generated_by,
         "public": public,
         "suppression_threshold": SMALL if public else None,
-        "city": {"id": city.id, "name": city.name, "province": city.province},
+        "city": known["city"],
         "as_of": inp.as_of,
         "known_at": inp.known_at,
         "ledger_head": ({"rows": inp.ledger_head[0], "hash": inp.ledger_head[1]}
                         if inp.ledger_head else None),
         "headline": headline(inp, public, got),
-        "tiers": tiers(inp.scheme, inp.residents, public),
-        "score_distribution": distribution(inp.scheme, inp.residents, public),
-        "monthly": monthly(inp, public),
-        **indicators(inp, public, got),
+        "tiers": known["tiers"],
+        "score_distribution": known["score_distribution"],
+        "monthly": known["monthly"] if "monthly" in known else monthly(inp, public),
+        "indicators": known["indicators"],
+        "categories": known["categories"],
         "provenance": provenance(inp, public, got),
         **rewards_and_sanctions(inp, public),
         "transitions": transitions(inp, public),
