@@ -109,20 +109,22 @@ def _totals(frame: pl.DataFrame, days: list[int], n: int) -> list[pl.Series]:
     order = sorted(range(len(days)), key=days.__getitem__)
     sorted_days = [days[k] for k in order]
     width = len(days)
-    end = pl.min_horizontal("lift_day", "exp_day")  # null: counts for ever
-    # how many of the dates come before its day, and before its end: a dozen comparisons
-    # of integers (faster than a binary search per event)
-    placed = frame.lazy().filter(pl.col("ref0")).select(
-        "rix", points="nominal0",
+    counted = frame.lazy().filter(pl.col("ref0")).select(
+        "rix", "day", points="nominal0",
+        end=pl.min_horizontal("lift_day", "exp_day"))  # null: counts for ever
+    # most count on every date: found by two comparisons, summed per resident once
+    always = (pl.col("day") <= sorted_days[0]) & (
+        pl.col("end").is_null() | (pl.col("end") > sorted_days[-1]))
+    summed = counted.filter(always).group_by("rix").agg(total=pl.col("points").sum())
+    # the others: how many of the dates come before its day, and before its end (a dozen
+    # comparisons of integers: faster than a binary search per event); +points on the
+    # first date it counts, -points on the first it no longer does
+    others = counted.filter(~always).select(
+        "rix", "points",
         first=pl.sum_horizontal([(pl.col("day") > d).cast(pl.Int32) for d in sorted_days]),
-        end=pl.sum_horizontal([(end > d).fill_null(True).cast(pl.Int32)
+        end=pl.sum_horizontal([(pl.col("end") > d).fill_null(True).cast(pl.Int32)
                                for d in sorted_days]),
-    ).filter(pl.col("first") < pl.col("end")).collect()
-    # most count on every date: summed per resident once
-    always = (pl.col("first") == 0) & (pl.col("end") == width)
-    summed = placed.lazy().filter(always).group_by("rix").agg(total=pl.col("points").sum())
-    # the others: +points on the first date it counts, -points on the first it no longer does
-    others = placed.lazy().filter(~always)
+    ).filter(pl.col("first") < pl.col("end"))
     stepped = pl.concat([
         others.select("rix", at="first", points="points"),
         others.filter(pl.col("end") < width).select("rix", at="end",
