@@ -130,6 +130,8 @@ def test_answers_are_taken_by_ticket_in_any_order(tmp_path):  # type: ignore[no-
             worker.answer(tmp_path, broken)
         svg = worker.answer(tmp_path, first)
         assert "Alphaville" in svg and "Betatown" not in svg
+        with pytest.raises(ValueError, match="no chart request"):  # taken: never a hang
+            worker.answer(tmp_path, first)
 
 
 def test_the_early_charts_are_asked_for_before_the_month_ends_are_scored(

@@ -113,7 +113,9 @@ class Artist:
         """The answer to ``ticket`` (default: the first not yet taken); `OutputError`
         naming ``where`` if the worker failed."""
         if ticket is None:
-            ticket = min(self._open)
+            ticket = min(self._open, default=-1)
+        if ticket not in self._open:  # never asked, or taken: waiting would never end
+            raise ValueError(f"no chart request {ticket} is waiting for its answer")
         while ticket not in self._received:
             got = self._answers.get()
             if got is ENDED:
