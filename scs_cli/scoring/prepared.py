@@ -21,6 +21,10 @@ and the XOR of the values), checked on every read: a damaged frame is ignored (a
 removed) and prepared again. Nothing in it names a resident: residents are the ledger's
 numbers, put back to their ids from the ledger on each read.
 
+Beside a frame, a report keeps its data-quality counts (`scoring.quality`) in a folder of
+their own (`quality/`), under a key over the frame's key, every batch's recorded sources
+SHA-256 and the import ranges, each part checked by its SHA-256 on every read.
+
 Where: ``$SCS_CACHE_DIR``, else ``$XDG_CACHE_HOME/scs/prepared``, else
 ``~/.cache/scs/prepared`` (a folder only its owner may read); ``SCS_CACHE=off`` turns the
 cache off. The `KEEP` most recently used frames are kept, older ones removed. A what-if
