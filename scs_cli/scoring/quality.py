@@ -55,17 +55,16 @@ def quality_counts(data: LedgerData, ranges: pl.DataFrame | None) -> QualityCoun
     events = data.events.select("event_id", "occurred_on",
                                 pl.col("agency").cast(pl.String) if "agency" in
                                 data.events.columns else pl.lit(None, pl.String).alias("agency"))
-    number = pl.Series("import", [None] * events.height, dtype=pl.Int32)
+    number = pl.lit(None, pl.Int32)
     if ranges is not None and ranges.height:
         bounds = ranges.sort("first_event_id")
-        # each event's import: the last range starting at or before its id (no sort, no join)
-        pos = (bounds["first_event_id"].search_sorted(events["event_id"], side="right")
-               .cast(pl.Int64) - 1)
-        inside = (pos >= 0) & (events["event_id"] <= bounds["last_event_id"].gather(
-            pos.clip(0)))
-        number = pl.select(pl.when(inside).then(pos).cast(pl.Int32).alias("import")
-                           ).to_series()
-    days = (events.lazy().with_columns(number).group_by("import", "agency", "occurred_on")
+        # each event's import: the last range starting at or before its id (no sort, no
+        # join), if the id is not past that range's end
+        pos = (pl.lit(bounds["first_event_id"]).search_sorted(pl.col("event_id"), side="right")
+               .cast(pl.Int32) - 1)
+        end = pl.lit(bounds["last_event_id"]).gather(pos.clip(0))
+        number = pl.when((pos >= 0) & (pl.col("event_id") <= end)).then(pos)
+    days = (events.lazy().group_by(number.alias("import"), "agency", "occurred_on")
             .agg(events=pl.len()).sort("import", "agency", "occurred_on", nulls_last=True)
             .select([pl.col(c).cast(t) for c, t in DAYS_SCHEMA.items()]).collect())
     ids = pl.concat([data.voids["event_id"], data.lifts["event_id"],
