@@ -161,6 +161,19 @@ def read_sources(conn: sqlite3.Connection, cut: str, *, notes: bool = False) -> 
     return pl.concat(frames) if frames else pl.DataFrame(schema=NOTED_SCHEMA)
 
 
+def sources_fingerprint(conn: sqlite3.Connection, cut: str) -> str:
+    """A SHA-256 over each batch recorded by ``cut``: its number and the recorded SHA-256 of
+    its sources, every sources blob read and checked against it, none decoded (what counts
+    made from the decoded sources are kept under: `scoring.quality`)."""
+    lines = []
+    for batch_id, blob, expected in conn.execute(
+            "SELECT batch_id, sources, sources_sha256 FROM event_batches "
+            "WHERE recorded_at <= ? ORDER BY batch_id", (cut,)):
+        checked(batch_id, "sources", blob, expected)
+        lines.append(f"{batch_id} {expected}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
 def read_event_ids(conn: sqlite3.Connection, cut: str) -> pl.Series:
     """The event ids of every batch recorded by ``cut``, in order (checked blobs)."""
     frames = [_read(blob, ["event_id"]) for blob in _parts(conn, "data", cut)]

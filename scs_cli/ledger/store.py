@@ -754,6 +754,12 @@ class Ledger:
         return LedgerData(events_frame, voids, lifts, objections, consents, residents,
                           indicators, repairs, fingerprint)
 
+    def sources_fingerprint(self, known_at: datetime | None = None) -> str:
+        """What the events' sources (agency, reference) recorded by known-at are: every
+        batch's sources read and checked, not decoded (`batches.sources_fingerprint`)."""
+        with self._sql():
+            return batches.sources_fingerprint(self._conn, cutoff(known_at))
+
     def _frame(self, sql: str, params: Sequence[Any], frame_schema: dict[str, Any]
                ) -> pl.DataFrame:
         rows = self._conn.execute(sql, params).fetchall()

@@ -131,18 +131,17 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     reads only the ledger's rows), for a report with that ``public``. ``scored(input)`` is
     called once the as-of date is scored, before the month ends are.
     """
-
-
     step = tick or (lambda what: None)
     with open_source(path) as source:
         adopted = source.adopted(known_at)
         history = source.history(known_at)
         head = source.head(known_at)  # the history the report is computed from
-        # agencies: data quality; the frame prepared earlier for these rows, if kept
-        rows = prepared_rows(source, known_at, history, tuple(a.sha256 for a in adopted),
-                             sources=True)
-        data = rows.data
         recorded = source.recorded(known_at)
+        # the frame prepared earlier for these rows, and the data-quality counts beside it
+        # (no event or agency decoded), if kept
+        rows = prepared_rows(source, known_at, history, tuple(a.sha256 for a in adopted),
+                             quality=recorded)
+        data = rows.data
         last, not_before = None, 0
         if source.ledger is not None:  # saved runs live in a ledger file, not a dataset
             run = last_run_before(source.ledger, as_of, known_at)
@@ -151,15 +150,17 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                 last = SavedRun(as_of=run.as_of, run_id=run.run_id, known_at=run.known_at,
                                 tiers=run.result().select("resident_id", "tier"))
     step("read")
+    # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
+    prepared = rows.prepared
+    # each event's resident and day, in resident order: heavy residents (data quality)
+    kernel = prepared.frame.select(who="rix", day="day")
     quality = None
     if public is not None:  # Polars works outside the GIL: the two overlap on two cores
         pool = ThreadPoolExecutor(1, thread_name_prefix="scs-quality")
-        quality = (public, pool.submit(data_quality, QualityInput(data, as_of, recorded, last),
-                                       public))
+        quality = (public, pool.submit(data_quality, QualityInput(
+            data, as_of, recorded, last, rows.counts, kernel), public))
         pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     scheme = scheme_at(history, as_of)
-    # the expensive part of scoring (sort, rule lookups) is done once for all 13 dates
-    prepared = rows.prepared
     now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
     assert now.counting is not None  # asked for with tally=True
@@ -175,7 +176,8 @@ def read_city(path: Path, as_of: date, known_at: datetime,
                     known_at=known_at, data=data, residents=residents, events=None,
                     summary=summary, monthly={}, last_run=last, recorded=recorded,
                     runs_not_before=not_before, ledger_head=(head.rows, head.hash),
-                    listed=listed, quality=quality)
+                    listed=listed, quality=quality, counts=rows.counts,
+                    kernel_residents=kernel)
     if scored is not None:
         scored(inp)
 

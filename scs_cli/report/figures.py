@@ -12,7 +12,6 @@ cannot be worked out by subtraction (see `protect`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,23 +21,19 @@ from typing import Any
 import polars as pl
 
 from scs_cli.core.frames import LedgerData
+from scs_cli.report.quality import QualityInput, SavedRun, quality_section
+from scs_cli.report.suppression import SMALL, protect
+from scs_cli.report.suppression import count as _count
+from scs_cli.report.suppression import hide as _hide
 from scs_cli.rules.day import objections_on
 from scs_cli.rules.listing import reward_condition
 from scs_cli.rules.model import Catalogue, CatalogueHistory, Reward, from_cents
+from scs_cli.scoring.quality import QualityCounts, quality_counts
 
-SMALL = 5                  # published reports hide every count below this
 FORMAT_VERSION = 1
 COUNTING = ("counted", "capped")
-LATE_DAYS = 365            # an event recorded more than a year after it occurred
-BURST_FACTOR = 10          # a day with more than 10× the agency's median daily count
-HEAVY_QUANTILE = 0.999     # residents above the 99.9th percentile of events per resident…
-HEAVY_MIN_EVENTS = 50      # …and with more than 50 events
-MAX_BURSTS = 20
-NO_AGENCY = "(no agency)"
 NOT_IN_RUN = "(not in saved run)"
 NOT_SCORED = "(not scored now)"
-
-Mark = bool | str          # False, "<5" (below the threshold) or "complement"
 
 
 @dataclass(frozen=True)
@@ -48,16 +43,6 @@ class AdoptedVersion:
     version: str
     effective_from: date
     sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """The last saved score run: when it scored, and each resident's tier then."""
-
-    as_of: date
-    tiers: pl.DataFrame            # resident_id String, tier String
-    run_id: int | None = None
-    known_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,44 +72,10 @@ class CityInput:
     listed: pl.DataFrame | None = None
     # the data-quality section being computed beside the scoring: (public, its future)
     quality: tuple[bool, Future[dict[str, Any]]] | None = None
-
-
-# --- suppression -------------------------------------------------------------------------
-
-def protect(counts: Sequence[int], groups: Iterable[Sequence[int]] | None = None,
-            threshold: int = SMALL) -> list[Mark]:
-    """Which cells of a table of counts to hide: ``False``, ``"<5"`` or ``"complement"``.
-
-    ``groups`` lists the index sets whose totals the report shows (default: all cells are
-    one group). A group with exactly one hidden cell would give that cell away by
-    subtraction, so its smallest shown cell is hidden too, until no group has exactly one.
-    """
-    marks: list[Mark] = ["<5" if c < threshold else False for c in counts]
-    group_list = [list(g) for g in groups] if groups is not None else [list(range(len(counts)))]
-    changed = True
-    while changed:
-        changed = False
-        for group in group_list:
-            hidden = [i for i in group if marks[i]]
-            shown = [i for i in group if not marks[i]]
-            if len(hidden) == 1 and shown:
-                marks[min(shown, key=lambda i: (counts[i], i))] = "complement"
-                changed = True
-    return marks
-
-
-def _hide(row: dict[str, Any], mark: Mark, fields: Sequence[str]) -> dict[str, Any]:
-    if mark:
-        row.update({f: None for f in fields})
-    row["suppressed"] = mark
-    return row
-
-
-def _count(value: int, public: bool) -> tuple[int | None, Mark]:
-    """A lone count (no group): hidden when small in a public report."""
-    if public and value < SMALL:
-        return None, "<5"
-    return value, False
+    # the data-quality counts (`scoring.quality`); None: counted from `data.events`
+    counts: QualityCounts | None = None
+    # each event's resident and day number from the prepared frame (`quality.QualityInput`)
+    kernel_residents: pl.DataFrame | None = None
 
 
 # --- small helpers -----------------------------------------------------------------------
@@ -204,7 +155,7 @@ def headline(inp: CityInput, public: bool, got: Counted | None = None) -> dict[s
     got = got or _summary(inp)
     scheme = inp.scheme
     residents = inp.residents.height
-    recorded = inp.data.events.select((pl.col("occurred_on") <= inp.as_of).sum()).item()
+    recorded = (inp.counts or quality_counts(inp.data, inp.recorded)).recorded_by(inp.as_of)
     by_version = dict(got.per_rule.group_by("version").agg(pl.col("events").sum())
                       .iter_rows())
     base = int(scheme.scale.base * 100)
@@ -558,178 +509,12 @@ def objections(inp: CityInput, public: bool) -> dict[str, Any]:
     }
 
 
-def _agency(name: str | None) -> str:
-    return NO_AGENCY if name is None else name
-
-
-def _late(inp: QualityInput, events: pl.DataFrame, public: bool,
-          warnings: list[str]) -> dict[str, Any]:
-    """Events recorded more than `LATE_DAYS` after they occurred, by agency, after the
-    ledger's first import.
-
-    The first import of a new ledger is its history, recorded years after the fact by
-    nature: counting it made the warning fire on every new ledger (on all of the demo's
-    events), so it said nothing. Those events are counted apart, as the backfill; a late
-    event in any later import is an agency reporting late, and is warned about."""
-    late: dict[str, Any] = {"threshold_days": LATE_DAYS, "available": False, "events": None,
-                            "by_agency": [], "suppressed": False, "backfill_events": None}
-    if inp.recorded is None:
-        return late
-    ranges = inp.recorded.sort("first_event_id")
-    # each event's import: the last range starting at or before its id (no sort, no join)
-    at = ranges["first_event_id"].search_sorted(events["event_id"], side="right")
-    pos = (at.cast(pl.Int64) - 1).alias("pos")
-    found = events.select("event_id", "occurred_on", "agency", pos).filter(pl.col("pos") >= 0)
-    recorded_on = pl.lit(ranges["recorded_at"].dt.date()).gather(pl.col("pos"))
-    late_all = found.filter(
-        (pl.col("event_id") <= pl.lit(ranges["last_event_id"]).gather(pl.col("pos")))
-        & ((recorded_on - pl.col("occurred_on")).dt.total_days() > LATE_DAYS))
-    lagged = late_all.filter(pl.col("pos") > 0)  # the first import (pos 0) is the backfill
-    backfill = late_all.height - lagged.height
-    late["backfill_events"] = backfill if not public or not protect([backfill])[0] else None
-    per = lagged.group_by("agency").agg(pl.len().alias("n")).sort(
-        ["n", "agency"], descending=[True, False], nulls_last=True)
-    names = [_agency(a) for a in per["agency"].to_list()]
-    values = [int(v) for v in per["n"].to_list()]
-    marks = protect([*values, sum(values)]) if public else [False] * (len(values) + 1)
-    late.update(available=True, events=None if marks[-1] else sum(values),
-                suppressed=marks[-1],
-                by_agency=[_hide({"agency": a, "events": n}, m, ("events",))
-                           for a, n, m in zip(names, values, marks, strict=False)])
-    if values:
-        share = (f" ({late['events'] / events.height:.0%} of all)"
-                 if late["events"] is not None and events.height else "")
-        warnings.append(f"{_say(late['events'])} events{share} were recorded more than "
-                        f"{LATE_DAYS} days after they occurred, in imports after the ledger's "
-                        "first (agencies reporting late, or old records found since)")
-    return late
-
-
-def _bursts(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str, Any]:
-    """Days on which one agency's count is far above its usual (median) day."""
-    per_day = (events.lazy().group_by("agency", "occurred_on").agg(pl.len().alias("n"))
-               .with_columns(pl.col("n").median().over("agency").alias("median")).collect())
-    bursts = per_day.filter(pl.col("n") > BURST_FACTOR * pl.col("median")).with_columns(
-        (pl.col("n") / pl.col("median")).alias("ratio")).sort(
-        ["ratio", "n", "agency", "occurred_on"], descending=[True, True, False, False])
-    rows = []
-    for agency, day, n, median, _ in bursts.head(MAX_BURSTS).iter_rows():
-        count, mark = _count(int(n), public)
-        rows.append({"agency": _agency(agency), "date": day, "events": count,
-                     "median_daily": median if count is not None else None,
-                     "suppressed": mark})
-    if bursts.height:
-        warnings.append(f"{bursts.height:,} agency-days had more than {BURST_FACTOR}× the "
-                        "agency's median daily count of events (a campaign, or a batch "
-                        "dated on one day)")
-    return {"factor": BURST_FACTOR, "agency_days": bursts.height, "days": rows}
-
-
-def _heavy(events: pl.DataFrame, public: bool, warnings: list[str]) -> dict[str, Any]:
-    """How many residents have implausibly many events (never who)."""
-    # runs of equal resident numbers: sorting integers is several times faster than
-    # grouping strings
-    per_res = events.select(pl.col("resident").sort().rle().struct.field("len")
-                            .alias("n"))["n"]
-    cutoff = float(HEAVY_MIN_EVENTS)
-    if per_res.len():
-        cutoff = max(float(per_res.quantile(HEAVY_QUANTILE, "linear") or 0), cutoff)
-    heavy_n, heavy_mark = _count(int((per_res > cutoff).sum()), public)
-    if heavy_n or heavy_mark:
-        warnings.append(f"{_say(heavy_n)} residents have more than {cutoff:,.0f} events "
-                        "each (duplicated records, or one id shared by several people)")
-    return {"quantile": HEAVY_QUANTILE, "min_events": HEAVY_MIN_EVENTS,
-            "threshold": round(cutoff, 2), "residents": heavy_n, "suppressed": heavy_mark}
-
-
-def _by_agency(inp: QualityInput, events: pl.DataFrame, public: bool,
-               warnings: list[str]) -> list[dict[str, Any]]:
-    """Events, voids, lifts, objections and upheld objections per recording agency."""
-    data = inp.data
-    touched = pl.concat([data.voids["event_id"], data.lifts["event_id"],
-                         data.objections["event_id"]]).unique()
-    # the few events that were voided, lifted or objected to, with their agency
-    agency_of = events.filter(pl.col("event_id").is_in(touched.implode())).select(
-        "event_id", "agency")
-    objs = data.objections.join(agency_of, on="event_id")
-    columns = {"events": events, "voids": data.voids.join(agency_of, on="event_id"),
-               "lifts": data.lifts.join(agency_of, on="event_id"), "objections": objs,
-               "upheld": objs.filter(pl.col("outcome") == "upheld")}
-    counts = {name: {_agency(a): n for a, n in frame.group_by("agency").len().iter_rows()}
-              for name, frame in columns.items()}
-    rows: list[dict[str, Any]] = [
-        {"agency": a, **{k: int(counts[k].get(a, 0)) for k in columns}, "suppressed": False}
-        for a in sorted(counts["events"])]
-    for key in columns:  # each column adds up to a total shown elsewhere
-        marks = protect([r[key] for r in rows]) if public else [False] * len(rows)
-        for row, mark in zip(rows, marks, strict=True):
-            if mark:
-                row[key] = None
-                row["suppressed"] = row["suppressed"] or mark
-    for row in rows:
-        if row["events"] and row["voids"] and row["voids"] > 0.05 * row["events"]:
-            warnings.append(f"agency {row['agency']}: {row['voids']:,} of {row['events']:,} "
-                            "events were voided (more than 5%)")
-    return rows
-
-
-def _after_run(inp: QualityInput, events: pl.DataFrame, public: bool,
-               warnings: list[str]) -> dict[str, Any]:
-    """Events recorded after the last saved run that occurred on or before its date: the
-    run, as saved, no longer says what the ledger now says about that date."""
-    found: dict[str, Any] = {"run_id": None, "as_of": None, "events": None,
-                             "suppressed": False}
-    run = inp.last_run
-    if run is None or run.known_at is None or inp.recorded is None:
-        return found
-    later = inp.recorded.filter(pl.col("recorded_at") > run.known_at)
-    within = pl.lit(False)
-    for first, last in later.select("first_event_id", "last_event_id").iter_rows():
-        within = within | pl.col("event_id").is_between(first, last)
-    n = events.filter(within & (pl.col("occurred_on") <= run.as_of)).height
-    hidden = protect([n])[0] if public else False
-    found.update(run_id=run.run_id, as_of=run.as_of, events=None if hidden else n,
-                 suppressed=hidden)
-    if n:
-        ident = f"run {run.run_id}" if run.run_id is not None else "the saved run"
-        warnings.append(f"{_say(found['events'])} events recorded after {ident} was saved "
-                        f"occurred on or before its date ({run.as_of}): the run no longer "
-                        f"matches what the ledger says about {run.as_of} (scoring that date "
-                        "again would count them)")
-    return found
-
-
-@dataclass(frozen=True)
-class QualityInput:
-    """What the data-quality section reads: known before anything is scored, so it can be
-    computed beside the scoring (`batch.read_city`)."""
-
-    data: LedgerData
-    as_of: date
-    recorded: pl.DataFrame | None = None
-    last_run: SavedRun | None = None
-
-
 def data_quality(inp: CityInput | QualityInput, public: bool) -> dict[str, Any]:
-    """What a careful analyst checks before trusting the figures."""
+    """What a careful analyst checks before trusting the figures (`quality`)."""
     if isinstance(inp, CityInput):
-        inp = QualityInput(inp.data, inp.as_of, inp.recorded, inp.last_run)
-    events = inp.data.events.select("event_id", "resident", "occurred_on", "agency")
-    if events.height and events["occurred_on"].max() > inp.as_of:  # type: ignore[operator]
-        events = events.filter(pl.col("occurred_on") <= inp.as_of)
-    warnings: list[str] = []
-    return {
-        "late_recorded": _late(inp, events, public, warnings),
-        "recorded_after_run": _after_run(inp, events, public, warnings),
-        "bursts": _bursts(events, public, warnings),
-        "heavy_residents": _heavy(events, public, warnings),
-        "by_agency": _by_agency(inp, events, public, warnings),
-        "warnings": warnings,
-    }
-
-
-def _say(n: int | None) -> str:
-    return "Fewer than 5" if n is None else f"{n:,}"
+        inp = QualityInput(inp.data, inp.as_of, inp.recorded, inp.last_run, inp.counts,
+                           inp.kernel_residents)
+    return quality_section(inp, public)
 
 
 def early_figures(inp: CityInput, public: bool) -> dict[str, Any]:

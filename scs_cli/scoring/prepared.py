@@ -21,6 +21,10 @@ and the XOR of the values), checked on every read: a damaged frame is ignored (a
 removed) and prepared again. Nothing in it names a resident: residents are the ledger's
 numbers, put back to their ids from the ledger on each read.
 
+Beside a frame, a report keeps its data-quality counts (`scoring.quality`) in a folder of
+their own (`quality/`), under a key over the frame's key, every batch's recorded sources
+SHA-256 and the import ranges, each part checked by its SHA-256 on every read.
+
 Where: ``$SCS_CACHE_DIR``, else ``$XDG_CACHE_HOME/scs/prepared``, else
 ``~/.cache/scs/prepared`` (a folder only its owner may read); ``SCS_CACHE=off`` turns the
 cache off. The `KEEP` most recently used frames are kept, older ones removed. A what-if
@@ -33,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -53,12 +58,16 @@ from scs_cli.engine.results import Prepared
 from scs_cli.engine.rulebook import DayTable
 from scs_cli.ledger.source import LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory
+from scs_cli.scoring import quality as counting
+from scs_cli.scoring.quality import QualityCounts, quality_counts, ranges_text
 
 KEEP = 3  # frames kept: the ledgers an office scores in turn (one is ~370 MB at 5M events)
 HEADER = "header.json"
 PARTS = ("frame.arrow", "residents.arrow")
 # kept without `points` (only the rule points made from it are read after preparing)
 DROPPED = ("points",)
+QUALITY = "quality"  # a kept frame's folder of data-quality counts (`scoring.quality`)
+COUNT_PARTS = ("days.arrow", "touched.arrow")
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,13 @@ class PreparedCache:
             marks.update(frame.write_csv().encode())
         parts = ["scs-prepared 2", _code(), pl.__version__, data.fingerprint,
                  marks.hexdigest(), *catalogues]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def counts_key(self, key: str, sources: str, ranges: pl.DataFrame | None) -> str:
+        """The key of the data-quality counts of the rows kept under ``key`` whose batches'
+        sources are ``sources`` (`Ledger.sources_fingerprint`), counted by import over
+        ``ranges``: changed sources, or imports cut otherwise, never meet old counts."""
+        parts = ["scs-quality 1", key, sources, ranges_text(ranges), _counting_code()]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def private(self) -> bool:
@@ -127,9 +143,56 @@ class PreparedCache:
         return restore(data, history, frame, residents["keys"], table,
                        lexical=residents["lexical"])
 
-    def save(self, key: str, prepared: Prepared) -> bool:
+    def load_counts(self, key: str, counts_key: str) -> QualityCounts | None:
+        """The data-quality counts kept beside the frame kept under ``key``, if they were
+        kept under ``counts_key`` and read back as written (else None; damaged ones are
+        removed: the caller counts again)."""
+        folder = self._folder(key) / QUALITY
+        if not self.private():
+            return None
+        try:
+            header = json.loads((folder / HEADER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        try:
+            if header["key"] != counts_key:
+                return None  # other sources or imports: counted again, and replaced
+            parts = []
+            for name in COUNT_PARTS:
+                blob = (folder / name).read_bytes()
+                # a few hundred kilobytes: their SHA-256 costs nothing
+                if hashlib.sha256(blob).hexdigest() != header["sha256"][name]:
+                    raise ValueError(f"{folder / name} is damaged")
+                parts.append(pl.read_ipc(blob))
+        except (ValueError, KeyError, TypeError, OSError, pl.exceptions.PolarsError):
+            _remove(folder)
+            return None
+        return QualityCounts(*parts)
+
+    def save_counts(self, key: str, counts_key: str, counts: QualityCounts) -> bool:
+        """Keep ``counts`` beside the frame kept under ``key`` (written whole, renamed into
+        place); False if there is no such frame or the folder cannot be written."""
+        folder = self._folder(key)
+        if not folder.is_dir() or not self.private():
+            return False
+        try:
+            temporary = Path(tempfile.mkdtemp(dir=folder, prefix=".writing-"))
+        except OSError:
+            return False
+        try:
+            _write_counts(temporary, counts_key, counts)
+            _remove(folder / QUALITY)  # counts of other sources, or damaged ones
+            os.rename(temporary, folder / QUALITY)
+        except OSError:  # no room, or another process kept the same counts first
+            _remove(temporary)
+            return False
+        return True
+
+    def save(self, key: str, prepared: Prepared,
+             counts: tuple[str, QualityCounts] | None = None) -> bool:
         """Keep ``prepared``'s frame under ``key`` (written whole in a new folder, then
-        renamed into place); False if the folder cannot be written (the score goes on)."""
+        renamed into place), and ``counts`` (their key, the counts) beside it; False if
+        the folder cannot be written (the score goes on)."""
         folder = self._folder(key)
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -154,6 +217,9 @@ class PreparedCache:
                       "checksums": sums}
             (temporary / HEADER).write_text(json.dumps(header, sort_keys=True),
                                             encoding="utf-8")
+            if counts is not None:
+                (temporary / QUALITY).mkdir()
+                _write_counts(temporary / QUALITY, *counts)
             os.rename(temporary, folder)  # whole or not at all
         except OSError:  # no room, or another process kept the same frame first
             _remove(temporary)
@@ -188,6 +254,7 @@ class Rows:
                       # unless the caller asked for the events
     kept: bool        # the frame came from the cache
     saving: threading.Thread | None = None  # keeping the frame, when asked to in background
+    counts: QualityCounts | None = None     # the data-quality counts, when asked for
 
     def settle(self) -> None:
         """Wait until the frame is kept (a no-op unless it is being kept in background)."""
@@ -200,48 +267,72 @@ ENVIRONMENT = object()  # `prepared_rows`' default: the cache the environment as
 
 def prepared_rows(source: Source, known_at: datetime, history: CatalogueHistory,
                   catalogues: Sequence[str] | None, *, sources: bool = False,
-                  events: bool = False, cache: PreparedCache | None | object = ENVIRONMENT,
+                  events: bool = False, quality: pl.DataFrame | None = None,
+                  cache: PreparedCache | None | object = ENVIRONMENT,
                   background: bool = False) -> Rows:
     """``source``'s rows at known-at, prepared under ``history``: from the cache when the
     same rows were prepared under the same rules before, else prepared now (and kept).
 
     ``catalogues`` are the SHA-256s of the adopted versions ``history`` holds (None for a
     what-if catalogue: not kept). ``events`` (implied by ``sources``): `Rows.data` holds
-    the events even when the frame was kept, for a caller that reads them too. Call
-    inside the ledger's snapshot: a frame prepared now is kept only if the rows it was
-    made from are the ones the key was taken over. With ``background`` a frame prepared
-    now is written while the caller scores (the frame is immutable); the caller calls
-    `Rows.settle` before it returns."""
+    the events even when the frame was kept, for a caller that reads them too. Given
+    ``quality``, the source's recorded ranges (`Source.recorded`), `Rows.counts` holds the
+    data-quality counts over them (`scoring.quality`): kept beside the frame, so that the
+    next report of the same rows and sources decodes no events and no sources at all.
+    Call inside the ledger's snapshot: a frame prepared now is kept only if the rows it
+    was made from are the ones the key was taken over. With ``background`` a frame
+    prepared now is written while the caller scores (the frame is immutable); the caller
+    calls `Rows.settle` before it returns."""
     store = PreparedCache.from_environment() if cache is ENVIRONMENT else cache
+    wants = quality is not None
     if not isinstance(store, PreparedCache) or catalogues is None:
-        data = source.data(known_at, sources=sources)
-        return Rows(prepare(data, history), data, False)
+        data = source.data(known_at, sources=sources or wants)
+        return Rows(prepare(data, history), data, False,
+                    counts=quality_counts(data, quality) if wants else None)
     # every batch read and checked; decoded only when the caller needs the events
     decode = sources or events
     data = source.data(known_at, sources=sources, events=decode)
     key = store.key(data, catalogues)
+    counts_key = None
+    if wants and key is not None and source.ledger is not None:
+        # the sources too are read and checked, not decoded
+        counts_key = store.counts_key(key, source.ledger.sources_fingerprint(known_at),
+                                      quality)
     kept = store.load(key, data, history) if key is not None else None
-    if kept is not None:
-        return Rows(kept, data, True)
+    counts = (store.load_counts(key, counts_key)
+              if kept is not None and key is not None and counts_key is not None else None)
+    if kept is not None and (not wants or counts is not None):
+        return Rows(kept, data, True, counts=counts)
     fingerprint = data.fingerprint
-    if not decode:
+    if wants and not sources:  # the counts are made from the events' sources
+        data = source.data(known_at, sources=True)
+    elif not decode:
         data = source.data(known_at)
+    counts = quality_counts(data, quality) if wants else None
+    same = key is not None and data.fingerprint == fingerprint
+    keep = (counts_key, counts) if counts_key is not None and counts is not None else None
+    if kept is not None:  # only the counts were missing
+        if same and keep is not None and key is not None:
+            store.save_counts(key, *keep)
+        return Rows(kept, data, True, counts=counts)
     prepared = prepare(data, history)
-    if key is None or data.fingerprint != fingerprint:
-        return Rows(prepared, data, False)
+    if key is None or not same:
+        return Rows(prepared, data, False, counts=counts)
     if not background:
-        store.save(key, prepared)
-        return Rows(prepared, data, False)
-    saving = threading.Thread(target=store.save, args=(key, prepared), name="scs-keep-frame")
+        store.save(key, prepared, keep)
+        return Rows(prepared, data, False, counts=counts)
+    saving = threading.Thread(target=store.save, args=(key, prepared, keep),
+                              name="scs-keep-frame")
     saving.start()
-    return Rows(prepared, data, False, saving)
+    return Rows(prepared, data, False, saving, counts)
 
 
 def keep_prepared(path: str | Path, cache: PreparedCache | None | object = ENVIRONMENT
                   ) -> bool:
     """Prepare a ledger's rows as known now under its adopted versions, and keep the frame
-    (what `scs ledger import` does last, so that the next score finds it). False when
-    there is nothing to keep: the cache is off, or no version is adopted."""
+    and the data-quality counts beside it (what `scs ledger import` does last, so that the
+    next score, and the next report, find them). False when there is nothing to keep: the
+    cache is off, or no version is adopted."""
     store = PreparedCache.from_environment() if cache is ENVIRONMENT else cache
     if not isinstance(store, PreparedCache):
         return False
@@ -251,7 +342,8 @@ def keep_prepared(path: str | Path, cache: PreparedCache | None | object = ENVIR
         if not adopted:
             return False
         rows = prepared_rows(source, known_at, source.history(known_at),
-                             tuple(a.sha256 for a in adopted), cache=store)
+                             tuple(a.sha256 for a in adopted), cache=store,
+                             quality=source.recorded(known_at))
     return not rows.kept
 
 
@@ -288,6 +380,25 @@ def _remove(path: Path) -> None:
         return
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+def _write_counts(folder: Path, key: str, counts: QualityCounts) -> None:
+    """The counts' parts and a header with their key and each part's SHA-256."""
+    digests = {}
+    for name, frame in zip(COUNT_PARTS, (counts.days, counts.touched), strict=True):
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer, compression="uncompressed")
+        blob = buffer.getvalue()
+        (folder / name).write_bytes(blob)
+        digests[name] = hashlib.sha256(blob).hexdigest()
+    (folder / HEADER).write_text(json.dumps({"key": key, "sha256": digests}, sort_keys=True),
+                                 encoding="utf-8")
+
+
+@functools.cache
+def _counting_code() -> str:
+    """A digest of the code that counts (`scoring.quality`): any change is another key."""
+    return hashlib.sha256(Path(counting.__file__).read_bytes()).hexdigest()
 
 
 @functools.cache
