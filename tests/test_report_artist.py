@@ -134,26 +134,34 @@ def test_answers_are_taken_by_ticket_in_any_order(tmp_path):  # type: ignore[no-
             worker.answer(tmp_path, first)
 
 
-def test_the_early_charts_are_asked_for_before_the_month_ends_are_scored(
+def test_the_early_charts_are_drawn_while_the_month_ends_are_scored(
         ledger, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """The tiers, distribution and indicator charts (and, for the last city, the index chart)
-    are drawn while the month ends are scored, not after: when `standings` runs, the worker
-    has been asked for them."""
+    are asked for while the month ends are being scored, not after: `standings` here waits
+    for that ask before it returns (a report that waited for the month ends first would
+    leave it waiting), and the month-end chart is asked for last."""
+    import threading
+
     from scs_cli.report import batch
 
     asked: list[tuple[str, Any]] = []
+    early = threading.Event()
     real_ask, real_standings = artist.Artist.ask, batch.standings
 
     def ask(self, kind, doc):  # type: ignore[no-untyped-def]
         asked.append((kind, doc.get("names") if isinstance(doc, dict) else None))
+        if kind == "charts" and doc["names"] == list(artist.EARLY_CHARTS):
+            early.set()
         return real_ask(self, kind, doc)
 
     def standings(*args, **kwargs):  # type: ignore[no-untyped-def]
-        asked.append(("standings", None))
+        asked.append(("month ends scored", early.wait(timeout=20)))
         return real_standings(*args, **kwargs)
 
     monkeypatch.setattr(artist.Artist, "ask", ask)
     monkeypatch.setattr(batch, "standings", standings)
     batch.write_reports([ledger], AS_OF, tmp_path / "o")
-    assert asked == [("charts", list(artist.EARLY_CHARTS)), ("cities", None),
-                     ("standings", None), ("charts", ["tier-shares-monthly"])]
+    assert ("month ends scored", True) in asked
+    assert [a for a in asked if a[0] != "month ends scored"] == [
+        ("charts", list(artist.EARLY_CHARTS)), ("cities", None),
+        ("charts", ["tier-shares-monthly"])]

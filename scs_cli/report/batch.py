@@ -161,6 +161,13 @@ def read_city(path: Path, as_of: date, known_at: datetime,
             data, as_of, recorded, last, rows.counts, kernel), public))
         pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     scheme = scheme_at(history, as_of)
+    # The month ends (those with a version in force) share one pass over the events
+    # (`engine.series`), on a thread beside the as-of scoring: both are mostly Polars work
+    # outside the GIL, and neither keeps both cores busy alone (measured, issue 23).
+    days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
+    pool = ThreadPoolExecutor(1, thread_name_prefix="scs-month-ends")
+    month_end_standings = pool.submit(standings, prepared, [d for d in days if d != as_of])
+    pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
     assert now.counting is not None  # asked for with tally=True
@@ -181,13 +188,10 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     if scored is not None:
         scored(inp)
 
-    # month ends before the first adopted version are not scored
-    days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
     for _ in range(12 - len(days)):
         step("month end before the first version")
-    # the month ends share one pass over the events (`engine.series`); the as-of date's
-    # standing is the evaluation above
-    earlier = standings(prepared, [d for d in days if d != as_of])
+    # the as-of date's standing is the evaluation above
+    earlier = month_end_standings.result()
     by_month = {}
     for day in days:
         by_month[day] = (residents.select("resident_id", "score", "tier") if day == as_of
