@@ -32,6 +32,16 @@ from typing import Literal
 import polars as pl
 
 from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA, TEXT_SCHEMA
+from scs_cli.ledger.early import (
+    BATCHES_SQL,
+    CheckedBatch,
+    DamagedBatch,
+    ResidentBatches,
+    checked,
+    sha256,
+)
+from scs_cli.ledger.early import number_hint as _number_hint
+from scs_cli.ledger.early import read_blob as _blob
 
 BATCH_ROWS = 1_000_000  # events per batch, so no blob nears SQLite's size limit
 # Measured: the smallest, and about as fast to read as lz4 (docs/ledger.md).
@@ -56,29 +66,6 @@ class Batch:
     def checksums(self) -> tuple[str, str, str]:
         """SHA-256 of data, residents and sources, recorded beside them, checked on read."""
         return (sha256(self.data), sha256(self.residents), sha256(self.sources))
-
-
-class DamagedBatch(Exception):
-    """A batch blob whose bytes no longer match the SHA-256 recorded with it.
-
-    Raised without the ledger's name, which `Ledger._sql` adds (a `LedgerError`)."""
-
-    def __init__(self, batch_id: int, part: str):
-        self.batch_id = batch_id
-        self.part = part
-        super().__init__(f"event batch {batch_id} is damaged: its {part} bytes do not match "
-                         "the SHA-256 recorded with them")
-
-
-def sha256(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
-
-
-def checked(batch_id: int, part: str, blob: bytes, expected: str | None) -> bytes:
-    """The blob, if its bytes are the ones recorded; else `DamagedBatch`."""
-    if expected is None or sha256(blob) != expected:
-        raise DamagedBatch(batch_id, part)
-    return blob
 
 
 def _stream(frame: pl.DataFrame) -> bytes:
@@ -211,7 +198,8 @@ def _indicators(lists: list[list[str]]) -> tuple[str, ...]:
     return tuple(sorted({i for names in lists for i in names}))
 
 
-def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.DataFrame:
+def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
+                  early: ResidentBatches | None = None) -> pl.DataFrame:
     """One resident's events recorded by ``cut``, from the same checked batches the whole
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
@@ -219,69 +207,79 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     here), and every batch recorded by ``cut`` is checked, whether or not it holds the
     resident. A batch is taken one record batch (a third of it) at a time: its resident
     column decoded, and its other columns only if it holds the resident's events; never
-    the event ids, which a row's position gives. Each part is let go before the next: in
-    a fresh process most of the time went on the memory a whole ledger's columns first
-    touch, not on decoding (measured, issue 23). The resident's number is looked up
-    meanwhile, in one import's residents list rather than every resident id
-    (`_number_hint`).
+    the event ids, which a row's position gives (in a fresh process most of the time went
+    on the memory a whole ledger's columns first touch, not on decoding; measured, issue
+    23). The resident's number is looked up meanwhile, in one import's residents list
+    rather than every resident id (`_number_hint`).
+
+    ``early``, the same resident's batches at the same cut already read and checked
+    (`early.EarlyRead`), spares reading them again; one for another cut or resident is
+    not used.
     """
+    if early is not None and (early.cut, early.resident_id) != (cut, resident_id):
+        early = None
     # Checking and decoding release the GIL: two threads share the residents list and the
-    # batches, which this thread reads from the file (the connection stays on it).
+    # batches' resident columns, which this thread reads from the file (the connection
+    # stays on it); no thread waits for the number until every column is decoded (the
+    # residents list takes as long as three batches).
     with _mapped(conn), ThreadPoolExecutor(2) as pool:
-        hint = _number_hint(conn, cut, resident_id)
+        hint = early.hint if early is not None else _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
-        known: Future[int | None] = Future()  # the number, which each batch's parts await
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
-        try:
-            if looked_up is None:
-                known.set_result(number)
-            reading = []
-            for batch_id, first, last, names, expected in conn.execute(
-                    "SELECT batch_id, first_event_id, last_event_id, indicators, "
-                    "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-                    (cut,)).fetchall():
-                if looked_up is not None and looked_up.done() and not known.done():
-                    known.set_result(_bear_out(conn, cut, resident_id, looked_up))
-                reading.append(pool.submit(_rows_of, batch_id, first, last, names,
-                                           _blob(conn, "data", batch_id), expected,
-                                           resident_id, known))
-            if not known.done():
-                assert looked_up is not None
-                known.set_result(_bear_out(conn, cut, resident_id, looked_up))
-        except BaseException as failed:  # the batches waiting for the number end too
-            if not known.done():
-                known.set_exception(failed)
-            raise
-        frames = [frame for batch in reading for frame in batch.result()]  # in order
+        columns = [(batch, pool.submit(_residents_of, batch, check=early is None))
+                   for batch in (early.batches if early is not None
+                                 else _batches_of(conn, cut))]
+        if looked_up is not None:
+            number = _bear_out(conn, cut, resident_id, looked_up)
+        found = [pool.submit(_rows_of, batch, part, number, resident_id)
+                 for batch, part in columns]
+        frames = [frame for rows in found for frame in rows.result()]  # in order
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
-def _rows_of(batch_id: int, first: int, last: int, names: str, blob: bytes,
-             expected: str | None, resident_id: str, known: Future[int | None]
-             ) -> list[pl.DataFrame]:
-    """The resident's rows in one batch, checked first, one frame per record batch that
-    holds any."""
-    checked(batch_id, "data", blob, expected)
-    indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
+def _batches_of(conn: sqlite3.Connection, cut: str) -> Iterator[CheckedBatch]:
+    """Each batch recorded by ``cut`` with its data blob, read when asked for (not yet
+    checked: `_residents_of` checks it on a thread of the pool)."""
+    for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)
+                                                               ).fetchall():
+        yield CheckedBatch(batch_id, first, last, names, expected,
+                           _blob(conn, "data", batch_id))
+
+
+def _residents_of(batch: CheckedBatch, *, check: bool) -> list[tuple[bytes, pl.Series]]:
+    """A batch's record batches, each with its resident column: checked first (unless
+    ``check`` is false: checked already), and refused if its rows are not its event ids'
+    count."""
+    if check:
+        checked(batch.batch_id, "data", batch.data, batch.data_sha256)
+    parts = [(stream, _read(stream, ["resident"])["resident"])
+             for stream in record_batches(batch.data)]
+    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
+    # consecutive, its batches slice them in order, and the chain covers the row).
+    if sum(column.len() for _, column in parts) != (
+            batch.last_event_id - batch.first_event_id + 1):
+        raise DamagedBatch(batch.batch_id, "data")
+    return parts
+
+
+def _rows_of(batch: CheckedBatch, part: Future[list[tuple[bytes, pl.Series]]],
+             number: int | None, resident_id: str) -> list[pl.DataFrame]:
+    """The resident's rows in one batch, one frame per record batch that holds any: the
+    other columns are decoded only there, and the event ids come from the rows' places."""
+    indicators = pl.Series(json.loads(batch.indicators) or [""], dtype=pl.String)
     found = []
-    offset = 0
-    for stream in record_batches(blob):
-        column = _read(stream, ["resident"])["resident"]
-        number = known.result()
+    offset = batch.first_event_id
+    for stream, column in part.result():
         at = column.eq(number).arg_true() if number is not None else column.head(0)
         if at.len():
             found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
-                event_id=(at + first + offset).cast(pl.Int64),
+                event_id=(at + offset).cast(pl.Int64),
                 resident_id=pl.lit(resident_id, dtype=pl.String),
                 indicator=pl.lit(indicators).gather(pl.col("code")),
                 occurred_on="occurred_on", points="points"))
         offset += column.len()
-    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
-    # consecutive, its batches slice them in order, and the chain covers the row).
-    if offset != last - first + 1:
-        raise DamagedBatch(batch_id, "data")
     return found
 
 
@@ -372,33 +370,6 @@ def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute(f"PRAGMA mmap_size={int(before)}")
-
-
-def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
-                 ) -> tuple[int, bytes, str | None] | None:
-    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
-    table's index, first recorded the resident: the list that numbers them. Only a hint:
-    the batches hold the number, and a list without the resident sends the caller to
-    every list."""
-    (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
-                            "AND recorded_at <= ?", (resident_id, cut)).fetchone()
-    if first is None:
-        return None
-    row = conn.execute(
-        "SELECT batch_id, residents_sha256 FROM event_batches WHERE "
-        "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
-        "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
-        (cut, first)).fetchone()
-    return (row[0], _blob(conn, "residents", row[0]), row[1]) if row else None
-
-
-def _blob(conn: sqlite3.Connection, part: str, batch_id: int) -> bytes:
-    """One blob of a batch, read straight from the file's pages into the bytes returned
-    (a query's row would copy it twice: a third of the memory the read first touches,
-    measured)."""
-    assert part in ("data", "residents", "sources")
-    with conn.blobopen("event_batches", part, batch_id, readonly=True) as blob:
-        return blob.read()
 
 
 def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:

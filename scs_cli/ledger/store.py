@@ -47,6 +47,7 @@ from scs_cli.ledger import importer as imp
 from scs_cli.ledger import reader as reader
 from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
+from scs_cli.ledger.early import NEVER, cutoff
 from scs_cli.ledger.records import ImportResult, ObjectionStatus
 from scs_cli.ledger.repairs import repairs_frame
 from scs_cli.ledger.stats import (
@@ -68,8 +69,6 @@ from scs_cli.rules.schema import load_catalogue, parse_catalogue, resolve_catalo
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing the ledger
 SQLITE_MAGIC = b"SQLite format 3\x00"
 RESIDENT_ID = re.compile(reader.RESIDENT_ID)
-NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
-BEFORE_ALL = "0000"  # a cut-off before every recorded_at
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 REBUILD_INDEX_ROWS = 50_000  # an import this big (and bigger than the ledger) re-sorts
 
@@ -87,16 +86,6 @@ def lock_timeout() -> float:
         return float(os.environ.get("SCS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
     except ValueError:
         return DEFAULT_LOCK_TIMEOUT
-
-
-def cutoff(known_at: datetime | None) -> str:
-    """A known-at time as the text recorded_at is compared with."""
-    if known_at is None:
-        return NEVER
-    try:
-        return schema.stamp(known_at)
-    except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every row
-        return BEFORE_ALL if known_at.year == 1 else NEVER
 
 
 def connect_read_only(path: str | Path, timeout: float) -> sqlite3.Connection:
