@@ -152,6 +152,7 @@ def explain_ledger(path: str | Path, resident_id: str, as_of: date,
     """Open a ledger file, read one resident's rows by index, and explain their score."""
 
     early = EarlyRead(path, resident_id, known_at)
+    early.decode()
     try:
         with LedgerFile.open(path) as source:
             return explain_source(source, resident_id, as_of, known_at, early=early)

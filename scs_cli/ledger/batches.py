@@ -213,11 +213,13 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     rather than every resident id (`_number_hint`).
 
     ``early``, the same resident's batches at the same cut already read and checked
-    (`early.EarlyRead`), spares reading them again; one for another cut or resident is
-    not used.
+    (`early.EarlyRead`), spares reading them again, and its rows, where decoded, decoding
+    them; one for another cut or resident is not used.
     """
     if early is not None and (early.cut, early.resident_id) != (cut, resident_id):
         early = None
+    if early is not None and early.events is not None:
+        return early.events
     # Checking and decoding release the GIL: two threads share the residents list and the
     # batches' resident columns, which this thread reads from the file (the connection
     # stays on it); no thread waits for the number until every column is decoded (the

@@ -17,12 +17,17 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from scs_cli.ledger import schema
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
 BEFORE_ALL = "0000"  # a cut-off before every recorded_at
@@ -117,54 +122,75 @@ class ResidentBatches:
     resident_id: str
     hint: tuple[int, bytes, str | None] | None
     batches: tuple[CheckedBatch, ...]
+    events: pl.DataFrame | None = None  # `read_resident`'s frame, where decoded already
 
 
-def read_resident_batches(path: str | Path, cut: str, resident_id: str
+def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, resident_id: str
                           ) -> ResidentBatches | None:
-    """The resident's batches read and checked, in one read transaction of a read-only
-    connection of its own; None where the usual read is to run and speak instead."""
-    resolved = Path(path).resolve()
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True,
-                               isolation_level=None, check_same_thread=False)
-    except sqlite3.Error:
+    """The resident's batches read from ``conn`` (the ledger at ``path``) and checked; None
+    where the usual read is to run and speak instead."""
+    if schema.pending_migrations(conn) or schema.unknown_migrations(conn):
+        return None  # `Ledger.open` migrates or refuses: its read decides
+    hint = number_hint(conn, cut, resident_id)
+    if hint is not None and (hint[2] is None or sha256(hint[1]) != hint[2]):
         return None
-    try:
-        # mapped: a row's columns after its blobs are reached by walking overflow pages
-        conn.execute(f"PRAGMA mmap_size={1 << 40}")
-        conn.execute("BEGIN")  # one snapshot: the hint and the batches agree
-        if schema.pending_migrations(conn) or schema.unknown_migrations(conn):
-            return None  # `Ledger.open` migrates or refuses: its read decides
-        hint = number_hint(conn, cut, resident_id)
-        if hint is not None and (hint[2] is None or sha256(hint[1]) != hint[2]):
-            return None
-        found = []
-        for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)
-                                                                   ).fetchall():
-            blob = read_blob(conn, "data", batch_id)
-            if expected is None or sha256(blob) != expected:
-                return None  # damaged: the usual read refuses, in its words
-            found.append(CheckedBatch(batch_id, first, last, names, expected, blob))
-        return ResidentBatches(resolved, cut, resident_id, hint, tuple(found))
-    except (sqlite3.Error, OSError, ValueError, TypeError):
-        return None
-    finally:
-        conn.close()
+    found = []
+    for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)).fetchall():
+        blob = read_blob(conn, "data", batch_id)
+        if expected is None or sha256(blob) != expected:
+            return None  # damaged: the usual read refuses, in its words
+        found.append(CheckedBatch(batch_id, first, last, names, expected, blob))
+    return ResidentBatches(path, cut, resident_id, hint, tuple(found))
 
 
 class EarlyRead:
-    """`read_resident_batches` on a thread of its own, started at once; `result` waits."""
+    """One resident's batches read and checked on a thread of its own, started at once, in
+    one read transaction of a read-only connection of its own; once `decode` has loaded
+    Polars, the same thread decodes the resident's rows from them (`batches.read_resident`).
+    `result` waits for the thread."""
 
     def __init__(self, path: str | Path, resident_id: str, known_at: datetime | None):
         self.cut = cutoff(known_at)
         self._found: ResidentBatches | None = None
+        self._decoder: Callable[..., Any] | None = None
+        self._go = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(path, resident_id),
                                         name="scs-early-read", daemon=True)
         self._thread.start()
 
     def _read(self, path: str | Path, resident_id: str) -> None:
-        self._found = read_resident_batches(path, self.cut, resident_id)
+        resolved = Path(path).resolve()
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            # mapped: a row's columns after its blobs are reached by walking overflow pages
+            conn.execute(f"PRAGMA mmap_size={1 << 40}")
+            conn.execute("BEGIN")  # one snapshot: the hint, the batches and the number agree
+            found = read_resident_batches(conn, resolved, self.cut, resident_id)
+            self._go.wait()
+            if found is not None and self._decoder is not None:
+                found = replace(found, events=self._decoder(conn, self.cut, resident_id,
+                                                             found))
+            self._found = found
+        except Exception:  # noqa: BLE001 - any problem: the usual read runs and words it
+            self._found = None
+        finally:
+            conn.close()
+
+    def decode(self) -> None:
+        """Load Polars and the batch reader on the calling thread (imports stay on one
+        thread), then let the read's thread decode the resident's rows as well."""
+        from scs_cli.ledger.batches import read_resident
+
+        self._decoder = read_resident
+        self._go.set()
 
     def result(self) -> ResidentBatches | None:
+        """The resident's checked batches (with ``events`` decoded, after `decode`), or
+        None: the usual read is to run."""
+        self._go.set()
         self._thread.join()
         return self._found
