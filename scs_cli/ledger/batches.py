@@ -207,10 +207,12 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     here), and every batch recorded by ``cut`` is checked, whether or not it holds the
     resident. A batch is taken one record batch (a third of it) at a time: its resident
     column decoded, and its other columns only if it holds the resident's events; never
-    the event ids, which a row's position gives (in a fresh process most of the time went
-    on the memory a whole ledger's columns first touch, not on decoding; measured, issue
-    23). The resident's number is looked up meanwhile, in one import's residents list
-    rather than every resident id (`_number_hint`).
+    the event ids, which a row's position gives. Each part is let go before the next: in
+    a fresh process most of the time went on the memory a whole ledger's columns first
+    touch, not on decoding (measured, issue 23; holding every batch's resident column
+    instead, so that no thread waits for the number, cost 30 ms of system time). The
+    resident's number is looked up meanwhile, in one import's residents list rather than
+    every resident id (`_number_hint`).
 
     ``early``, the same resident's batches at the same cut already read and checked
     (`early.EarlyRead`), spares reading them again, and its rows, where decoded, decoding
@@ -221,67 +223,67 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     if early is not None and early.events is not None:
         return early.events
     # Checking and decoding release the GIL: two threads share the residents list and the
-    # batches' resident columns, which this thread reads from the file (the connection
-    # stays on it); no thread waits for the number until every column is decoded (the
-    # residents list takes as long as three batches).
+    # batches, which this thread reads from the file (the connection stays on it).
     with _mapped(conn), ThreadPoolExecutor(2) as pool:
         hint = early.hint if early is not None else _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+        known: Future[int | None] = Future()  # the number, which each batch's parts await
         looked_up = pool.submit(_number_in, *hint, resident_id) if hint else None
-        columns = [(batch, pool.submit(_residents_of, batch, check=early is None))
-                   for batch in (early.batches if early is not None
-                                 else _batches_of(conn, cut))]
-        if looked_up is not None:
-            number = _bear_out(conn, cut, resident_id, looked_up)
-        found = [pool.submit(_rows_of, batch, part, number, resident_id)
-                 for batch, part in columns]
-        frames = [frame for rows in found for frame in rows.result()]  # in order
+        try:
+            if looked_up is None:
+                known.set_result(number)
+            reading = []
+            for batch in (early.batches if early is not None else _batches_of(conn, cut)):
+                if looked_up is not None and looked_up.done() and not known.done():
+                    known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+                reading.append(pool.submit(_rows_of, batch, resident_id, known,
+                                           check=early is None))
+            if not known.done():
+                assert looked_up is not None
+                known.set_result(_bear_out(conn, cut, resident_id, looked_up))
+        except BaseException as failed:  # the batches waiting for the number end too
+            if not known.done():
+                known.set_exception(failed)
+            raise
+        frames = [frame for batch in reading for frame in batch.result()]  # in order
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
 def _batches_of(conn: sqlite3.Connection, cut: str) -> Iterator[CheckedBatch]:
     """Each batch recorded by ``cut`` with its data blob, read when asked for (not yet
-    checked: `_residents_of` checks it on a thread of the pool)."""
+    checked: `_rows_of` checks it on a thread of the pool)."""
     for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)
                                                                ).fetchall():
         yield CheckedBatch(batch_id, first, last, names, expected,
                            _blob(conn, "data", batch_id))
 
 
-def _residents_of(batch: CheckedBatch, *, check: bool) -> list[tuple[bytes, pl.Series]]:
-    """A batch's record batches, each with its resident column: checked first (unless
-    ``check`` is false: checked already), and refused if its rows are not its event ids'
-    count."""
+def _rows_of(batch: CheckedBatch, resident_id: str, known: Future[int | None], *,
+             check: bool) -> list[pl.DataFrame]:
+    """The resident's rows in one batch, checked first (unless ``check`` is false: checked
+    already), one frame per record batch that holds any."""
     if check:
         checked(batch.batch_id, "data", batch.data, batch.data_sha256)
-    parts = [(stream, _read(stream, ["resident"])["resident"])
-             for stream in record_batches(batch.data)]
-    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
-    # consecutive, its batches slice them in order, and the chain covers the row).
-    if sum(column.len() for _, column in parts) != (
-            batch.last_event_id - batch.first_event_id + 1):
-        raise DamagedBatch(batch.batch_id, "data")
-    return parts
-
-
-def _rows_of(batch: CheckedBatch, part: Future[list[tuple[bytes, pl.Series]]],
-             number: int | None, resident_id: str) -> list[pl.DataFrame]:
-    """The resident's rows in one batch, one frame per record batch that holds any: the
-    other columns are decoded only there, and the event ids come from the rows' places."""
     indicators = pl.Series(json.loads(batch.indicators) or [""], dtype=pl.String)
     found = []
-    offset = batch.first_event_id
-    for stream, column in part.result():
+    offset = 0
+    for stream in record_batches(batch.data):
+        column = _read(stream, ["resident"])["resident"]
+        number = known.result()
         at = column.eq(number).arg_true() if number is not None else column.head(0)
         if at.len():
             found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
-                event_id=(at + offset).cast(pl.Int64),
+                event_id=(at + batch.first_event_id + offset).cast(pl.Int64),
                 resident_id=pl.lit(resident_id, dtype=pl.String),
                 indicator=pl.lit(indicators).gather(pl.col("code")),
                 occurred_on="occurred_on", points="points"))
         offset += column.len()
+    # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
+    # consecutive, its batches slice them in order, and the chain covers the row).
+    if offset != batch.last_event_id - batch.first_event_id + 1:
+        raise DamagedBatch(batch.batch_id, "data")
     return found
 
 
