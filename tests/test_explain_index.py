@@ -426,3 +426,17 @@ def test_explain_as_known_at_each_import_reads_early_what_it_reads_late(
         assert result.stdout == to_json(late.to_record()) + "\n"
         seen.add(tuple(e["event_id"] for e in json.loads(result.stdout)["events"]))
     assert len(seen) == (3 if resident_id == "R1" else 1)
+
+
+def test_the_early_read_reads_only_a_regular_file(ledger: Path, tmp_path: Path) -> None:
+    """A folder, a missing file, a file that is not a ledger, and a named pipe (whose
+    opening would wait for a writer) leave the early read empty-handed at once."""
+    import os
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a ledger\n", encoding="utf-8")
+    for path in (tmp_path, tmp_path / "missing.db", text, pipe):
+        assert _early(path, "R1", None) is None, path
+    assert _early(ledger, "R1", None) is not None

@@ -56,8 +56,9 @@ def explain_cmd(ledger: SourceArg, resident: ResidentArg, as_of: AsOfOpt = None,
     ts = parse_timestamp(known_at, "--known-at")
     # The resident's batches are read and checked on a thread while Polars loads, and
     # decoded there while the engine loads (measured, issue 23). A dataset folder is read
-    # as ever.
-    early = None if ledger.is_dir() else EarlyRead(ledger, resident, ts)
+    # as ever, and anything but a regular file (a pipe would hold the thread) is left to
+    # the usual read to refuse.
+    early = EarlyRead(ledger, resident, ts) if ledger.is_file() else None
     try:
         if early is not None:  # loads Polars; the thread then decodes while the rest loads
             early.decode()

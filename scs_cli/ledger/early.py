@@ -160,6 +160,8 @@ class EarlyRead:
 
     def _read(self, path: str | Path, resident_id: str) -> None:
         resolved = Path(path).resolve()
+        if not resolved.is_file():  # a folder, a pipe (which would hold the thread): none
+            return
         try:
             conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True,
                                    isolation_level=None, check_same_thread=False)
