@@ -165,9 +165,9 @@ def explain_source(source: Source, resident_id: str, as_of: date,
                    early: EarlyRead | None = None) -> Explanation:
     """Explain one resident's score from a ledger file or a dataset folder, as known at.
 
-    ``early``: the resident's batches being read from the same file (`ledger.early`),
-    started before the engine was imported; a ledger file takes them over once the
-    catalogue versions are read, and reads again any that do not fit."""
+    ``early``: the resident's batches being read (`ledger.early`), started before the
+    engine was imported; a ledger file takes them over where they are its own, at this
+    cut, of this resident, and reads as usual otherwise."""
 
     # Reading one resident is mostly checking and decoding batches, which release the GIL:
     # this thread reads the catalogue versions and loads the engine meanwhile (measured,
