@@ -4,7 +4,8 @@
 resident's batches — the `event_batches` blobs recorded by the cut, each checked against its
 SHA-256 — needs neither: only SQLite and hashlib, which both release the GIL. `EarlyRead`
 does that on a thread of its own, on its own read-only connection, while the imports run;
-`batches.read_resident` is then handed the checked blobs and only decodes them (issue 23).
+once the command has loaded Polars, the same thread decodes the resident's rows from the
+checked blobs (`batches.read_resident`) while the engine loads (issue 23).
 
 Only ever a head start: anything unusual (no such file, not a ledger, a migration pending,
 a blob that does not match its SHA-256, any SQLite error) leaves the result None, and the
@@ -159,13 +160,13 @@ class EarlyRead:
         self._thread.start()
 
     def _read(self, path: str | Path, resident_id: str) -> None:
-        resolved = Path(path).resolve()
-        if not resolved.is_file():  # a folder, a pipe (which would hold the thread): none
-            return
         try:
+            resolved = Path(path).resolve()
+            if not resolved.is_file():  # a folder, a pipe (which would hold the thread)
+                return
             conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True,
                                    isolation_level=None, check_same_thread=False)
-        except sqlite3.Error:
+        except (OSError, RuntimeError, sqlite3.Error):  # RuntimeError: a symlink loop
             return
         try:
             # mapped: a row's columns after its blobs are reached by walking overflow pages
