@@ -235,11 +235,12 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
             if looked_up is None:
                 known.set_result(number)
             reading = []
-            for batch in (early.batches if early is not None else _batches_of(conn, cut)):
+            read = early.batches if early is not None else None
+            for batch in (read if read is not None else _batches_of(conn, cut)):
                 if looked_up is not None and looked_up.done() and not known.done():
                     known.set_result(_bear_out(conn, cut, resident_id, looked_up))
                 reading.append(pool.submit(_rows_of, batch, resident_id, known,
-                                           check=early is None))
+                                           check=read is None))
             if not known.done():
                 assert looked_up is not None
                 known.set_result(_bear_out(conn, cut, resident_id, looked_up))

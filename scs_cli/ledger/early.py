@@ -116,13 +116,14 @@ class CheckedBatch:
 class ResidentBatches:
     """What `batches.read_resident` reads from the file for one resident at one cut: the
     residents list that numbers them (None: the `events` table has no row of theirs) and
-    every batch recorded by the cut, each checked against its SHA-256."""
+    every batch recorded by the cut, each checked against its SHA-256 (None: not read, as
+    there is no hint: most likely an unknown id, whose answer needs no batch)."""
 
     path: Path  # resolved
     cut: str
     resident_id: str
     hint: tuple[int, bytes, str | None] | None
-    batches: tuple[CheckedBatch, ...]
+    batches: tuple[CheckedBatch, ...] | None
     events: pl.DataFrame | None = None  # `read_resident`'s frame, where decoded already
 
 
@@ -133,7 +134,9 @@ def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, reside
     if schema.pending_migrations(conn) or schema.unknown_migrations(conn):
         return None  # `Ledger.open` migrates or refuses: its read decides
     hint = number_hint(conn, cut, resident_id)
-    if hint is not None and (hint[2] is None or sha256(hint[1]) != hint[2]):
+    if hint is None:
+        return ResidentBatches(path, cut, resident_id, None, None)
+    if hint[2] is None or sha256(hint[1]) != hint[2]:
         return None
     found = []
     for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)).fetchall():
