@@ -170,6 +170,10 @@ def test_an_events_table_edited_alone_changes_no_resident(ledger: Path, sql: str
         for resident_id, frame in before.items():
             assert batches.read_resident(book._conn, cutoff(None), resident_id).equals(
                 frame), resident_id
+            for decode in (True, False):  # read early, whether it found a hint or not
+                early = _early(ledger, resident_id, None, decode)
+                assert batches.read_resident(book._conn, cutoff(None), resident_id,
+                                             early).equals(frame), (resident_id, decode)
     assert before["R4"]["event_id"].to_list() == [9]
     assert before["R9"].is_empty()
 
@@ -308,3 +312,138 @@ def test_explain_reads_beside_or_after_the_catalogue_alike(ledger: Path, residen
     assert [e.event_id for e in after.events] == ([1, 3, 7, 10] if resident_id == "R1" else [9])
     with pytest.raises(LedgerError, match="no resident 'R9'"):
         explaining.explain_ledger(ledger, "R9", date(2024, 6, 1))
+
+
+# --- the early read (`ledger.early`): read and checked before Polars is loaded ----------
+
+def _early(path: Path, resident_id: str, known_at: datetime | None,
+           decode: bool = True) -> Any:
+    from scs_cli.ledger.early import EarlyRead
+
+    early = EarlyRead(path, resident_id, known_at)
+    if decode:
+        early.decode()
+    return early.result()
+
+
+@pytest.mark.parametrize("resident_id", ["R1", "R2", "R4", "R5"])
+def test_the_early_read_gives_the_usual_rows_at_its_own_cut(ledger: Path,
+                                                            resident_id: str) -> None:
+    """Read early at each known-at: the batches recorded by that cut, and the rows of
+    reading every batch whole at that cut, whether the early read's thread decoded them
+    or `read_resident` decodes its checked blobs."""
+    with Ledger.open(ledger) as book:
+        conn = book._conn
+        for known_at in (None, datetime(2000, 1, 1),
+                         *(datetime.fromisoformat(s) for s in _stamps(ledger))):
+            cut = cutoff(known_at)
+            recorded = [b for (b,) in conn.execute(
+                "SELECT batch_id FROM event_batches WHERE recorded_at <= ? ORDER BY 1", (cut,))]
+            whole = _whole(conn, cut, resident_id)
+            for decode in (True, False):
+                early = _early(ledger, resident_id, known_at, decode)
+                assert early is not None and early.cut == cut
+                if early.hint is None:  # the events table has no row: no batch read yet
+                    assert early.batches is None and whole.is_empty()
+                else:
+                    assert [b.batch_id for b in early.batches] == recorded
+                assert (early.events is not None) == decode
+                assert batches.read_resident(conn, cut, resident_id, early).equals(whole), (
+                    resident_id, known_at, decode)
+
+
+def test_an_early_read_of_another_cut_or_resident_is_not_used(ledger: Path) -> None:
+    """Read early as known at the first import, then asked for now (or for R2): the usual
+    read answers, with the events of the later imports too."""
+    first = datetime.fromisoformat(_stamps(ledger)[0])
+    early = _early(ledger, "R1", first)
+    assert early.events["event_id"].to_list() == [1, 3]
+    with Ledger.open(ledger) as book:
+        now = batches.read_resident(book._conn, cutoff(None), "R1", early)
+        other = batches.read_resident(book._conn, early.cut, "R2", early)
+    assert now["event_id"].to_list() == [1, 3, 7, 10]
+    assert other["event_id"].to_list() == [2]
+
+
+def test_an_early_read_of_another_file_is_not_used(ledger: Path, tmp_path: Path) -> None:
+    """Rows read early from one ledger are never taken for another's (here a copy, then
+    damaged: read from the copy, it is refused)."""
+    from scs_cli.ledger.reads import resident_data
+
+    early = _early(ledger, "R1", None)
+    copy = tmp_path / "copy.db"
+    with sqlite3.connect(ledger) as conn, sqlite3.connect(copy) as into:
+        conn.backup(into)
+    with Ledger.open(copy) as book:
+        assert resident_data(book, "R1", early=early).events.height == 4
+        _flip_a_byte(copy, 6)
+    with Ledger.open(copy) as book, pytest.raises(Exception, match="event batch 6"):
+        resident_data(book, "R1", early=early)
+
+
+@pytest.mark.parametrize("batch_id", [3, 6])
+def test_the_early_read_checks_every_batch_of_its_cut(ledger: Path, batch_id: int) -> None:
+    """Batch 3 holds only R3's event; batch 6 (the last import) R4's and R1's. A damaged
+    batch recorded by the cut leaves the early read empty-handed, whoever it holds, so the
+    usual read refuses it in its one line; one recorded after the cut is not read."""
+    _flip_a_byte(ledger, batch_id)
+    for decode in (True, False):
+        assert _early(ledger, "R2", None, decode) is None
+    before_last = datetime.fromisoformat(_stamps(ledger)[1])
+    early = _early(ledger, "R2", before_last)
+    assert (early is None) == (batch_id == 3)
+
+
+def test_the_early_read_leaves_a_damaged_residents_list_to_the_usual_read(
+        ledger: Path) -> None:
+    conn = sqlite3.connect(ledger)
+    (blob,) = conn.execute("SELECT residents FROM event_batches WHERE batch_id = 6").fetchone()
+    conn.execute("DROP TRIGGER event_batches_no_update")
+    conn.execute("UPDATE event_batches SET residents = ? WHERE batch_id = 6",
+                 (blob[:-1] + bytes([blob[-1] ^ 1]),))
+    conn.commit()
+    conn.close()
+    assert _early(ledger, "R4", None) is None  # numbered by batch 6's list
+    assert _early(ledger, "R1", None) is not None  # numbered by batch 1's
+
+
+@pytest.mark.parametrize("resident_id", ["R1", "R4"])
+def test_explain_as_known_at_each_import_reads_early_what_it_reads_late(
+        ledger: Path, scs: Any, resident_id: str) -> None:
+    """`scs explain --known-at` (which reads early) gives, at each import's time, the
+    explanation of the library reading late, and it differs from import to import."""
+    import json
+    from datetime import date
+
+    from scs_cli.core.output import to_json
+    from scs_cli.explain.explain import explain_source
+    from scs_cli.ledger.source import LedgerFile
+
+    seen = set()
+    for stamp in _stamps(ledger):
+        result = scs("explain", ledger, resident_id, "--as-of", "2024-06-01",
+                     "--known-at", stamp, "--format", "json")
+        known_at = datetime.fromisoformat(stamp)
+        if resident_id == "R4" and stamp != _stamps(ledger)[-1]:
+            assert result.exit_code == 1 and "no resident 'R4'" in result.stderr
+            continue
+        assert result.exit_code == 0, result.stderr
+        with LedgerFile.open(ledger) as source:
+            late = explain_source(source, resident_id, date(2024, 6, 1), known_at)
+        assert result.stdout == to_json(late.to_record()) + "\n"
+        seen.add(tuple(e["event_id"] for e in json.loads(result.stdout)["events"]))
+    assert len(seen) == (3 if resident_id == "R1" else 1)
+
+
+def test_the_early_read_reads_only_a_regular_file(ledger: Path, tmp_path: Path) -> None:
+    """A folder, a missing file, a file that is not a ledger, and a named pipe (whose
+    opening would wait for a writer) leave the early read empty-handed at once."""
+    import os
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    text = tmp_path / "notes.txt"
+    text.write_text("not a ledger\n", encoding="utf-8")
+    for path in (tmp_path, tmp_path / "missing.db", text, pipe):
+        assert _early(path, "R1", None) is None, path
+    assert _early(ledger, "R1", None) is not None

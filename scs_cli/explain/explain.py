@@ -38,6 +38,7 @@ from scs_cli.explain.model import (
     Factor,
     ProjectionPoint,
 )
+from scs_cli.ledger.early import EarlyRead
 from scs_cli.ledger.reads import LedgerNotes
 from scs_cli.ledger.source import THREADS_SHARE_A_CONNECTION, LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory, from_cents
@@ -150,26 +151,39 @@ def explain_ledger(path: str | Path, resident_id: str, as_of: date,
                    known_at: datetime | None = None) -> Explanation:
     """Open a ledger file, read one resident's rows by index, and explain their score."""
 
-    with LedgerFile.open(path) as source:
-        return explain_source(source, resident_id, as_of, known_at)
+    early = EarlyRead(path, resident_id, known_at)
+    early.decode()
+    try:
+        with LedgerFile.open(path) as source:
+            return explain_source(source, resident_id, as_of, known_at, early=early)
+    finally:
+        early.result()  # its thread ends before the process does
 
 
 def explain_source(source: Source, resident_id: str, as_of: date,
-                   known_at: datetime | None = None) -> Explanation:
-    """Explain one resident's score from a ledger file or a dataset folder, as known at."""
+                   known_at: datetime | None = None, *,
+                   early: EarlyRead | None = None) -> Explanation:
+    """Explain one resident's score from a ledger file or a dataset folder, as known at.
+
+    ``early``: the resident's batches being read (`ledger.early`), started before the
+    engine was imported; a ledger file takes them over where they are its own, at this
+    cut, of this resident, and reads as usual otherwise."""
 
     # Reading one resident is mostly checking and decoding batches, which release the GIL:
     # this thread reads the catalogue versions and loads the engine meanwhile (measured,
     # issue 23). A failure is the one met first in the order of old: the catalogue
     # versions', then the resident's.
+    def resident() -> tuple[LedgerData, LedgerNotes]:
+        if early is not None and isinstance(source, LedgerFile):
+            return source.resident(resident_id, known_at, early=early.result())
+        return source.resident(resident_id, known_at)
+
     with ThreadPoolExecutor(1) as pool:
-        reading = (pool.submit(source.resident, resident_id, known_at)
-                   if THREADS_SHARE_A_CONNECTION else None)
+        reading = pool.submit(resident) if THREADS_SHARE_A_CONNECTION else None
         history = source.history(known_at)
         for name in EXPLAINING:
             importlib.import_module(name)
-        data, notes = (reading.result() if reading is not None
-                       else source.resident(resident_id, known_at))
+        data, notes = reading.result() if reading is not None else resident()
     if data.events.is_empty() and data.consents.is_empty():
         seen = f" as known at {known_at.isoformat()}" if known_at else ""
         raise LedgerError(source.path, f"no resident {resident_id!r} in this {source.kind}"

@@ -32,6 +32,16 @@ from typing import Literal
 import polars as pl
 
 from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA, TEXT_SCHEMA
+from scs_cli.ledger.early import (
+    BATCHES_SQL,
+    CheckedBatch,
+    DamagedBatch,
+    ResidentBatches,
+    checked,
+    sha256,
+)
+from scs_cli.ledger.early import number_hint as _number_hint
+from scs_cli.ledger.early import read_blob as _blob
 
 BATCH_ROWS = 1_000_000  # events per batch, so no blob nears SQLite's size limit
 # Measured: the smallest, and about as fast to read as lz4 (docs/ledger.md).
@@ -56,29 +66,6 @@ class Batch:
     def checksums(self) -> tuple[str, str, str]:
         """SHA-256 of data, residents and sources, recorded beside them, checked on read."""
         return (sha256(self.data), sha256(self.residents), sha256(self.sources))
-
-
-class DamagedBatch(Exception):
-    """A batch blob whose bytes no longer match the SHA-256 recorded with it.
-
-    Raised without the ledger's name, which `Ledger._sql` adds (a `LedgerError`)."""
-
-    def __init__(self, batch_id: int, part: str):
-        self.batch_id = batch_id
-        self.part = part
-        super().__init__(f"event batch {batch_id} is damaged: its {part} bytes do not match "
-                         "the SHA-256 recorded with them")
-
-
-def sha256(blob: bytes) -> str:
-    return hashlib.sha256(blob).hexdigest()
-
-
-def checked(batch_id: int, part: str, blob: bytes, expected: str | None) -> bytes:
-    """The blob, if its bytes are the ones recorded; else `DamagedBatch`."""
-    if expected is None or sha256(blob) != expected:
-        raise DamagedBatch(batch_id, part)
-    return blob
 
 
 def _stream(frame: pl.DataFrame) -> bytes:
@@ -224,7 +211,8 @@ def _indicators(lists: list[list[str]]) -> tuple[str, ...]:
     return tuple(sorted({i for names in lists for i in names}))
 
 
-def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.DataFrame:
+def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
+                  early: ResidentBatches | None = None) -> pl.DataFrame:
     """One resident's events recorded by ``cut``, from the same checked batches the whole
     ledger is scored from: event_id, resident_id, indicator, occurred_on, points.
 
@@ -234,14 +222,23 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     column decoded, and its other columns only if it holds the resident's events; never
     the event ids, which a row's position gives. Each part is let go before the next: in
     a fresh process most of the time went on the memory a whole ledger's columns first
-    touch, not on decoding (measured, issue 23). The resident's number is looked up
-    meanwhile, in one import's residents list rather than every resident id
-    (`_number_hint`).
+    touch, not on decoding (measured, issue 23; holding every batch's resident column
+    instead, so that no thread waits for the number, cost 30 ms of system time). The
+    resident's number is looked up meanwhile, in one import's residents list rather than
+    every resident id (`_number_hint`).
+
+    ``early``, the same resident's batches at the same cut already read and checked
+    (`early.EarlyRead`), spares reading them again, and its rows, where decoded, decoding
+    them; one for another cut or resident is not used.
     """
+    if early is not None and (early.cut, early.resident_id) != (cut, resident_id):
+        early = None
+    if early is not None and early.events is not None:
+        return early.events
     # Checking and decoding release the GIL: two threads share the residents list and the
     # batches, which this thread reads from the file (the connection stays on it).
     with _mapped(conn), ThreadPoolExecutor(2) as pool:
-        hint = _number_hint(conn, cut, resident_id)
+        hint = early.hint if early is not None else _number_hint(conn, cut, resident_id)
         number = None if hint else _number_anywhere(conn, cut, resident_id)
         if hint is None and number is None:  # an unknown id: no batch need be read
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
@@ -251,15 +248,12 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
             if looked_up is None:
                 known.set_result(number)
             reading = []
-            for batch_id, first, last, names, expected in conn.execute(
-                    "SELECT batch_id, first_event_id, last_event_id, indicators, "
-                    "data_sha256 FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id",
-                    (cut,)).fetchall():
+            read = early.batches if early is not None else None
+            for batch in (read if read is not None else _batches_of(conn, cut)):
                 if looked_up is not None and looked_up.done() and not known.done():
                     known.set_result(_bear_out(conn, cut, resident_id, looked_up))
-                reading.append(pool.submit(_rows_of, batch_id, first, last, names,
-                                           _blob(conn, "data", batch_id), expected,
-                                           resident_id, known))
+                reading.append(pool.submit(_rows_of, batch, resident_id, known,
+                                           check=read is None))
             if not known.done():
                 assert looked_up is not None
                 known.set_result(_bear_out(conn, cut, resident_id, looked_up))
@@ -271,30 +265,39 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.Da
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
-def _rows_of(batch_id: int, first: int, last: int, names: str, blob: bytes,
-             expected: str | None, resident_id: str, known: Future[int | None]
-             ) -> list[pl.DataFrame]:
-    """The resident's rows in one batch, checked first, one frame per record batch that
-    holds any."""
-    checked(batch_id, "data", blob, expected)
-    indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
+def _batches_of(conn: sqlite3.Connection, cut: str) -> Iterator[CheckedBatch]:
+    """Each batch recorded by ``cut`` with its data blob, read when asked for (not yet
+    checked: `_rows_of` checks it on a thread of the pool)."""
+    for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)
+                                                               ).fetchall():
+        yield CheckedBatch(batch_id, first, last, names, expected,
+                           _blob(conn, "data", batch_id))
+
+
+def _rows_of(batch: CheckedBatch, resident_id: str, known: Future[int | None], *,
+             check: bool) -> list[pl.DataFrame]:
+    """The resident's rows in one batch, checked first (unless ``check`` is false: checked
+    already), one frame per record batch that holds any."""
+    if check:
+        checked(batch.batch_id, "data", batch.data, batch.data_sha256)
+    indicators = pl.Series(json.loads(batch.indicators) or [""], dtype=pl.String)
     found = []
     offset = 0
-    for stream in record_batches(blob):
+    for stream in record_batches(batch.data):
         column = _read(stream, ["resident"])["resident"]
         number = known.result()
         at = column.eq(number).arg_true() if number is not None else column.head(0)
         if at.len():
             found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
-                event_id=(at + first + offset).cast(pl.Int64),
+                event_id=(at + batch.first_event_id + offset).cast(pl.Int64),
                 resident_id=pl.lit(resident_id, dtype=pl.String),
                 indicator=pl.lit(indicators).gather(pl.col("code")),
                 occurred_on="occurred_on", points="points"))
         offset += column.len()
     # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
     # consecutive, its batches slice them in order, and the chain covers the row).
-    if offset != last - first + 1:
-        raise DamagedBatch(batch_id, "data")
+    if offset != batch.last_event_id - batch.first_event_id + 1:
+        raise DamagedBatch(batch.batch_id, "data")
     return found
 
 
@@ -385,33 +388,6 @@ def _mapped(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         conn.execute(f"PRAGMA mmap_size={int(before)}")
-
-
-def _number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
-                 ) -> tuple[int, bytes, str | None] | None:
-    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
-    table's index, first recorded the resident: the list that numbers them. Only a hint:
-    the batches hold the number, and a list without the resident sends the caller to
-    every list."""
-    (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
-                            "AND recorded_at <= ?", (resident_id, cut)).fetchone()
-    if first is None:
-        return None
-    row = conn.execute(
-        "SELECT batch_id, residents_sha256 FROM event_batches WHERE "
-        "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
-        "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
-        (cut, first)).fetchone()
-    return (row[0], _blob(conn, "residents", row[0]), row[1]) if row else None
-
-
-def _blob(conn: sqlite3.Connection, part: str, batch_id: int) -> bytes:
-    """One blob of a batch, read straight from the file's pages into the bytes returned
-    (a query's row would copy it twice: a third of the memory the read first touches,
-    measured)."""
-    assert part in ("data", "residents", "sources")
-    with conn.blobopen("event_batches", part, batch_id, readonly=True) as blob:
-        return blob.read()
 
 
 def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> int | None:

@@ -16,9 +16,9 @@ import polars as pl
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger import batches
+from scs_cli.ledger.early import ResidentBatches, cutoff
 from scs_cli.ledger.repairs import repairs_frame
 from scs_cli.ledger.schema import stamp
-from scs_cli.ledger.store import cutoff
 
 if TYPE_CHECKING:
     from scs_cli.ledger.store import Ledger
@@ -33,19 +33,24 @@ class LedgerNotes:
 
 
 def resident_data(ledger: Ledger, resident_id: str,
-                  known_at: datetime | None = None) -> LedgerData:
+                  known_at: datetime | None = None, *,
+                  early: ResidentBatches | None = None) -> LedgerData:
     """One resident's scoring frames, from the same checked batches `score` reads.
 
     The same frames `Ledger.scoring_data(known_at)` gives, restricted to one resident:
     events from the batches (never the `events` table, so `explain` and `score` cannot
-    read different copies), voids, lifts, objections and consents by index.
+    read different copies), voids, lifts, objections and consents by index. ``early``:
+    the resident's batches already read and checked from this file at this cut
+    (`early.EarlyRead`); one read from another file is not used.
     """
 
     cut = cutoff(known_at)
     conn = ledger._conn
+    if early is not None and early.path != ledger.path.resolve():
+        early = None
     # a damaged batch, or text that is not UTF-8 in a hand-edited ledger: one line
     with ledger._sql():
-        events = batches.read_resident(conn, cut, resident_id)
+        events = batches.read_resident(conn, cut, resident_id, early)
         # The resident's event ids, bound as one JSON array: no limit on how many.
         mine = ("(SELECT value FROM json_each(?))", (json.dumps(events["event_id"].to_list()),))
         # Agency is words for explain, never scored; decoding every batch's sources for it

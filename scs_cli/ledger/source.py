@@ -24,6 +24,7 @@ import polars as pl
 
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger.chain import Head
+from scs_cli.ledger.early import ResidentBatches
 from scs_cli.ledger.reads import LedgerNotes, recorded_ranges, resident_data, resident_notes
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import AdoptedCatalogue, CatalogueHistory
@@ -118,10 +119,11 @@ class LedgerFile:
              events: bool = True) -> LedgerData:
         return self._ledger.scoring_data(known_at, sources=sources, events=events)
 
-    def resident(self, resident_id: str, known_at: datetime | None = None
-                 ) -> tuple[LedgerData, LedgerNotes]:
-        # by index: one resident's rows, never the whole ledger (`scs explain` is fast)
-        return (resident_data(self._ledger, resident_id, known_at),
+    def resident(self, resident_id: str, known_at: datetime | None = None, *,
+                 early: ResidentBatches | None = None) -> tuple[LedgerData, LedgerNotes]:
+        # by index: one resident's rows, never the whole ledger (`scs explain` is fast);
+        # ``early``: its batches read and checked before (`early.EarlyRead`)
+        return (resident_data(self._ledger, resident_id, known_at, early=early),
                 resident_notes(self._ledger, resident_id, known_at))
 
     def head(self, known_at: datetime | None = None) -> Head:

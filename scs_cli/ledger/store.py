@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import polars as pl
@@ -43,20 +43,11 @@ from scs_cli.core.frames import (
 from scs_cli.core.output import check_output_path
 from scs_cli.ledger import batches as batches
 from scs_cli.ledger import chain as chain
-from scs_cli.ledger import importer as imp
 from scs_cli.ledger import reader as reader
 from scs_cli.ledger import schema as schema
 from scs_cli.ledger.chain import Head
-from scs_cli.ledger.records import ImportResult, ObjectionStatus
+from scs_cli.ledger.early import NEVER, cutoff
 from scs_cli.ledger.repairs import repairs_frame
-from scs_cli.ledger.stats import (
-    Reading,
-    export_events,
-    ledger_stats,
-    resident_history,
-    verify_ledger,
-)
-from scs_cli.rules.day import is_overdue, objection_due
 from scs_cli.rules.model import (
     AdoptedCatalogue,
     Catalogue,
@@ -65,11 +56,16 @@ from scs_cli.rules.model import (
 )
 from scs_cli.rules.schema import load_catalogue, parse_catalogue, resolve_catalogue_path
 
+if TYPE_CHECKING:
+    from scs_cli.ledger.records import ImportResult, ObjectionStatus
+    from scs_cli.ledger.stats import Reading
+
+# Importing, objections, statistics and verification load their modules when first used:
+# `scs explain` and `scs score` only read (about 8 ms of start-up; measured, issue 23).
+
 DEFAULT_LOCK_TIMEOUT = 120.0  # seconds a command waits for another one writing the ledger
 SQLITE_MAGIC = b"SQLite format 3\x00"
 RESIDENT_ID = re.compile(reader.RESIDENT_ID)
-NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
-BEFORE_ALL = "0000"  # a cut-off before every recorded_at
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 REBUILD_INDEX_ROWS = 50_000  # an import this big (and bigger than the ledger) re-sorts
 
@@ -87,16 +83,6 @@ def lock_timeout() -> float:
         return float(os.environ.get("SCS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
     except ValueError:
         return DEFAULT_LOCK_TIMEOUT
-
-
-def cutoff(known_at: datetime | None) -> str:
-    """A known-at time as the text recorded_at is compared with."""
-    if known_at is None:
-        return NEVER
-    try:
-        return schema.stamp(known_at)
-    except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every row
-        return BEFORE_ALL if known_at.year == 1 else NEVER
 
 
 def connect_read_only(path: str | Path, timeout: float) -> sqlite3.Connection:
@@ -421,6 +407,8 @@ class Ledger:
         A file whose bytes were imported before is refused unless ``again``; rows without
         a reference that repeat another row or a recorded event raise `RepeatsError`
         unless ``allow_repeats``."""
+        from scs_cli.ledger import importer as imp
+
         path = Path(path)
         if skip_invalid:  # never let the rejects file overwrite the ledger or the input
             check_output_path(Path(rejects) if rejects else path.with_name(
@@ -499,6 +487,9 @@ class Ledger:
     def _record(self, good: pl.DataFrame, raw: reader.RawRows, stamp: str, rejected: int,
                 duplicates: int, rejects_file: str | None,
                 progress: reader.Progress | None) -> ImportResult:
+        from scs_cli.ledger import importer as imp
+        from scs_cli.ledger.records import ImportResult
+
         conn = self._conn
         last = conn.execute("SELECT max(event_id) FROM events").fetchone()[0] or 0
         first = last + 1
@@ -696,6 +687,9 @@ class Ledger:
     def objections(self, as_of: date | None = None) -> list[ObjectionStatus]:
         """Objections pending on as_of (filed by then, not decided by then), oldest first,
         with their age and whether the policy's deadline has passed."""
+        from scs_cli.ledger.records import ObjectionStatus
+        from scs_cli.rules.day import is_overdue, objection_due
+
         as_of = as_of or utc_today()
         day = as_of.isoformat()
         with self._sql():
@@ -823,10 +817,14 @@ class Ledger:
 
     def _reading(self) -> Reading:
         """This ledger lent to `stats` for one read (stats never sees the `Ledger`)."""
+        from scs_cli.ledger.stats import Reading
+
         return Reading(self._conn, self.path, self.city_id, self.city_name, self.scoring_data,
                        self.objections, self._sql)
 
     def stats(self, as_of: date | None = None) -> Any:
+        from scs_cli.ledger.stats import ledger_stats
+
         return ledger_stats(self._reading(), as_of or utc_today())
 
     def verify(self, head: str | None = None) -> Any:
@@ -834,6 +832,8 @@ class Ledger:
 
         One read transaction: the chain, the batches and the events table are read as of
         one moment, whatever is being recorded meanwhile."""
+        from scs_cli.ledger.stats import verify_ledger
+
         with self.snapshot():
             return verify_ledger(self._reading(), head)
 
@@ -847,9 +847,13 @@ class Ledger:
             return chain.head(self._conn, None if known_at is None else cutoff(known_at))
 
     def export(self, path: str | Path, progress: reader.Progress | None = None) -> Any:
+        from scs_cli.ledger.stats import export_events
+
         return export_events(self._reading(), Path(path), progress)
 
     def resident_history(self, resident_id: str) -> Any:
+        from scs_cli.ledger.stats import resident_history
+
         return resident_history(self._reading(), resident_id)
 
 

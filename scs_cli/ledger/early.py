@@ -1,0 +1,202 @@
+"""One resident's event batches read and checked before Polars is loaded.
+
+`scs explain` spends its first 0.15 s or so importing Polars and the engine, and reading one
+resident's batches — the `event_batches` blobs recorded by the cut, each checked against its
+SHA-256 — needs neither: only SQLite and hashlib, which both release the GIL. `EarlyRead`
+does that on a thread of its own, on its own read-only connection, while the imports run;
+once the command has loaded Polars, the same thread decodes the resident's rows from the
+checked blobs (`batches.read_resident`) while the engine loads (issue 23).
+
+Only ever a head start: anything unusual (no such file, not a ledger, a migration pending,
+a blob that does not match its SHA-256, any SQLite error) leaves the result None, and the
+usual read runs, checks every batch and words the problem in its one line. This module
+imports nothing that imports Polars, so the CLI can start it first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from scs_cli.ledger import schema
+
+if TYPE_CHECKING:
+    import polars as pl
+
+NEVER = "9999-12-31T23:59:59.999999+00:00"  # a cut-off after every recorded_at
+BEFORE_ALL = "0000"  # a cut-off before every recorded_at
+
+
+def cutoff(known_at: datetime | None) -> str:
+    """A known-at time as the text recorded_at is compared with."""
+    if known_at is None:
+        return NEVER
+    try:
+        return schema.stamp(known_at)
+    except OverflowError:  # beyond year 1 or 9999 once in UTC: before or after every row
+        return BEFORE_ALL if known_at.year == 1 else NEVER
+
+
+class DamagedBatch(Exception):
+    """A batch blob whose bytes no longer match the SHA-256 recorded with it.
+
+    Raised without the ledger's name, which `Ledger._sql` adds (a `LedgerError`)."""
+
+    def __init__(self, batch_id: int, part: str):
+        self.batch_id = batch_id
+        self.part = part
+        super().__init__(f"event batch {batch_id} is damaged: its {part} bytes do not match "
+                         "the SHA-256 recorded with them")
+
+
+def sha256(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def checked(batch_id: int, part: str, blob: bytes, expected: str | None) -> bytes:
+    """The blob, if its bytes are the ones recorded; else `DamagedBatch`."""
+    if expected is None or sha256(blob) != expected:
+        raise DamagedBatch(batch_id, part)
+    return blob
+
+
+def read_blob(conn: sqlite3.Connection, part: str, batch_id: int) -> bytes:
+    """One blob of a batch, read straight from the file's pages into the bytes returned
+    (a query's row would copy it twice: a third of the memory the read first touches,
+    measured)."""
+    assert part in ("data", "residents", "sources")
+    with conn.blobopen("event_batches", part, batch_id, readonly=True) as blob:
+        return blob.read()
+
+
+# The batches recorded by a cut, in order: what `read_resident` reads (the blobs apart).
+BATCHES_SQL = ("SELECT batch_id, first_event_id, last_event_id, indicators, data_sha256 "
+               "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id")
+
+
+def number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
+                ) -> tuple[int, bytes, str | None] | None:
+    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
+    table's index, first recorded the resident: the list that numbers them. Only a hint:
+    the batches hold the number, and a list without the resident sends the caller to
+    every list."""
+    (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
+                            "AND recorded_at <= ?", (resident_id, cut)).fetchone()
+    if first is None:
+        return None
+    row = conn.execute(
+        "SELECT batch_id, residents_sha256 FROM event_batches WHERE "
+        "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
+        "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
+        (cut, first)).fetchone()
+    return (row[0], read_blob(conn, "residents", row[0]), row[1]) if row else None
+
+
+@dataclass(frozen=True)
+class CheckedBatch:
+    """One batch recorded by the cut: its row and its data blob (checked against
+    ``data_sha256`` where `read_resident_batches` hands it on)."""
+
+    batch_id: int
+    first_event_id: int
+    last_event_id: int
+    indicators: str
+    data_sha256: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ResidentBatches:
+    """What `batches.read_resident` reads from the file for one resident at one cut: the
+    residents list that numbers them (None: the `events` table has no row of theirs) and
+    every batch recorded by the cut, each checked against its SHA-256 (None: not read, as
+    there is no hint: most likely an unknown id, whose answer needs no batch)."""
+
+    path: Path  # resolved
+    cut: str
+    resident_id: str
+    hint: tuple[int, bytes, str | None] | None
+    batches: tuple[CheckedBatch, ...] | None
+    events: pl.DataFrame | None = None  # `read_resident`'s frame, where decoded already
+
+
+def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, resident_id: str
+                          ) -> ResidentBatches | None:
+    """The resident's batches read from ``conn`` (the ledger at ``path``) and checked; None
+    where the usual read is to run and speak instead."""
+    if schema.pending_migrations(conn) or schema.unknown_migrations(conn):
+        return None  # `Ledger.open` migrates or refuses: its read decides
+    hint = number_hint(conn, cut, resident_id)
+    if hint is None:
+        return ResidentBatches(path, cut, resident_id, None, None)
+    if hint[2] is None or sha256(hint[1]) != hint[2]:
+        return None
+    found = []
+    for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)).fetchall():
+        blob = read_blob(conn, "data", batch_id)
+        if expected is None or sha256(blob) != expected:
+            return None  # damaged: the usual read refuses, in its words
+        found.append(CheckedBatch(batch_id, first, last, names, expected, blob))
+    return ResidentBatches(path, cut, resident_id, hint, tuple(found))
+
+
+class EarlyRead:
+    """One resident's batches read and checked on a thread of its own, started at once, in
+    one read transaction of a read-only connection of its own; once `decode` has loaded
+    Polars, the same thread decodes the resident's rows from them (`batches.read_resident`).
+    `result` waits for the thread."""
+
+    def __init__(self, path: str | Path, resident_id: str, known_at: datetime | None):
+        self.cut = cutoff(known_at)
+        self._found: ResidentBatches | None = None
+        self._decoder: Callable[..., Any] | None = None
+        self._go = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(path, resident_id),
+                                        name="scs-early-read", daemon=True)
+        self._thread.start()
+
+    def _read(self, path: str | Path, resident_id: str) -> None:
+        try:
+            resolved = Path(path).resolve()
+            if not resolved.is_file():  # a folder, a pipe (which would hold the thread)
+                return
+            conn = sqlite3.connect(f"file:{quote(str(resolved))}?mode=ro", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+        except (OSError, RuntimeError, sqlite3.Error):  # RuntimeError: a symlink loop
+            return
+        try:
+            # mapped: a row's columns after its blobs are reached by walking overflow pages
+            conn.execute(f"PRAGMA mmap_size={1 << 40}")
+            conn.execute("BEGIN")  # one snapshot: the hint, the batches and the number agree
+            found = read_resident_batches(conn, resolved, self.cut, resident_id)
+            self._go.wait()
+            if found is not None and self._decoder is not None:
+                found = replace(found, events=self._decoder(conn, self.cut, resident_id,
+                                                             found))
+            self._found = found
+        except Exception:  # noqa: BLE001 - any problem: the usual read runs and words it
+            self._found = None
+        finally:
+            conn.close()
+
+    def decode(self) -> None:
+        """Load Polars and the batch reader on the calling thread (imports stay on one
+        thread), then let the read's thread decode the resident's rows as well."""
+        from scs_cli.ledger.batches import read_resident
+
+        self._decoder = read_resident
+        self._go.set()
+
+    def result(self) -> ResidentBatches | None:
+        """The resident's checked batches (with ``events`` decoded, after `decode`), or
+        None: the usual read is to run."""
+        self._go.set()
+        self._thread.join()
+        return self._found
