@@ -608,11 +608,14 @@ def test_scores_at_many_dates_in_one_pass_are_each_dates_scores(scn: Scenario,
         days = [d for d in (case.as_of + timedelta(days=n) for n in [0, *shifts])
                 if history.in_force(d) is not None]
         got = standings(prepared, days)
-        assert list(got) == list(dict.fromkeys(days))
+        tiers = standings(prepared, days, tiers_only=True)  # the report's: how many, not who
+        assert list(got) == list(dict.fromkeys(days)) == list(tiers)
         for day in days:
             want = evaluate(prepared, day, detail=False).residents.select(
                 "resident_id", "score", "tier")
             assert got[day].equals(want), day
+            assert tiers[day].columns == ["tier"]
+            assert tiers[day]["tier"].sort().equals(want["tier"].sort()), day
 
 
 def uncapped(scn: Scenario) -> Scenario:

@@ -34,19 +34,25 @@ from scs_cli.rules.model import Catalogue, cents
 COLUMNS = ("resident_id", "score", "tier")
 
 
-def standings(prep: Prepared, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
+def standings(prep: Prepared, dates: Sequence[date], *, tiers_only: bool = False
+              ) -> dict[date, pl.DataFrame]:
     """(resident_id, score, tier) of every scored resident at each date, in resident-id
-    order: what ``evaluate(prep, d, detail=False).residents`` holds in those columns."""
+    order: what ``evaluate(prep, d, detail=False).residents`` holds in those columns.
+
+    ``tiers_only``: each date's ``tier`` column alone, in no particular order (how many
+    residents are in each tier, not who: the report's month ends), which spares putting
+    500,000 residents in order a dozen times."""
     out: dict[date, pl.DataFrame] = {}
     shared: list[tuple[date, Catalogue]] = []
+    columns = ("tier",) if tiers_only else COLUMNS
     for day in dict.fromkeys(dates):
         scheme = scheme_at(prep.history, day)
         if _alone(prep, scheme, day):
-            out[day] = evaluate(prep, day, detail=False).residents.select(COLUMNS)
+            out[day] = evaluate(prep, day, detail=False).residents.select(columns)
         else:
             shared.append((day, scheme))
     if shared:
-        out.update(_together(prep, shared))
+        out.update(_together(prep, shared, tiers_only))
     return {day: out[day] for day in dates}
 
 
@@ -62,7 +68,7 @@ def _alone(prep: Prepared, scheme: Catalogue, day: date) -> bool:
     return False
 
 
-def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
+def _together(prep: Prepared, dates: list[tuple[date, Catalogue]], tiers_only: bool
               ) -> dict[date, pl.DataFrame]:
     frame, rules = prep.frame, prep.book.rules
     residents = prep.residents
@@ -70,7 +76,7 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
         return {day: _ranked(residents.with_columns(total=pl.lit(0, pl.Int64),
                                                     score_cap=pl.lit(None, pl.Int64),
                                                     tier_cap=pl.lit(None, pl.Int32)),
-                             scheme, prep) for day, scheme in dates}
+                             scheme, prep, tiers_only=tiers_only) for day, scheme in dates}
 
     days = [day_number(day) for day, _ in dates]
     totals = _totals(frame, days, residents.height)
@@ -81,7 +87,8 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
         tier_cap=pl.lit(rules["tier_cap"]).gather(pl.col("rkey")),
     ).filter(pl.col("score_cap").is_not_null() | pl.col("tier_cap").is_not_null()).collect()
     out = {}
-    ids = residents["resident_id"].gather(prep.lexical)  # resident-id order, for every date
+    # resident-id order, for every date
+    ids = None if tiers_only else residents["resident_id"].gather(prep.lexical)
     for k, (day, scheme) in enumerate(dates):
         tier_rank = {name: i for i, name in enumerate(scheme.tier_names)}
         caps = capping.filter(counts_on(days[k])).group_by("rix").agg(
@@ -92,7 +99,7 @@ def _together(prep: Prepared, dates: list[tuple[date, Catalogue]]
             total=totals[k],
             score_cap=_placed(caps, "score_cap", residents.height, pl.Int64),
             tier_cap=_placed(caps, "tier_cap", residents.height, pl.Int32))
-        out[day] = _ranked(res, scheme, prep, ids)
+        out[day] = _ranked(res, scheme, prep, ids, tiers_only)
     return out
 
 
@@ -148,12 +155,16 @@ def _placed(found: pl.DataFrame, column: str, n: int, dtype: Any) -> pl.Series:
 
 
 def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared,
-            ids: pl.Series | None = None) -> pl.DataFrame:
+            ids: pl.Series | None = None, tiers_only: bool = False) -> pl.DataFrame:
     """Steps 7–8 from each resident's counted total and caps, as `totals` takes them
     (`clamped_score`, `tier_band`), in resident-id order (``ids``: the residents' ids in
-    that order, if known)."""
+    that order, if known); ``tiers_only``: the tiers alone, in the order of ``res``."""
     raw = cents(scheme.scale.base) + pl.col("total").fill_null(0)
     score = pl.min_horizontal(clamped_score(scheme, raw), "score_cap").cast(pl.Int64)
+    names = pl.lit(pl.Series(scheme.tier_names, dtype=pl.String))
+    if tiers_only:
+        return res.select(score=score, tier_cap="tier_cap").select(tier=names.gather(
+            pl.max_horizontal(tier_band(scheme), pl.col("tier_cap"))))
     ranked = res.with_columns(score=score).select(
         "resident_id", "score", rank=pl.max_horizontal(tier_band(scheme), pl.col("tier_cap")))
     if ranked.height == prep.residents.height:
@@ -163,7 +174,5 @@ def _ranked(res: pl.DataFrame, scheme: Catalogue, prep: Prepared,
             resident_id=ids)
     else:
         ordered = ranked.sort("resident_id")
-    return ordered.select(
-        "resident_id", "score",
-        tier=pl.lit(pl.Series(scheme.tier_names, dtype=pl.String)).gather(pl.col("rank")))
+    return ordered.select("resident_id", "score", tier=names.gather(pl.col("rank")))
 

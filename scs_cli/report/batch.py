@@ -166,7 +166,9 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     # outside the GIL, and neither keeps both cores busy alone (measured, issue 23).
     days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
     pool = ThreadPoolExecutor(1, thread_name_prefix="scs-month-ends")
-    month_end_standings = pool.submit(standings, prepared, [d for d in days if d != as_of])
+    # (how many residents in each tier: the report names no one)
+    month_end_standings = pool.submit(standings, prepared, [d for d in days if d != as_of],
+                                      tiers_only=True)
     pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
     now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
@@ -194,8 +196,7 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     earlier = month_end_standings.result()
     by_month = {}
     for day in days:
-        by_month[day] = (residents.select("resident_id", "score", "tier") if day == as_of
-                         else earlier[day])
+        by_month[day] = residents.select("tier") if day == as_of else earlier[day]
         step(f"scored on {day}")
     return replace(inp, monthly=by_month)
 

@@ -57,7 +57,7 @@ class CityInput:
     data: LedgerData                       # as the ledger gave it to the engine
     residents: pl.DataFrame                # engine: resident_id, score, tier, rewards, sanctions
     events: pl.DataFrame | None            # engine: indicator, version, points, status, …
-    monthly: dict[date, pl.DataFrame]      # month end → resident_id, score, tier
+    monthly: dict[date, pl.DataFrame]      # month end → tier, a row per resident scored
     last_run: SavedRun | None = None
     # runs saved for the as-of date or later: never compared with (it would compare the
     # month with itself), but the page says they exist rather than "no saved run"
