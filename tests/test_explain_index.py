@@ -365,6 +365,24 @@ def test_an_early_read_of_another_cut_or_resident_is_not_used(ledger: Path) -> N
     assert other["event_id"].to_list() == [2]
 
 
+@pytest.mark.parametrize("resident_id", ["R1", "R9"])
+def test_an_import_between_the_early_read_and_the_usual_one_is_not_missed(
+        ledger: Path, scs: Any, tmp_path: Path, resident_id: str) -> None:
+    """Read early as known now, then another import is recorded before the ledger is read:
+    the usual read sees it, and the early read (a moment older) is not used (R9: a resident
+    whom only the new import names)."""
+    early = _early(ledger, resident_id, None)
+    csv = tmp_path / "later.csv"
+    csv.write_text("resident_id,indicator,occurred_on,agency,reference,note,points\n"
+                   f"{resident_id},dog,2023-10-01,police,p-99,,\n", encoding="utf-8")
+    assert scs("ledger", "import", ledger, csv).exit_code == 0
+    with Ledger.open(ledger) as book:
+        got = batches.read_resident(book._conn, cutoff(None), resident_id, early)
+        want = _whole(book._conn, cutoff(None), resident_id)
+    assert got.equals(want)
+    assert got["event_id"].to_list()[-1] == 11  # the new import's one event
+
+
 def test_an_early_read_of_another_file_is_not_used(ledger: Path, tmp_path: Path) -> None:
     """Rows read early from one ledger are never taken for another's (here a copy, then
     damaged: read from the copy, it is refused)."""

@@ -229,9 +229,11 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
 
     ``early``, the same resident's batches at the same cut already read and checked
     (`early.EarlyRead`), spares reading them again, and its rows, where decoded, decoding
-    them; one for another cut or resident is not used.
+    them; one for another cut or resident is not used, nor one that saw other batches
+    than ``conn`` sees (an import written between the two reads).
     """
-    if early is not None and (early.cut, early.resident_id) != (cut, resident_id):
+    if early is not None and ((early.cut, early.resident_id) != (cut, resident_id)
+                              or not _same_batches(conn, cut, early)):
         early = None
     if early is not None and early.events is not None:
         return early.events
@@ -263,6 +265,16 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
             raise
         frames = [frame for batch in reading for frame in batch.result()]  # in order
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+
+
+def _same_batches(conn: sqlite3.Connection, cut: str, early: ResidentBatches) -> bool:
+    """Whether ``conn`` sees, at ``cut``, the batches the early read saw on its own
+    connection (each batch's number and recorded SHA-256; an early read that read none saw
+    no row of the resident in the `events` table, as ``conn`` must not either)."""
+    if early.batches is None:
+        return _number_hint(conn, cut, early.resident_id) is None
+    seen = [(b.batch_id, b.data_sha256) for b in early.batches]
+    return seen == [(r[0], r[4]) for r in conn.execute(BATCHES_SQL, (cut,)).fetchall()]
 
 
 def _batches_of(conn: sqlite3.Connection, cut: str) -> Iterator[CheckedBatch]:
