@@ -164,12 +164,12 @@ def read_city(path: Path, as_of: date, known_at: datetime,
     # The month ends (those with a version in force) share one pass over the events
     # (`engine.series`), on a thread beside the as-of scoring: both are mostly Polars work
     # outside the GIL, and neither keeps both cores busy alone (measured, issue 23).
+    # Only their tiers: the report counts residents per tier, it never names them.
     days = [d for d in month_ends(as_of) if history.in_force(d) is not None]
-    pool = ThreadPoolExecutor(1, thread_name_prefix="scs-month-ends")
-    # (how many residents in each tier: the report names no one)
-    month_end_standings = pool.submit(standings, prepared, [d for d in days if d != as_of],
-                                      tiers_only=True)
-    pool.shutdown(wait=False)  # its thread ends with the work; the result is kept
+    months = ThreadPoolExecutor(1, thread_name_prefix="scs-month-ends")
+    month_end_standings = months.submit(standings, prepared, [d for d in days if d != as_of],
+                                        tiers_only=True)
+    months.shutdown(wait=False)  # its thread ends with the work; the result is kept
     now = evaluate(prepared, as_of, detail=False, tally=True, lists=bool(scheme.lists))
     # sum the counting events now, so that their frame is freed before the month ends run
     assert now.counting is not None  # asked for with tally=True
