@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from test_tamper import flip_a_byte
 
 from scs_cli.ledger import batches
 from scs_cli.ledger.store import Ledger, cutoff
@@ -99,25 +100,12 @@ def test_the_index_path_gives_what_reading_every_batch_gives(ledger: Path,
     assert ids == [1, 3, 7, 10]
 
 
-def _flip_a_byte(path: Path, batch_id: int) -> None:
-    conn = sqlite3.connect(path)
-    (blob,) = conn.execute("SELECT data FROM event_batches WHERE batch_id = ?",
-                           (batch_id,)).fetchone()
-    changed = bytearray(blob)
-    changed[len(changed) // 2] ^= 0x01
-    conn.execute("DROP TRIGGER event_batches_no_update")
-    conn.execute("UPDATE event_batches SET data = ? WHERE batch_id = ?",
-                 (bytes(changed), batch_id))
-    conn.commit()
-    conn.close()
-
-
 @pytest.mark.parametrize("batch_id", [4, 3])
 def test_a_damaged_batch_is_refused_whoever_it_holds(ledger: Path, scs: Any,
                                                      batch_id: int) -> None:
     """Batch 4 holds events 6 (R2) and 7 (R1); batch 3 only event 5 (R3). Every batch
     recorded is checked, whether or not it holds the resident's events."""
-    _flip_a_byte(ledger, batch_id)
+    flip_a_byte(ledger, batch_id)
     for resident_id in ("R1", "R2", "R3", "R4"):
         result = scs("explain", ledger, resident_id, "--as-of", "2024-06-01")
         assert result.exit_code == 1
@@ -277,7 +265,7 @@ def test_a_damaged_batch_is_refused_while_the_number_is_looked_up(
     before any part of it is read, whether or not the resident's number is known yet."""
     import threading
 
-    _flip_a_byte(ledger, 1)
+    flip_a_byte(ledger, 1)
     release = threading.Event()
     found = batches._number_in
 
@@ -394,7 +382,7 @@ def test_an_early_read_of_another_file_is_not_used(ledger: Path, tmp_path: Path)
         conn.backup(into)
     with Ledger.open(copy) as book:
         assert resident_data(book, "R1", early=early).events.height == 4
-        _flip_a_byte(copy, 6)
+        flip_a_byte(copy, 6)
     with Ledger.open(copy) as book, pytest.raises(Exception, match="event batch 6"):
         resident_data(book, "R1", early=early)
 
@@ -404,7 +392,7 @@ def test_the_early_read_checks_every_batch_of_its_cut(ledger: Path, batch_id: in
     """Batch 3 holds only R3's event; batch 6 (the last import) R4's and R1's. A damaged
     batch recorded by the cut leaves the early read empty-handed, whoever it holds, so the
     usual read refuses it in its one line; one recorded after the cut is not read."""
-    _flip_a_byte(ledger, batch_id)
+    flip_a_byte(ledger, batch_id)
     for decode in (True, False):
         assert _early(ledger, "R2", None, decode) is None
     before_last = datetime.fromisoformat(_stamps(ledger)[1])

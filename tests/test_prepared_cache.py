@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from scs_cli.ledger.source import LedgerFile
 from scs_cli.ledger.store import Ledger
 from scs_cli.scoring.batch import score_ledger
 from scs_cli.scoring.prepared import KEEP, PreparedCache, prepared_rows
-from tests.test_tamper import tamper
+from tests.test_tamper import flip_a_byte
 
 AS_OF = date(2024, 6, 30)
 
@@ -171,10 +170,7 @@ def test_a_damaged_batch_is_refused_even_with_a_kept_frame(ledger: Path,
                                                           tmp_path: Path) -> None:
     store = PreparedCache(tmp_path / "cache")
     rows(ledger, store)
-    with sqlite3.connect(ledger) as conn:
-        blob = bytearray(conn.execute("SELECT data FROM event_batches").fetchone()[0])
-    blob[100] ^= 0x01
-    tamper(ledger, "UPDATE event_batches SET data = ?", params=(bytes(blob),))
+    flip_a_byte(ledger)
     with pytest.raises(LedgerError, match="damaged"):
         rows(ledger, store)
 

@@ -435,17 +435,13 @@ def test_counts_of_other_sources_are_never_used(ledger: Path, tmp_path: Path) ->
 
 def test_a_damaged_sources_blob_is_refused_even_with_kept_counts(ledger: Path,
                                                                  tmp_path: Path) -> None:
-    from test_tamper import tamper
+    from test_tamper import flip_a_byte
 
     from scs_cli.core.errors import LedgerError
 
     store = PreparedCache(tmp_path / "cache")
     read(ledger, store)
-    with sqlite3.connect(ledger) as conn:
-        blob = bytearray(conn.execute("SELECT sources FROM event_batches").fetchone()[0])
-    blob[60] ^= 0x01
-    tamper(ledger, "UPDATE event_batches SET sources = ? WHERE batch_id = 1",
-           params=(bytes(blob),))
+    flip_a_byte(ledger, part="sources")
     with pytest.raises(LedgerError, match="sources bytes"):
         read(ledger, store)
 

@@ -174,12 +174,17 @@ def test_a_later_head_extends_an_earlier_one(ledger: Path, scs) -> None:  # type
     assert f"extends the published head {earlier.hash[:12]}…" in result.stderr
 
 
-def _flip_a_byte(path: Path) -> None:
+def flip_a_byte(path: Path, batch_id: int = 1, part: str = "data") -> None:
+    """Flip one bit in the middle of a batch's ``part`` blob (data, residents or sources),
+    leaving its recorded SHA-256 as it was: a damaged batch."""
+    assert part in ("data", "residents", "sources")
     conn = sqlite3.connect(path)
-    blob = bytearray(conn.execute("SELECT data FROM event_batches").fetchone()[0])
+    blob = bytearray(conn.execute(f"SELECT {part} FROM event_batches WHERE batch_id = ?",
+                                  (batch_id,)).fetchone()[0])
     conn.close()
     blob[len(blob) // 2] ^= 0x01
-    tamper(path, "UPDATE event_batches SET data = ?", params=(bytes(blob),))
+    tamper(path, f"UPDATE event_batches SET {part} = ? WHERE batch_id = ?",
+           params=(bytes(blob), batch_id))
 
 
 REFUSED = ("event batch 1 is damaged: its data bytes do not match the SHA-256 recorded "
@@ -188,7 +193,7 @@ REFUSED = ("event batch 1 is damaged: its data bytes do not match the SHA-256 re
 
 
 def test_a_flipped_byte_in_a_batch_is_refused_by_score_and_explain(ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
-    _flip_a_byte(ledger)
+    flip_a_byte(ledger)
     for args in (("score", ledger, "--as-of", "2024-06-01"),
                  ("explain", ledger, "R2", "--as-of", "2024-06-01")):
         result = scs(*args)
