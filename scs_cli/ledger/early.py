@@ -5,7 +5,7 @@ resident's batches — the `event_batches` blobs recorded by the cut, each check
 SHA-256 — needs neither: only SQLite and hashlib, which both release the GIL. `EarlyRead`
 does that on a thread of its own, on its own read-only connection, while the imports run;
 once the command has loaded Polars, the same thread decodes the resident's rows from the
-checked blobs (`batches.read_resident`) while the engine loads (issue 23).
+checked blobs (`batches.decode_resident`) while the engine loads (issue 23).
 
 Only ever a head start: anything unusual (no such file, not a ledger, a migration pending,
 a blob that does not match its SHA-256, any SQLite error) leaves the result None, and the
@@ -81,12 +81,21 @@ BATCHES_SQL = ("SELECT batch_id, first_event_id, last_event_id, indicators, data
                "FROM event_batches WHERE recorded_at <= ? ORDER BY batch_id")
 
 
-def number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
-                ) -> tuple[int, bytes, str | None] | None:
-    """The residents list (batch id, blob, SHA-256) of the import that, by the `events`
-    table's index, first recorded the resident: the list that numbers them. Only a hint:
-    the batches hold the number, and a list without the resident sends the caller to
-    every list."""
+@dataclass(frozen=True)
+class NumberHint:
+    """Where the `events` table says a resident was first recorded: that event's id and the
+    residents list (batch id, blob, SHA-256) of its import, the list that numbers them.
+    Only a hint: the batches hold the number, and a list without the resident sends the
+    reader to every list."""
+
+    first_event_id: int
+    batch_id: int
+    residents: bytes
+    residents_sha256: str | None
+
+
+def number_hint(conn: sqlite3.Connection, cut: str, resident_id: str) -> NumberHint | None:
+    """The `NumberHint` of the resident by the `events` table's index (None: no row)."""
     (first,) = conn.execute("SELECT min(event_id) FROM events WHERE resident_id = ? "
                             "AND recorded_at <= ?", (resident_id, cut)).fetchone()
     if first is None:
@@ -96,7 +105,8 @@ def number_hint(conn: sqlite3.Connection, cut: str, resident_id: str
         "recorded_at <= ? AND import_id = (SELECT import_id FROM event_batches WHERE ? "
         "BETWEEN first_event_id AND last_event_id) ORDER BY batch_id LIMIT 1",
         (cut, first)).fetchone()
-    return (row[0], read_blob(conn, "residents", row[0]), row[1]) if row else None
+    return NumberHint(first, row[0], read_blob(conn, "residents", row[0]), row[1]) \
+        if row else None
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ class ResidentBatches:
     path: Path  # resolved
     cut: str
     resident_id: str
-    hint: tuple[int, bytes, str | None] | None
+    hint: NumberHint | None
     batches: tuple[CheckedBatch, ...] | None
     events: pl.DataFrame | None = None  # `read_resident`'s frame, where decoded already
 
@@ -136,7 +146,7 @@ def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, reside
     hint = number_hint(conn, cut, resident_id)
     if hint is None:
         return ResidentBatches(path, cut, resident_id, None, None)
-    if hint[2] is None or sha256(hint[1]) != hint[2]:
+    if hint.residents_sha256 is None or sha256(hint.residents) != hint.residents_sha256:
         return None
     found = []
     for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)).fetchall():
@@ -150,7 +160,7 @@ def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, reside
 class EarlyRead:
     """One resident's batches read and checked on a thread of its own, started at once, in
     one read transaction of a read-only connection of its own; once `decode` has loaded
-    Polars, the same thread decodes the resident's rows from them (`batches.read_resident`).
+    Polars, the same thread decodes the resident's rows from them (`batches.decode_resident`).
     `result` waits for the thread."""
 
     def __init__(self, path: str | Path, resident_id: str, known_at: datetime | None):
@@ -189,9 +199,9 @@ class EarlyRead:
     def decode(self) -> None:
         """Load Polars and the batch reader on the calling thread (imports stay on one
         thread), then let the read's thread decode the resident's rows as well."""
-        from scs_cli.ledger.batches import read_resident
+        from scs_cli.ledger.batches import decode_resident
 
-        self._decoder = read_resident
+        self._decoder = decode_resident
         self._go.set()
 
     def result(self) -> ResidentBatches | None:
