@@ -49,7 +49,7 @@ from scs_cli.ledger.source import THREADS_SHARE_A_CONNECTION, LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory, from_cents
 
 if TYPE_CHECKING:
-    from scs_cli.engine.results import Prepared, ScoreResult
+    from scs_cli.engine.results import ScoreResult
     from scs_cli.explain.events import Context
     from scs_cli.rules.model import Catalogue
 
@@ -91,6 +91,7 @@ def explain_residents(data: LedgerData, history: CatalogueHistory,
     from scs_cli.engine.listings import listings
     from scs_cli.explain.events import Context
     from scs_cli.explain.lists import listing_lines
+    from scs_cli.explain.projection import projections
 
     notes = ledger_notes or LedgerNotes()
     wanted = list(dict.fromkeys(resident_ids))
@@ -114,14 +115,16 @@ def explain_residents(data: LedgerData, history: CatalogueHistory,
     # a list is kept whether or not the resident is scored
     found = listings(prepared, bundle.repairs, as_of, scored=result) if scheme.lists else None
     lists = _split(found) if found is not None else {}
-    explained = {}
+    explained, contexts = {}, {}
     for rid in wanted:
         rows = unscored if rid in judged else scored
-        ctx = Context(history, scheme, as_of, mine[rid], notes)
+        contexts[rid] = ctx = Context(history, scheme, as_of, mine[rid], notes)
         listed = listing_lines(lists[rid], scheme) if rid in lists else ()
-        explained[rid] = _worded(ctx, rid, rows, rid in scored.residents, prepared, listed,
-                                 known_at)
-    return [explained[rid] for rid in resident_ids]
+        explained[rid] = _worded(ctx, rid, rows, rid in scored.residents, listed, known_at)
+    # what happens next, for the scored: every resident's dates in one pass
+    ahead = projections({rid: (contexts[rid], x.events) for rid, x in explained.items()
+                         if x.scored}, bundle, prepared)
+    return [replace(explained[rid], projection=ahead.get(rid, ())) for rid in resident_ids]
 
 
 def each_resident(data: LedgerData, resident_ids: Sequence[str]) -> dict[str, LedgerData]:
@@ -189,13 +192,13 @@ class _Rows:
         return frame.clear()
 
 
-def _worded(ctx: Context, resident_id: str, rows: _Rows, scored: bool, prepared: Prepared,
+def _worded(ctx: Context, resident_id: str, rows: _Rows, scored: bool,
             lists: tuple[ListingLine, ...], known_at: datetime | None) -> Explanation:
     """One resident's explanation from their rows of the kernel's result (``rows``: the
-    evaluation with everyone participating, for one not ``scored`` who has events)."""
+    evaluation with everyone participating, for one not ``scored`` who has events), all
+    but the projection (`projection.projections`, for the whole bundle at once)."""
     from scs_cli.explain import summary
     from scs_cli.explain.events import event_lines
-    from scs_cli.explain.projection import projection
 
     kernel_events = rows.of("events", resident_id)
     caps = _kernel_caps(kernel_events)
@@ -223,7 +226,7 @@ def _worded(ctx: Context, resident_id: str, rows: _Rows, scored: bool, prepared:
                                          bool(checks[("sanction", s.id)]["applies"]))
                         for s in scheme.tier_sanctions.values()
                         if s.max_tier is not None),
-        projection=projection(ctx, resident_id, events, prepared),
+        projection=(),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, subtotals, events, adjusted),
         lists=lists,
