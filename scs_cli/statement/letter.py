@@ -151,7 +151,7 @@ def check_resident_id(resident_id: str) -> None:
 # Residents read and explained together: the kernel's fixed cost per query is paid once a
 # bundle, not once a resident (issue 23); a bundle's letters are written and printed while
 # the next bundle is explained.
-BUNDLE = 50
+BUNDLE = 100
 
 
 class _Reader:
@@ -189,13 +189,16 @@ class _Reader:
         agencies = dict(zip(data.events["event_id"].to_list(),
                             data.events["agency"].to_list(), strict=True)) \
             if "agency" in data.events.columns else {}
-        # filed by the letter's date, as things stood that day (rules.day)
-        on_the_day = objections_on(data.objections, self.as_of, scheme.policy)
+        # filed by the letter's date, as things stood that day (rules.day); most residents
+        # have none, and a query on no rows costs what one on a few does
+        on_the_day = objections_on(data.objections, self.as_of, scheme.policy) \
+            if data.objections.height else None
         objections = [Objection(
             int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
             notes.objection_grounds.get(o["objection_id"], ""), o["due_on"],
             o["decided_on"], o["outcome"])
-            for o in on_the_day.sort("objection_id").iter_rows(named=True)]
+            for o in (on_the_day.sort("objection_id").iter_rows(named=True)
+                      if on_the_day is not None else ())]
         office = scheme.office
         window = office.objection_window if office else None
         return Letter(
