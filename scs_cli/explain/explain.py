@@ -8,7 +8,9 @@ period's name, the version in force on its date, the cap that cut it and the obj
 that suspends it (`explain.events`); per resident the cap adjustments, the score after each
 cap and clamp, the tier band of the score alone with its bounds, and the step-9 conditions
 of every reward and sanction with the event that breaks a clean_for (`explain.summary`);
-and what happens as events stop counting (`explain.projection`).
+and what happens as events stop counting (`explain.projection`). `explain_residents` does
+it for a bundle of residents from one run of the kernel over their data together (the
+statements' letters); `explain` is the bundle of one.
 
 `explain_source` is the whole job for one `Source` (`explain_ledger` for a ledger file by
 path): a ledger file reads only the resident's rows through its resident index, so it stays
