@@ -8,7 +8,9 @@ period's name, the version in force on its date, the cap that cut it and the obj
 that suspends it (`explain.events`); per resident the cap adjustments, the score after each
 cap and clamp, the tier band of the score alone with its bounds, and the step-9 conditions
 of every reward and sanction with the event that breaks a clean_for (`explain.summary`);
-and what happens as events stop counting (`explain.projection`).
+and what happens as events stop counting (`explain.projection`). `explain_residents` does
+it for a bundle of residents from one run of the kernel over their data together (the
+statements' letters); `explain` is the bundle of one.
 
 `explain_source` is the whole job for one `Source` (`explain_ledger` for a ledger file by
 path): a ledger file reads only the resident's rows through its resident index, so it stays
@@ -19,14 +21,18 @@ resident's.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
 from scs_cli.core.errors import LedgerError, ScsError
+from scs_cli.core.frames import LedgerData
 from scs_cli.explain.model import (
     COUNTING,
     MAX_REASONS,
@@ -36,6 +42,7 @@ from scs_cli.explain.model import (
     EventLine,
     Explanation,
     Factor,
+    ListingLine,
     ProjectionPoint,
 )
 from scs_cli.ledger.early import EarlyRead
@@ -44,7 +51,7 @@ from scs_cli.ledger.source import THREADS_SHARE_A_CONNECTION, LedgerFile, Source
 from scs_cli.rules.model import CatalogueHistory, from_cents
 
 if TYPE_CHECKING:
-    from scs_cli.core.frames import LedgerData
+    from scs_cli.engine.results import ScoreResult
     from scs_cli.explain.events import Context
     from scs_cli.rules.model import Catalogue
 
@@ -54,8 +61,8 @@ EXPLAINING = ("scs_cli.engine.kernel", "scs_cli.explain.summary", "scs_cli.expla
               "scs_cli.explain.lists", "scs_cli.explain.projection")
 
 __all__ = ["COUNTING", "MAX_REASONS", "STANDING_NOT", "Adjustment", "Eligibility",
-           "EventLine", "Explanation", "Factor", "ProjectionPoint", "explain",
-           "explain_ledger", "explain_source"]
+           "EventLine", "Explanation", "Factor", "ProjectionPoint", "each_resident", "explain",
+           "explain_ledger", "explain_residents", "explain_source"]
 
 
 def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of: date,
@@ -65,46 +72,152 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
 
     ``data`` may hold other residents too; only ``resident_id``'s rows are used.
     """
+    return explain_residents(data, history, [resident_id], as_of, ledger_notes,
+                             known_at=known_at)[0]
+
+
+def explain_residents(data: LedgerData, history: CatalogueHistory,
+                      resident_ids: Sequence[str], as_of: date,
+                      ledger_notes: LedgerNotes | None = None, *,
+                      known_at: datetime | None = None) -> list[Explanation]:
+    """`explain` for several residents at once, in the order given: what each would get
+    alone, from one preparation and one evaluation of their data together.
+
+    The kernel's fixed cost per query, not the events, is what one resident's explanation
+    costs (about 140 queries on frames of a few rows; issue 23), and the kernel gives the
+    same numbers on any partition of residents: so a bundle of residents is run together
+    and each is worded from their own rows of the one result. ``ledger_notes`` may hold
+    every resident's notes (they are keyed by event and objection ids).
+    """
     from scs_cli.engine.kernel import evaluate, prepare
-    from scs_cli.explain import summary
-    from scs_cli.explain.events import Context, event_lines
+    from scs_cli.engine.listings import listings
+    from scs_cli.explain.events import Context
     from scs_cli.explain.lists import listing_lines
-    from scs_cli.explain.projection import projection
+    from scs_cli.explain.projection import projections
 
     notes = ledger_notes or LedgerNotes()
-    mine = data.for_residents([resident_id])
-    if mine.events.is_empty() and mine.consents.is_empty():
-        raise ScsError(f"resident {resident_id!r} has no events and no consent rows in "
-                       "these ledger data; check the resident id")
-    prepared = prepare(mine, history)
+    wanted = list(dict.fromkeys(resident_ids))
+    bundle = data.for_residents(wanted)
+    mine = each_resident(bundle, wanted)
+    for rid in wanted:
+        if mine[rid].events.is_empty() and mine[rid].consents.is_empty():
+            raise ScsError(f"resident {rid!r} has no events and no consent rows in "
+                           "these ledger data; check the resident id")
+    prepared = prepare(bundle, history)
     result = evaluate(prepared, as_of, lists=True)  # red lists too: one evaluation
     scheme: Catalogue = result.scheme
-    row = result.residents.filter(result.residents["resident_id"] == resident_id)
-    scored = not row.is_empty()
-    if not scored and not mine.events.is_empty():
-        # Participation by consent: the resident is not scored, but the records are kept;
-        # show how the rules judge them, without a score.
-        result = evaluate(prepare(mine, _everyone_participates(history)), as_of)
-    ctx = Context(history, scheme, as_of, mine, notes)
-    caps = _kernel_caps(result.events)
-    events = tuple(replace(e, score_cap=caps[0].get(e.event_id), tier_cap=caps[1].get(
-        e.event_id)) for e in event_lines(ctx, result.events))
-    adjusted = summary.adjustments(ctx, result.adjustments, events, caps[0])
-    if not scored:  # a list is kept whether or not the resident is scored
-        return replace(_not_scored(ctx, resident_id, events, adjusted, known_at),
-                       lists=listing_lines(prepared, mine, scheme, resident_id, as_of))
+    scored = _Rows(result)
+    # Participation by consent: a resident not scored keeps their records; they are shown
+    # as the rules judge them, without a score (one evaluation for all such residents).
+    judged = [rid for rid in wanted
+              if rid not in scored.residents and not mine[rid].events.is_empty()]
+    unscored = _Rows(evaluate(prepare(bundle.for_residents(judged),
+                                      _everyone_participates(history)), as_of)) \
+        if judged else scored
+    # a list is kept whether or not the resident is scored
+    found = listings(prepared, bundle.repairs, as_of, scored=result) if scheme.lists else None
+    lists = _split(found) if found is not None else {}
+    explained, contexts = {}, {}
+    for rid in wanted:
+        rows = unscored if rid in judged else scored
+        contexts[rid] = ctx = Context(history, scheme, as_of, mine[rid], notes)
+        listed = listing_lines(lists[rid], scheme) if rid in lists else ()
+        explained[rid] = _worded(ctx, rid, rows, rid in scored.residents, listed, known_at)
+    # what happens next, for the scored: every resident's dates in one pass
+    ahead = projections({rid: (contexts[rid], x.events) for rid, x in explained.items()
+                         if x.scored}, bundle, prepared)
+    return [replace(explained[rid], projection=ahead.get(rid, ())) for rid in resident_ids]
 
-    me = row.to_dicts()[0]
-    assert result.subtotals is not None  # detail mode
-    subtotals = result.subtotals.filter(
-        result.subtotals["resident_id"] == resident_id).to_dicts()[0]
+
+def each_resident(data: LedgerData, resident_ids: Sequence[str]) -> dict[str, LedgerData]:
+    """``data.for_residents([rid])`` for each of ``resident_ids`` (all ``data`` holds: as
+    `for_residents` gives it), from one split of each frame rather than a filter per
+    resident per frame."""
+    if len(resident_ids) == 1:
+        return {resident_ids[0]: data}
+    number = dict(zip(data.residents["resident_id"].to_list(),
+                      data.residents["resident"].to_list(), strict=True))
+    owner = data.events.select("event_id", "resident")
+
+    def of_events(frame: pl.DataFrame) -> dict[Any, pl.DataFrame]:
+        # each row goes with the resident of its event (a row of no such event with none)
+        joined = frame.join(owner, on="event_id", how="inner", maintain_order="left")
+        return _split(joined, "resident", keep=False)
+
+    events, residents = _split(data.events, "resident"), _split(data.residents)
+    voids, lifts, objections = (of_events(data.voids), of_events(data.lifts),
+                                of_events(data.objections))
+    consents, repairs = _split(data.consents), _split(data.repairs)
+    out = {}
+    for rid in resident_ids:
+        key = number.get(rid)
+        out[rid] = LedgerData(
+            events.get(key, data.events.clear()), voids.get(key, data.voids.clear()),
+            lifts.get(key, data.lifts.clear()), objections.get(key, data.objections.clear()),
+            consents.get(rid, data.consents.clear()), residents.get(rid, data.residents.clear()),
+            data.indicators, repairs.get(rid, data.repairs.clear()))
+    return out
+
+
+def _split(frame: pl.DataFrame, by: str = "resident_id", *, keep: bool = True
+           ) -> dict[Any, pl.DataFrame]:
+    """A frame's rows by the value of one column, each part in the frame's order."""
+    if frame.is_empty():
+        return {}
+    return {key[0]: part for key, part in frame.partition_by(
+        by, as_dict=True, maintain_order=True, include_key=keep).items()}
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One evaluation's result frames, split by resident."""
+
+    result: ScoreResult
+    residents: dict[str, pl.DataFrame] = field(init=False)
+    events: dict[str, pl.DataFrame] = field(init=False)
+    adjustments: dict[str, pl.DataFrame] = field(init=False)
+    subtotals: dict[str, pl.DataFrame] = field(init=False)
+    checks: dict[str, pl.DataFrame] = field(init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("residents", "events", "adjustments", "subtotals", "checks"):
+            frame = getattr(self.result, name)
+            object.__setattr__(self, name, _split(frame) if frame is not None else {})
+
+    def of(self, name: str, resident_id: str) -> pl.DataFrame:
+        """The resident's rows of one frame (none: the frame's columns, no rows)."""
+        part = getattr(self, name).get(resident_id)
+        if part is not None:
+            return part
+        frame = getattr(self.result, name)
+        assert frame is not None  # detail mode: every frame is there
+        return frame.clear()
+
+
+def _worded(ctx: Context, resident_id: str, rows: _Rows, scored: bool,
+            lists: tuple[ListingLine, ...], known_at: datetime | None) -> Explanation:
+    """One resident's explanation from their rows of the kernel's result (``rows``: the
+    evaluation with everyone participating, for one not ``scored`` who has events), all
+    but the projection (`projection.projections`, for the whole bundle at once)."""
+    from scs_cli.explain import summary
+    from scs_cli.explain.events import event_lines
+
+    kernel_events = rows.of("events", resident_id)
+    caps = _kernel_caps(kernel_events)
+    events = tuple(replace(e, score_cap=caps[0].get(e.event_id), tier_cap=caps[1].get(
+        e.event_id)) for e in event_lines(ctx, kernel_events))
+    adjusted = summary.adjustments(ctx, rows.of("adjustments", resident_id), events, caps[0])
+    if not scored:
+        return replace(_not_scored(ctx, resident_id, events, adjusted, known_at), lists=lists)
+    scheme = ctx.scheme
+    me = rows.of("residents", resident_id).to_dicts()[0]
+    subtotals = rows.of("subtotals", resident_id).to_dicts()[0]
     score = from_cents(int(me["score"]))
     tier = str(me["tier"])
-    checks = {(c["kind"], c["id"]): c for c in result.checks.to_dicts()
-              if c["resident_id"] == resident_id} if result.checks is not None else {}
+    checks = {(c["kind"], c["id"]): c for c in rows.of("checks", resident_id).to_dicts()}
     return Explanation(
-        resident_id=resident_id, as_of=as_of, city=scheme.city.id, version=scheme.version,
-        scored=True, score=score, tier=tier,
+        resident_id=resident_id, as_of=ctx.as_of, city=scheme.city.id,
+        version=scheme.version, scored=True, score=score, tier=tier,
         tier_reason=summary.tier_reason(ctx, subtotals, tier, events, caps[1]),
         score_reason=summary.score_reason(ctx, subtotals, adjusted),
         reasons=summary.factors(ctx, events, adjusted, caps[0]),
@@ -115,10 +228,10 @@ def explain(data: LedgerData, history: CatalogueHistory, resident_id: str, as_of
                                          bool(checks[("sanction", s.id)]["applies"]))
                         for s in scheme.tier_sanctions.values()
                         if s.max_tier is not None),
-        projection=projection(ctx, resident_id, events, prepared),
+        projection=(),
         known_at=known_at,
         assumptions=summary.assumptions(ctx, subtotals, events, adjusted),
-        lists=listing_lines(prepared, mine, scheme, resident_id, as_of, scored=result),
+        lists=lists,
     )
 
 

@@ -6,22 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from scs_cli.core.frames import LedgerData
-from scs_cli.engine.listings import listings
-from scs_cli.engine.results import Prepared, ScoreResult
+import polars as pl
+
 from scs_cli.explain.model import ListingLine, Measure
 from scs_cli.rules.model import Catalogue
 
 
-def listing_lines(prepared: Prepared, data: LedgerData, scheme: Catalogue, resident_id: str,
-                  as_of: date, scored: ScoreResult | None = None) -> tuple[ListingLine, ...]:
-    """Each list ``resident_id`` is on on ``as_of``, why, until when, and its measures
-    (``scored``: the caller's `evaluate(prepared, as_of, lists=True)`, see `listings`)."""
-    if not scheme.lists:
-        return ()
-    found = listings(prepared, data.repairs, as_of, scored=scored)
+def listing_lines(found: pl.DataFrame, scheme: Catalogue) -> tuple[ListingLine, ...]:
+    """One resident's rows of the engine's `listings` (each list they are on on the date)
+    in words: why, until when, and the measures (a bundle's listings are found once and
+    split by resident: `explain.explain_residents`)."""
     lines = []
-    for row in found.filter(found["resident_id"] == resident_id).iter_rows(named=True):
+    for row in found.iter_rows(named=True):
         item = scheme.lists[row["list"]]
         since, until = row["since"], row["until"]
         repair_from = item.repair_after.after(since) \

@@ -453,3 +453,40 @@ def _number_in(hint: NumberHint, resident_id: str) -> int | None:
                   ).filter(
         pl.col("resident_id") == resident_id)
     return int(found["resident"][0]) if found.height else None
+
+
+def read_residents_events(conn: sqlite3.Connection, cut: str, resident_ids: Sequence[str]
+                          ) -> pl.DataFrame:
+    """Several residents' events recorded by ``cut`` in one pass over the batches (the
+    statements read a bundle of residents at a time): the rows `read_resident` gives each
+    of them, together, in event-id order.
+
+    The same rules: the batches alone decide, and every batch recorded by ``cut`` is
+    checked against its SHA-256 (and every residents list, which numbers the residents)
+    whether or not it holds any of them; a batch whose rows are not its event-id range is
+    damaged. Each batch's resident column is decoded once for all of them, and its other
+    columns only where it holds any of their events.
+    """
+    known = read_residents(conn, cut).filter(
+        pl.col("resident_id").is_in(pl.Series(list(resident_ids), dtype=pl.String).implode()))
+    if known.is_empty():  # no id known: no batch need be read, as for one resident
+        return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
+    frames = []
+    with _mapped(conn):
+        for batch_id, first, last, names, expected in conn.execute(BATCHES_SQL, (cut,)
+                                                                   ).fetchall():
+            blob = checked(batch_id, "data", _blob(conn, "data", batch_id), expected)
+            column = _read(blob, ["resident"])["resident"]
+            if column.len() != last - first + 1:  # ids first…last, one a row (`_rows_of`)
+                raise DamagedBatch(batch_id, "data")
+            at = column.is_in(known["resident"].implode()).arg_true()
+            if not at.len():
+                continue
+            indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
+            frames.append(_read(blob, ["code", "occurred_on", "points"])[at].select(
+                event_id=(at + first).cast(pl.Int64),
+                resident_id=column.gather(at).replace_strict(
+                    known["resident"], known["resident_id"], return_dtype=pl.String),
+                indicator=pl.lit(indicators).gather(pl.col("code")),
+                occurred_on="occurred_on", points="points"))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)

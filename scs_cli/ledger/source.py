@@ -15,6 +15,7 @@ Only a ledger file holds saved runs and can record one; a surface that needs the
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +26,14 @@ import polars as pl
 from scs_cli.core.frames import LedgerData
 from scs_cli.ledger.chain import Head
 from scs_cli.ledger.early import ResidentBatches
-from scs_cli.ledger.reads import LedgerNotes, recorded_ranges, resident_data, resident_notes
+from scs_cli.ledger.reads import (
+    LedgerNotes,
+    recorded_ranges,
+    resident_data,
+    resident_notes,
+    residents_data,
+    residents_notes,
+)
 from scs_cli.ledger.store import Ledger
 from scs_cli.rules.model import AdoptedCatalogue, CatalogueHistory
 
@@ -125,6 +133,13 @@ class LedgerFile:
         # ``early``: its batches read and checked before (`early.EarlyRead`)
         return (resident_data(self._ledger, resident_id, known_at, early=early),
                 resident_notes(self._ledger, resident_id, known_at))
+
+    def residents(self, resident_ids: Sequence[str], known_at: datetime | None = None
+                  ) -> tuple[LedgerData, LedgerNotes]:
+        """Several residents' frames and notes, as `resident` gives each, in one read: one
+        pass over the batches for all of them (the statements read a bundle at a time)."""
+        return (residents_data(self._ledger, resident_ids, known_at),
+                residents_notes(self._ledger, resident_ids, known_at))
 
     def head(self, known_at: datetime | None = None) -> Head:
         return self._ledger.head(known_at)

@@ -25,11 +25,13 @@ import polars as pl
 
 from scs_cli import __version__
 from scs_cli.core.errors import LedgerError, ScsError, UsageError
+from scs_cli.core.frames import LedgerData
 from scs_cli.core.text import num
-from scs_cli.explain.explain import EventLine, Explanation, explain
+from scs_cli.explain.explain import EventLine, Explanation, each_resident, explain_residents
 from scs_cli.explain.model import ListingLine
 from scs_cli.ledger.chain import Head
-from scs_cli.ledger.source import LedgerFile, Source
+from scs_cli.ledger.reads import LedgerNotes
+from scs_cli.ledger.source import LedgerFile
 from scs_cli.ledger.store import RESIDENT_ID
 from scs_cli.rules.day import objections_on
 from scs_cli.rules.model import CatalogueHistory, Office, from_cents
@@ -146,10 +148,17 @@ def check_resident_id(resident_id: str) -> None:
                          "ids are 1-64 of A-Za-z0-9._:- beginning with a letter or digit")
 
 
-class _Reader:
-    """One open `Source` read at one known-at: the catalogue history and head, read once."""
+# Residents read and explained together: the kernel's fixed cost per query is paid once a
+# bundle, not once a resident (issue 23); a bundle's letters are written and printed while
+# the next bundle is explained.
+BUNDLE = 100
 
-    def __init__(self, source: Source, path: Path, as_of: date, known_at: datetime):
+
+class _Reader:
+    """One open ledger file read at one known-at: the catalogue history and head, read once;
+    residents read and explained a bundle at a time."""
+
+    def __init__(self, source: LedgerFile, path: Path, as_of: date, known_at: datetime):
         self.source, self.path, self.as_of, self.known_at = source, path, as_of, known_at
         self.history: CatalogueHistory = source.history(known_at)
         self.scheme = self.history.in_force(as_of)
@@ -157,38 +166,39 @@ class _Reader:
             raise LedgerError(path, f"no adopted catalogue version is in force on {as_of}",
                               "give a later --as-of")
         self.head: Head = source.head(known_at)  # the head the letters were read at
-        self._read: dict[str, Any] = {}  # a resident's rows read by `exists`, not yet used
 
-    def exists(self, resident_id: str) -> bool:
-        read = self.source.resident(resident_id, self.known_at)
-        self._read[resident_id] = read  # read once: the letter uses it next
-        data = read[0]
-        return not (data.events.is_empty() and data.consents.is_empty())
+    def read(self, resident_ids: Sequence[str], known_at: datetime | None = None
+             ) -> tuple[LedgerData, LedgerNotes]:
+        """A bundle's rows and notes (at the letters' known-at unless another is given)."""
+        return self.source.residents(resident_ids, known_at or self.known_at)
 
-    def explanation(self, resident_id: str, as_of: date | None = None,
-                    known_at: datetime | None = None) -> tuple[Explanation, Any, Any]:
-        known = known_at or self.known_at
-        read = self._read.pop(resident_id, None) if known_at is None else None
-        data, notes = read or self.source.resident(resident_id, known)
-        history = self.history if known_at is None else self.source.history(known)
-        return (explain(data, history, resident_id, as_of or self.as_of, notes,
-                        known_at=known), data, notes)
+    def letters(self, resident_ids: Sequence[str], read: tuple[LedgerData, LedgerNotes]
+                ) -> list[Letter]:
+        """The letters of a bundle of residents, every one of them in ``read``."""
+        data, notes = read
+        explained = explain_residents(data, self.history, resident_ids, self.as_of, notes,
+                                      known_at=self.known_at)
+        mine = each_resident(data, resident_ids)
+        return [self.letter(x, mine[x.resident_id], notes) for x in explained]
 
-    def letter(self, resident_id: str, notice: Notice | None = None) -> Letter:
-        x, data, notes = self.explanation(resident_id)
+    def letter(self, x: Explanation, data: LedgerData, notes: LedgerNotes) -> Letter:
+        """One resident's letter from their explanation and their own rows."""
         scheme = self.scheme
         assert scheme is not None  # checked on construction
         deadline = scheme.policy.objection_deadline
         agencies = dict(zip(data.events["event_id"].to_list(),
                             data.events["agency"].to_list(), strict=True)) \
             if "agency" in data.events.columns else {}
-        # filed by the letter's date, as things stood that day (rules.day)
-        on_the_day = objections_on(data.objections, self.as_of, scheme.policy)
+        # filed by the letter's date, as things stood that day (rules.day); most residents
+        # have none, and a query on no rows costs what one on a few does
+        on_the_day = objections_on(data.objections, self.as_of, scheme.policy) \
+            if data.objections.height else None
         objections = [Objection(
             int(o["objection_id"]), int(o["event_id"]), o["filed_on"],
             notes.objection_grounds.get(o["objection_id"], ""), o["due_on"],
             o["decided_on"], o["outcome"])
-            for o in on_the_day.sort("objection_id").iter_rows(named=True)]
+            for o in (on_the_day.sort("objection_id").iter_rows(named=True)
+                      if on_the_day is not None else ())]
         office = scheme.office
         window = office.objection_window if office else None
         return Letter(
@@ -202,7 +212,17 @@ class _Reader:
             agencies=agencies, objections=tuple(objections),
             objection_deadline=str(deadline) if deadline else None,
             objection_suspends=scheme.policy.objection_suspends, head=self.head,
-            known_at=self.known_at, notice=notice, lists=x.lists)
+            known_at=self.known_at, lists=x.lists)
+
+
+def _bundles(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i:i + BUNDLE] for i in range(0, len(ids), BUNDLE)]
+
+
+def _recorded(data: LedgerData) -> set[str]:
+    """The residents with any row in ``data``: an event or a consent."""
+    return set(data.residents["resident_id"].to_list()) | set(
+        data.consents["resident_id"].to_list())
 
 
 def _open(path: str | Path, known_at: datetime | None) -> tuple[LedgerFile, Path, datetime]:
@@ -239,15 +259,21 @@ def iter_letters(path: str | Path, residents: Sequence[str], as_of: date,
     source, path, known = _open(path, known_at)
     with source:
         reader = _Reader(source, path, as_of, known)
+        bundles = _bundles(wanted)
+        reads = [reader.read(bundle) for bundle in bundles]  # every id, before any letter
+        seen = set().union(*(_recorded(data) for data, _ in reads))
         for rid in wanted:
-            if not reader.exists(rid):
+            if rid not in seen:
                 raise LedgerError(path, f"no resident {rid!r} in this ledger",
                                   "check the id: `scs ledger history LEDGER RESIDENT` lists "
                                   "a resident's rows")
-        for i, rid in enumerate(wanted):
-            if progress:
-                progress(f"reading {rid}", i, len(wanted))
-            yield reader.letter(rid)
+        done = 0
+        for bundle, read in zip(bundles, reads, strict=True):
+            for letter in reader.letters(bundle, read):
+                if progress:
+                    progress(f"reading {letter.resident_id}", done, len(wanted))
+                done += 1
+                yield letter
 
 
 def read_changed(path: str | Path, run_id: int, as_of: date,
@@ -263,26 +289,32 @@ def read_changed(path: str | Path, run_id: int, as_of: date,
         progress("scoring every resident", 0, 1)
     now = score_ledger(path, as_of, known).result.residents
     changed = _differing(saved, now)
-    letters = []
+    letters: list[Letter] = []
     with LedgerFile.open(path) as source:
         reader = _Reader(source, path, as_of, known)
-        for i, row in enumerate(changed):
-            rid = row["resident_id"]
+        ids = [row["resident_id"] for row in changed]
+        rows = {row["resident_id"]: row for row in changed}
+        then_history = source.history(run.known_at)
+        then_scheme = then_history.in_force(run.as_of)
+        old_version = then_scheme.version if then_scheme else None
+        for bundle in _bundles(ids):
             if progress:
-                progress(f"reading {rid}", i, len(changed))
-            then, old_version = _standing_then(reader, rid, run.as_of, run.known_at)
-            letter = reader.letter(rid)
-            x = letter.explanation
-            new_rewards = tuple(r.id for r in x.rewards if r.applies)
-            notice = Notice(
-                run_id=run.run_id, run_as_of=run.as_of,
-                old_score=from_cents(int(row["score"])) if row["score"] is not None else None,
-                old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
-                new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
-                events=_event_changes(then, x.events), old_version=old_version,
-                new_version=x.version, run_saved_on=run.known_at.astimezone(UTC).date(),
-                as_of=as_of)
-            letters.append(replace(letter, notice=notice))
+                progress(f"reading {bundle[0]}", len(letters), len(changed))
+            then = _standing_then(reader, bundle, then_history, run.as_of, run.known_at)
+            for letter in reader.letters(bundle, reader.read(bundle)):
+                rid = letter.resident_id
+                row, x = rows[rid], letter.explanation
+                new_rewards = tuple(r.id for r in x.rewards if r.applies)
+                notice = Notice(
+                    run_id=run.run_id, run_as_of=run.as_of,
+                    old_score=from_cents(int(row["score"])) if row["score"] is not None
+                    else None,
+                    old_tier=row["tier"], old_rewards=tuple(sorted(row["rewards"] or ())),
+                    new_score=x.score, new_tier=x.tier, new_rewards=tuple(sorted(new_rewards)),
+                    events=_event_changes(then.get(rid, {}), x.events),
+                    old_version=old_version, new_version=x.version,
+                    run_saved_on=run.known_at.astimezone(UTC).date(), as_of=as_of)
+                letters.append(replace(letter, notice=notice))
     return letters
 
 
@@ -301,17 +333,20 @@ def _differing(saved: pl.DataFrame, now: pl.DataFrame) -> list[dict[str, Any]]:
         "resident_id", "score", "tier", "rewards").to_dicts()
 
 
-def _standing_then(reader: _Reader, resident_id: str, as_of: date, known_at: datetime
-                   ) -> tuple[dict[int, EventLine], str | None]:
-    """The resident's events as the saved run saw them (none when not yet recorded), and
-    the catalogue version that was in force on the run's as-of date."""
-    scheme = reader.source.history(known_at).in_force(as_of)
-    version = scheme.version if scheme else None
+def _standing_then(reader: _Reader, resident_ids: Sequence[str],
+                   history: CatalogueHistory, as_of: date, known_at: datetime
+                   ) -> dict[str, dict[int, EventLine]]:
+    """Each resident's events as the saved run saw them, by event id (none when no row of
+    theirs was recorded by the run, or the run's date has no catalogue version)."""
+    data, notes = reader.read(resident_ids, known_at)
+    then = [rid for rid in resident_ids if rid in _recorded(data)]
+    if not then:
+        return {}
     try:
-        x, _, _ = reader.explanation(resident_id, as_of, known_at)
+        explained = explain_residents(data, history, then, as_of, notes, known_at=known_at)
     except ScsError:
-        return {}, version  # no rows of this resident were recorded by the run
-    return {e.event_id: e for e in x.events}, version
+        return {}
+    return {x.resident_id: {e.event_id: e for e in x.events} for x in explained}
 
 
 def _event_changes(then: Mapping[int, EventLine], now: Sequence[EventLine]
