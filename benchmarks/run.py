@@ -350,7 +350,7 @@ def bench_size(events: int, args: argparse.Namespace, scs: str) -> dict[str, Any
 
     who = pick_residents(plain)
     res["explain_residents"] = who
-    explain_runs = max(5, runs)
+    explain_runs = max(9, runs)  # a third of a second each: more runs, a steadier median
     m["explain"] = measure(f"scs explain ({who['typical_events']} events)", [
         scs, "explain", str(ledger), str(who["typical"]), "--as-of", AS_OF], explain_runs)
     m["explain_busiest"] = measure(f"scs explain busiest ({who['busiest_events']} events)", [
