@@ -6,6 +6,7 @@ answer of reading every batch whole."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,18 +51,27 @@ def _whole(conn: sqlite3.Connection, cut: str, resident_id: str) -> pl.DataFrame
         occurred_on="occurred_on", points="points")
 
 
-@pytest.fixture
-def ledger(scs: Any, tiny_catalogue: Path, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(batches, "BATCH_ROWS", 2)
+def imported(scs: Any, catalogue: Path, tmp_path: Path,
+             after: Callable[[int, Path], None] | None = None) -> Path:
+    """A ledger of `IMPORTS`, imported one by one (``after(number, path)`` following each)
+    into batches of two events (set `batches.BATCH_ROWS` first)."""
     path = tmp_path / "city.db"
-    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
+    assert scs("ledger", "init", path, "--catalogue", catalogue).exit_code == 0
     for number, text in enumerate(IMPORTS):
         csv = tmp_path / f"events-{number}.csv"
         csv.write_text(text, encoding="utf-8")
         result = scs("ledger", "import", path, csv)
         assert result.exit_code == 0, result.stderr
+        if after is not None:
+            after(number, path)
     return path
+
+
+@pytest.fixture
+def ledger(scs: Any, tiny_catalogue: Path, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(batches, "BATCH_ROWS", 2)
+    return imported(scs, tiny_catalogue, tmp_path)
 
 
 def _stamps(path: Path) -> list[str]:

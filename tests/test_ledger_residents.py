@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_explain_index import IMPORTS, _stamps
+from test_explain_index import _stamps, imported
 from test_tamper import flip_a_byte
 
 from scs_cli.core.errors import LedgerError
@@ -27,24 +27,22 @@ def ledger(scs: Any, tiny_catalogue: Path, tmp_path: Path,
     """Three imports of two events a batch (residents across batches and imports), and
     between them a void, a lift, objections (one decided) and consents."""
     monkeypatch.setattr(batches, "BATCH_ROWS", 2)
-    path = tmp_path / "city.db"
-    assert scs("ledger", "init", path, "--catalogue", tiny_catalogue).exit_code == 0
-    for number, text in enumerate(IMPORTS):
-        csv = tmp_path / f"events-{number}.csv"
-        csv.write_text(text, encoding="utf-8")
-        result = scs("ledger", "import", path, csv)
-        assert result.exit_code == 0, result.stderr
+
+    filed: list[int] = []
+
+    def records(number: int, path: Path) -> None:
         with Ledger.open(path) as book:
             if number == 0:
                 book.void(1, "entered twice")
-                objection = book.file_objection(5, date(2023, 4, 10), "not my dog")
+                filed.append(book.file_objection(5, date(2023, 4, 10), "not my dog"))
                 book.consent("R3", date(2023, 1, 1))
             elif number == 1:
                 book.lift(6, date(2023, 12, 1))
-                book.decide_objection(objection, "rejected", date(2023, 5, 1))
+                book.decide_objection(filed[0], "rejected", date(2023, 5, 1))
                 book.file_objection(8, date(2023, 7, 5), "the light was green")
                 book.consent("R9", date(2023, 2, 1))  # a resident with consents only
-    return path
+
+    return imported(scs, tiny_catalogue, tmp_path, records)
 
 
 BUNDLES = (["R1", "R2", "R3", "R4"], ["R4", "R1"], ["R3", "R9"], ["R2", "R5"], ["R5"])
