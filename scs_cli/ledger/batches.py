@@ -225,8 +225,9 @@ def read_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     a fresh process most of the time went on the memory a whole ledger's columns first
     touch, not on decoding (measured, issue 23; holding every batch's resident column
     instead, so that no thread waits for the number, cost 30 ms of system time). The
-    resident's number is looked up meanwhile, in one import's residents list rather than
-    every resident id (`_number_hint`).
+    resident's number is offered by the row of their first event (by the `events` table's
+    index: a hint) and borne out by one import's residents list rather than every resident
+    id (`_number_hint`, `decode_resident`).
 
     ``early``, the same resident's batches at the same cut already read and checked
     (`early.EarlyRead`), spares reading them again, and its rows, where decoded, decoding
@@ -254,7 +255,7 @@ def decode_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
             return pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
         # The number the batches' parts filter by: the first to know it offers it, the
         # residents list or the batch row of the event the hint names (`_number_at`),
-        # which spares the parts waiting for the list (20-70 ms, measured); the list, read
+        # which spares the parts waiting for the list (20-100 ms, measured); the list, read
         # meanwhile, bears it out below.
         known: Future[int | None] = Future()
         read = early.batches if early is not None else None  # read and checked already
