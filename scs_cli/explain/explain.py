@@ -130,9 +130,10 @@ def explain_residents(data: LedgerData, history: CatalogueHistory,
 
 
 def each_resident(data: LedgerData, resident_ids: Sequence[str]) -> dict[str, LedgerData]:
-    """``data.for_residents([rid])`` for each of ``resident_ids`` (all ``data`` holds: as
-    `for_residents` gives it), from one split of each frame rather than a filter per
-    resident per frame."""
+    """``data.for_residents([rid])`` for each of ``resident_ids``, from one split of each
+    frame rather than a filter per resident per frame. ``data`` holds these residents'
+    rows only, as `data.for_residents(resident_ids)` gives them (one resident's is
+    ``data`` itself)."""
     if len(resident_ids) == 1:
         return {resident_ids[0]: data}
     number = dict(zip(data.residents["resident_id"].to_list(),
