@@ -264,7 +264,8 @@ def decode_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
             holding = [b for b in batches
                        if b.first_event_id <= hint.first_event_id <= b.last_event_id]
             if holding:
-                pool.submit(_number_at, holding[0], hint.first_event_id, known)
+                pool.submit(_number_at, holding[0], hint.first_event_id, known,
+                            check=read is None)
         looked_up = pool.submit(_number_in, hint, resident_id) if hint else None
         try:
             if looked_up is None:
@@ -286,10 +287,13 @@ def decode_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
-def _number_at(batch: CheckedBatch, event_id: int, known: Future[int | None]) -> None:
+def _number_at(batch: CheckedBatch, event_id: int, known: Future[int | None], *,
+               check: bool) -> None:
     """Offer as ``known`` the resident number of event ``event_id``'s row, from its batch
-    (checked first: nothing unchecked is decoded). A guess until the list bears it out."""
-    if batch.data_sha256 is not None and sha256(batch.data) == batch.data_sha256:
+    (checked first unless ``check`` is false: checked already; nothing unchecked is
+    decoded). A guess until the list bears it out."""
+    if not check or (batch.data_sha256 is not None
+                     and sha256(batch.data) == batch.data_sha256):
         column = _read(batch.data, ["resident"])["resident"]
         if event_id - batch.first_event_id < column.len():
             _offer(known, column[event_id - batch.first_event_id])
