@@ -279,9 +279,9 @@ def test_a_damaged_batch_is_refused_while_the_number_is_looked_up(
     release = threading.Event()
     found = batches._number_in
 
-    def slow(*args: Any) -> int | None:
+    def slow(*args: Any, **check: bool) -> int | None:
         release.wait(5)
-        return found(*args)
+        return found(*args, **check)
 
     monkeypatch.setattr(batches, "_number_in", slow)
     with Ledger.open(ledger) as book, pytest.raises(batches.DamagedBatch) as refused:

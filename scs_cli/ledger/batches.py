@@ -266,7 +266,8 @@ def decode_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
             if holding:
                 pool.submit(_number_at, holding[0], hint.first_event_id, known,
                             check=read is None)
-        looked_up = pool.submit(_number_in, hint, resident_id) if hint else None
+        looked_up = pool.submit(_number_in, hint, resident_id,
+                                check=early is None) if hint else None
         try:
             if looked_up is None:
                 known.set_result(number)
@@ -336,7 +337,6 @@ def _rows_of(batch: CheckedBatch, resident_id: str, known: Future[int | None], *
     already), one frame per record batch that holds any."""
     if check:
         checked(batch.batch_id, "data", batch.data, batch.data_sha256)
-    indicators = pl.Series(json.loads(batch.indicators) or [""], dtype=pl.String)
     found = []
     offset = 0
     for stream in record_batches(batch.data):
@@ -344,17 +344,26 @@ def _rows_of(batch: CheckedBatch, resident_id: str, known: Future[int | None], *
         number = known.result()
         at = column.eq(number).arg_true() if number is not None else column.head(0)
         if at.len():
-            found.append(_read(stream, ["code", "occurred_on", "points"])[at].select(
-                event_id=(at + batch.first_event_id + offset).cast(pl.Int64),
-                resident_id=pl.lit(resident_id, dtype=pl.String),
-                indicator=pl.lit(indicators).gather(pl.col("code")),
-                occurred_on="occurred_on", points="points"))
+            found.append(_events_at(stream, at, batch.first_event_id + offset,
+                                    batch.indicators, pl.lit(resident_id, dtype=pl.String)))
         offset += column.len()
     # A batch's event ids are first_event_id, first_event_id + 1, … (an import's ids are
     # consecutive, its batches slice them in order, and the chain covers the row).
     if offset != batch.last_event_id - batch.first_event_id + 1:
         raise DamagedBatch(batch.batch_id, "data")
     return found
+
+
+def _events_at(stream: bytes, at: pl.Series, first_event_id: int, indicators: str,
+               resident_id: pl.Expr | pl.Series) -> pl.DataFrame:
+    """Rows ``at`` of a checked stream as events: their ids from their positions after
+    ``first_event_id``, their indicators named from the batch's list (``indicators``, its
+    JSON), their resident ids as given."""
+    names = pl.Series(json.loads(indicators) or [""], dtype=pl.String)
+    return _read(stream, ["code", "occurred_on", "points"])[at].select(
+        event_id=(at + first_event_id).cast(pl.Int64), resident_id=resident_id,
+        indicator=pl.lit(names).gather(pl.col("code")),
+        occurred_on="occurred_on", points="points")
 
 
 def _bear_out(conn: sqlite3.Connection, cut: str, resident_id: str,
@@ -452,11 +461,13 @@ def _number_anywhere(conn: sqlite3.Connection, cut: str, resident_id: str) -> in
     return int(found["resident"][0]) if found.height else None
 
 
-def _number_in(hint: NumberHint, resident_id: str) -> int | None:
-    """The resident's number in the hint's residents list, checked (None: not in it)."""
-    found = _read(checked(hint.batch_id, "residents", hint.residents, hint.residents_sha256)
-                  ).filter(
-        pl.col("resident_id") == resident_id)
+def _number_in(hint: NumberHint, resident_id: str, *, check: bool) -> int | None:
+    """The resident's number in the hint's residents list (None: not in it), checked first
+    unless ``check`` is false (the early read checked it)."""
+    blob = hint.residents
+    if check:
+        checked(hint.batch_id, "residents", blob, hint.residents_sha256)
+    found = _read(blob).filter(pl.col("resident_id") == resident_id)
     return int(found["resident"][0]) if found.height else None
 
 
@@ -485,13 +496,7 @@ def read_residents_events(conn: sqlite3.Connection, cut: str, resident_ids: Sequ
             if column.len() != last - first + 1:  # ids first…last, one a row (`_rows_of`)
                 raise DamagedBatch(batch_id, "data")
             at = column.is_in(known["resident"].implode()).arg_true()
-            if not at.len():
-                continue
-            indicators = pl.Series(json.loads(names) or [""], dtype=pl.String)
-            frames.append(_read(blob, ["code", "occurred_on", "points"])[at].select(
-                event_id=(at + first).cast(pl.Int64),
-                resident_id=column.gather(at).replace_strict(
-                    known["resident"], known["resident_id"], return_dtype=pl.String),
-                indicator=pl.lit(indicators).gather(pl.col("code")),
-                occurred_on="occurred_on", points="points"))
+            if at.len():
+                frames.append(_events_at(blob, at, first, names, column.gather(at).replace_strict(
+                    known["resident"], known["resident_id"], return_dtype=pl.String)))
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
