@@ -309,3 +309,21 @@ def test_a_record_that_caps_the_score_is_among_what_costs_points(scs, tmp_path: 
     costs = html[html.index("id=costs"):html.index("</table>", html.index("id=costs"))]
     assert "data-event=1" in costs and "Keeps your score at most 649 while it counts." in costs
     assert "id=adds" not in html or "data-event=1" not in html[html.index("id=adds"):]
+
+
+def test_a_record_that_caps_the_tier_names_the_tier_as_written(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Rongcheng's petitioning row caps the tier at B: the letter's sentence begins with a
+    capital and keeps the tier's name as the catalogue writes it ("at B", never "at b")."""
+    events = tmp_path / "events.csv"
+    events.write_text("resident_id,indicator,occurred_on,agency\n"
+                      "R1,petitioning-above-village-head,2024-01-10,village-committee\n",
+                      encoding="utf-8")
+    ledger = tmp_path / "r.db"
+    assert scs("ledger", "init", ledger, "--catalogue", "rongcheng-2016").exit_code == 0
+    assert scs("ledger", "import", ledger, events).exit_code == 0
+    out = tmp_path / "letters"
+    result = scs("statement", ledger, "R1", "--as-of", "2024-06-30", "--output", out, "--no-pdf")
+    assert result.exit_code == 0, result.stderr
+    html = (out / "R1.html").read_text(encoding="utf-8")
+    assert "Keeps your tier at B or lower while it counts." in html
+    assert "tier at b " not in html

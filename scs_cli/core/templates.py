@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from scs_cli.core.errors import ScsError, UsageError
-from scs_cli.core.text import day, duration_words, num, shown, signed
+from scs_cli.core.text import day, duration_words, num, sentence, shown, signed
 
 BUNDLED = Path(__file__).resolve().parent.parent / "templates"
 
@@ -54,7 +54,8 @@ class Templates:
             loader=jinja2.FileSystemLoader([str(f) for f in folders]),
             autoescape=True, undefined=jinja2.StrictUndefined, finalize=_finalize,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-        self.env.filters.update(num=num, signed=signed, day=day, words=duration_words)
+        self.env.filters.update(num=num, signed=signed, day=day, words=duration_words,
+                                sentence=sentence)
 
     def render(self, name: str, **context: Any) -> str:
         """The template ``name`` filled with ``context``; an error names the file and line."""

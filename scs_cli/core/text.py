@@ -68,6 +68,12 @@ def duration_words(text: str) -> str:
     return f"{amount} {one if amount == 1 else many}"
 
 
+def sentence(text: str) -> str:
+    """``text`` begun with a capital, the rest as written (Jinja's ``capitalize`` lowers
+    the rest: "keeps your tier at B" read "Keeps your tier at b")."""
+    return text[:1].upper() + text[1:]
+
+
 def shown(text: str) -> str:
     """`text` without control characters (ESC, BEL, CR, C1) or bidi overrides; newline and
     tab stay. Removing ESC leaves the rest of an escape sequence as plain characters."""
