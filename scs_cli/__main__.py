@@ -1,3 +1,3 @@
-from scs_cli.cli.app import main
+from scs_cli.cli.start import main
 
 main()

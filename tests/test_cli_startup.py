@@ -68,7 +68,35 @@ def test_main_builds_only_the_named_commands_module(tmp_path: Path) -> None:
     assert result.stderr == ("error: missing.db: no such ledger (create one with `scs ledger "
                              "init LEDGER --catalogue FILE`)\n")
     assert modules.split() == ["scs_cli.cli.app", "scs_cli.cli.common",
-                               "scs_cli.cli.examples", "scs_cli.cli.explain_cmds"]
+                               "scs_cli.cli.examples", "scs_cli.cli.explain_cmds",
+                               "scs_cli.cli.start"]
+
+
+def test_the_collector_waits_while_scs_loads_and_runs_again_after(tiny_ledger: Any) -> None:
+    """`scs` (`start.main`) and `scs explain` pause the garbage collector while they import,
+    then set what they imported out of its reach (frozen) and run it again; explain, whose
+    Polars was not loaded before it, asks it for one thread. Nested, the pause holds."""
+    ledger = tiny_ledger("resident_id,indicator,occurred_on,agency,reference\n"
+                         "r1,red-light,2023-01-05,police,p-1\n")
+    code = ("import gc, os, sys\n"
+            f"sys.argv = ['scs', 'explain', {str(ledger)!r}, 'r1', '--as-of', '2024-03-31']\n"
+            "from scs_cli.cli import start\n"
+            "with start.loading():\n"
+            "    with start.loading():\n        pass\n"
+            "    print(gc.isenabled(), gc.get_freeze_count())\n"
+            "import scs_cli.cli.app as app\n"
+            "app._quick_exit = lambda done: None\n"
+            "try:\n    start.main()\nexcept SystemExit as done:\n    assert not done.code\n"
+            "print(gc.isenabled(), gc.get_freeze_count(), 'polars' in sys.modules,"
+            " os.environ.get('POLARS_MAX_THREADS'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env={"PATH": "", "COLUMNS": "80"})
+    lines = result.stdout.splitlines()
+    nested, after = lines[0], lines[-1]  # the explanation between them
+    assert nested.split()[0] == "False"
+    enabled, frozen, polars, threads = after.split()
+    assert (enabled, polars, threads) == ("True", "True", "1")
+    assert int(frozen) > int(nested.split()[1]) + 50_000  # Polars' modules and scs's
 
 
 @pytest.mark.parametrize("args", [

@@ -350,6 +350,34 @@ def test_the_early_read_gives_the_usual_rows_at_its_own_cut(ledger: Path,
                     resident_id, known_at, decode)
 
 
+@pytest.mark.parametrize("resident_id", ["R1", "R2", "R3", "R4"])
+def test_the_early_read_finds_the_rows_by_hand_at_every_cut(
+        ledger: Path, resident_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While Polars loads, the early read finds the rows itself (`read_by_hand`): the rows
+    of reading every batch whole, at every cut, R4's numbered by the last import's list;
+    and with them the early read never asks Polars to decode a batch."""
+    from scs_cli.ledger.early import read_by_hand
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("Polars decoded the batches")
+
+    with Ledger.open(ledger) as book:
+        for stamp in _stamps(ledger):
+            known_at = datetime.fromisoformat(stamp)
+            found = _early(ledger, resident_id, known_at, decode=False)
+            whole = _whole(book._conn, cutoff(known_at), resident_id)
+            if found.hint is None:
+                assert whole.is_empty()
+                continue
+            rows = read_by_hand(found)
+            assert rows is not None
+            assert batches.decode_early(book._conn, found.cut, resident_id, found,
+                                        rows).equals(whole)
+            monkeypatch.setattr(batches, "decode_resident", no_decoding)
+            assert _early(ledger, resident_id, known_at).events.equals(whole)
+            monkeypatch.undo()
+
+
 def test_an_early_read_of_another_cut_or_resident_is_not_used(ledger: Path) -> None:
     """Read early as known at the first import, then asked for now (or for R2): the usual
     read answers, with the events of the later imports too."""

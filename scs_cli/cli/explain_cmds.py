@@ -50,21 +50,26 @@ def explain_cmd(ledger: SourceArg, resident: ResidentArg, as_of: AsOfOpt = None,
     """Explain one resident's score and tier: every event with its status, points, rule and
     reason; the caps; the main reasons the score is not higher; each reward and sanction;
     and what the score will be when each negative event stops counting."""
+    from scs_cli.cli.start import loading
     from scs_cli.ledger.early import EarlyRead  # no Polars: it starts before it loads
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
-    # The resident's batches are read and checked on a thread while Polars loads, and
-    # decoded there while the engine loads (measured, issue 23). A dataset folder is read
-    # as ever, and anything but a regular file (a pipe would hold the thread) is left to
-    # the usual read to refuse.
+    if "polars" not in sys.modules:
+        # One resident's rows are a few hundred at most: Polars' second worker, idle and
+        # waiting for work, only took the second core from the read (measured, issue 23).
+        os.environ.setdefault("POLARS_MAX_THREADS", "1")
+    # The resident's batches are read, checked and their rows found on a thread while
+    # Polars loads (measured, issue 23). A dataset folder is read as ever, and anything but
+    # a regular file (a pipe would hold the thread) is left to the usual read to refuse.
     early = EarlyRead(ledger, resident, ts) if ledger.is_file() else None
     try:
-        if early is not None:  # loads Polars; the thread then decodes while the rest loads
-            early.decode()
-        from scs_cli.core.output import to_json
-        from scs_cli.explain.explain import explain_source
-        from scs_cli.scale.source import open_source
+        with loading():
+            if early is not None:  # loads Polars; the thread then makes the rows a frame
+                early.decode()
+            from scs_cli.core.output import to_json
+            from scs_cli.explain.explain import explain_source
+            from scs_cli.scale.source import open_source
 
         with open_source(ledger) as source:
             result = explain_source(source, resident, day, ts, early=early)

@@ -32,12 +32,14 @@ from typing import Literal
 import polars as pl
 
 from scs_cli.core.frames import EVENTS_SCHEMA, RESIDENTS_SCHEMA, TEXT_SCHEMA
+from scs_cli.ledger import ipc
 from scs_cli.ledger.early import (
     BATCHES_SQL,
     CheckedBatch,
     DamagedBatch,
     NumberHint,
     ResidentBatches,
+    Row,
     checked,
     sha256,
 )
@@ -288,6 +290,21 @@ def decode_resident(conn: sqlite3.Connection, cut: str, resident_id: str,
     return pl.concat(frames) if frames else pl.DataFrame(schema=EVENTS_TEXT_SCHEMA)
 
 
+def decode_early(conn: sqlite3.Connection, cut: str, resident_id: str,
+                 early: ResidentBatches, rows: list[Row] | None) -> pl.DataFrame:
+    """`decode_resident` for the early read, which may have read the rows by hand while
+    Polars loaded (`early.read_by_hand`): those rows as the frame `decode_resident` gives."""
+    if rows is None:
+        return decode_resident(conn, cut, resident_id, early)
+    event_id, indicator, occurred_on, points = zip(*rows, strict=True) if rows else ((),) * 4
+    return pl.DataFrame({
+        "event_id": pl.Series(event_id, dtype=pl.Int64),
+        "resident_id": pl.Series([resident_id] * len(rows), dtype=pl.String),
+        "indicator": pl.Series(indicator, dtype=pl.String),
+        "occurred_on": pl.Series(occurred_on, dtype=pl.Int32).cast(pl.Date),
+        "points": pl.Series(points, dtype=pl.Int64)})
+
+
 def _number_at(batch: CheckedBatch, event_id: int, known: Future[int | None], *,
                check: bool) -> None:
     """Offer as ``known`` the resident number of event ``event_id``'s row, from its batch
@@ -375,10 +392,8 @@ def _bear_out(conn: sqlite3.Connection, cut: str, resident_id: str,
 
 
 # Arrow IPC framing: each message is a continuation marker, the length of its metadata
-# (a flatbuffer `Message`), the metadata, then `Message.bodyLength` bytes of body.
-CONTINUATION = b"\xff\xff\xff\xff"
-END_OF_STREAM = CONTINUATION + bytes(4)
-SCHEMA, RECORD_BATCH = 1, 3  # `Message.header_type`
+# (a flatbuffer `Message`: `ipc.message`), the metadata, then `Message.bodyLength` bytes of
+# body.
 
 
 def record_batches(stream: bytes) -> Iterator[bytes]:
@@ -395,7 +410,7 @@ def record_batches(stream: bytes) -> Iterator[bytes]:
     view = memoryview(stream)
     schema = view[spans[0][1]:spans[0][2]]
     for _, start, end in spans[1:]:
-        yield b"".join((schema, view[start:end], END_OF_STREAM))
+        yield b"".join((schema, view[start:end], ipc.END_OF_STREAM))
 
 
 def _messages(stream: bytes) -> list[tuple[int, int, int]] | None:
@@ -404,11 +419,11 @@ def _messages(stream: bytes) -> list[tuple[int, int, int]] | None:
     spans = []
     at = 0
     try:
-        while at < len(stream) and stream[at:at + 4] == CONTINUATION:
+        while at < len(stream) and stream[at:at + 4] == ipc.CONTINUATION:
             (size,) = struct.unpack_from("<i", stream, at + 4)
             if size <= 0:
                 break
-            kind, body = _message(stream, at + 8)
+            kind, body = ipc.message(stream, at + 8)
             end = at + 8 + size + body
             if body < 0 or end > len(stream):
                 return None
@@ -416,28 +431,10 @@ def _messages(stream: bytes) -> list[tuple[int, int, int]] | None:
             at = end
     except (struct.error, IndexError):
         return None
-    if (stream[at:] != END_OF_STREAM or not spans or spans[0][0] != SCHEMA
-            or any(kind != RECORD_BATCH for kind, _, _ in spans[1:])):
+    if (stream[at:] != ipc.END_OF_STREAM or not spans or spans[0][0] != ipc.SCHEMA
+            or any(kind != ipc.RECORD_BATCH for kind, _, _ in spans[1:])):
         return None
     return spans
-
-
-def _message(stream: bytes, at: int) -> tuple[int, int]:
-    """(header_type, bodyLength) of the flatbuffer `Message` at ``at``: a root offset to a
-    table, whose vtable gives each field's place (0 where a field keeps its default)."""
-    (root,) = struct.unpack_from("<I", stream, at)
-    table = at + root
-    (back,) = struct.unpack_from("<i", stream, table)
-    vtable = table - back
-    (vsize,) = struct.unpack_from("<H", stream, vtable)
-
-    def field(number: int) -> int:  # Message: version, header_type, header, bodyLength
-        place = vtable + 4 + 2 * number
-        return struct.unpack_from("<H", stream, place)[0] if place + 2 <= vtable + vsize else 0
-
-    kind, body = field(1), field(3)
-    return (stream[table + kind] if kind else 0,
-            struct.unpack_from("<q", stream, table + body)[0] if body else 0)
 
 
 @contextlib.contextmanager

@@ -1,22 +1,26 @@
-"""One resident's event batches read and checked before Polars is loaded.
+"""One resident's event batches read and checked, and their rows found, before Polars is loaded.
 
-`scs explain` spends its first 0.15 s or so importing Polars and the engine, and reading one
+`scs explain` spends its first 0.15-0.2 s importing Polars and the engine, and reading one
 resident's batches — the `event_batches` blobs recorded by the cut, each checked against its
 SHA-256 — needs neither: only SQLite and hashlib, which both release the GIL. `EarlyRead`
-does that on a thread of its own, on its own read-only connection, while the imports run;
-once the command has loaded Polars, the same thread decodes the resident's rows from the
-checked blobs (`batches.decode_resident`) while the engine loads (issue 23).
+does that on a thread of its own, on its own read-only connection, while the imports run,
+and then finds the resident's rows in the checked blobs by hand (`read_by_hand`, `ipc`:
+zstd, which releases the GIL too, and a search for the resident's number); once the command
+has loaded Polars, the thread makes them a frame (issue 23).
 
 Only ever a head start: anything unusual (no such file, not a ledger, a migration pending,
 a blob that does not match its SHA-256, any SQLite error) leaves the result None, and the
-usual read runs, checks every batch and words the problem in its one line. This module
-imports nothing that imports Polars, so the CLI can start it first.
+usual read runs, checks every batch and words the problem in its one line; a stream the
+hand reader does not read is decoded by Polars on the same thread (`batches.decode_resident`).
+This module imports nothing that imports Polars, so the CLI can start it first.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,7 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from scs_cli.ledger import schema
+import zstandard
+
+from scs_cli.ledger import ipc, schema
 
 if TYPE_CHECKING:
     import polars as pl
@@ -137,6 +143,64 @@ class ResidentBatches:
     events: pl.DataFrame | None = None  # `read_resident`'s frame, where decoded already
 
 
+# One event of a resident as `read_by_hand` finds it: event_id, indicator, occurred_on (days
+# since 1970-01-01), points (None: the rule's).
+Row = tuple[int, str, int, int | None]
+
+
+def read_by_hand(found: ResidentBatches) -> list[Row] | None:
+    """The resident's rows in ``found``'s checked batches, in event-id order, read without
+    Polars (`ipc`): the number the hint's residents list gives the id, then, in each record
+    batch, the rows holding that number and their code, date and points. None where this
+    does not answer, and Polars decodes (`batches.decode_resident`): an id not in that list
+    or too long for a view, a stream of another shape, a batch whose rows are not its
+    event-id range. The tests hold every answer to Polars' own."""
+    if found.hint is None or found.batches is None:
+        return None
+    try:
+        unpack = zstandard.ZstdDecompressor()
+        listed = ipc.parse(found.hint.residents)
+        at, row = ipc.view_row(listed, found.hint.residents, found.resident_id, unpack)
+        number = ipc.values(listed, found.hint.residents, listed.batches[at],
+                            listed.column("resident", ipc.INT, 32, True), unpack).at(row)
+        if number is None:
+            return None
+        return [event for batch in found.batches for event in _rows(batch, number, unpack)]
+    except (ipc.Unreadable, ValueError, IndexError, struct.error, zstandard.ZstdError):
+        return None
+
+
+# The columns of a batch's data this reads, as `batches.encode` writes them: Int32, UInt16,
+# Date, Int64 (a batch written otherwise, by hand or by another version, goes to Polars).
+WRITTEN = (("resident", (ipc.INT, 32, True)), ("code", (ipc.INT, 16, False)),
+           ("occurred_on", (ipc.DATE, 32, True)), ("points", (ipc.INT, 64, True)))
+
+
+def _rows(batch: CheckedBatch, number: int, unpack: ipc.Decompressor) -> list[Row]:
+    """The rows of resident ``number`` in one checked batch (`read_by_hand`)."""
+    stream = ipc.parse(batch.data)
+    names = json.loads(batch.indicators)
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ipc.Unreadable("an indicator list that is not a list of ids")
+    resident, code, day, points = (stream.column(name, *kind) for name, kind in WRITTEN)
+    found: list[Row] = []
+    event_id = batch.first_event_id  # a row's position gives its id (`batches._rows_of`)
+    for part in stream.batches:
+        at = list(ipc.values(stream, batch.data, part, resident, unpack).rows_of(number))
+        if at:
+            kinds, days, worth = (ipc.values(stream, batch.data, part, column, unpack)
+                                  for column in (code, day, points))
+            for row in at:
+                kind, when = kinds.at(row), days.at(row)
+                if kind is None or when is None:  # never written: Polars says what it is
+                    raise ipc.Unreadable("a null code or date")
+                found.append((event_id + row, names[kind], when, worth.at(row)))
+        event_id += part.rows
+    if event_id != batch.last_event_id + 1:
+        raise ipc.Unreadable("a batch whose rows are not its event-id range")
+    return found
+
+
 def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, resident_id: str
                           ) -> ResidentBatches | None:
     """The resident's batches read from ``conn`` (the ledger at ``path``) and checked; None
@@ -158,10 +222,10 @@ def read_resident_batches(conn: sqlite3.Connection, path: Path, cut: str, reside
 
 
 class EarlyRead:
-    """One resident's batches read and checked on a thread of its own, started at once, in
-    one read transaction of a read-only connection of its own; once `decode` has loaded
-    Polars, the same thread decodes the resident's rows from them (`batches.decode_resident`).
-    `result` waits for the thread."""
+    """One resident's batches read and checked, and their rows found, on a thread of its own,
+    started at once, in one read transaction of a read-only connection of its own; once
+    `decode` has loaded Polars, the same thread makes the rows a frame (or, where it found
+    none by hand, decodes them: `batches.decode_early`). `result` waits for the thread."""
 
     def __init__(self, path: str | Path, resident_id: str, known_at: datetime | None):
         self.cut = cutoff(known_at)
@@ -186,10 +250,11 @@ class EarlyRead:
             conn.execute(f"PRAGMA mmap_size={1 << 40}")
             conn.execute("BEGIN")  # one snapshot: the hint, the batches and the number agree
             found = read_resident_batches(conn, resolved, self.cut, resident_id)
+            rows = read_by_hand(found) if found is not None else None  # Polars still loads
             self._go.wait()
             if found is not None and self._decoder is not None:
                 found = replace(found, events=self._decoder(conn, self.cut, resident_id,
-                                                             found))
+                                                             found, rows))
             self._found = found
         except Exception:  # noqa: BLE001 - any problem: the usual read runs and words it
             self._found = None
@@ -198,10 +263,10 @@ class EarlyRead:
 
     def decode(self) -> None:
         """Load Polars and the batch reader on the calling thread (imports stay on one
-        thread), then let the read's thread decode the resident's rows as well."""
-        from scs_cli.ledger.batches import decode_resident
+        thread), then let the read's thread make the resident's rows a frame."""
+        from scs_cli.ledger.batches import decode_early
 
-        self._decoder = decode_resident
+        self._decoder = decode_early
         self._go.set()
 
     def result(self) -> ResidentBatches | None:
