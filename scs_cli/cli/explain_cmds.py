@@ -32,9 +32,13 @@ from scs_cli.cli.common import (
 from scs_cli.core.output import Format
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from rich.table import Table
 
     from scs_cli.explain.explain import Explanation
+    from scs_cli.ledger.source import Source
 
 
 ResidentArg = Annotated[str, typer.Argument(help="The resident's pseudonymous id.",
@@ -69,9 +73,14 @@ def explain_cmd(ledger: SourceArg, resident: ResidentArg, as_of: AsOfOpt = None,
                 early.decode()
             from scs_cli.core.output import to_json
             from scs_cli.explain.explain import explain_source
-            from scs_cli.scale.source import open_source
+            if early is not None:  # a file: the dataset reader (scale) need not load
+                from scs_cli.ledger.source import LedgerFile
 
-        with open_source(ledger) as source:
+                opened: Callable[[Path], Source] = LedgerFile.open
+            else:
+                from scs_cli.scale.source import open_source as opened
+
+        with opened(ledger) as source:
             result = explain_source(source, resident, day, ts, early=early)
     finally:
         if early is not None:
