@@ -59,14 +59,15 @@ def explain_cmd(ledger: SourceArg, resident: ResidentArg, as_of: AsOfOpt = None,
 
     day = parse_date(as_of, "--as-of")
     ts = parse_timestamp(known_at, "--known-at")
-    if "polars" not in sys.modules:
-        # One resident's rows are a few hundred at most: Polars' second worker, idle and
-        # waiting for work, only took the second core from the read (measured, issue 23).
-        os.environ.setdefault("POLARS_MAX_THREADS", "1")
     # The resident's batches are read, checked and their rows found on a thread while
     # Polars loads (measured, issue 23). A dataset folder is read as ever, and anything but
     # a regular file (a pipe would hold the thread) is left to the usual read to refuse.
     early = EarlyRead(ledger, resident, ts) if ledger.is_file() else None
+    if early is not None and "polars" not in sys.modules:
+        # Polars then works on one resident's rows, a few hundred at most: its second
+        # worker, idle and waiting for work, only took the second core from the read
+        # (measured, issue 23). A dataset folder's Parquet files keep both.
+        os.environ.setdefault("POLARS_MAX_THREADS", "1")
     try:
         with loading():
             if early is not None:  # loads Polars; the thread then makes the rows a frame
