@@ -110,12 +110,14 @@ class Column(NamedTuple):
 
 
 class Batch(NamedTuple):
-    """One record batch: its rows, each column's (length, null count) node, and where each
-    buffer lies in the stream (absolute start, length)."""
+    """One record batch: its rows, each column's (length, null count) node, where each
+    buffer lies in the stream (absolute start, length), and how many data buffers each
+    column of views has after its views."""
 
     rows: int
     nodes: tuple[tuple[int, int], ...]
     buffers: tuple[tuple[int, int], ...]
+    variadic: tuple[int, ...]
 
 
 class Stream(NamedTuple):
@@ -212,7 +214,11 @@ def _batch(stream: bytes, header: _Table, body: int, length: int, columns: int) 
         if offset < 0 or size < 0 or offset + size > length:
             raise Unreadable("a buffer outside its body")
         buffers.append((body + offset, size))
-    return Batch(header.scalar(0, "<q"), nodes, tuple(buffers))
+    start, count = header.vector(4)
+    variadic = struct.unpack_from(f"<{count}q", stream, start) if count else ()
+    if count > columns or any(n < 0 for n in variadic):
+        raise Unreadable("data buffer counts that do not fit the schema")
+    return Batch(header.scalar(0, "<q"), nodes, tuple(buffers), tuple(variadic))
 
 
 def buffer(stream: bytes, batch: Batch, index: int, decompressor: Decompressor) -> bytes:
@@ -305,19 +311,35 @@ def _aligned(data: bytes, pattern: bytes, width: int) -> Iterator[int]:
 
 def view_row(stream: Stream, raw: bytes, text: str, decompressor: Decompressor) -> tuple[int, int]:
     """(record batch, row) of the first row whose last column, a String of views, is
-    ``text``, which must fit in a view (12 bytes or fewer); `Unreadable` if no row is."""
+    ``text``; `Unreadable` if no row is. A view is the text's length and then the text
+    itself, zero-padded, if it fits in 12 bytes; else its first 4 bytes, and the data buffer
+    and offset where it lies whole."""
     column = len(stream.columns) - 1
     if stream.columns[column].kind != UTF8_VIEW:
         raise Unreadable("the last column is not a String")
+    first = _first_buffer(stream, column)
     encoded = text.encode()
-    if len(encoded) > 12:
-        raise Unreadable("text too long for a view")
-    pattern = struct.pack("<i", len(encoded)) + encoded.ljust(12, b"\0")
+    inline = len(encoded) <= 12
+    pattern = struct.pack("<i", len(encoded)) + (encoded.ljust(12, b"\0") if inline
+                                                 else encoded[:4])
     for n, batch in enumerate(stream.batches):
         length, nulls = batch.nodes[column]
         if nulls or length != batch.rows:
             raise Unreadable("a String with nulls")
-        views = buffer(raw, batch, _first_buffer(stream, column) + 1, decompressor)
+        if len(batch.buffers) != first + 2 + sum(batch.variadic):
+            raise Unreadable("buffers that do not fit the schema")
+        views = buffer(raw, batch, first + 1, decompressor)
+        data: dict[int, bytes] = {}
         for row in _aligned(views, pattern, VIEW):
-            return n, row
+            if row >= length:
+                break
+            if inline:
+                return n, row
+            place, offset = struct.unpack_from("<ii", views, row * VIEW + 8)
+            if not 0 <= place < sum(batch.variadic):
+                raise Unreadable("a view into a data buffer that is not there")
+            if place not in data:
+                data[place] = buffer(raw, batch, first + 2 + place, decompressor)
+            if offset >= 0 and data[place][offset:offset + len(encoded)] == encoded:
+                return n, row
     raise Unreadable("no such row")
