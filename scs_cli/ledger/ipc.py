@@ -61,6 +61,9 @@ class _Table:
     def __init__(self, buf: bytes, at: int):
         self.buf, self.at = buf, at
         self.vtable = at - _i32(buf, at)
+        if not (0 <= at < len(buf) and 0 <= self.vtable < len(buf)):
+            # struct counts a negative place from the end: never let one through
+            raise Unreadable("a flatbuffer table outside its message")
         self.vsize = struct.unpack_from("<H", buf, self.vtable)[0]
 
     def place(self, field: int) -> int:
@@ -84,7 +87,10 @@ class _Table:
         if not place:
             return 0, 0
         start = place + _u32(self.buf, place)
-        return start + 4, _u32(self.buf, start)
+        count = _u32(self.buf, start)
+        if start + 4 + count > len(self.buf):  # each element is a byte at least
+            raise Unreadable("a flatbuffer vector longer than its message")
+        return start + 4, count
 
     def tables(self, field: int) -> list[_Table]:
         start, count = self.vector(field)
