@@ -153,7 +153,8 @@ def read_by_hand(found: ResidentBatches) -> list[Row] | None:
     Polars (`ipc`): the number the hint's residents list gives the id, then, in each record
     batch, the rows holding that number and their code, date and points. None where this
     does not answer, and Polars decodes (`batches.decode_resident`): an id not in that list,
-    a stream of another shape, a batch whose rows are not its event-id range. The tests hold every answer to Polars' own."""
+    a stream of another shape, a batch whose rows are not its event-id range. The tests hold
+    every answer to Polars' own."""
     if found.hint is None or found.batches is None:
         return None
     try:
