@@ -160,6 +160,19 @@ def test_a_stream_written_otherwise_is_left_to_polars(options: dict) -> None:
     assert read_by_hand(_found(made, "R1")) is None
 
 
+def test_a_residents_list_of_plain_strings_is_left_to_polars() -> None:
+    """Written as Polars' oldest format writes text (offsets, not views), as a ledger made
+    by another version might hold it: Polars reads it, this reader does not."""
+    made = _one_import()
+    listed = pl.read_ipc_stream(io.BytesIO(made[0].residents)).write_ipc_stream(
+        None, compression="zstd", compat_level=pl.CompatLevel.oldest())
+    assert listed is not None
+    made[0] = batches.Batch(**{**made[0].__dict__, "residents": listed.getvalue()})
+    found = _found(made, "R1")
+    assert read_by_hand(found) is None
+    assert _by_polars(found)["event_id"].to_list() == [1, 3]
+
+
 @pytest.mark.parametrize("change", [
     lambda f: f.with_columns(pl.col("code").cast(pl.Int8)),     # another type
     lambda f: f.with_columns(pl.col("resident").cast(pl.Int64)),
