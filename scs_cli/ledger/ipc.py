@@ -37,7 +37,7 @@ class Unreadable(Exception):
 
 
 class Decompressor(Protocol):
-    """`zstandard.ZstdDecompressor`, imported by the caller (as the early read's thread)."""
+    """What this reads zstd frames with: the caller's `zstandard.ZstdDecompressor`."""
 
     def decompress(self, data: memoryview, max_output_size: int = 0) -> bytes: ...
 
