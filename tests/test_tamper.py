@@ -320,3 +320,46 @@ def test_a_note_rewritten_in_both_copies_breaks_the_chain(ledger: Path, scs) -> 
            params=(new, hashlib.sha256(new).hexdigest()))
     errors = detected(scs, ledger, "chain link 8: event_batches row 1 was changed")
     assert "disagree" not in errors  # both copies agree: only the chain sees it
+
+
+def _undecodable(blob: bytes) -> tuple[bytes, bool]:
+    """The first one-byte change (from the start, to 0xff or 0) that Polars cannot read
+    back as a stream, and whether it made Polars panic (some do: a Rust panic, which Python
+    sees as a BaseException, not an Exception)."""
+    import io
+
+    import polars as pl
+
+    for at in range(len(blob)):
+        for value in (0xFF, 0x00):
+            changed = bytearray(blob)
+            changed[at] = value
+            try:
+                pl.read_ipc_stream(io.BytesIO(bytes(changed)), columns=["resident"])
+            except pl.exceptions.PanicException:
+                return bytes(changed), True
+            except (pl.exceptions.PolarsError, OSError):
+                continue
+    raise AssertionError("no change made Polars panic")
+
+
+def test_a_batch_rewritten_with_its_checksum_that_polars_cannot_read_is_one_line(
+        ledger: Path, scs) -> None:  # type: ignore[no-untyped-def]
+    """A data blob changed so that Polars panics reading it, its SHA-256 written anew: score,
+    explain and verify each say so in one line, exit 1, and no traceback."""
+    conn = sqlite3.connect(ledger)
+    (blob,) = conn.execute("SELECT data FROM event_batches WHERE batch_id = 1").fetchone()
+    conn.close()
+    changed, panicked = _undecodable(blob)
+    assert panicked
+    tamper(ledger, "UPDATE event_batches SET data = ?, data_sha256 = ? WHERE batch_id = 1",
+           params=(changed, hashlib.sha256(changed).hexdigest()))
+    line = (f"error: {ledger}: an event batch matches the SHA-256 recorded with it but cannot "
+            "be decoded: its bytes were rewritten with their checksum; nothing was computed "
+            "from it (restore the ledger from a backup; `scs ledger verify LEDGER` lists "
+            "every problem)\n")
+    for args in (("score", ledger, "--as-of", "2024-06-01"),
+                 ("explain", ledger, "R2", "--as-of", "2024-06-01"),
+                 ("ledger", "verify", ledger)):
+        result = scs(*args)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", line), args

@@ -40,6 +40,7 @@ from scs_cli.ledger.early import (
     NumberHint,
     ResidentBatches,
     Row,
+    UndecodableBatch,
     checked,
     sha256,
 )
@@ -110,9 +111,15 @@ def encode(frame: pl.DataFrame, known: pl.DataFrame) -> list[Batch]:
 
 def _read(blob: bytes, columns: Sequence[str] | None = None, rows: int | None = None
           ) -> pl.DataFrame:
-    """A checked blob's stream (its record batches up to ``rows`` rows, if given)."""
-    return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None,
-                              n_rows=rows)
+    """A checked blob's stream (its record batches up to ``rows`` rows, if given); a blob
+    Polars refuses (some bytes make it panic) is `UndecodableBatch`, one line for the
+    ledger, never a traceback."""
+    try:
+        return pl.read_ipc_stream(io.BytesIO(blob), columns=list(columns) if columns else None,
+                                  n_rows=rows)
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError):
+        # (the blob is in memory: an OSError is zstd's refusal of its bytes)
+        raise UndecodableBatch() from None
 
 
 def _parts(conn: sqlite3.Connection, part: str, cut: str) -> list[bytes]:

@@ -62,6 +62,17 @@ class DamagedBatch(Exception):
                          "the SHA-256 recorded with them")
 
 
+class UndecodableBatch(DamagedBatch):
+    """A batch blob that matches the SHA-256 recorded with it and still is no stream scs
+    can decode: its bytes were rewritten together with their checksum (`scs ledger verify`
+    finds the chain broken). Polars' refusal, even a panic, becomes this one error."""
+
+    def __init__(self) -> None:
+        self.batch_id, self.part = None, "data"  # type: ignore[assignment]
+        Exception.__init__(self, "an event batch matches the SHA-256 recorded with it but "
+                           "cannot be decoded: its bytes were rewritten with their checksum")
+
+
 def sha256(blob: bytes) -> str:
     return hashlib.sha256(blob).hexdigest()
 
