@@ -254,3 +254,14 @@ def test_a_value_found_across_two_values_hides_no_aligned_one() -> None:
     assert list(ipc.positions(packed(256, 0), "i", 0)) == [1]
     assert list(ipc.positions(packed(1, 256, 7, 256), "i", 256)) == [1, 3]
     assert list(ipc.positions(packed(1, 256), "i", 65536)) == []
+
+
+def test_without_zstandard_polars_reads_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a platform where `zstandard` cannot be imported, the hand reader stands aside."""
+    from scs_cli.ledger import early
+
+    made = _one_import()
+    assert read_by_hand(_found(made, "R1")) is not None
+    monkeypatch.setattr(early, "zstandard", None)
+    assert read_by_hand(_found(made, "R1")) is None
+    assert _by_polars(_found(made, "R1"))["event_id"].to_list() == [1, 3]

@@ -29,9 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import zstandard
-
 from scs_cli.ledger import ipc, schema
+
+try:
+    import zstandard
+except ImportError:  # a platform without its wheel: Polars decodes, as before the hand reader
+    zstandard = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import polars as pl
@@ -166,7 +169,7 @@ def read_by_hand(found: ResidentBatches) -> list[Row] | None:
     does not answer, and Polars decodes (`batches.decode_resident`): an id not in that list,
     a stream of another shape, a batch whose rows are not its event-id range. The tests hold
     every answer to Polars' own."""
-    if found.hint is None or found.batches is None:
+    if found.hint is None or found.batches is None or zstandard is None:
         return None
     try:
         unpack = zstandard.ZstdDecompressor()
