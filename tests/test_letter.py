@@ -293,19 +293,25 @@ def test_every_template_ships_in_the_wheel() -> None:
         assert any(fnmatch.fnmatch(f, p) for p in patterns), f"{f} is not package data"
 
 
-def test_a_record_that_caps_the_score_is_among_what_costs_points(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Wuxi's judgment-defaulter row takes no points but keeps the score below 650: the letter
-    lists it with what costs points (never with what adds them) and says what it caps."""
+def _letter_of_one_event(scs, tmp_path: Path, catalogue: str, row: str) -> str:  # type: ignore[no-untyped-def]
+    """R1's letter as of 2024-06-30 (HTML) from a ledger of ``catalogue`` holding the one
+    event ``row`` (resident_id,indicator,occurred_on,agency)."""
     events = tmp_path / "events.csv"
-    events.write_text("resident_id,indicator,occurred_on,agency\n"
-                      "R1,judgment-defaulter,2024-01-10,court\n", encoding="utf-8")
-    ledger = tmp_path / "w.db"
-    assert scs("ledger", "init", ledger, "--catalogue", "wuxi-2019").exit_code == 0
+    events.write_text(f"resident_id,indicator,occurred_on,agency\n{row}\n", encoding="utf-8")
+    ledger = tmp_path / "city.db"
+    assert scs("ledger", "init", ledger, "--catalogue", catalogue).exit_code == 0
     assert scs("ledger", "import", ledger, events).exit_code == 0
     out = tmp_path / "letters"
     result = scs("statement", ledger, "R1", "--as-of", "2024-06-30", "--output", out, "--no-pdf")
     assert result.exit_code == 0, result.stderr
-    html = (out / "R1.html").read_text(encoding="utf-8")
+    return (out / "R1.html").read_text(encoding="utf-8")
+
+
+def test_a_record_that_caps_the_score_is_among_what_costs_points(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Wuxi's judgment-defaulter row takes no points but keeps the score below 650: the letter
+    lists it with what costs points (never with what adds them) and says what it caps."""
+    html = _letter_of_one_event(scs, tmp_path, "wuxi-2019",
+                                "R1,judgment-defaulter,2024-01-10,court")
     costs = html[html.index("id=costs"):html.index("</table>", html.index("id=costs"))]
     assert "data-event=1" in costs and "Keeps your score at most 649 while it counts." in costs
     assert "id=adds" not in html or "data-event=1" not in html[html.index("id=adds"):]
@@ -314,16 +320,7 @@ def test_a_record_that_caps_the_score_is_among_what_costs_points(scs, tmp_path: 
 def test_a_record_that_caps_the_tier_names_the_tier_as_written(scs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Rongcheng's petitioning row caps the tier at B: the letter's sentence begins with a
     capital and keeps the tier's name as the catalogue writes it ("at B", never "at b")."""
-    events = tmp_path / "events.csv"
-    events.write_text("resident_id,indicator,occurred_on,agency\n"
-                      "R1,petitioning-above-village-head,2024-01-10,village-committee\n",
-                      encoding="utf-8")
-    ledger = tmp_path / "r.db"
-    assert scs("ledger", "init", ledger, "--catalogue", "rongcheng-2016").exit_code == 0
-    assert scs("ledger", "import", ledger, events).exit_code == 0
-    out = tmp_path / "letters"
-    result = scs("statement", ledger, "R1", "--as-of", "2024-06-30", "--output", out, "--no-pdf")
-    assert result.exit_code == 0, result.stderr
-    html = (out / "R1.html").read_text(encoding="utf-8")
+    html = _letter_of_one_event(scs, tmp_path, "rongcheng-2016",
+                                "R1,petitioning-above-village-head,2024-01-10,village-committee")
     assert "Keeps your tier at B or lower while it counts." in html
     assert "tier at b " not in html
